@@ -1,0 +1,36 @@
+# Every target creates .venv and installs the project on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint console ingest clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@$(PY) -m bot
+
+console: $(STAMP)
+	@$(PY) -m bot console
+
+ingest: $(STAMP)
+	@$(PY) -m bot ingest
+
+test: $(STAMP)
+	@$(PY) -m pytest
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/pyright
+
+bench: $(STAMP)
+	@$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) data bench-data .pytest_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""`python -m bot`: start the bot, or with no token explain how; also the CLI and console."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from bot.cli import build_parser, render_report, render_stories, run_command
+from bot.errors import StoryBotError
+from bot.library import Library
+from bot.settings import Settings
+
+NO_TOKEN_HINT = """\
+To put the bot in your Discord server:
+  1. Create an application and bot at https://discord.com/developers/applications
+  2. Copy .env.example to .env and set DISCORD_TOKEN=<your bot token>
+  3. Run `make run` again.
+To try every command here first, with no token:  make console
+  (or: .venv/bin/python -m bot console)"""
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def _summary(settings: Settings) -> None:
+    library = await Library.open(settings)
+    try:
+        report = await library.ingest()
+        print(render_report(report))
+        print(render_stories(await library.stories(mature_ok=True)))
+    finally:
+        await library.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env().with_overrides(stories_dir=args.stories, database_path=args.db)
+        _setup_logging(settings.log_level)
+        if args.command in (None, "run"):
+            problem = settings.token_problem()
+            if problem is None:
+                from bot.runtime import run
+
+                run(settings)
+                return 0
+            asyncio.run(_summary(settings))
+            print(f"\n{problem}.\n{NO_TOKEN_HINT}")
+            return 0 if not settings.token else 2
+        return asyncio.run(run_command(args, settings))
+    except StoryBotError as exc:
+        print(f"storybot: {exc.message}", file=sys.stderr)
+        return 2 if exc.usage else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""The one error type of the core. Its message is always safe to show a user."""
+
+
+class StoryBotError(Exception):
+    """A failure whose message is short, true and safe to show to a user or host.
+
+    ``usage`` marks errors caused by what the caller asked for (unknown story,
+    bad chapter, bad input); the CLI exits 2 for those.
+    """
+
+    def __init__(self, message: str, *, usage: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,69 @@
+"""Choosing an excerpt: whole consecutive paragraphs of one scene, about 400-1,500 characters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.models import Paragraph
+
+MIN_CHARS = 400
+MAX_CHARS = 1500
+SEPARATOR = "\n\n"
+# How far around the anchor paragraph the store is asked for neighbours.
+LOOK_BEHIND = 10
+LOOK_AHEAD = 20
+
+_SENTENCE = re.compile(r".+?(?:[.!?…]+[\"'”’)\]*_]*(?=\s)|$)", re.DOTALL)
+
+
+def _size(parts: Sequence[str]) -> int:
+    return sum(len(p) for p in parts) + len(SEPARATOR) * max(0, len(parts) - 1)
+
+
+def trim_to_sentences(text: str, limit: int = MAX_CHARS) -> str:
+    """The longest run of whole sentences from the start of ``text`` within ``limit``."""
+    if len(text) <= limit:
+        return text
+    out = ""
+    for match in _SENTENCE.finditer(text):
+        candidate = text[: match.end()].rstrip()
+        if len(candidate) > limit:
+            break
+        out = candidate
+    if out:
+        return out
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip()
+    return cut + "…"
+
+
+def window(scene: Sequence[Paragraph], anchor: int) -> tuple[int, int, str]:
+    """Pick paragraphs around ``scene[anchor]`` (all of one scene) for an excerpt.
+
+    Returns (first index, last index, text). Grows forward from the anchor, then back,
+    never past MAX_CHARS unless a single paragraph is longer, which is trimmed to whole
+    sentences.
+    """
+    first = last = anchor
+    parts = [scene[anchor].text]
+    while _size(parts) < MIN_CHARS and last + 1 < len(scene):
+        nxt = scene[last + 1].text
+        if _size([*parts, nxt]) > MAX_CHARS:
+            break
+        parts.append(nxt)
+        last += 1
+    while _size(parts) < MIN_CHARS and first > 0:
+        prev = scene[first - 1].text
+        if _size([prev, *parts]) > MAX_CHARS:
+            break
+        parts.insert(0, prev)
+        first -= 1
+    text = SEPARATOR.join(parts)
+    if len(text) > MAX_CHARS:  # one long paragraph
+        text = trim_to_sentences(text)
+    return first, last, text
+
+
+def same_scene(paragraphs: Sequence[Paragraph], anchor: Paragraph) -> list[Paragraph]:
+    """The contiguous run of ``paragraphs`` in the anchor's chapter and scene."""
+    return [p for p in paragraphs if p.scene == anchor.scene and p.chapter == anchor.chapter]

@@ -1,0 +1,87 @@
+"""Settings, read once from the environment (and .env) into one frozen object."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.errors import StoryBotError
+
+# A bot token is three base64url parts separated by dots; this catches the usual paste mistakes
+# (quotes, "Bot " prefix, a client secret) without claiming to validate it.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STORIES_DIR = _ROOT / "seeds"
+DEFAULT_DATA_DIR = _ROOT / "data"
+DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str | None = None
+    stories_dir: Path = DEFAULT_STORIES_DIR
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_path: Path | None = None  # default: data_dir / "stories.db"
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    read_only: bool = False  # a scaled-out shard process serving a copy of the library
+
+    @property
+    def db_path(self) -> Path:
+        return self.database_path or self.data_dir / "stories.db"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+    def token_problem(self) -> str | None:
+        """Why the token cannot be used, or None when it looks like a bot token."""
+        if not self.token:
+            return "DISCORD_TOKEN is not set"
+        if not _TOKEN_SHAPE.match(self.token):
+            return "DISCORD_TOKEN does not look like a bot token (three dot-separated parts)"
+        return None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def integer(name: str) -> int | None:
+            value = get(name)
+            if value is None:
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                raise StoryBotError(f"{name} must be a whole number, not {value!r}") from None
+
+        shard_ids = get("SHARD_IDS")
+        try:
+            ids = tuple(int(s) for s in shard_ids.split(",") if s.strip()) if shard_ids else None
+        except ValueError:
+            raise StoryBotError(f"SHARD_IDS must be numbers separated by commas: {shard_ids!r}") from None
+        data_dir = get("DATA_DIR")
+        stories_dir = get("STORIES_DIR")
+        database = get("DATABASE_PATH")
+        upload = integer("MAX_UPLOAD_BYTES")
+        return cls(
+            token=get("DISCORD_TOKEN"),
+            stories_dir=Path(stories_dir) if stories_dir else DEFAULT_STORIES_DIR,
+            data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
+            database_path=Path(database) if database else None,
+            dev_guild_id=integer("DEV_GUILD_ID"),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            shard_count=integer("SHARD_COUNT"),
+            shard_ids=ids,
+            max_upload_bytes=upload if upload is not None else DEFAULT_MAX_UPLOAD,
+            read_only=(get("READ_ONLY") or "").lower() in {"1", "true", "yes"},
+        )

@@ -1,0 +1,98 @@
+"""The store: the one place with SQL. One SQLite file (WAL), opened through aiosqlite.
+
+SQL is grouped by subject in the modules of this package; `Store` puts them together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from bot.errors import StoryBotError
+from bot.store.library import LibrarySQL
+from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+
+class Store(LibrarySQL):
+    """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, read_only: bool = False) -> Store:
+        if str(path) != ":memory:" and not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if read_only:
+                db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            else:
+                db = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as exc:  # sqlite3.OperationalError and friends: say which file
+            raise StoryBotError(f"cannot open the database {path}: {exc}", usage=False) from exc
+        db.row_factory = aiosqlite.Row
+        store = cls(db, path)
+        try:
+            await store._configure(read_only=read_only)
+        except Exception:
+            await db.close()
+            raise
+        return store
+
+    async def _configure(self, *, read_only: bool) -> None:
+        await self.db.execute("PRAGMA busy_timeout = 5000")
+        await self.db.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            return
+        await self.db.execute("PRAGMA journal_mode = WAL")
+        await self.db.execute("PRAGMA synchronous = NORMAL")
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoryBotError(
+                f"the database {self.path} was written by a newer storybot "
+                f"(schema {version}, this one knows {SCHEMA_VERSION})",
+                usage=False,
+            )
+        for step in range(version, SCHEMA_VERSION):
+            # executescript() commits any open transaction first, so the script carries its own.
+            script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+            async with self._write_lock:
+                try:
+                    await self.db.executescript(script)
+                except Exception:
+                    if self.db.in_transaction:
+                        await self.db.execute("ROLLBACK")
+                    raise
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; rolled back whole on any error, so nothing half-done lands."""
+        async with self._write_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            else:
+                await self.db.execute("COMMIT")
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the database while it is in use (SQLite's backup API)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(target) as dest:
+            await self.db.backup(dest)
+

@@ -1,0 +1,49 @@
+"""The database schema, versioned with PRAGMA user_version. Each step upgrades by one."""
+
+from __future__ import annotations
+
+# Index i of MIGRATIONS upgrades a database from user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        author TEXT,
+        rating TEXT NOT NULL DEFAULT 'general',
+        url TEXT,
+        words INTEGER NOT NULL,
+        paragraph_count INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        meta_hash TEXT NOT NULL
+    );
+    CREATE TABLE chapters (
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        words INTEGER NOT NULL,
+        note TEXT,
+        first_position INTEGER NOT NULL,
+        last_position INTEGER NOT NULL,
+        PRIMARY KEY (story_id, number)
+    ) WITHOUT ROWID;
+    CREATE TABLE paragraphs (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        scene INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX paragraphs_by_position ON paragraphs (story_id, position);
+    CREATE VIRTUAL TABLE paragraphs_fts USING fts5 (
+        text, content='paragraphs', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

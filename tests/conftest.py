@@ -1,0 +1,38 @@
+"""Shared fixtures: a real SQLite file in tmp_path, loaded from the shipped seeds."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.library import Library
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def stories_dir(tmp_path: Path) -> Path:
+    """A copy of the seeds that a test may change freely."""
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, stories_dir: Path) -> Settings:
+    return Settings(stories_dir=stories_dir, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+async def library(settings: Settings) -> AsyncIterator[Library]:
+    lib = await Library.open(settings)
+    await lib.ingest()
+    try:
+        yield lib
+    finally:
+        await lib.close()
