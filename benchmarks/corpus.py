@@ -1,0 +1,53 @@
+"""Build a large library for benchmarks: the seeds and ../shared/corpus, repeated under distinct titles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+# The public-domain novel lives beside the project when it is checked out in our workspace;
+# the shipped seeds alone are used when it is absent.
+CORPUS_CANDIDATES = [Path(os.environ.get("BENCH_CORPUS", "")), ROOT.parent / "shared" / "corpus"]
+BENCH_DIR = ROOT / "bench-data"
+
+
+def source_files() -> list[Path]:
+    files = sorted(SEEDS.glob("*.txt"))
+    for folder in CORPUS_CANDIDATES:
+        if str(folder) and folder.is_dir():
+            files += sorted(folder.glob("*.txt"))
+            break
+    return files
+
+
+def build_library(target_mb: float = 100.0, folder: Path | None = None) -> Path:
+    """Write copies of the sources, each under its own title line, until target_mb is reached.
+
+    Each copy gets a distinct first line ("Copy N of <name>") so titles and hashes differ.
+    Reuses the folder when it already holds the library of that size.
+    """
+    folder = folder or BENCH_DIR / f"library-{int(target_mb)}mb"
+    marker = folder / ".complete"
+    if marker.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = [(p.stem, p.read_bytes()) for p in source_files()]
+    target = int(target_mb * 1024 * 1024)
+    total = 0
+    copy = 0
+    while total < target:
+        copy += 1
+        for stem, data in sources:
+            name = f"{copy:04d}_{stem}.txt"
+            header = f"Copy {copy} of {stem}\n\n".encode()
+            body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+            (folder / name).write_bytes(header + body)
+            total += len(header) + len(body)
+    marker.write_text(str(total))
+    return folder
+
+
+def library_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("*.txt"))
