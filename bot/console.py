@@ -1,11 +1,172 @@
-"""The console: the bot's slash commands in a terminal, no Discord token needed."""
+"""The console: the bot's slash commands in a terminal, no Discord token needed.
+
+Commands take Discord-style options (`/excerpt story:taking-steps`) or plain words
+(`/chapter breaking-alone 2`, `/quote soaked in sorry`). When stdin is not a terminal
+it reads one command per line and prints each answer, so it can be scripted and timed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from dataclasses import dataclass, field
 from typing import TextIO
 
+from bot.cli import render_excerpt, render_page, render_quote, render_stories
+from bot.errors import StoryBotError
 from bot.library import Library
+from bot.models import Chapter, Excerpt
+
+PROMPT = "storybot> "
+HELP = """\
+Commands (the same as in Discord):
+  /stories                                  the library
+  /excerpt [story] [chapter:N] [character:NAME]   a random passage
+  /chapter STORY CHAPTER [page:N]           read a chapter, page by page
+  /quote TEXT [story:S]                     find a line you half-remember
+Then:  /next  /prev  /page N   turn the chapter's pages
+       /more                   continue reading after an excerpt
+       /another                another excerpt like the last
+       /help   /quit"""
+
+_OPTION = re.compile(r"(?:^|\s)(story|chapter|character|text|page):", re.IGNORECASE)
+
+
+def parse_options(rest: str) -> tuple[dict[str, str], str]:
+    """Split `story:a b chapter:2` into options; returns (options, text before the first one)."""
+    matches = list(_OPTION.finditer(rest))
+    if not matches:
+        return {}, rest.strip()
+    options: dict[str, str] = {}
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(rest)
+        options[m.group(1).lower()] = rest[m.end() : end].strip()
+    return options, rest[: matches[0].start()].strip()
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+@dataclass
+class ConsoleSession:
+    """One reader's state: the chapter being read and the last excerpt."""
+
+    library: Library
+    chapter: Chapter | None = None
+    pages: list[str] = field(default_factory=list)
+    page: int = 1
+    excerpt: Excerpt | None = None
+    excerpt_args: tuple[str | None, str | None, str | None] = (None, None, None)
+    recent: list[tuple[int, int]] = field(default_factory=list)
+
+    async def handle(self, line: str) -> str | None:
+        """The answer to one command line; None means quit."""
+        line = line.strip()
+        if not line:
+            return ""
+        name, _, rest = line.partition(" ")
+        name = name.lower().lstrip("/")
+        try:
+            return await self._dispatch(name, rest)
+        except StoryBotError as exc:
+            return exc.message
+
+    async def _dispatch(self, name: str, rest: str) -> str | None:
+        options, plain = parse_options(rest)
+        if name in ("quit", "exit", "q"):
+            return None
+        if name in ("help", "h", "?"):
+            return HELP
+        if name == "stories":
+            return render_stories(await self.library.stories(mature_ok=True))
+        if name == "excerpt":
+            args = (options.get("story") or plain or None, options.get("chapter"), options.get("character"))
+            return await self._excerpt(*args)
+        if name == "another":
+            return await self._excerpt(*self.excerpt_args)
+        if name == "more":
+            if self.excerpt is None:
+                return "Ask for an /excerpt first."
+            self.excerpt = await self.library.continue_after(
+                self.excerpt.story.id, self.excerpt.end, mature_ok=True
+            )
+            return render_excerpt(self.excerpt)
+        if name == "chapter":
+            story, chapter = options.get("story"), options.get("chapter")
+            if story is None and chapter is None:
+                story, _, chapter = plain.rpartition(" ")
+            elif story is None:
+                story = plain
+            if not story or not chapter:
+                return "Usage: /chapter STORY CHAPTER   e.g. /chapter breaking-alone 2"
+            self.chapter, self.pages = await self.library.pages(story, chapter, mature_ok=True)
+            return self._show(_page_number(options.get("page", "1")))
+        if name in ("next", "prev", "page", "first", "last"):
+            if self.chapter is None:
+                return "Open a chapter first: /chapter STORY CHAPTER"
+            wanted = {
+                "next": self.page + 1, "prev": self.page - 1, "first": 1, "last": len(self.pages),
+            }.get(name) or _page_number(plain)  # fmt: skip
+            return self._show(wanted)
+        if name == "quote":
+            text = _unquote(options.get("text") or plain)
+            if not text.strip():
+                return "Usage: /quote TEXT   e.g. /quote soaked in sorry"
+            return render_quote(await self.library.quote(text, options.get("story"), mature_ok=True))
+        return f"Unknown command /{name}. Type /help for the list."
+
+    async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
+        self.excerpt_args = (story, chapter, character)
+        self.excerpt = await self.library.excerpt(
+            story, chapter, character, mature_ok=True, avoid=set(self.recent)
+        )
+        self.recent = [*self.recent[-9:], (self.excerpt.story.id, self.excerpt.start)]
+        return render_excerpt(self.excerpt)
+
+    def _show(self, page: int) -> str:
+        assert self.chapter is not None
+        if not 1 <= page <= len(self.pages):
+            return f"{self.chapter.label} has pages 1 to {len(self.pages)}."
+        self.page = page
+        return render_page(self.chapter, self.pages, page) + "\n\n(/next, /prev, /page N)"
+
+
+def _page_number(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise StoryBotError(f"“{text.strip()[:20]}” is not a page number.") from None
 
 
 async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
-    raise NotImplementedError
+    """Read commands until EOF or /quit; interactive with a prompt on a terminal."""
+    session = ConsoleSession(library)
+    interactive = stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401 - line editing and history for input()
+        except ImportError:
+            pass
+        stories = await library.stories(mature_ok=True)
+        print(f"storybot console: {len(stories)} stories loaded. Type /help, or /quit to leave.", file=stdout)
+    while True:
+        try:
+            if interactive:
+                line = await asyncio.to_thread(input, PROMPT)
+            else:
+                line = stdin.readline()
+                if not line:
+                    break
+        except (EOFError, KeyboardInterrupt):
+            break
+        answer = await session.handle(line)
+        if answer is None:
+            break
+        if answer:
+            print(answer, file=stdout, flush=True)
+            if not interactive:
+                print(file=stdout)
+    return 0

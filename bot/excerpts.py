@@ -37,12 +37,18 @@ def trim_to_sentences(text: str, limit: int = MAX_CHARS) -> str:
     return cut + "…"
 
 
-def window(scene: Sequence[Paragraph], anchor: int) -> tuple[int, int, str]:
+def _sentence_start(text: str, offset: int) -> int:
+    """The start of the sentence holding ``offset``."""
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?…][\"'”’)\]*_]*\s+", text[:offset])]
+    return starts[-1]
+
+
+def window(scene: Sequence[Paragraph], anchor: int, focus: str | None = None) -> tuple[int, int, str]:
     """Pick paragraphs around ``scene[anchor]`` (all of one scene) for an excerpt.
 
     Returns (first index, last index, text). Grows forward from the anchor, then back,
     never past MAX_CHARS unless a single paragraph is longer, which is trimmed to whole
-    sentences.
+    sentences, starting at the sentence that names ``focus`` when one is given.
     """
     first = last = anchor
     parts = [scene[anchor].text]
@@ -60,6 +66,9 @@ def window(scene: Sequence[Paragraph], anchor: int) -> tuple[int, int, str]:
         first -= 1
     text = SEPARATOR.join(parts)
     if len(text) > MAX_CHARS:  # one long paragraph
+        found = text.casefold().find(focus.casefold()) if focus else -1
+        if found > 0:
+            text = text[_sentence_start(text, found) :]
         text = trim_to_sentences(text)
     return first, last, text
 

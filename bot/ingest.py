@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import sqlite3
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,8 @@ async def ingest(
             reason = exc.message
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
+        except sqlite3.Error as exc:  # the transaction was rolled back: the old version stands
+            reason = f"database error: {exc}"
         else:
             (changed if before is not None else added).append(name)
             continue

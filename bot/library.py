@@ -131,7 +131,7 @@ class Library:
             else:
                 first, last = bounds[chosen.id]
                 position = rng.randint(first, last)
-            result = await self._excerpt_at(chosen, position)
+            result = await self._excerpt_at(chosen, position, focus=character)
             if (chosen.id, result.start) not in avoid:
                 break
         assert result is not None
@@ -145,13 +145,15 @@ class Library:
             raise StoryBotError(f"That was the end of “{story.title}”.")
         return await self._excerpt_at(story, position + 1, forward_only=True)
 
-    async def _excerpt_at(self, story: Story, position: int, *, forward_only: bool = False) -> Excerpt:
+    async def _excerpt_at(
+        self, story: Story, position: int, *, forward_only: bool = False, focus: str | None = None
+    ) -> Excerpt:
         lo = position if forward_only else max(0, position - excerpts.LOOK_BEHIND)
         around = await self.store.paragraphs_between(story.id, lo, position + excerpts.LOOK_AHEAD)
         anchor = next(p for p in around if p.position == position)
         scene = excerpts.same_scene(around, anchor)
         index = scene.index(anchor)
-        first, last, text = excerpts.window(scene, index)
+        first, last, text = excerpts.window(scene, index, focus)
         info = story.chapter_info(anchor.chapter)
         return Excerpt(
             story=story, chapter=anchor.chapter,

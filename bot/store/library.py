@@ -74,14 +74,20 @@ class LibrarySQL:
         rows: list[tuple[int, int, int, str]] = []
         chapters: list[tuple[int, str, int, str | None, int, int]] = []
         position = 0
+        used: set[int] = set()
         for chapter in parsed.chapters:
+            # a story may repeat a heading; numbers must stay unique for lookup
+            number = chapter.number if chapter.number not in used else max(used) + 1
+            used.add(number)
             first = position
             words = 0
             for scene, text in chapter.paragraphs:
-                rows.append((chapter.number, position, scene, text))
+                rows.append((number, position, scene, text))
                 words += len(text.split())
                 position += 1
-            chapters.append((chapter.number, chapter.label, words, chapter.note, first, position - 1))
+            if position == first:
+                continue  # a heading with no text under it is not a chapter
+            chapters.append((number, chapter.label, words, chapter.note, first, position - 1))
         total_words = sum(c[2] for c in chapters)
         async with self.transaction() as db:
             existing = await self._one("SELECT id, slug FROM stories WHERE file = ?", (file,))

@@ -1,0 +1,145 @@
+"""The CLI contract: JSON keys, exit status 2 with one line for bad usage, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(tmp_path: Path, *args: str, stories: Path | None = None, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    base = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "STORIES_DIR", "DATABASE_PATH", "DATA_DIR")}
+    base |= {"DATA_DIR": str(tmp_path / "data"), "PYTHONUTF8": "1"} | (env or {})
+    cmd = [sys.executable, "-m", "bot"]
+    if stories is not None:
+        cmd += ["--stories", str(stories)]
+    # run from tmp_path so the project's own .env (if any) is not read
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=tmp_path, env=base | {"PYTHONPATH": str(ROOT)},
+                          input=stdin, timeout=120)  # fmt: skip
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_stories_json_keys(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "stories", "--json", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    stories = json.loads(result.stdout)
+    assert len(stories) == 5
+    for s in stories:
+        assert {"slug", "title", "file", "words", "chapters"} <= s.keys()
+        for c in s["chapters"]:
+            assert {"number", "label", "words"} <= c.keys()
+
+
+def test_excerpt_json_is_reproducible(tmp_path: Path, stories_dir: Path) -> None:
+    a = run(tmp_path, "excerpt", "--seed", "9", "--json", stories=stories_dir)
+    b = run(tmp_path, "excerpt", "--seed", "9", "--json", stories=stories_dir)
+    assert a.returncode == 0, a.stderr
+    first = json.loads(a.stdout)
+    assert {"slug", "title", "chapter", "chapter_label", "text"} <= first.keys()
+    assert first == json.loads(b.stdout)
+
+
+def test_chapter_json_pages_join_to_text(tmp_path: Path, stories_dir: Path) -> None:
+    stories = json.loads(run(tmp_path, "stories", "--json", stories=stories_dir).stdout)
+    biggest = max(stories, key=lambda s: s["words"])
+    number = str(biggest["chapters"][0]["number"])
+    result = run(tmp_path, "chapter", biggest["slug"], number, "--json", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    chapter = json.loads(result.stdout)
+    assert {"slug", "title", "chapter", "chapter_label", "pages"} <= chapter.keys()
+    assert len(chapter["pages"]) >= 1 and all(len(p) <= 4096 for p in chapter["pages"])
+
+
+def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "quote", "my whole world is soaked in sorry", "--json", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert {"query", "match", "hits"} <= answer.keys()
+    assert answer["match"] == "exact"
+    hit = answer["hits"][0]
+    assert {"slug", "title", "chapter", "chapter_label", "text", "snippet"} <= hit.keys()
+    assert hit["chapter"] == 6
+    assert "soaked in sorry" in hit["text"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("chapter", "no-such-story", "1"),
+        ("chapter", "breaking", "999"),
+        ("excerpt", "--story", "zzz"),
+        ("quote", "x", "--story", "zzz"),
+        ("excerpt", "--seed", "notanumber"),
+        ("frobnicate",),
+        ("chapter",),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path, stories_dir: Path, args: tuple[str, ...]) -> None:
+    result = run(tmp_path, *args, stories=stories_dir)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    no_traceback(result)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_run_without_token_explains_and_exits_0(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    assert "5 stories" in result.stdout
+    assert "DISCORD_TOKEN" in result.stdout and "console" in result.stdout
+
+
+def test_malformed_token_is_one_line_and_no_traceback(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, stories=stories_dir, env={"DISCORD_TOKEN": "Bot 'not a token'"})
+    assert result.returncode == 2
+    no_traceback(result)
+    assert "does not look like a bot token" in result.stdout
+
+
+def test_messy_folder_via_cli(tmp_path: Path) -> None:
+    folder = tmp_path / "messy"
+    folder.mkdir()
+    (folder / "win.txt").write_bytes("Windows Story\r\n\r\nIt\x92s a caf\xe9.\r\n".encode("latin-1"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blob.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 100)
+    result = run(tmp_path, "ingest", stories=folder)
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    assert "empty.txt" in result.stdout + result.stderr
+    assert "blob.txt" in result.stdout + result.stderr
+    quote = json.loads(run(tmp_path, "quote", "it's a cafe", "--json", stories=folder).stdout)
+    assert quote["hits"] and "It’s a café." in quote["hits"][0]["text"]
+
+
+def test_console_reads_commands_from_a_pipe(tmp_path: Path, stories_dir: Path) -> None:
+    script = "/stories\n/quote soaked in sorry\n/excerpt\n/more\n/chapter nope 1\n/bogus\n/quote\n"
+    result = run(tmp_path, "console", stories=stories_dir, stdin=script)
+    assert result.returncode == 0, result.stderr
+    no_traceback(result)
+    out = result.stdout
+    assert "5 stories" in out
+    assert "*sorry*" in out
+    assert "No story called “nope”" in out
+    assert "Unknown command /bogus" in out
+    assert "Usage: /quote" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_backup_makes_a_consistent_copy(tmp_path: Path, stories_dir: Path) -> None:
+    assert run(tmp_path, "ingest", stories=stories_dir).returncode == 0
+    result = run(tmp_path, "backup", str(tmp_path / "copy.db"), stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "copy.db") as db:
+        assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 5
