@@ -1,4 +1,4 @@
-"""Build a large library for benchmarks: the seeds and ../shared/corpus, repeated under distinct titles."""
+"""A large library for benchmarks: the seeds and ../shared/corpus, repeated under new titles."""
 
 from __future__ import annotations
 

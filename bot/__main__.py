@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env().with_overrides(stories_dir=args.stories, database_path=args.db)
+        settings = Settings.from_env().with_overrides(
+            stories_dir=args.stories, database_path=args.db
+        )
         _setup_logging(settings.log_level)
         if args.command in (None, "run"):
             problem = settings.token_problem()

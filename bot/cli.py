@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import random
@@ -68,24 +67,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def story_json(s: Story) -> dict[str, Any]:
     return {
-        "slug": s.slug, "title": s.title, "file": s.file, "words": s.words,
-        "author": s.author, "rating": s.rating, "url": s.url,
+        "slug": s.slug,
+        "title": s.title,
+        "file": s.file,
+        "words": s.words,
+        "author": s.author,
+        "rating": s.rating,
+        "url": s.url,
         "chapters": [{"number": c.number, "label": c.label, "words": c.words} for c in s.chapters],
-    }  # fmt: skip
+    }
 
 
 def excerpt_json(e: Excerpt) -> dict[str, Any]:
     return {
-        "slug": e.story.slug, "title": e.story.title, "chapter": e.chapter,
-        "chapter_label": e.chapter_label, "text": e.text, "start": e.start, "end": e.end,
-    }  # fmt: skip
+        "slug": e.story.slug,
+        "title": e.story.title,
+        "chapter": e.chapter,
+        "chapter_label": e.chapter_label,
+        "text": e.text,
+        "start": e.start,
+        "end": e.end,
+    }
 
 
 def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
     return {
-        "slug": c.story.slug, "title": c.story.title, "chapter": c.number,
-        "chapter_label": c.label, "note": c.note, "pages": list(pages),
-    }  # fmt: skip
+        "slug": c.story.slug,
+        "title": c.story.title,
+        "chapter": c.number,
+        "chapter_label": c.label,
+        "note": c.note,
+        "pages": list(pages),
+    }
 
 
 def quote_json(r: SearchResult) -> dict[str, Any]:
@@ -94,10 +107,15 @@ def quote_json(r: SearchResult) -> dict[str, Any]:
         "match": r.match,
         "hits": [
             {
-                "slug": h.story.slug, "title": h.story.title, "chapter": h.chapter,
-                "chapter_label": h.chapter_label, "text": h.text, "snippet": h.snippet,
-                "position": h.position, "score": round(h.score, 4),
-            }  # fmt: skip
+                "slug": h.story.slug,
+                "title": h.story.title,
+                "chapter": h.chapter,
+                "chapter_label": h.chapter_label,
+                "text": h.text,
+                "snippet": h.snippet,
+                "position": h.position,
+                "score": round(h.score, 4),
+            }
             for h in r.hits
         ],
     }
@@ -128,7 +146,9 @@ def render_stories(stories: Sequence[Story]) -> str:
         lines.append(f"  {s.title}  [{s.slug}]  {chapters}, {s.words:,} words{rating}")
         labels = ", ".join(c.label for c in s.chapters[:8])
         more = ", …" if len(s.chapters) > 8 else ""
-        lines.append(textwrap.fill(labels + more, WIDTH, initial_indent="    ", subsequent_indent="    "))
+        lines.append(
+            textwrap.fill(labels + more, WIDTH, initial_indent="    ", subsequent_indent="    ")
+        )
     return "\n".join(lines)
 
 
@@ -156,7 +176,11 @@ def render_quote(r: SearchResult) -> str:
 
 def render_report(report: IngestReport) -> str:
     parts = []
-    for name, files in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+    for name, files in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
         if files:
             parts.append(f"{name} {len(files)}")
     if report.skipped:

@@ -8,6 +8,7 @@ it reads one command per line and prints each answer, so it can be scripted and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -83,7 +84,11 @@ class ConsoleSession:
         if name == "stories":
             return render_stories(await self.library.stories(mature_ok=True))
         if name == "excerpt":
-            args = (options.get("story") or plain or None, options.get("chapter"), options.get("character"))
+            args = (
+                options.get("story") or plain or None,
+                options.get("chapter"),
+                options.get("character"),
+            )
             return await self._excerpt(*args)
         if name == "another":
             return await self._excerpt(*self.excerpt_args)
@@ -108,14 +113,19 @@ class ConsoleSession:
             if self.chapter is None:
                 return "Open a chapter first: /chapter STORY CHAPTER"
             wanted = {
-                "next": self.page + 1, "prev": self.page - 1, "first": 1, "last": len(self.pages),
-            }.get(name) or _page_number(plain)  # fmt: skip
+                "next": self.page + 1,
+                "prev": self.page - 1,
+                "first": 1,
+                "last": len(self.pages),
+            }.get(name) or _page_number(plain)
             return self._show(wanted)
         if name == "quote":
             text = _unquote(options.get("text") or plain)
             if not text.strip():
                 return "Usage: /quote TEXT   e.g. /quote soaked in sorry"
-            return render_quote(await self.library.quote(text, options.get("story"), mature_ok=True))
+            return render_quote(
+                await self.library.quote(text, options.get("story"), mature_ok=True)
+            )
         return f"Unknown command /{name}. Type /help for the list."
 
     async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
@@ -146,12 +156,13 @@ async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
     session = ConsoleSession(library)
     interactive = stdin.isatty()
     if interactive:
-        try:
+        with contextlib.suppress(ImportError):
             import readline  # noqa: F401 - line editing and history for input()
-        except ImportError:
-            pass
         stories = await library.stories(mature_ok=True)
-        print(f"storybot console: {len(stories)} stories loaded. Type /help, or /quit to leave.", file=stdout)
+        print(
+            f"storybot console: {len(stories)} stories loaded. Type /help, or /quit to leave.",
+            file=stdout,
+        )
     while True:
         try:
             if interactive:

@@ -43,7 +43,9 @@ def _sentence_start(text: str, offset: int) -> int:
     return starts[-1]
 
 
-def window(scene: Sequence[Paragraph], anchor: int, focus: str | None = None) -> tuple[int, int, str]:
+def window(
+    scene: Sequence[Paragraph], anchor: int, focus: str | None = None
+) -> tuple[int, int, str]:
     """Pick paragraphs around ``scene[anchor]`` (all of one scene) for an excerpt.
 
     Returns (first index, last index, text). Grows forward from the anchor, then back,

@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.errors import StoryBotError
 from bot.models import RATINGS, IngestReport, StoryMeta
 from bot.store import Store
-from bot.store.library import FileState
+from bot.store.library import FileState, StoryWrite
 from bot.text import ParsedStory, process
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,10 @@ def story_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.suffix.lower() == STORY_SUFFIX and not p.name.startswith(".") and p.is_file()
-    )  # fmt: skip
+    )
 
 
 def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
@@ -83,10 +84,19 @@ def _prepare(data: bytes, name: str, meta: StoryMeta, stat: os.stat_result) -> _
     return _Prepared(parsed, FileState(stat.st_size, stat.st_mtime_ns, digest, _meta_hash(meta)))
 
 
+# Stories are written in batches of about this much text: one transaction per batch (a
+# savepoint per story) is several times faster than one per story on a large library.
+BATCH_BYTES = 8 * 1024 * 1024
+
+
 async def ingest(
     store: Store, folder: Path, *, on_skip: Callable[[str, str], None] | None = None
 ) -> IngestReport:
-    """Bring the store in line with the folder; report what was added, changed, removed, skipped."""
+    """Bring the store in line with the folder; report what was added, changed, removed, skipped.
+
+    Parsing and writing run one after the other in worker threads, keeping the event loop
+    free. (Overlapping them measured no faster: both need the GIL.)
+    """
     metas, problem = load_metadata(folder)
     if problem:
         log.warning(problem)
@@ -96,6 +106,32 @@ async def ingest(
     unchanged: list[str] = []
     skipped: list[tuple[str, str]] = []
     present: set[str] = set()
+    batch: list[StoryWrite] = []
+    batch_bytes = 0
+
+    def skip(name: str, reason: str) -> None:
+        skipped.append((name, reason))
+        kept = " (previous version kept)" if name in known else ""
+        log.warning("skipped story file %s: %s%s", name, reason, kept)
+        if on_skip is not None:
+            on_skip(name, reason)
+
+    async def write(items: list[StoryWrite]) -> None:
+        try:
+            errors = await store.write_stories(items)
+        except sqlite3.Error as exc:  # rolled back: the old version stands
+            errors = [str(exc)] * len(items)
+        for item, error in zip(items, errors, strict=True):
+            if error is None:
+                (changed if item.file in known else added).append(item.file)
+            else:
+                skip(item.file, f"database error: {error}")
+
+    async def flush() -> None:
+        nonlocal batch, batch_bytes
+        if batch:
+            await write(batch)
+        batch, batch_bytes = [], 0
 
     for path in story_files(folder):
         name = path.name
@@ -121,26 +157,26 @@ async def ingest(
                     unchanged.append(name)
                     continue
             prepared = await asyncio.to_thread(_prepare, data, name, meta, stat)
-            await store.replace_story(name, prepared.parsed, meta, prepared.state)
         except StoryBotError as exc:
-            reason = exc.message
-        except OSError as exc:
-            reason = f"cannot read: {exc.strerror or exc}"
-        except sqlite3.Error as exc:  # the transaction was rolled back: the old version stands
-            reason = f"database error: {exc}"
-        else:
-            (changed if before is not None else added).append(name)
+            skip(name, exc.message)
             continue
-        skipped.append((name, reason))
-        log.warning("skipped story file %s: %s%s", name, reason,
-                    " (previous version kept)" if before is not None else "")  # fmt: skip
-        if on_skip is not None:
-            on_skip(name, reason)
+        except OSError as exc:
+            skip(name, f"cannot read: {exc.strerror or exc}")
+            continue
+        batch.append(StoryWrite(name, prepared.parsed, meta, prepared.state))
+        batch_bytes += stat.st_size
+        if batch_bytes >= BATCH_BYTES:
+            await flush()
+    await flush()
 
     removed = sorted(set(known) - present)
     for name in removed:
         await store.remove_story(name)
+    order = {name: i for i, name in enumerate(sorted(present))}
     return IngestReport(
-        added=tuple(added), changed=tuple(changed), removed=tuple(removed),
-        unchanged=tuple(unchanged), skipped=tuple(skipped),
-    )  # fmt: skip
+        added=tuple(sorted(added, key=order.__getitem__)),
+        changed=tuple(sorted(changed, key=order.__getitem__)),
+        removed=tuple(removed),
+        unchanged=tuple(unchanged),
+        skipped=tuple(sorted(skipped, key=lambda s: order.get(s[0], 0))),
+    )

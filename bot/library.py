@@ -65,21 +65,29 @@ class Library:
         """Stories whose title or slug matches what was typed, for autocomplete (at most 25)."""
         wanted = fold(typed)
         stories = await self.stories(mature_ok=mature_ok)
-        starts = [s for s in stories if fold(s.title).startswith(wanted) or s.slug.startswith(wanted)]
+        starts = [
+            s for s in stories if fold(s.title).startswith(wanted) or s.slug.startswith(wanted)
+        ]
         within = [s for s in stories if s not in starts and wanted in fold(s.title)]
         return (starts + within)[:AUTOCOMPLETE_LIMIT]
 
     # ---- chapters ------------------------------------------------------------------------
 
-    async def chapter(self, story_ref: str | int, chapter_ref: str | int, *, mature_ok: bool) -> Chapter:
+    async def chapter(
+        self, story_ref: str | int, chapter_ref: str | int, *, mature_ok: bool
+    ) -> Chapter:
         story = await self.find_story(story_ref, mature_ok=mature_ok)
         number = _chapter_number(story, chapter_ref)
         paragraphs = await self.store.chapter_paragraphs(story.id, number)
         label = story.chapter_info(number)
         note = await self.store.chapter_note(story.id, number)
-        return Chapter(story, number, label.label if label else str(number), note, tuple(paragraphs))
+        return Chapter(
+            story, number, label.label if label else str(number), note, tuple(paragraphs)
+        )
 
-    async def pages(self, story_ref: str | int, chapter_ref: str | int, *, mature_ok: bool) -> tuple[Chapter, list[str]]:
+    async def pages(
+        self, story_ref: str | int, chapter_ref: str | int, *, mature_ok: bool
+    ) -> tuple[Chapter, list[str]]:
         chapter = await self.chapter(story_ref, chapter_ref, mature_ok=mature_ok)
         return chapter, paginate(chapter.text)
 
@@ -137,7 +145,9 @@ class Library:
         assert result is not None
         return result
 
-    async def continue_after(self, story_ref: str | int, position: int, *, mature_ok: bool) -> Excerpt:
+    async def continue_after(
+        self, story_ref: str | int, position: int, *, mature_ok: bool
+    ) -> Excerpt:
         """The passage that follows the paragraph at ``position``."""
         story = await self.find_story(story_ref, mature_ok=mature_ok)
         count = await self.store.paragraph_count(story.id)
@@ -156,10 +166,13 @@ class Library:
         first, last, text = excerpts.window(scene, index, focus)
         info = story.chapter_info(anchor.chapter)
         return Excerpt(
-            story=story, chapter=anchor.chapter,
+            story=story,
+            chapter=anchor.chapter,
             chapter_label=info.label if info else str(anchor.chapter),
-            start=scene[first].position, end=scene[last].position, text=text,
-        )  # fmt: skip
+            start=scene[first].position,
+            end=scene[last].position,
+            text=text,
+        )
 
     async def _character_positions(
         self, name: str, stories: Sequence[Story], bounds: dict[int, tuple[int, int]]
@@ -208,7 +221,9 @@ def _match_story(stories: Sequence[Story], ref: str | int) -> Story:
     for s in stories:
         if s.slug == key.lower() or fold(s.title) == folded or s.file == key:
             return s
-    prefixed = [s for s in stories if s.slug.startswith(key.lower()) or fold(s.title).startswith(folded)]
+    prefixed = [
+        s for s in stories if s.slug.startswith(key.lower()) or fold(s.title).startswith(folded)
+    ]
     if len(prefixed) == 1:
         return prefixed[0]
     if len(prefixed) > 1:

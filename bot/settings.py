@@ -68,7 +68,9 @@ class Settings:
         try:
             ids = tuple(int(s) for s in shard_ids.split(",") if s.strip()) if shard_ids else None
         except ValueError:
-            raise StoryBotError(f"SHARD_IDS must be numbers separated by commas: {shard_ids!r}") from None
+            raise StoryBotError(
+                f"SHARD_IDS must be numbers separated by commas: {shard_ids!r}"
+            ) from None
         data_dir = get("DATA_DIR")
         stories_dir = get("STORIES_DIR")
         database = get("DATABASE_PATH")

@@ -15,14 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(tmp_path: Path, *args: str, stories: Path | None = None, env: dict[str, str] | None = None,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    base = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "STORIES_DIR", "DATABASE_PATH", "DATA_DIR")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISCORD_TOKEN", "STORIES_DIR", "DATABASE_PATH", "DATA_DIR")
+    }
     base |= {"DATA_DIR": str(tmp_path / "data"), "PYTHONUTF8": "1"} | (env or {})
     cmd = [sys.executable, "-m", "bot"]
     if stories is not None:
         cmd += ["--stories", str(stories)]
     # run from tmp_path so the project's own .env (if any) is not read
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=tmp_path, env=base | {"PYTHONPATH": str(ROOT)},
-                          input=stdin, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*cmd, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=base | {"PYTHONPATH": str(ROOT)},
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
@@ -61,7 +73,9 @@ def test_chapter_json_pages_join_to_text(tmp_path: Path, stories_dir: Path) -> N
 
 
 def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
-    result = run(tmp_path, "quote", "my whole world is soaked in sorry", "--json", stories=stories_dir)
+    result = run(
+        tmp_path, "quote", "my whole world is soaked in sorry", "--json", stories=stories_dir
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert {"query", "match", "hits"} <= answer.keys()
@@ -84,7 +98,9 @@ def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
         ("chapter",),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(tmp_path: Path, stories_dir: Path, args: tuple[str, ...]) -> None:
+def test_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, stories_dir: Path, args: tuple[str, ...]
+) -> None:
     result = run(tmp_path, *args, stories=stories_dir)
     assert result.returncode == 2, (result.stdout, result.stderr)
     no_traceback(result)
@@ -109,7 +125,9 @@ def test_malformed_token_is_one_line_and_no_traceback(tmp_path: Path, stories_di
 def test_messy_folder_via_cli(tmp_path: Path) -> None:
     folder = tmp_path / "messy"
     folder.mkdir()
-    (folder / "win.txt").write_bytes("Windows Story\r\n\r\nIt\x92s a caf\xe9.\r\n".encode("latin-1"))
+    (folder / "win.txt").write_bytes(
+        "Windows Story\r\n\r\nIt\x92s a caf\xe9.\r\n".encode("latin-1")
+    )
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blob.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 100)
     result = run(tmp_path, "ingest", stories=folder)

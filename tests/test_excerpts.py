@@ -61,7 +61,9 @@ async def test_excerpts_of_the_seeds(library: Library) -> None:
 
 async def test_each_story_equally_likely(library: Library) -> None:
     rng = random.Random(1)
-    counts = Counter([(await library.excerpt(mature_ok=True, rng=rng)).story.slug for _ in range(500)])
+    counts = Counter(
+        [(await library.excerpt(mature_ok=True, rng=rng)).story.slug for _ in range(500)]
+    )
     assert len(counts) == 5
     assert min(counts.values()) > 60, counts  # 100 expected each; the big story must not dominate
 
@@ -76,7 +78,9 @@ async def test_named_story_and_chapter(library: Library) -> None:
     story = (await library.stories(mature_ok=True))[0]
     chapter = story.chapters[-1]
     for seed in range(20):
-        e = await library.excerpt(story.slug, str(chapter.number), mature_ok=True, rng=random.Random(seed))
+        e = await library.excerpt(
+            story.slug, str(chapter.number), mature_ok=True, rng=random.Random(seed)
+        )
         assert e.story.id == story.id and e.chapter == chapter.number
 
 

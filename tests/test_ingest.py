@@ -134,7 +134,11 @@ async def test_broken_file_keeps_previous_version(store: Store, tmp_path: Path) 
 
 async def test_messy_folder(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
-    write(folder, "cp1252.txt", "Caf\xe9 Story\r\n\r\nShe said \x93hello\x94 and left\x85\r\n".encode("latin-1"))
+    write(
+        folder,
+        "cp1252.txt",
+        "Caf\xe9 Story\r\n\r\nShe said \x93hello\x94 and left\x85\r\n".encode("latin-1"),
+    )
     write(folder, "bom.txt", b"\xef\xbb\xbfBom Story\n\nIt began with a mark nobody could see.\n")
     write(folder, "empty.txt", b"")
     write(folder, "binary.txt", bytes(range(256)) * 40)
@@ -145,7 +149,9 @@ async def test_messy_folder(store: Store, tmp_path: Path) -> None:
     assert all(reason for _, reason in report.skipped)
     assert sorted(report.added) == ["bom.txt", "cp1252.txt", "huge.txt"]
     stories = {s.file: s for s in await store.list_stories()}
-    cp = await store.chapter_paragraphs(stories["cp1252.txt"].id, stories["cp1252.txt"].chapters[0].number)
+    cp = await store.chapter_paragraphs(
+        stories["cp1252.txt"].id, stories["cp1252.txt"].chapters[0].number
+    )
     assert "“hello”" in cp[-1].text and "…" in cp[-1].text
     assert not stories["bom.txt"].title.startswith("\ufeff")
     assert stories["huge.txt"].words > 1_000_000
@@ -160,7 +166,9 @@ async def test_bad_library_toml_is_reported_not_fatal(store: Store, tmp_path: Pa
     assert "library.toml" in caplog.text
 
 
-async def test_library_toml_sets_metadata_and_change_is_picked_up(store: Store, tmp_path: Path) -> None:
+async def test_library_toml_sets_metadata_and_change_is_picked_up(
+    store: Store, tmp_path: Path
+) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "library.toml", '["a.txt"]\ntitle = "Given Title"\nrating = "mature"\n')
@@ -198,4 +206,3 @@ def test_seeds_are_shipped_unchanged() -> None:
     ours = Path(__file__).resolve().parents[1] / "seeds"
     for source in shared.glob("*.txt"):
         assert (ours / source.name).read_bytes() == source.read_bytes(), source.name
-

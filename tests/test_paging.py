@@ -1,4 +1,4 @@
-"""Pages: exact slices of the chapter, none over the limit, cut at paragraph breaks when possible."""
+"""Pages: exact slices of the chapter, none over the limit, cut at paragraph breaks."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ from hypothesis import strategies as st
 
 from bot.paging import PAGE_LIMIT, paginate
 
-paragraph = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
-    min_size=1,
-    max_size=900,
-).map(str.strip).filter(bool)
+paragraph = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
+        min_size=1,
+        max_size=900,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
-@given(st.lists(paragraph, min_size=1, max_size=40), st.integers(min_value=40, max_value=PAGE_LIMIT))
+@given(
+    st.lists(paragraph, min_size=1, max_size=40), st.integers(min_value=40, max_value=PAGE_LIMIT)
+)
 @settings(max_examples=200, deadline=None)
 def test_pages_concatenate_to_the_chapter_and_fit(paragraphs: list[str], limit: int) -> None:
     text = "\n\n".join(paragraphs)

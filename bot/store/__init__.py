@@ -6,6 +6,7 @@ SQL is grouped by subject in the modules of this package; `Store` puts them toge
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ class Store(LibrarySQL):
         self.db = db
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._bulk: sqlite3.Connection | None = None
 
     @classmethod
     async def open(cls, path: Path, *, read_only: bool = False) -> Store:
@@ -65,7 +67,9 @@ class Store(LibrarySQL):
             )
         for step in range(version, SCHEMA_VERSION):
             # executescript() commits any open transaction first, so the script carries its own.
-            script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+            script = (
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+            )
             async with self._write_lock:
                 try:
                     await self.db.executescript(script)
@@ -75,6 +79,9 @@ class Store(LibrarySQL):
                     raise
 
     async def close(self) -> None:
+        if self._bulk is not None:
+            self._bulk.close()
+            self._bulk = None
         await self.db.close()
 
     @asynccontextmanager
@@ -95,4 +102,3 @@ class Store(LibrarySQL):
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as dest:
             await self.db.backup(dest)
-

@@ -1,0 +1,114 @@
+"""Ingest throughput of the whole pipeline beside bare FTS5 inserts of the same paragraphs,
+and the time to ready when the bot restarts with the library unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from benchmarks.corpus import BENCH_DIR, build_library, library_bytes
+from bot.ingest import ingest, story_files
+from bot.library import Library
+from bot.settings import Settings
+from bot.text import process
+
+Row = tuple[str, str, str]
+
+
+def bare_fts5_seconds(folder: Path, db_path: Path) -> tuple[float, int]:
+    """Insert every paragraph our pipeline produces into a plain FTS5 table; time the inserts only.
+
+    The baseline gets its best case: one transaction for the whole library, no other table.
+    """
+    db_path.unlink(missing_ok=True)
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
+    spent = 0.0
+    count = 0
+    for path in story_files(folder):
+        try:
+            story = process(path.read_bytes(), path.name)
+        except Exception:
+            continue
+        rows = [(text,) for chapter in story.chapters for _, text in chapter.paragraphs]
+        start = time.perf_counter()
+        if not db.in_transaction:
+            db.execute("BEGIN")
+        db.executemany("INSERT INTO t (text) VALUES (?)", rows)
+        spent += time.perf_counter() - start
+        count += len(rows)
+    start = time.perf_counter()
+    db.execute("COMMIT")
+    spent += time.perf_counter() - start
+    db.close()
+    return spent, count
+
+
+def remove_database(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+async def ours_seconds(folder: Path, db_path: Path) -> float:
+    remove_database(db_path)
+    library = await Library.open(Settings(stories_dir=folder, database_path=db_path))
+    try:
+        start = time.perf_counter()
+        report = await ingest(library.store, folder)
+        spent = time.perf_counter() - start
+    finally:
+        await library.close()
+    assert not report.skipped, report.skipped
+    return spent
+
+
+async def restart_seconds(folder: Path, db_path: Path) -> float:
+    """Open the store, check every file, list the library: what a restart waits for."""
+    start = time.perf_counter()
+    library = await Library.open(Settings(stories_dir=folder, database_path=db_path))
+    try:
+        report = await library.ingest()
+        await library.stories(mature_ok=False)
+        spent = time.perf_counter() - start
+    finally:
+        await library.close()
+    assert not report.touched
+    return spent
+
+
+def run(target_mb: float = 100.0) -> tuple[list[Row], Path, Path]:
+    folder = build_library(target_mb)
+    size_mb = library_bytes(folder) / 1e6
+    files = len(story_files(folder))
+    ours_db = BENCH_DIR / "bench.db"
+    ours = asyncio.run(ours_seconds(folder, ours_db))
+    bare, paragraphs = bare_fts5_seconds(folder, BENCH_DIR / "bare-fts5.db")
+    restart = min(asyncio.run(restart_seconds(folder, ours_db)) for _ in range(3))
+    rows: list[Row] = [
+        ("library", f"{size_mb:.1f} MB, {files} files, {paragraphs:,} paragraphs", ""),
+        (
+            "ingest throughput (MB/s)",
+            f"{size_mb / ours:.1f} (whole pipeline, {ours:.1f} s)",
+            f"{size_mb / bare:.1f} (bare FTS5 inserts, {bare:.1f} s)",
+        ),
+        ("ours / bare FTS5", f"{bare / ours:.2f}", "target >= 0.50"),
+        ("time to ready on restart, unchanged", f"{restart * 1000:.0f} ms", "target < 1000 ms"),
+    ]
+    return rows, folder, ours_db
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    print(f"\n{title}")
+    print(f"| {'measure':<{widths[0]}} | {'ours':<{widths[1]}} | {'baseline':<{widths[2]}} |")
+    print(f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 2)}|{'-' * (widths[2] + 2)}|")
+    for r in rows:
+        print(f"| {r[0]:<{widths[0]}} | {r[1]:<{widths[1]}} | {r[2]:<{widths[2]}} |")
+
+
+if __name__ == "__main__":
+    print_table("Ingest", run()[0])
