@@ -1,0 +1,26 @@
+"""`make bench`: every figure beside a baseline measured in the same run.
+
+Builds (once) a library of at least 100 MB from the seeds and ../shared/corpus under
+bench-data/, then measures ingest, search and the running bot.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from benchmarks import ingest
+
+
+def main() -> None:
+    target = float(os.environ.get("BENCH_MB", "100"))
+    print(
+        f"storybot benchmarks on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+    rows, folder, db_path = ingest.run(target)
+    ingest.print_table("Ingest", rows)
+
+
+if __name__ == "__main__":
+    main()
