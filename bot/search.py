@@ -1,93 +1,451 @@
 """Quote search: exact phrase, then all words (BM25), then fuzzy; "none" when nothing is close.
 
-The user's text never reaches FTS5 syntax: it is folded and cut into word tokens, each
-quoted, so quotes, `*`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
+The user's text never reaches FTS5 syntax: it is folded and cut into words exactly as the
+index's unicode61 tokenizer cuts text (bot/text/normalize.py), and each word is quoted, so
+quotes, `*`, `^`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
+
+Every candidate, whichever stage found it, is scored by how closely the query lines up with
+some stretch of the paragraph (rapidfuzz partial_ratio over folded words, 0-100): an exact
+phrase scores 100; a paragraph that merely holds all the words, scattered, scores low and
+loses to a fuzzy match of the actual line.
+
+Fuzzy candidates: each query word the index does not know is corrected against the index
+vocabulary (OSA edit distance, cached per store, reloaded when the library changes); then an
+FTS5 query asks for paragraphs holding at least two of the rarest words (any pair of them),
+so one swapped, dropped or misspelled word does not lose the line.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import asyncio
+import logging
+import sqlite3
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.models import Hit, MatchKind, Paragraph, SearchResult, Story
 from bot.store import Store
-from bot.text.normalize import fold
+from bot.text.normalize import word_spans, words
+
+log = logging.getLogger(__name__)
 
 MARK_OPEN = "[["
 MARK_CLOSE = "]]"
 MAX_QUERY_CHARS = 500
 MAX_TOKENS = 32
 SNIPPET_CHARS = 300
-_WORD = re.compile(r"\w+")
+
+CANDIDATES = 200  # paragraphs fetched per stage
+RANK_CAP = 1000  # BM25 only when a query matches at most this many paragraphs
+WORDS_CLEAR = 90.0  # a words match this close is the answer; below, fuzzy may do better
+FUZZY_MIN = 78.0  # below this closeness a fuzzy candidate is noise: answer "none"
+FUZZY_MIN_SHORT = 88.0  # the same for queries of at most SHORT_QUERY characters
+SHORT_QUERY = 12
+FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
+COMMON_SHARE = 0.2  # a word in more than this share of paragraphs finds nothing useful
+CORRECTIONS = 3  # vocabulary words tried per unknown query word
+VOCAB_MIN_LEN, VOCAB_MAX_LEN = 3, 24
+VOCAB_SMALL = 100_000  # above this many terms, words seen in one paragraph only are dropped
+
+
+# ---- query text -----------------------------------------------------------------------------
 
 
 def tokens(query: str) -> list[str]:
     """The query's words, folded, as FTS5's unicode61 tokenizer would see them."""
-    return _WORD.findall(fold(query[:MAX_QUERY_CHARS]))[:MAX_TOKENS]
+    if len(query) > MAX_QUERY_CHARS:
+        cut = query.rfind(" ", 0, MAX_QUERY_CHARS)
+        query = query[: cut if cut > 0 else MAX_QUERY_CHARS]
+    return words(query)[:MAX_TOKENS]
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
 
 
 def phrase_query(words: Sequence[str]) -> str:
-    return '"' + " ".join(words) + '"'
+    """An FTS5 phrase: the words, in order, next to each other."""
+    return _quoted(" ".join(words))
 
 
 def all_words_query(words: Sequence[str]) -> str:
-    return " AND ".join(f'"{w}"' for w in dict.fromkeys(words))
+    return " AND ".join(_quoted(w) for w in dict.fromkeys(words))
 
 
-def mark(text: str, words: Sequence[str]) -> tuple[str, int | None]:
-    """Wrap each word of ``text`` whose folded form is in ``words``; return (text, first offset)."""
-    wanted = set(words)
-    out: list[str] = []
-    last = 0
-    first: int | None = None
-    for m in _WORD.finditer(text):
-        if fold(m.group()) in wanted:
-            if first is None:
-                first = m.start()
-            out.append(text[last : m.start()])
-            out.append(MARK_OPEN + m.group() + MARK_CLOSE)
-            last = m.end()
-    out.append(text[last:])
-    return "".join(out), first
+def _any_of(alternatives: Sequence[str]) -> str:
+    if len(alternatives) == 1:
+        return _quoted(alternatives[0])
+    return "(" + " OR ".join(_quoted(w) for w in alternatives) + ")"
 
 
-def snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
-    """A window of ``text`` around the first matched word, matched words marked."""
-    _, first = mark(text, words)
+def any_two_query(keys: Sequence[Sequence[str]]) -> str:
+    """Paragraphs holding at least two of the keys (each key: one word or its alternatives)."""
+    if len(keys) == 1:
+        return _any_of(keys[0])
+    return " OR ".join(f"({_any_of(a)} AND {_any_of(b)})" for a, b in combinations(keys, 2))
+
+
+# ---- the vocabulary, for correcting misspelled words ----------------------------------------
+
+
+@dataclass(slots=True)
+class _Vocabulary:
+    signature: tuple[int, ...]
+    by_length: dict[int, list[str]]
+    counts: dict[int, list[int]]
+
+    def corrections(self, word: str) -> list[str]:
+        """Index words within a small edit distance of ``word``, closest and commonest first."""
+        if not VOCAB_MIN_LEN <= len(word) <= VOCAB_MAX_LEN or not word.isalpha():
+            return []
+        most = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+        found: list[tuple[int, int, str]] = []
+        for length in range(len(word) - most, len(word) + most + 1):
+            choices = self.by_length.get(length)
+            if not choices:
+                continue
+            counts = self.counts[length]
+            for choice, distance, index in process.extract(
+                word, choices, scorer=OSA.distance, score_cutoff=most, limit=CORRECTIONS * 4
+            ):
+                found.append((int(distance), -counts[index], choice))
+        return [w for _, _, w in sorted(found)[:CORRECTIONS]]
+
+
+_vocabularies: weakref.WeakKeyDictionary[Store, _Vocabulary] = weakref.WeakKeyDictionary()
+_vocabulary_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+async def _vocabulary(store: Store) -> _Vocabulary:
+    signature = await store.library_signature()
+    cached = _vocabularies.get(store)
+    if cached is not None and cached.signature == signature:
+        return cached
+    lock = _vocabulary_locks.setdefault(store, asyncio.Lock())
+    async with lock:
+        cached = _vocabularies.get(store)
+        if cached is not None and cached.signature == signature:
+            return cached
+        _vocabularies.pop(store, None)  # let the old one go before building the new
+        rows = await store.vocabulary(VOCAB_MIN_LEN, VOCAB_MAX_LEN)
+        keep_single = len(rows) <= VOCAB_SMALL
+        by_length: dict[int, list[str]] = {}
+        counts: dict[int, list[int]] = {}
+        for term, doc in rows:
+            if doc > 1 or keep_single:
+                by_length.setdefault(len(term), []).append(term)
+                counts.setdefault(len(term), []).append(doc)
+        del rows
+        vocabulary = _Vocabulary(signature, by_length, counts)
+        _vocabularies[store] = vocabulary
+        return vocabulary
+
+
+async def warm(store: Store) -> None:
+    """Load the vocabulary now, so the first fuzzy search does not wait for it."""
+    await _vocabulary(store)
+
+
+# ---- scoring --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Candidate:
+    paragraph: Paragraph
+    rank: float  # BM25 from FTS5, lower is better; 0 when unranked
+    kind: MatchKind
+    spans: list[tuple[int, int, str]]
+    score: float = 0.0
+    start: int = 0  # the best-aligned stretch, as word indices [start, end)
+    end: int = 0
+
+
+def _candidate(p: Paragraph, rank: float, kind: MatchKind) -> _Candidate:
+    return _Candidate(p, rank, kind, word_spans(p.text))
+
+
+def _phrase_at(spans: Sequence[tuple[int, int, str]], query: Sequence[str]) -> int | None:
+    n = len(query)
+    first = query[0]
+    for i in range(len(spans) - n + 1):
+        if spans[i][2] == first and all(spans[i + k][2] == query[k] for k in range(1, n)):
+            return i
+    return None
+
+
+def _score(c: _Candidate, query: Sequence[str], joined: str) -> None:
+    """Closeness of the query to the best-matching stretch of the paragraph, 0-100."""
+    if c.kind == "exact":
+        at = _phrase_at(c.spans, query)
+        if at is not None:
+            c.score, c.start, c.end = 100.0, at, at + len(query)
+            return
+        c.kind = "words"  # FTS5 saw a phrase our tokens do not: score it like the others
+    text = " ".join(s[2] for s in c.spans)
+    if not text:
+        return
+    if len(text) < len(joined):
+        # a paragraph shorter than the query must match all of it, not be found inside it
+        c.score = fuzz.ratio(joined, text)
+        c.start, c.end = 0, len(c.spans)
+        return
+    found = fuzz.partial_ratio_alignment(joined, text)
+    if found is None:
+        return
+    c.score = found.score
+    c.start, c.end = _word_range(text, found.dest_start, found.dest_end)
+
+
+def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
+    """Word indices [first, last) covering characters [start, end) of the space-joined words."""
+    first = text.count(" ", 0, start)
+    last = first + text.count(" ", start, max(start, end - 1)) + 1
+    return first, last
+
+
+# ---- snippets -------------------------------------------------------------------------------
+
+
+def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Character ranges of the paragraph to mark: the phrase, or the matching words near it.
+
+    Where the line was found (the aligned stretch) every query word is marked; elsewhere only
+    longer words, and only when the alignment is weak, so "my" is not marked all over.
+    """
+    spans = c.spans
+    if not spans:
+        return []
+    if c.kind == "exact" and c.score >= 100.0:
+        return [(spans[c.start][0], spans[c.end - 1][1])]
+    wanted = set(query) | set(extra)
+    lo, hi = max(0, c.start - 1), min(len(spans), c.end + 1)
+    scattered = c.score < WORDS_CLEAR
+    chosen: list[int] = []
+    for i, (_, _, word) in enumerate(spans):
+        near = lo <= i < hi
+        if near:
+            hit = word in wanted or (len(word) >= 4 and _close_to(word, wanted))
+        else:
+            hit = scattered and len(word) >= 4 and word in wanted
+        if hit:
+            chosen.append(i)
+    ranges: list[tuple[int, int]] = []
+    for i in chosen:
+        start, end, _ = spans[i]
+        if ranges and _joinable(c.paragraph.text, ranges[-1][1], start):
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def _focus(c: _Candidate) -> tuple[int, int]:
+    """Characters of the paragraph where the line was found."""
+    if not c.spans:
+        return 0, 0
+    end = min(max(c.end, c.start + 1), len(c.spans))
+    return c.spans[min(c.start, len(c.spans) - 1)][0], c.spans[end - 1][1]
+
+
+def _close_to(word: str, wanted: set[str]) -> bool:
+    return process.extractOne(word, wanted, scorer=fuzz.ratio, score_cutoff=80) is not None
+
+
+def _joinable(text: str, end: int, start: int) -> bool:
+    gap = text[end:start]
+    return len(gap) <= 3 and "\n" not in gap and not any(ch.isalnum() for ch in gap)
+
+
+def snippet(
+    text: str,
+    marks: Sequence[tuple[int, int]],
+    focus: tuple[int, int] | None = None,
+    width: int = SNIPPET_CHARS,
+) -> str:
+    """A window of about ``width`` characters around ``focus`` (else the first mark), cut at
+    spaces, with the marks applied."""
     if len(text) <= width:
-        return mark(text, words)[0]
-    start = max(0, (first or 0) - width // 3)
-    start = text.rfind(" ", 0, start) + 1 if start > 0 else 0
-    end = min(len(text), start + width)
-    if end < len(text):
-        end = max(text.rfind(" ", start, end), start + 1)
-    piece = text[start:end].strip()
-    marked = mark(piece, words)[0]
-    return ("…" if start > 0 else "") + marked + ("…" if end < len(text) else "")
+        start, end = 0, len(text)
+    else:
+        if focus is None:
+            focus = marks[0] if marks else (0, 0)
+        lo, hi = focus[0], max(focus)
+        span = max(width, hi - lo)
+        start = max(0, lo - (span - (hi - lo)) // 3)
+        end = min(len(text), start + span)
+        start = max(0, min(start, end - span))
+        if start > 0:
+            cut = text.find(" ", start, lo)
+            start = cut + 1 if cut >= 0 else start
+        if end < len(text):
+            cut = text.rfind(" ", max(hi, start + 1), end)
+            end = cut if cut > 0 else end
+    out: list[str] = []
+    at = start
+    for mark_start, mark_end in marks:
+        lo, hi = max(mark_start, start), min(mark_end, end)
+        if lo >= hi or lo < at:
+            continue
+        out += [text[at:lo], MARK_OPEN, text[lo:hi], MARK_CLOSE]
+        at = hi
+    out.append(text[at:end])
+    body = "".join(out).strip()
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+# ---- the cascade ----------------------------------------------------------------------------
 
 
 async def search(
-    store: Store, query: str, stories: Sequence[Story], *, limit: int = 5
+    store: Store,
+    query: str,
+    stories: Sequence[Story],
+    *,
+    limit: int = 5,
+    context: bool = False,
 ) -> SearchResult:
-    """Find the paragraphs that best match ``query`` among ``stories``."""
-    words = tokens(query)
-    if not words or not stories:
+    """Find the paragraphs that best match ``query`` among ``stories``, best first."""
+    query_words = tokens(query)
+    if not query_words or not stories or limit < 1:
         return SearchResult(query, "none", ())
     by_id = {s.id: s for s in stories}
-    attempts: list[tuple[MatchKind, str]] = [("exact", phrase_query(words))]
-    if len(words) > 1:
-        attempts.append(("words", all_words_query(words)))
-    for kind, fts in attempts:
-        rows = await store.paragraphs_matching(fts, list(by_id), limit)
-        if rows:
-            return SearchResult(query, kind, tuple(_hit(p, by_id, words) for p in rows))
-    return SearchResult(query, "none", ())
+    try:
+        kind, chosen, extra = await _cascade(store, query_words, list(by_id))
+    except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
+        log.warning("quote search failed for %r: %s", query[:80], exc)
+        return SearchResult(query, "none", ())
+    best = _dedupe(chosen, limit)
+    hits = [_hit(c, by_id[c.paragraph.story_id], query_words, extra) for c in best]
+    if context and hits:
+        beside = await store.neighbours([(h.story.id, h.chapter, h.position) for h in hits])
+        hits = [
+            replace(
+                h,
+                before=beside.get((h.story.id, h.position - 1)),
+                after=beside.get((h.story.id, h.position + 1)),
+            )
+            for h in hits
+        ]
+    return SearchResult(query, kind if hits else "none", tuple(hits))
 
 
-def _hit(p: Paragraph, by_id: dict[int, Story], words: Sequence[str], score: float = 0.0) -> Hit:
-    story = by_id[p.story_id]
+async def _cascade(
+    store: Store, query: list[str], story_ids: list[int]
+) -> tuple[MatchKind, list[_Candidate], list[str]]:
+    joined = " ".join(query)
+
+    exact = [
+        _candidate(p, rank, "exact")
+        for p, rank in await store.search_candidates(phrase_query(query), story_ids, CANDIDATES)
+    ]
+    for c in exact:
+        _score(c, query, joined)
+    exact = [c for c in exact if c.kind == "exact"]
+    if exact:
+        return "exact", _best_first(exact), []
+
+    found: list[_Candidate] = []
+    if len(query) > 1:
+        rows = await store.search_candidates(
+            all_words_query(query), story_ids, CANDIDATES, rank_cap=RANK_CAP
+        )
+        found = [_candidate(p, rank, "words") for p, rank in rows]
+        for c in found:
+            _score(c, query, joined)
+        found = _best_first(found)
+        if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
+            return "words", found, []
+
+    fuzzy, corrected = await _fuzzy(
+        store, query, joined, story_ids, {c.paragraph.id for c in found}
+    )
+    floor = fuzzy_floor(joined)
+    pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
+    if not pool:
+        return "none", [], []
+    if pool[0].kind == "words":
+        return "words", pool, corrected
+    return "fuzzy", [c for c in pool if c.score >= floor], corrected
+
+
+def fuzzy_floor(joined: str) -> float:
+    """The closeness a fuzzy match needs: more for short queries, which match anything loosely."""
+    return FUZZY_MIN if len(joined) > SHORT_QUERY else FUZZY_MIN_SHORT
+
+
+async def _fuzzy(
+    store: Store, query: list[str], joined: str, story_ids: list[int], seen: set[int]
+) -> tuple[list[_Candidate], list[str]]:
+    counts = await store.term_doc_counts(query)
+    keys: list[tuple[int, list[str]]] = []  # (paragraphs holding it, alternatives)
+    corrected: list[str] = []
+    vocabulary: _Vocabulary | None = None
+    for word in dict.fromkeys(query):
+        if word in counts:
+            keys.append((counts[word], [word]))
+            continue
+        if vocabulary is None:
+            vocabulary = await _vocabulary(store)
+        alternatives = vocabulary.corrections(word)
+        if alternatives:
+            corrected += alternatives
+            alt_counts = await store.term_doc_counts(alternatives)
+            keys.append((sum(alt_counts.values()), [word, *alternatives]))
+    if not keys:
+        return [], corrected
+    signature = await store.library_signature()
+    common = max(50, int(signature[3] * COMMON_SHARE))
+    keys.sort(key=lambda k: k[0])
+    useful = [k for k in keys if k[0] <= common] or keys[:1]
+    if len(useful) < 2 and len(keys) >= 2:
+        useful = keys[:2]
+    chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
+    rows = await store.search_candidates(
+        any_two_query(chosen), story_ids, CANDIDATES, rank_cap=RANK_CAP
+    )
+    candidates = [_candidate(p, rank, "fuzzy") for p, rank in rows if p.id not in seen]
+    for c in candidates:
+        _score(c, query, joined)
+    return candidates, corrected
+
+
+def _best_first(candidates: list[_Candidate]) -> list[_Candidate]:
+    return sorted(
+        candidates,
+        key=lambda c: (-c.score, c.rank, len(c.paragraph.text), c.paragraph.story_id,
+                       c.paragraph.position),
+    )  # fmt: skip
+
+
+def _dedupe(candidates: Sequence[_Candidate], limit: int) -> list[_Candidate]:
+    """Best first, one of each identical paragraph within a story (stories repeat passages)."""
+    seen: set[tuple[int, str]] = set()
+    out: list[_Candidate] = []
+    for c in candidates:
+        key = (c.paragraph.story_id, c.paragraph.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(c)
+        if len(out) == limit:
+            break
+    return out
+
+
+def _hit(c: _Candidate, story: Story, query: Sequence[str], extra: Sequence[str]) -> Hit:
+    p = c.paragraph
     info = story.chapter_info(p.chapter)
     return Hit(
-        story=story, chapter=p.chapter, chapter_label=info.label if info else str(p.chapter),
-        position=p.position, text=p.text, snippet=snippet(p.text, words), score=score,
-    )  # fmt: skip
+        story=story,
+        chapter=p.chapter,
+        chapter_label=info.label if info else str(p.chapter),
+        position=p.position,
+        text=p.text,
+        snippet=snippet(p.text, _marks(c, query, extra), _focus(c)),
+        score=round(float(c.score), 1),
+    )

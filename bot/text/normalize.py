@@ -1,4 +1,11 @@
-"""Folding shared by indexing and querying: case, quotes, dashes, ellipses, diacritics, spaces."""
+"""Folding shared by indexing and querying: case, quotes, dashes, ellipses, diacritics, spaces.
+
+The search index is SQLite FTS5 with ``unicode61 remove_diacritics 2``: a token is a run of
+letters and digits, lower-cased, with Latin diacritics removed; everything else (apostrophes of
+any shape, quotes, hyphens, emoji, U+FFFD) separates tokens. ``words()`` cuts text the same way,
+so the query "didn't" gives the tokens ``didn``, ``t`` exactly as the stored "didn’t" did, and
+"fiance" meets "fiancé".
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,43 @@ import unicodedata
 _PUNCT = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-        "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-        "\u00ab": '"', "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
-        "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
+        "\u00b4": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
+        "\u2033": '"', "\u00ab": '"', "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-",
+        "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
+        "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
     }
 )  # fmt: skip
 _SPACES = re.compile(r"\s+")
+# A word as FTS5's unicode61 sees one: letters and digits (the underscore is punctuation to
+# FTS5). Combining marks stay inside the word so a decomposed "fiancé" is one word.
+_WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip diacritics, straighten quotes and dashes, collapse whitespace."""
-    text = text.translate(_PUNCT)
+    """Lower-case, strip diacritics, straighten quotes and dashes, collapse whitespace.
+
+    ``str.lower`` rather than ``casefold``: FTS5 keeps "ß" as it is, and so must we.
+    """
+    text = text.translate(_PUNCT).lower()
     if not text.isascii():
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-        )
-    return _SPACES.sub(" ", text.casefold()).strip()
+        ).lower()
+    return _SPACES.sub(" ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, as the search index tokenizes them."""
+    return _WORD.findall(fold(text))
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded word) for each word of ``text``, offsets into ``text`` itself."""
+    spans: list[tuple[int, int, str]] = []
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word.isascii():
+            spans.append((m.start(), m.end(), word.lower()))
+        else:  # folding may split a word ("x½" -> "x1⁄2"): every piece keeps the span
+            spans.extend((m.start(), m.end(), piece) for piece in _WORD.findall(fold(word)))
+    return spans
