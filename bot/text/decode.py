@@ -1,31 +1,61 @@
-"""Bytes to text: UTF-8 (with or without BOM), else cp1252; LF line endings."""
+"""Bytes to text: UTF-8 (with or without BOM), else cp1252; LF line endings.
+
+A file that is not a story (empty, whitespace only, binary, or text in no encoding we read)
+raises StoryBotError(usage=False) with a short reason; ingest logs it as
+"skipped story file NAME: reason". Nothing here ever raises anything else.
+"""
 
 from __future__ import annotations
 
+import codecs
+import re
+
 from bot.errors import StoryBotError
 
-_BOM = b"\xef\xbb\xbf"
-# Control characters that never appear in a text file; NUL and friends mean binary.
-_BINARY_BYTES = bytes(range(0, 9)) + b"\x0b\x0e\x0f" + bytes(range(0x10, 0x1B)) + bytes(range(0x1C, 0x20))
+__all__ = ["decode", "looks_binary"]
+
+_BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SAMPLE = 64 * 1024
+# C0 controls other than tab, LF, VT, FF and CR: never in a text file; many of them mean binary.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+# What readers must never see: the remaining C0 controls, DEL and stray BOMs. (C1 controls stay
+# for repair: ftfy needs them to undo mojibake, and repair removes what is left of them.)
+_STRAY = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufeff\ufffe]")
+_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\u2028\u2029]")
 
 
 def looks_binary(data: bytes) -> bool:
-    """True when the bytes are not plain text (NULs, or many control characters)."""
+    """True when the bytes are not plain text (a NUL, or more than 1% control bytes)."""
     sample = data[:_SAMPLE]
     if b"\x00" in sample:
         return True
-    controls = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
+    controls = len(_CONTROL_BYTES.findall(sample))
     return controls > max(8, len(sample) // 100)
+
+
+def _mostly_high_bytes(data: bytes) -> bool:
+    """More than a third of the sample outside ASCII: no cp1252 story looks like that."""
+    sample = data[:_SAMPLE]
+    ascii_count = len(sample) - len(sample.translate(None, bytes(range(128))))
+    return ascii_count * 3 < len(sample) * 2
 
 
 def decode(data: bytes) -> str:
     """Decode a story file, or raise StoryBotError saying why it is not a story.
 
-    UTF-8 with or without a BOM is tried first; anything that is not valid UTF-8 is
-    read as cp1252 (bytes cp1252 leaves undefined map to the same code points, as
-    browsers do), so no byte ever makes decoding fail. CRLF and CR become LF.
+    UTF-8 with or without a BOM is tried first (a UTF-16 file with its BOM is read too);
+    anything else that is not valid UTF-8 is read as cp1252 (the five bytes cp1252 leaves
+    undefined become their Latin-1 code points, as browsers do; repair drops them), so no
+    byte ever makes decoding fail. CRLF, CR and the other line separators become LF; C0
+    control characters and stray BOMs are removed.
     """
+    if data.startswith(_UTF16_BOMS):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise StoryBotError("not a text file (broken UTF-16)", usage=False) from None
+        return _finish(text)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if not data.strip():
@@ -35,12 +65,17 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-        if "\ufffd" in text:
-            # the five bytes cp1252 leaves undefined: keep them as their Latin-1 code points
-            text = data.decode("latin-1").translate(_CP1252_TABLE)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if _mostly_high_bytes(data):
+            raise StoryBotError("not a text file (unknown encoding)", usage=False) from None
+        text = data.decode("latin-1").translate(_CP1252_TABLE)
+    return _finish(text)
+
+
+def _finish(text: str) -> str:
+    if "\r" in text or _BREAKS.search(text):
+        text = _BREAKS.sub("\n", text)
+    if _STRAY.search(text):
+        text = _STRAY.sub("", text)
     if not text.strip():
         raise StoryBotError("empty file", usage=False)
     return text

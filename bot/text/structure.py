@@ -1,4 +1,46 @@
-"""Structure: title, chapters, scenes, author notes and paragraphs of a decoded, repaired text."""
+"""Structure: title, chapters, scenes, author notes and paragraphs of a decoded, repaired text.
+
+How a text is read (pure functions, no I/O):
+
+* **Project Gutenberg** licence header (up to and including the ``*** START OF ... ***``
+  line) and footer (from ``*** END OF ...`` on) are dropped; the book's ``Title:`` is used
+  when the file has no title line of its own; the title page and a CONTENTS list are dropped.
+* **Title**: library metadata wins; else a title line at the top (after any author notes): a
+  short line that is not prose, a heading or a note, followed by a blank line ("Breaking
+  alone." -> "Breaking alone"); else the Gutenberg title; else the file name. The title line
+  never appears as a paragraph.
+* **Paragraphs**: the file's layout is measured first.
+
+  - *wrapped* (Gutenberg-style: lines of ~70 characters, paragraphs between blank lines):
+    each block is unwrapped to one line; a block of short lines (verse) keeps its breaks.
+  - *lines* (most lines run straight into the next: one paragraph per line, as in seed 002):
+    each line is a paragraph, a blank line starts a new scene, and a run of two or more
+    short unpunctuated lines (lyrics, verse) stays one paragraph with "\\n" inside.
+  - *blocks* (paragraphs between blank lines, each on one line): a block of several short
+    lines stays one paragraph with its breaks; a block of long lines is one paragraph per line.
+
+  Leading and trailing whitespace is stripped and runs of spaces and tabs inside a line are
+  collapsed to one space; nothing else of the author's text is changed. A paragraph longer
+  than 10,000 characters (a whole book on one line) is split at sentence ends, else at
+  spaces, else hard, into paragraphs of at most 10,000 characters.
+* **Headings** ("Chapter 11", "/Chapter Six/", "CHAPTER XI.", "Chapter 1: The Storm",
+  "Part 5.", "I. A SCANDAL IN BOHEMIA", a bare " I." with its title on the next line,
+  "Prologue", "Epilogue") start chapters; the label is the author's (decoration and a
+  trailing period removed). A heading with no text under it (a table of contents) is not a
+  chapter. Text before the first heading is its own chapter numbered one before it when
+  that heading is a later number ("Part 1" before "Part 2"), a "Prologue" (0) before a
+  first chapter, and merely a note when it is only author notes.
+* **Notes** ("A/N", "Author's note", "Disclaimer:" ... paragraphs, text after an end
+  marker, and a closing paragraph that talks about the fic rather than telling it) go to
+  ``ParsedChapter.note``. **End markers** ("End Part 1.", "The End.", "TBC", "To Be
+  Concluded in Chapter 7") and **scene breaks** ("* * *", "+++++", "~~~", "oOo", "xXx",
+  "#End Flashback#") are dropped; a break starts a new scene, but never an empty one.
+* **Repeats**: a run of paragraphs repeated immediately after itself (a copy-paste slip, at
+  least 200 characters) is dropped; repeats that are further apart are the author's
+  (seed 002 retells a scene line by line from the other side) and stay.
+
+Scene numbers count across the whole story from 1: each chapter starts a new scene.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +48,10 @@ import re
 from dataclasses import dataclass
 
 from bot.models import StoryMeta
+
+__all__ = ["MAX_PARAGRAPH", "ParsedChapter", "ParsedStory", "parse", "title_from_file"]
+
+MAX_PARAGRAPH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,32 +68,705 @@ class ParsedStory:
     chapters: tuple[ParsedChapter, ...]
 
 
-_HEADING = re.compile(r"^\s*(Chapter|Part)\s+(\d+)\s*$", re.IGNORECASE)
+# ---- numbers -----------------------------------------------------------------------------
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_WORD_NUMBER = (
+    r"(?:(?:" + "|".join(_TENS) + r")(?:[- ](?:" + "|".join(k for k in _UNITS if k != "zero")
+    + r"))?|" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r"|hundred)"
+)  # fmt: skip
+_ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+_NUM = r"(?:\d{1,4}|[IVXLCDM]{1,9}|[ivxlcdm]{1,9}|" + _WORD_NUMBER + r")"
+
+
+def _roman(text: str) -> int | None:
+    upper = text.upper()
+    if not upper or not _ROMAN.fullmatch(upper) or not (text.isupper() or text.islower()):
+        return None
+    total = 0
+    for i, ch in enumerate(upper):
+        value = _ROMAN_VALUES[ch]
+        nxt = _ROMAN_VALUES[upper[i + 1]] if i + 1 < len(upper) else 0
+        total += -value if value < nxt else value
+    return total
+
+
+def parse_number(text: str) -> int | None:
+    """'11' -> 11, 'XI' -> 11, 'Six' -> 6, 'Twenty-One' -> 21; None when it is not a number."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    word = text.lower()
+    if word in _UNITS:
+        return _UNITS[word]
+    if word == "hundred":
+        return 100
+    parts = re.split(r"[- ]", word)
+    if parts[0] in _TENS and (len(parts) == 1 or (len(parts) == 2 and parts[1] in _UNITS)):
+        return _TENS[parts[0]] + (_UNITS[parts[1]] if len(parts) == 2 else 0)
+    return _roman(text)
+
+
+# ---- line classes ------------------------------------------------------------------------
+
+_QUOTES = "\"“”‘’'«»„"
+_TERMINAL = ".!?…:;"
+_CLOSERS = "\"”’')]*_~"
+# Decoration around a heading or marker: "/Chapter Six/", "**Part 2**", "~ Chapter 3 ~".
+_DECORATION = "/*_~=#+[](){}<>|-–— \t"
+
+# A cheap first look: can this short line be a heading, break, end marker or CONTENTS?
+_CANDIDATE = re.compile(
+    r"[^\w\"“‘'’]|\d|(?i:chap|ch\b|part|book|vol|prologue|epilogue|the end|end\b|fin\b|finis\b"
+    r"|tbc|t\.b\.c|to be|continued|contents|table of|[ivxlcdm]+\b|o|x)"
+)
+_NOT_SYMBOL = r"\w\s" + _QUOTES
+_SYMBOLS_ONLY = re.compile(f"[^{_NOT_SYMBOL}?!.…]*[^{_NOT_SYMBOL}][^\\w{_QUOTES}]*")
+_OX_BREAK = re.compile(
+    r"[\W_]*(?:(?:oO)+o?|(?:Oo)+O?|(?:xX)+x?|(?:Xx)+X?|(?:[oOxX0][^\w\s]+){2,}[oOxX0]?)[\W_]*"
+)
+_HASH_MARKER = re.compile(r"#[^#]{1,60}#")
+_SCENE_MARKER = re.compile(
+    r"[\W_]*(?:(?:end|begin|start)\s+(?:of\s+)?)?flash\s*-?backs?(?:\s+(?:end|ends|over))?"
+    r"|[\W_]*[\w'’ .]{1,30}\s+(?:POV|pov|P\.O\.V\.?)[\W_]*",
+    re.IGNORECASE,
+)
+_END_MARKER = re.compile(
+    r"[\W_]*(?:(?:the\s+)?end(?:\s*(?:of\s+)?(?:part|chapter|chap\.?|ch\.?|book|act|story|"
+    r"prologue|epilogue|the\s+story)?\s*" + _NUM + r"?)?"
+    r"|fin|finis|tbc|t\.\s?b\.\s?c\.?"
+    r"|to\s+be\s+(?:continued|concluded)(?:\s+(?:in|with|soon|next)\b.{0,40})?"
+    r"|(?:continued|concluded)\s+in\s+.{1,40}"
+    r"|(?:part|chapter)\s+" + _NUM + r"\s+(?:coming\s+soon|to\s+follow|next)"
+    r")[\W_]*",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(
+    r"(?P<kw>chapter|chap\.?|ch\.|part|book|volume|vol\.)\s*(?P<num>" + _NUM + r")\b"
+    r"(?:(?P<sep>\s*[:.\-–—]+\s*|\s+)(?P<title>\S.{0,99}?))?\s*[.:]?",
+    re.IGNORECASE,
+)
+_NUMBERED_TITLE = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.\s+(?P<title>\S.{0,79}?)")
+_BARE_NUMBER = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.?")
+_SPECIAL_HEADING = re.compile(
+    r"(?P<kw>prologue|epilogue)(?:\s*[:.\-–—]\s*(?P<title>\S.{0,79}?))?\s*\.?", re.IGNORECASE
+)
+_CONTENTS = re.compile(r"(?:table\s+of\s+)?contents:?", re.IGNORECASE)
+
+_NOTE = re.compile(
+    r"[\W_]{0,3}(?:A\s?/\s?N\b|A\.N\.|AN:|AN\s-|Authors?['’]?s?\s+notes?\b|Author\s+notes?\b"
+    r"|Note\s+from\s+the\s+author|N/A\b|Notes?:|Disclaimer\b|Beta['’]?s?\s+notes?|Summary:"
+    r"|Rating:|Rated:|Pairings?:|Spoilers?:|Feedback:|Warnings?:|Dedication:|Timeline:"
+    r"|Category:|Categories:|Characters:|Word\s?count:|Archive:|Distribution:|Fandom:)",
+    re.IGNORECASE,
+)
+# A closing paragraph that talks about the fic rather than telling it.
+_META = re.compile(
+    r"\b(?:fic|fics|fanfic|fanfiction|review|reviews|reviewing|R\s?&\s?R|update|updates|"
+    r"updated|sequel|readers?|reading|beta|chapters?|posted|finish it|feedback)\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"(?:by|written\s+by|story\s+by|author:)\s+\S.{0,60}", re.IGNORECASE)
+_PROSE_VERB = re.compile(
+    r"\b(?:was|were|is|are|am|had|has|have|did|does|said|says|went|got|could|would|should|"
+    r"will|can|it's|it’s|I'm|I’m|don't|don’t|didn't|didn’t)\b",
+    re.IGNORECASE,
+)
+_GUTENBERG_START = re.compile(
+    r"^[ \t]*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG[^\n]*$", re.MULTILINE | re.IGNORECASE
+)
+_GUTENBERG_END = re.compile(
+    r"^[ \t]*(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)",
+    re.MULTILINE | re.IGNORECASE,
+)
+_GUTENBERG_HEADER = re.compile(
+    r"^[ \t]*(?:The )?Project Gutenberg(?:'s|’s)? (?:e-?book|etext)", re.MULTILINE | re.IGNORECASE
+)
+_GUTENBERG_TITLE = re.compile(r"^Title:[ \t]*(\S[^\n]*)$", re.MULTILINE)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|\t")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+")
+
+
+@dataclass(slots=True)
+class _Heading:
+    number: int | None  # None: Prologue/Epilogue, numbered when the story is assembled
+    label: str
+    keyword: str  # "Chapter", "Part" ... as written; "" for a bare numeral
+    special: str = ""  # "prologue" or "epilogue"
+
+
+_BREAK = "break"
+_END = "end"
+_BLANK = "blank"
+_CONTENTS_MARK = "contents"
+
+
+def _strip_decoration(line: str) -> str:
+    return line.strip(_DECORATION)
+
+
+def _is_break(line: str) -> bool:
+    if _SYMBOLS_ONLY.fullmatch(line):
+        return len(line.replace(" ", "")) >= 3 or line in ("*", "#", "§", "~", "+", "•")
+    return bool(
+        _OX_BREAK.fullmatch(line) or _HASH_MARKER.fullmatch(line) or _SCENE_MARKER.fullmatch(line)
+    )
+
+
+def _heading(line: str) -> _Heading | None:
+    """A heading written on one line, or None. ``line`` is stripped and short."""
+    core = _strip_decoration(line)
+    if not core or core[0] in _QUOTES:
+        return None
+    match = _HEADING.fullmatch(core)
+    if match:
+        number = parse_number(match["num"])
+        title = match["title"]
+        if number is None or number > 9999:
+            return None
+        if title:
+            words = title.split()
+            if match["sep"].strip() == "":
+                # "Chapter 1 The Storm" is a heading; "Chapter one of my life was..." is not
+                of_number = re.fullmatch(r"of\s+" + _NUM, title, re.IGNORECASE)
+                if not (title[0].isupper() or title[0].isdigit() or of_number):
+                    return None
+                if core.endswith((".", "!", "?", ",")) and not of_number:
+                    return None
+            if len(words) > 12 or (core.endswith(".") and len(words) > 6):
+                return None
+        keyword = match["kw"]
+        label = core.rstrip(".: ")
+        return _Heading(number, label, keyword[:1].upper() + keyword[1:].lower())
+    match = _SPECIAL_HEADING.fullmatch(core)
+    if match:
+        return _Heading(None, core.rstrip(".: "), "", match["kw"].lower())
+    match = _NUMBERED_TITLE.fullmatch(core)
+    if match and _title_case(match["title"]):
+        number = parse_number(match["num"])
+        if number is not None:
+            return _Heading(number, core.rstrip(".: "), "")
+    return None
+
+
+def _bare_number(line: str) -> int | None:
+    """' I.' or '12' alone on a line: a chapter number whose title may follow on the next line."""
+    core = _strip_decoration(line)
+    match = _BARE_NUMBER.fullmatch(core)
+    return parse_number(match["num"]) if match else None
+
+
+def _title_case(text: str) -> bool:
+    """ALL CAPS, or every longer word capitalised, with no sentence punctuation at the end."""
+    if not text or text[-1] in _TERMINAL or text[-1] == ",":
+        return False
+    letters = [w for w in text.split() if w[:1].isalpha()]
+    if not letters or not letters[0][0].isupper():
+        return False
+    return text.isupper() or all(w[0].isupper() for w in letters if len(w) > 3)
+
+
+def _classify(line: str) -> str | _Heading | None:
+    """What a short stripped line is when it is not story text; None when it is."""
+    if not _CANDIDATE.match(line):
+        return None
+    if _is_break(line):
+        return _BREAK
+    if _END_MARKER.fullmatch(line):
+        return _END
+    heading = _heading(line)
+    if heading is not None:
+        return heading
+    if _CONTENTS.fullmatch(_strip_decoration(line)):
+        return _CONTENTS_MARK
+    return None
+
+
+def _ends_sentence(line: str) -> bool:
+    core = line.rstrip(_CLOSERS)
+    return not core or core[-1] in _TERMINAL
+
+
+# “Talk to me?” he almost begged: a quotation with narration after it is dialogue, not verse
+_QUOTED_THEN_TEXT = re.compile(r"[”»]\s*\w|\"\s+[a-z]")
+
+
+def _verse_like(line: str) -> bool:
+    return len(line) <= 80 and not _ends_sentence(line) and not _QUOTED_THEN_TEXT.search(line)
+
+
+def _title_line(line: str) -> str | None:
+    """The title this line states, or None when it reads as prose, a heading or a note."""
+    if not 0 < len(line) <= 80 or line[0] in _QUOTES or line[0] in "*_~-#":
+        return None
+    if not (line[0].isupper() or line[0].isdigit()):
+        return None
+    if _classify(line) is not None or _bare_number(line) is not None or _NOTE.match(line):
+        return None
+    words = line.split()
+    if line.endswith(".") and not line.endswith(".."):
+        text = line[:-1].rstrip()
+        if len(words) > 6 or _PROSE_VERB.search(text) or ", " in text:
+            return None
+    else:
+        text = line
+        if len(words) > 12 or text[-1] in "!?,;:…-–—":
+            return None
+    if not text or re.search(r"[.!?]\s", text):
+        return None
+    return text
 
 
 def title_from_file(file_name: str) -> str:
-    stem = file_name.rsplit(".", 1)[0]
-    return re.sub(r"[_\s]+", " ", stem).strip() or "Untitled"
+    """A readable title from a file name: 'my_story-v2.txt' -> 'My story v2'.
+
+    Hash-like parts (8+ hex digits) and a leading index are not words; a name with nothing
+    else reads "Untitled (name)".
+    """
+    stem = file_name.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    words = [w for w in re.split(r"[_\s]+|(?<=\w)-(?=\w)", stem) if w]
+    kept = [w for w in words if not (len(w) >= 8 and re.fullmatch(r"[0-9a-fA-F]+", w))]
+    if kept and kept[0].isdigit() and len(kept) > 1:
+        kept = kept[1:]
+    if not kept or all(w.isdigit() for w in kept):
+        return f"Untitled ({stem})" if stem else "Untitled"
+    text = " ".join(kept)
+    return text[:1].upper() + text[1:]
+
+
+# ---- Gutenberg ---------------------------------------------------------------------------
+
+
+def _split_gutenberg(text: str) -> tuple[str, str, str | None] | None:
+    """(text before the licence header, the book, its Title:) or None for a non-Gutenberg text."""
+    start = _GUTENBERG_START.search(text, 0, min(len(text), 200_000))
+    if start is None:
+        return None
+    header_at = _GUTENBERG_HEADER.search(text, 0, start.start())
+    pre = text[: header_at.start()] if header_at else ""
+    header = text[header_at.start() if header_at else 0 : start.start()]
+    title_match = _GUTENBERG_TITLE.search(header)
+    title = title_match[1].strip() if title_match else None
+    tail_from = max(start.end(), len(text) - 200_000)
+    end = _GUTENBERG_END.search(text, tail_from)
+    body = text[start.end() : end.start() if end else len(text)]
+    return pre, body, title
+
+
+# ---- paragraphs --------------------------------------------------------------------------
+
+
+def _group_lines(lines: list[str], out: list[str]) -> None:
+    """One paragraph per line, except runs of two or more verse-like lines (lyrics)."""
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if _verse_like(line):
+            j = i + 1
+            while j < n and _verse_like(lines[j]):
+                j += 1
+            if j - i >= 2:
+                if j < n and len(lines[j]) <= 80:
+                    j += 1  # the stanza's last line, ending in a full stop
+                out.append("\n".join(lines[i:j]))
+                i = j
+                continue
+        out.append(line)
+        i += 1
+
+
+def _unwrap(lines: list[str]) -> str:
+    """Join hard-wrapped lines into one; a line ending in a hyphen or dash joins without space."""
+    parts = [lines[0]]
+    for line in lines[1:]:
+        prev = parts[-1]
+        if prev.endswith(("—", "–")) or (prev.endswith("-") and prev[-2:-1].isalpha()):
+            parts[-1] = prev + line
+        else:
+            parts.append(line)
+    return " ".join(parts)
+
+
+def split_long(text: str, limit: int = MAX_PARAGRAPH) -> list[str]:
+    """Split a paragraph longer than ``limit`` at sentence ends, else spaces, else anywhere."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = -1
+        for match in _SENTENCE_END.finditer(window, limit // 2):
+            cut = match.end()
+        if cut <= 0:
+            space = window.rfind(" ", limit // 2)
+            cut = space + 1 if space > 0 else limit
+        cut = min(cut, limit)
+        piece = text[:cut].strip()
+        if piece:
+            pieces.append(piece)
+        text = text[cut:].lstrip()
+    if text.strip():
+        pieces.append(text.strip())
+    return pieces
+
+
+# ---- the walk over lines -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Layout:
+    wrapped: bool
+    by_line: bool
+
+
+def _measure(lines: list[str]) -> _Layout:
+    """Hard-wrapped (most lines that run on are 45-100 characters, almost none longer), one
+    paragraph per line (most lines run on into the next), or blank-line separated blocks."""
+    nonblank = 0
+    runs_on = 0  # lines followed by a non-blank line
+    full = 0  # ... of which 45-100 characters long
+    long_lines = 0
+    prev = 0
+    for line in lines:
+        size = len(line)
+        if size:
+            nonblank += 1
+            if size > 100:
+                long_lines += 1
+        if prev and size:
+            runs_on += 1
+            if 45 <= prev <= 100:
+                full += 1
+        prev = size
+    wrapped = runs_on >= 3 and full * 2 >= runs_on and long_lines * 50 <= nonblank
+    return _Layout(wrapped, not wrapped and runs_on * 2 >= nonblank > 0)
+
+
+Item = tuple[str, object]  # ("para", str) | ("heading", _Heading) | (_BREAK|_END|_BLANK, None)
+
+
+def _walk(lines: list[str], layout: _Layout) -> list[Item]:
+    """Turn stripped lines into paragraphs and markers, in order."""
+    items: list[Item] = []
+    block: list[str] = []
+    paragraphs: list[str] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        if layout.wrapped:
+            if len(block) > 1 and all(len(line) < 55 for line in block[:-1]):
+                paragraphs.append("\n".join(block))  # verse in a wrapped text
+            else:
+                paragraphs.append(_unwrap(block))
+        elif len(block) == 1:
+            paragraphs.append(block[0])
+        elif not layout.by_line and all(len(line) <= 80 for line in block):
+            paragraphs.append("\n".join(block))  # short lines kept together
+        else:
+            _group_lines(block, paragraphs)
+        items.extend(("para", p) for p in paragraphs)
+        paragraphs.clear()
+        block.clear()
+
+    n = len(lines)
+    i = 0
+    in_contents = False
+    blank_run = 0
+    while i < n:
+        line = lines[i]
+        if not line:
+            flush()
+            blank_run += 1
+            if in_contents and blank_run >= 2:
+                in_contents = False
+            if layout.by_line and blank_run == 1:
+                items.append((_BLANK, None))
+            i += 1
+            continue
+        at_block_start = blank_run > 0 or i == 0
+        blank_run = 0
+        kind: str | _Heading | None = None
+        if len(line) <= 120 and (at_block_start or not layout.wrapped):
+            kind = _classify(line)
+            if kind is None:
+                number = _bare_number(line)
+                if number is not None:
+                    kind = _Heading(number, _strip_decoration(line).rstrip("."), "")
+                    nxt = lines[i + 1] if i + 1 < n else ""
+                    if nxt and len(nxt) <= 60 and _bare_title(nxt):
+                        kind.label = f"{kind.label}. {nxt}"
+                        i += 1
+        if in_contents:
+            if kind is None and len(line) <= 100:
+                i += 1
+                continue  # an entry of the table of contents
+            in_contents = False
+        if kind is None:
+            block.append(line)
+        elif kind == _CONTENTS_MARK:
+            flush()
+            in_contents = True
+        elif isinstance(kind, _Heading):
+            flush()
+            items.append(("heading", kind))
+        else:
+            flush()
+            items.append((kind, None))
+        i += 1
+    flush()
+    return items
+
+
+def _bare_title(line: str) -> bool:
+    """The line after a bare ' I.' that names the chapter: short, not a sentence."""
+    return (
+        line[0] not in _QUOTES
+        and not _ends_sentence(line)
+        and len(line.split()) <= 10
+        and _classify(line) is None
+    )
+
+
+# ---- assembling chapters -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Draft:
+    heading: _Heading | None
+    notes: list[str]
+    paragraphs: list[tuple[int, str]]
+
+
+def _is_note(text: str) -> bool:
+    return _NOTE.match(text) is not None
+
+
+def _is_meta(text: str) -> bool:
+    """A short paragraph about the fic itself (reviews, updates, 'this fic won't be finished')."""
+    return len(text) <= 600 and not any(q in text for q in '"“”') and _META.search(text) is not None
+
+
+def _drop_repeats(paragraphs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Drop a run of paragraphs (200+ characters) that repeats the run just before it."""
+    if len(paragraphs) < 2:
+        return paragraphs
+    texts = [t for _, t in paragraphs]
+    seen: dict[str, int] = {}
+    keep = [True] * len(texts)
+    i = 0
+    while i < len(texts):
+        text = texts[i]
+        j = seen.get(text)
+        seen[text] = i
+        if j is not None and 0 < i - j <= 50:
+            k = i - j
+            if texts[j:i] == texts[i : i + k] and sum(map(len, texts[j:i])) >= 200:
+                for m in range(i, i + k):
+                    keep[m] = False
+                for m in range(i, i + k):
+                    seen[texts[m]] = j + (m - i)
+                i += k
+                continue
+        i += 1
+    if all(keep):
+        return paragraphs
+    return [p for p, kept in zip(paragraphs, keep, strict=True) if kept]
+
+
+def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
+    drafts: list[_Draft] = [_Draft(None, [], [])]
+    scene = 0
+    new_scene = True
+    after_end = False
+    pending_blank = False
+    last_text = ""
+    leading = True  # still before any story paragraph of the first draft
+    for kind, value in items:
+        draft = drafts[-1]
+        if kind == "heading":
+            assert isinstance(value, _Heading)
+            drafts.append(_Draft(value, [], []))
+            new_scene = True
+            after_end = False
+            pending_blank = False
+            leading = False
+            continue
+        if kind == _BREAK:
+            new_scene = True
+            pending_blank = False
+            continue
+        if kind == _END:
+            new_scene = True
+            after_end = True
+            continue
+        if kind == _BLANK:
+            pending_blank = True
+            continue
+        text = str(value)
+        if after_end or _is_note(text):
+            draft.notes.append(text)
+            continue
+        if (
+            leading
+            and draft.heading is None
+            and not draft.paragraphs
+            and (_BYLINE.fullmatch(text) or (front_matter and _front_matter_line(text)))
+        ):
+            continue  # a byline or the title page
+        leading = False
+        pieces = split_long(text) if len(text) > MAX_PARAGRAPH else [text]
+        if pending_blank and draft.paragraphs and "\n" not in text and "\n" not in last_text:
+            new_scene = True
+        pending_blank = False
+        if new_scene:
+            scene += 1
+            new_scene = False
+        draft.paragraphs.extend((scene, piece) for piece in pieces)
+        last_text = text
+
+    # a closing paragraph about the fic (or an apology that it stops here) is a note
+    last = next((d for d in reversed(drafts) if d.paragraphs), None)
+    for _ in range(3):
+        if last is None or len(last.paragraphs) < 2 or not _is_meta(last.paragraphs[-1][1]):
+            break
+        last.notes.append(last.paragraphs.pop()[1])
+    first_heading = next((d for d in drafts if d.heading is not None and d.paragraphs), None)
+    lead = drafts[0]
+    if first_heading is not None:
+        # leading short paragraphs about the fic are notes too (000: "A/N thanks for ...")
+        while lead.paragraphs and _is_meta(lead.paragraphs[0][1]) and len(lead.paragraphs) == 1:
+            lead.notes.append(lead.paragraphs.pop(0)[1])
+    return _number(drafts)
+
+
+def _front_matter_line(text: str) -> bool:
+    """A line of a title page: short, no sentence ('An Invention', 'by H. G. Wells')."""
+    return len(text) <= 80 and "\n" not in text and not _ends_sentence(text.rstrip("."))
+
+
+def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
+    chapters: list[ParsedChapter] = []
+    carried: list[str] = []  # notes of empty drafts, handed to the next chapter
+    lead, rest = drafts[0], drafts[1:]
+    firsts = [d for d in rest if d.paragraphs]
+    highest = 0
+    if lead.paragraphs:
+        if not firsts:
+            chapters.append(_chapter(1, "Chapter 1", lead.notes, lead.paragraphs))
+            return chapters
+        first = firsts[0].heading
+        assert first is not None
+        if first.number is not None and first.number > 1:
+            number = first.number - 1
+            keyword = first.keyword or "Chapter"
+            chapters.append(_chapter(number, f"{keyword} {number}", lead.notes, lead.paragraphs))
+            highest = number
+        else:
+            chapters.append(_chapter(0, "Prologue", lead.notes, lead.paragraphs))
+    else:
+        carried.extend(lead.notes)
+    for draft in rest:
+        heading = draft.heading
+        assert heading is not None
+        if not draft.paragraphs:
+            carried.extend(draft.notes)
+            continue
+        if heading.number is not None:
+            number = heading.number
+        elif heading.special == "prologue" and not chapters:
+            number = 0
+        else:
+            number = highest + 1
+        highest = max(highest, number)
+        chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
+        carried = []
+    if carried and chapters:
+        last = chapters[-1]
+        notes = [last.note] if last.note else []
+        chapters[-1] = ParsedChapter(
+            last.number, last.label, "\n\n".join(notes + carried), last.paragraphs
+        )
+    return chapters
+
+
+def _chapter(
+    number: int, label: str, notes: list[str], paragraphs: list[tuple[int, str]]
+) -> ParsedChapter:
+    note = "\n\n".join(notes) if notes else None
+    return ParsedChapter(number, label, note, tuple(_drop_repeats(paragraphs)))
+
+
+# ---- title -------------------------------------------------------------------------------
+
+
+def _take_title(lines: list[str]) -> tuple[str | None, int]:
+    """Find the title line at the top: (title, its index) or (None, -1).
+
+    Leading author notes (a block starting "A/N ...") and breaks are looked past.
+    """
+    n = len(lines)
+    i = 0
+    while i < n:
+        line = lines[i]
+        if not line:
+            i += 1
+            continue
+        if _NOTE.match(line):
+            while i < n and lines[i]:
+                i += 1  # the whole note block
+            continue
+        if len(line) <= 120 and _classify(line) == _BREAK:
+            i += 1
+            continue
+        title = _title_line(line)
+        if title is None:
+            return None, -1
+        nxt = lines[i + 1] if i + 1 < n else ""
+        if nxt and not (len(nxt) <= 120 and isinstance(_classify(nxt), _Heading)):
+            return None, -1
+        return title, i
+    return None, -1
+
+
+# ---- entry point -------------------------------------------------------------------------
 
 
 def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedStory:
-    """Split a story into chapters of paragraphs (minimal first version)."""
+    """Split a story into its title and chapters of (scene, paragraph) pairs."""
     meta = meta or StoryMeta()
-    chapters: list[ParsedChapter] = []
-    number, label, paras = 1, "Chapter 1", []
-    scene = 0
-    for block in re.split(r"\n\s*\n", text):
-        block = block.strip()
-        if not block:
-            continue
-        m = _HEADING.match(block)
-        if m:
-            if paras:
-                chapters.append(ParsedChapter(number, label, None, tuple(paras)))
-            number, label, paras = int(m.group(2)), block, []
-            scene += 1
-            continue
-        paras.append((scene, block))
-    if paras:
-        chapters.append(ParsedChapter(number, label, None, tuple(paras)))
-    return ParsedStory(meta.title or title_from_file(file_name), tuple(chapters))
+    gutenberg = _split_gutenberg(text)
+    book_title: str | None = None
+    if gutenberg is not None:
+        pre, body, book_title = gutenberg
+        text = f"{pre}\n\n{body}" if pre.strip() else body
+    if "  " in text or "\t" in text or "\u00a0" in text or "\u3000" in text:
+        text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    title, at = _take_title(lines)
+    if at >= 0:
+        lines[at] = ""
+    layout = _measure(lines)
+    items = _walk(lines, layout)
+    if gutenberg is not None and title is None:
+        items = _drop_repeated_title(items, book_title)
+    chapters = _assemble(items, front_matter=gutenberg is not None)
+    chosen = meta.title or title or book_title or title_from_file(file_name)
+    return ParsedStory(chosen, tuple(chapters))
+
+
+def _drop_repeated_title(items: list[Item], book_title: str | None) -> list[Item]:
+    """A Gutenberg book repeats its title first thing after the header: not a paragraph."""
+    if book_title and items and items[0][0] == "para" and str(items[0][1]) == book_title:
+        return items[1:]
+    return items
