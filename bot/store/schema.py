@@ -44,6 +44,17 @@ MIGRATIONS: tuple[str, ...] = (
         tokenize='unicode61 remove_diacritics 2'
     );
     """,
+    # 1 -> 2: per-server settings that must survive a restart (the daily excerpt).
+    """
+    CREATE TABLE daily_schedules (
+        guild_id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL,
+        time TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        story_file TEXT,
+        last_posted TEXT
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,146 @@
+"""The daily excerpt's clock: when a schedule is due, in the server's own time zone.
+
+Pure functions, no I/O and no Discord: the cog's loop asks ``due_date(schedule, now)`` every
+few seconds and posts when it returns a date.
+
+The rules:
+
+- A schedule posts once per *local* day (the date in its time zone), at or after its local
+  time. The date of the last post is stored, so a restart never posts twice for one day.
+- Catch-up: a bot that was down at the set minute posts as soon as it is back, provided it is
+  still the same local day. A day that ended while the bot was down is not posted late.
+- A schedule set after today's time has passed starts tomorrow (``first_last_posted``).
+- Daylight saving: a time that does not exist that day (the clocks jump over 02:30) posts
+  at the first instant after the jump; a time that happens twice posts at the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.errors import StoryBotError
+
+DEFAULT_TIMEZONE = "UTC"
+_HHMM = re.compile(r"^\s*(\d{1,2})[:.h](\d{2})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class DailySchedule:
+    """One server's daily excerpt, as stored."""
+
+    guild_id: int
+    channel_id: int
+    time: str  # "HH:MM", 24-hour, local to ``timezone``
+    timezone: str  # an IANA name, e.g. "Europe/Paris"
+    story_file: str | None  # None: a random story each day
+    last_posted: date | None  # the local date of the last post (or claimed post)
+
+    @property
+    def local_time(self) -> time:
+        return parse_time(self.time)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+
+def parse_time(text: str) -> time:
+    """ "HH:MM" in 24-hour time ("7:05", "07:05" and "19:30" all work), else StoryBotError."""
+    match = _HHMM.match(text)
+    if match:
+        hour, minute = int(match[1]), int(match[2])
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise StoryBotError(f"“{text.strip()[:20]}” is not a time: use 24-hour HH:MM, like 08:30.")
+
+
+def format_time(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone of an IANA name ("Europe/Paris", "utc" works too), else StoryBotError."""
+    key = name.strip()
+    if key.upper() == "UTC":
+        return ZoneInfo("UTC")
+    by_folded = {z.lower(): z for z in _zones()}
+    canonical = by_folded.get(key.lower())
+    if canonical is not None:
+        try:
+            return ZoneInfo(canonical)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise StoryBotError(
+        f"“{key[:40]}” is not a time zone: pick one from the list, like Europe/London."
+    )
+
+
+def canonical_zone(name: str) -> str:
+    return str(zone(name).key)
+
+
+def suggest_zones(typed: str, limit: int = 25) -> list[str]:
+    """Time zone names for autocomplete: prefix matches first, then any containing the text."""
+    wanted = typed.strip().lower().replace(" ", "_")
+    names = _zones()
+    if not wanted:
+        common = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York"]
+        common += ["America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"]
+        return common[:limit]
+    starts = [z for z in names if z.lower().startswith(wanted)]
+    parts = [z for z in names if z not in starts and wanted in z.lower()]
+    return (starts + parts)[:limit]
+
+
+def _at(day: date, when: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall-clock time on ``day``.
+
+    fold=0 reads a skipped time (spring forward) with the offset from before the gap, which
+    lands just after the gap, and a repeated time (fall back) as its first occurrence.
+    """
+    return datetime.combine(day, when, tzinfo=tz).astimezone(UTC)
+
+
+def local_date(now: datetime, tz: ZoneInfo) -> date:
+    return now.astimezone(tz).date()
+
+
+def due_date(schedule: DailySchedule, now: datetime) -> date | None:
+    """The local date to post for if the schedule is due at ``now`` (aware), else None."""
+    tz = schedule.zone
+    today = local_date(now, tz)
+    if schedule.last_posted is not None and schedule.last_posted >= today:
+        return None
+    if now < _at(today, schedule.local_time, tz):
+        return None
+    return today
+
+
+def first_last_posted(when: time, tz: ZoneInfo, now: datetime) -> date | None:
+    """What to store as "last posted" for a new schedule so that it never posts at once for a
+    time already past today: today's date when today's time has gone by, else None."""
+    today = local_date(now, tz)
+    return today if now >= _at(today, when, tz) else None
+
+
+def next_post(schedule: DailySchedule, now: datetime) -> datetime:
+    """When the next post is due (UTC); ``now`` itself when it is due already."""
+    if due_date(schedule, now) is not None:
+        return now
+    tz = schedule.zone
+    day = local_date(now, tz)
+    for _ in range(3):
+        at = _at(day, schedule.local_time, tz)
+        if at > now and (schedule.last_posted is None or day > schedule.last_posted):
+            return at
+        day += timedelta(days=1)
+    return _at(day, schedule.local_time, tz)

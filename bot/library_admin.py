@@ -1,0 +1,178 @@
+"""Changing the library from Discord: rescan the stories folder, add an uploaded file, remove one.
+
+The library is the bot process's one stories folder, shared by every server the bot is in.
+Uploads are checked (size, name, encoding, that the text pipeline finds a story in them)
+before anything is written; a file is written whole (temporary file, then rename) so a crash
+never leaves half a story in the folder.
+
+Removing a story moves its file into ``removed/`` beside the stories rather than deleting it:
+a slip in a Discord command should not destroy the only copy of a file the host was given,
+and putting the file back (or deleting it for good) is one ``mv``/``rm`` on the server.
+Ingest reads only the folder's own ``*.txt`` files, so nothing in ``removed/`` is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.errors import StoryBotError
+from bot.ingest import STORY_SUFFIX, load_metadata
+from bot.library import Library
+from bot.models import IngestReport, Story, StoryMeta
+from bot.text import process
+
+log = logging.getLogger(__name__)
+
+REMOVED_DIR = "removed"
+MAX_NAME_CHARS = 80
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    file: str  # the name it was saved under
+    story: Story | None  # None when ingest skipped it after all (reason in ``report``)
+    replaced: bool  # a different file of the same name was replaced
+    unchanged: bool  # the same bytes were already there
+    report: IngestReport
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveResult:
+    story: Story
+    moved_to: Path
+    report: IngestReport
+
+
+def safe_file_name(name: str) -> str:
+    """A file name that stays inside the stories folder: no directories, no hidden files.
+
+    Keeps letters of any script, digits, '.', '-' and '_'; other runs become '_'.
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    base = unicodedata.normalize("NFC", base).strip()
+    stem = base[: -len(STORY_SUFFIX)] if base.lower().endswith(STORY_SUFFIX) else base
+    stem = _UNSAFE.sub("_", stem).strip("._-")
+    stem = stem[: MAX_NAME_CHARS - len(STORY_SUFFIX)].rstrip("._-") or "story"
+    return stem + STORY_SUFFIX
+
+
+def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None = None) -> None:
+    """Raise StoryBotError(usage=True) saying why an upload cannot be a story; None when fine."""
+    if not name.lower().endswith(STORY_SUFFIX):
+        raise StoryBotError(f"“{name[:60]}” is not a .txt file: stories are plain-text .txt files.")
+    if len(data) > max_bytes:
+        raise StoryBotError(
+            f"“{name[:60]}” is too big: {_size(len(data))}, the limit is {_size(max_bytes)}."
+        )
+    try:  # the same pipeline ingest runs: empty, binary, unreadable text or no story in it
+        process(data, name, meta)
+    except StoryBotError as exc:
+        raise StoryBotError(f"“{name[:60]}” was not added: {exc.message}.") from None
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
+
+
+class LibraryAdmin:
+    """The host's changes to the library. One at a time: each ends with an ingest."""
+
+    def __init__(self, library: Library, *, max_upload_bytes: int, read_only: bool) -> None:
+        self.library = library
+        self.max_upload_bytes = max_upload_bytes
+        self.read_only = read_only
+        self._lock = asyncio.Lock()
+
+    @property
+    def folder(self) -> Path:
+        return self.library.stories_dir
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoryBotError(
+                "This bot instance serves a read-only copy of the library (READ_ONLY is set): "
+                "change the library on the instance that owns it."
+            )
+
+    async def reload(self) -> IngestReport:
+        self._writable()
+        async with self._lock:
+            return await self.library.ingest()
+
+    async def add(self, name: str, data: bytes, *, replace: bool = False) -> AddResult:
+        self._writable()
+        file = safe_file_name(name)
+        metas, _ = load_metadata(self.folder)
+        check_upload(name, data, self.max_upload_bytes, metas.get(file))
+        async with self._lock:
+            target = self.folder / file
+            replaced = unchanged = False
+            if target.exists():
+                old = await asyncio.to_thread(target.read_bytes)
+                if old == data:
+                    unchanged = True
+                elif not replace:
+                    raise StoryBotError(
+                        f"A different story is already saved as {file}. Upload it under "
+                        "another name, or add it again with replace set to True to replace it."
+                    )
+                else:
+                    replaced = True
+            if not unchanged:
+                await asyncio.to_thread(_write_atomically, target, data)
+            report = await self.library.ingest()
+        log.info("library add %s (%d bytes)%s", file, len(data), " replacing" if replaced else "")
+        story = next(
+            (s for s in await self.library.stories(mature_ok=True) if s.file == file), None
+        )
+        return AddResult(file, story, replaced, unchanged, report)
+
+    async def remove(self, story_ref: str) -> RemoveResult:
+        self._writable()
+        async with self._lock:
+            story = await self.library.find_story(story_ref, mature_ok=True)
+            source = self.folder / story.file
+            removed = self.folder / REMOVED_DIR
+            target = removed / story.file
+            if target.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+                target = removed / f"{Path(story.file).stem}.{stamp}{STORY_SUFFIX}"
+            try:
+                await asyncio.to_thread(removed.mkdir, exist_ok=True)
+                if source.exists():
+                    await asyncio.to_thread(os.replace, source, target)
+            except OSError as exc:
+                raise StoryBotError(
+                    f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
+                    usage=False,
+                ) from exc
+            report = await self.library.ingest()
+        log.info("library remove %s -> %s", story.file, target)
+        return RemoveResult(story, target, report)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

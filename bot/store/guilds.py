@@ -1,0 +1,75 @@
+"""SQL for per-server settings: the daily excerpt schedule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+from typing import Any
+
+import aiosqlite
+
+from bot.daily import DailySchedule
+
+_COLUMNS = "guild_id, channel_id, time, timezone, story_file, last_posted"
+
+
+def _schedule(row: Any) -> DailySchedule:
+    last = date.fromisoformat(row[5]) if row[5] else None
+    return DailySchedule(int(row[0]), int(row[1]), row[2], row[3], row[4], last)
+
+
+class GuildSQL:
+    db: aiosqlite.Connection
+
+    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        raise NotImplementedError
+
+    async def daily_schedule(self, guild_id: int) -> DailySchedule | None:
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM daily_schedules WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _schedule(row) if row else None
+
+    async def daily_schedules(self) -> AsyncIterator[DailySchedule]:
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM daily_schedules ORDER BY guild_id"
+        ) as cursor:
+            async for row in cursor:
+                yield _schedule(row)
+
+    async def set_daily_schedule(self, schedule: DailySchedule) -> None:
+        """Create or replace a server's schedule (one per server)."""
+        last = schedule.last_posted.isoformat() if schedule.last_posted else None
+        async with self.transaction() as db:
+            await db.execute(
+                f"INSERT OR REPLACE INTO daily_schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    schedule.guild_id,
+                    schedule.channel_id,
+                    schedule.time,
+                    schedule.timezone,
+                    schedule.story_file,
+                    last,
+                ),
+            )
+
+    async def delete_daily_schedule(self, guild_id: int) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute("DELETE FROM daily_schedules WHERE guild_id = ?", (guild_id,))
+            return cursor.rowcount > 0
+
+    async def claim_daily_post(self, guild_id: int, day: date) -> bool:
+        """Record that ``day``'s post is being made; False when it was already recorded.
+
+        The check and the write are one statement, so two loops (or a loop racing a restart)
+        can never both claim the same day.
+        """
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE daily_schedules SET last_posted = ? WHERE guild_id = ?"
+                " AND (last_posted IS NULL OR last_posted < ?)",
+                (day.isoformat(), guild_id, day.isoformat()),
+            )
+            return cursor.rowcount == 1
