@@ -132,7 +132,14 @@ class LibraryAdmin:
                 else:
                     replaced = True
             if not unchanged:
-                await asyncio.to_thread(_write_atomically, target, data)
+                try:
+                    await asyncio.to_thread(_write_atomically, target, data)
+                except OSError as exc:
+                    log.error("library add %s: cannot write to %s: %s", file, self.folder, exc)
+                    raise StoryBotError(
+                        f"Cannot save {file} in the stories folder: {exc.strerror or exc}.",
+                        usage=False,
+                    ) from exc
             report = await self.library.ingest()
         log.info("library add %s (%d bytes)%s", file, len(data), " replacing" if replaced else "")
         story = next(

@@ -1,0 +1,209 @@
+"""What running the bot on a server relies on: the systemd unit, the Dockerfile, exit statuses,
+backups of a database in use, and read-only library copies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoryBotError
+from bot.library import Library
+from bot.settings import Settings
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT = ROOT / "deploy" / "storybot.service"
+INSTALL_ROOT = "/home/storybot"
+
+
+def _unit_settings() -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def test_unit_file_says_what_the_readme_promises() -> None:
+    unit = _unit_settings()
+    assert unit["User"] == ["storybot"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"]
+    assert unit["WorkingDirectory"] == [f"{INSTALL_ROOT}/storybot"]
+    assert unit["EnvironmentFile"] == [f"-{INSTALL_ROOT}/storybot/.env"]
+    assert unit["ExecStart"] == [f"{INSTALL_ROOT}/storybot/.venv/bin/python -m bot"]
+    assert unit["NoNewPrivileges"] == ["yes"]
+    assert unit["ProtectSystem"] == ["strict"]
+    assert unit["ReadWritePaths"] == [f"{INSTALL_ROOT}/data {INSTALL_ROOT}/stories"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_unit_file_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    """Verify checks that ExecStart exists, so the paths point into a stand-in install."""
+    home = tmp_path / "home"
+    (home / "storybot" / ".venv" / "bin").mkdir(parents=True)
+    (home / "storybot" / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (home / "data").mkdir()
+    (home / "stories").mkdir()
+    unit = tmp_path / "storybot.service"
+    unit.write_text(UNIT.read_text().replace(INSTALL_ROOT, str(home)))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    problems = [line for line in done.stderr.splitlines() if "storybot.service" in line]
+    assert not problems, problems
+
+
+def test_dockerfile_sanity() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    instructions = [
+        line.split(maxsplit=1)
+        for line in re.sub(r"\\\n", " ", text).splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    names = [i[0] for i in instructions]
+    assert instructions[0] == ["FROM", "python:3.11-slim"]
+    assert "DATA_DIR=/data" in text and 'VOLUME ["/data"]' in text
+    assert any(i[0] == "RUN" and "pip install ." in i[1] for i in instructions)
+    user = [i[1] for i in instructions if i[0] == "USER"]
+    assert user and user[-1] not in {"root", "0"}
+    assert names.index("USER") > max(i for i, n in enumerate(names) if n == "RUN")
+    assert "python -m bot" in instructions[-1][1] and names[-1] == "CMD"
+    for kind, rest in instructions:
+        if kind == "COPY":
+            *sources, _target = rest.split()
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source}: no such file"
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {".env", ".venv", "data", ".git"} <= set(ignored)
+
+
+def test_procfile() -> None:
+    assert (ROOT / "Procfile").read_text().strip() == "worker: python -m bot"
+
+
+def _bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "SHARD_COUNT"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DISCORD_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be a whole number"),
+    ],
+)
+def test_configuration_errors_exit_2_so_systemd_does_not_retry(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    done = _bot({**env, "DATA_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert message in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_backup_while_another_connection_writes(library: Library, tmp_path: Path) -> None:
+    """SQLite's backup API copies a consistent database while the bot keeps writing."""
+    path = library.store.path
+    stop = threading.Event()
+    written = 0
+
+    def writer() -> None:
+        nonlocal written
+        db = sqlite3.connect(path, timeout=10)
+        db.execute("CREATE TABLE IF NOT EXISTS scratch (n INTEGER, pad TEXT)")
+        db.commit()
+        while not stop.is_set():
+            db.execute("INSERT INTO scratch VALUES (?, ?)", (written, "x" * 2000))
+            db.commit()
+            written += 1
+        db.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(1000):
+            if written >= 50:
+                break
+            await asyncio.sleep(0.01)
+        backups = [tmp_path / "backups" / f"copy{i}.db" for i in range(3)]
+        for target in backups:
+            await library.store.backup(target)
+    finally:
+        stop.set()
+        thread.join()
+    assert written > 50
+    for target in backups:
+        copy = sqlite3.connect(target)
+        try:
+            assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert copy.execute("SELECT count(*) FROM stories").fetchone()[0] == 5
+            copied = copy.execute("SELECT count(*) FROM scratch").fetchone()[0]
+            assert 0 < copied <= written
+        finally:
+            copy.close()
+
+
+def test_backup_command(settings: Settings, tmp_path: Path) -> None:
+    env = {"STORIES_DIR": str(settings.stories_dir), "DATA_DIR": str(settings.data_dir)}
+    assert _bot(env, "ingest").returncode == 0
+    target = tmp_path / "backup" / "stories.db"
+    done = _bot(env, "backup", str(target))
+    assert done.returncode == 0, done.stderr
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT count(*) FROM stories").fetchone()[0] == 5
+    copy.close()
+
+
+async def test_read_only_copy_serves_and_cannot_write(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    """READ_ONLY=1: another process serves a copy of the library without writing to it."""
+    copy_path = tmp_path / "copy" / "stories.db"
+    await library.store.backup(copy_path)
+    ro = Settings(stories_dir=settings.stories_dir, database_path=copy_path, read_only=True)
+    reader = await Library.open(ro)
+    try:
+        stories = await reader.stories(mature_ok=True)
+        assert len(stories) == 5
+        excerpt = await reader.excerpt(mature_ok=True)
+        assert excerpt.text
+        found = await reader.quote("soaked in sorry", mature_ok=True)
+        assert found.match != "none"
+        assert await reader.store.daily_schedule(1) is None
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await reader.store.remove_story(stories[0].file)
+    finally:
+        await reader.close()
+
+
+async def test_read_only_without_a_database_says_so(tmp_path: Path) -> None:
+    with pytest.raises(StoryBotError, match="cannot open the database"):
+        await Store.open(tmp_path / "missing.db", read_only=True)
+    # aiosqlite stops its worker thread after the failed connect answers; let it finish while
+    # the loop is still open (else it reports "Event loop is closed" from its thread)
+    await asyncio.sleep(0.1)
