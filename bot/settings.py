@@ -31,6 +31,9 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     read_only: bool = False  # a scaled-out shard process serving a copy of the library
+    daily_check_seconds: float = 30.0  # how often the daily-excerpt loop looks for due posts
+    # servers whose admins may change the (bot-wide) library; None: any server's admins
+    library_guild_ids: tuple[int, ...] | None = None
 
     @property
     def db_path(self) -> Path:
@@ -75,6 +78,18 @@ class Settings:
         stories_dir = get("STORIES_DIR")
         database = get("DATABASE_PATH")
         upload = integer("MAX_UPLOAD_BYTES")
+        daily_check = integer("DAILY_CHECK_SECONDS")
+        library_guilds = get("LIBRARY_GUILD_IDS")
+        try:
+            library_guild_ids = (
+                tuple(int(s) for s in library_guilds.split(",") if s.strip())
+                if library_guilds
+                else None
+            )
+        except ValueError:
+            raise StoryBotError(
+                f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
+            ) from None
         return cls(
             token=get("DISCORD_TOKEN"),
             stories_dir=Path(stories_dir) if stories_dir else DEFAULT_STORIES_DIR,
@@ -86,4 +101,6 @@ class Settings:
             shard_ids=ids,
             max_upload_bytes=upload if upload is not None else DEFAULT_MAX_UPLOAD,
             read_only=(get("READ_ONLY") or "").lower() in {"1", "true", "yes"},
+            daily_check_seconds=float(daily_check) if daily_check and daily_check > 0 else 30.0,
+            library_guild_ids=library_guild_ids,
         )

@@ -172,7 +172,7 @@ async def test_schedule_survives_reopening_and_claims_once(tmp_path: Path) -> No
         assert not await store.claim_daily_post(1, day)  # a second claim for the same day fails
         assert not await store.claim_daily_post(1, day - timedelta(days=1))
         assert await store.claim_daily_post(1, day + timedelta(days=1))
-        assert [s.guild_id async for s in store.daily_schedules()] == [1]
+        assert [s.guild_id for s in await store.daily_schedules()] == [1]
         assert await store.delete_daily_schedule(1)
         assert not await store.delete_daily_schedule(1)
         assert not await store.claim_daily_post(1, day + timedelta(days=2))

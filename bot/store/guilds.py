@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
@@ -32,12 +31,11 @@ class GuildSQL:
             row = await cursor.fetchone()
         return _schedule(row) if row else None
 
-    async def daily_schedules(self) -> AsyncIterator[DailySchedule]:
+    async def daily_schedules(self) -> list[DailySchedule]:
         async with self.db.execute(
             f"SELECT {_COLUMNS} FROM daily_schedules ORDER BY guild_id"
         ) as cursor:
-            async for row in cursor:
-                yield _schedule(row)
+            return [_schedule(row) for row in await cursor.fetchall()]
 
     async def set_daily_schedule(self, schedule: DailySchedule) -> None:
         """Create or replace a server's schedule (one per server)."""
