@@ -138,12 +138,14 @@ def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
 
 def render_stories(stories: Sequence[Story]) -> str:
     if not stories:
-        return "The library is empty."
+        return "The library is empty: put .txt stories in the stories folder."
     lines = [f"{len(stories)} stories:"]
     for s in stories:
         chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
         rating = "" if s.rating == "general" else f", {s.rating}"
-        lines.append(f"  {s.title}  [{s.slug}]  {chapters}, {s.words:,} words{rating}")
+        by = f" by {s.author}" if s.author else ""
+        lines.append("  " + textwrap.shorten(f"{s.title}{by}", WIDTH - 2, placeholder="…"))
+        lines.append(f"    [{s.slug}] {chapters}, {s.words:,} words{rating}")
         labels = ", ".join(c.label for c in s.chapters[:8])
         more = ", …" if len(s.chapters) > 8 else ""
         lines.append(

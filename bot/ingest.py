@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ftfy
+
+import bot.text
 from bot.errors import StoryBotError
 from bot.models import RATINGS, IngestReport, StoryMeta
 from bot.store import Store
@@ -74,8 +77,20 @@ def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
     return metas, f"{METADATA_FILE}: " + "; ".join(problems) if problems else None
 
 
+def _pipeline_fingerprint() -> bytes:
+    """Changes with the text pipeline's code or ftfy, so an upgrade re-reads every story."""
+    digest = hashlib.blake2b(ftfy.__version__.encode(), digest_size=8)
+    for source in sorted(Path(bot.text.__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.digest()
+
+
+_PIPELINE = _pipeline_fingerprint()
+
+
 def _meta_hash(meta: StoryMeta) -> str:
-    return hashlib.blake2b(repr(meta).encode(), digest_size=8).hexdigest()
+    """What besides the file's bytes decides its parse: metadata and the pipeline itself."""
+    return hashlib.blake2b(_PIPELINE + repr(meta).encode(), digest_size=8).hexdigest()
 
 
 def _prepare(data: bytes, name: str, meta: StoryMeta, stat: os.stat_result) -> _Prepared:

@@ -146,7 +146,7 @@ def test_console_reads_commands_from_a_pipe(tmp_path: Path, stories_dir: Path) -
     no_traceback(result)
     out = result.stdout
     assert "5 stories" in out
-    assert "*sorry*" in out
+    assert "*soaked in sorry*" in out
     assert "No story called “nope”" in out
     assert "Unknown command /bogus" in out
     assert "Usage: /quote" in out

@@ -142,8 +142,8 @@ async def test_messy_folder(store: Store, tmp_path: Path) -> None:
     write(folder, "bom.txt", b"\xef\xbb\xbfBom Story\n\nIt began with a mark nobody could see.\n")
     write(folder, "empty.txt", b"")
     write(folder, "binary.txt", bytes(range(256)) * 40)
-    big = ("word " * 11 + "ends here. ") * (20 * 1024 * 1024 // 66)
-    write(folder, "huge.txt", big)
+    big = "".join(f"Line {i} has words in it and then it ends here. " for i in range(420_000))
+    write(folder, "huge.txt", big)  # 20 MB on one line
     report = await ingest(store, folder)
     assert sorted(f for f, _ in report.skipped) == ["binary.txt", "empty.txt"]
     assert all(reason for _, reason in report.skipped)
