@@ -52,12 +52,16 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
         return store
 
     async def _configure(self, *, read_only: bool) -> None:
-        await self.db.execute("PRAGMA busy_timeout = 5000")
-        await self.db.execute("PRAGMA foreign_keys = ON")
+        # A PRAGMA that answers with a row keeps its statement open until its cursor is closed;
+        # left to the garbage collector (which may never come, e.g. under simcord, which holds
+        # on to results), it makes the migration's COMMIT fail with "SQL statements in progress".
+        pragmas = ["busy_timeout = 5000", "foreign_keys = ON"]
+        if not read_only:
+            pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
+        for pragma in pragmas:
+            await (await self.db.execute(f"PRAGMA {pragma}")).close()
         if read_only:
             return
-        await self.db.execute("PRAGMA journal_mode = WAL")
-        await self.db.execute("PRAGMA synchronous = NORMAL")
         async with self.db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         version = int(row[0]) if row else 0
