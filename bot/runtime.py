@@ -1,0 +1,264 @@
+"""The Discord side of the bot: build it, start it, stop it, and answer its errors.
+
+Only this module and bot/__main__.py in bot/ import discord. Features live in cogs/, one
+extension per module, discovered by walking the package (modules starting with ``_`` are
+helpers). Everything a cog needs from the core it reaches as ``bot.library``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import pkgutil
+import signal
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import StoryBotError
+from bot.library import Library
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS_PACKAGE = "cogs"
+GENERIC_FAILURE = "Something went wrong on our side; it has been logged."
+
+
+def discover_extensions(package: str = EXTENSIONS_PACKAGE) -> list[str]:
+    """Every extension module in ``package``; modules starting with ``_`` are helpers."""
+    module = importlib.import_module(package)
+    return sorted(
+        f"{package}.{info.name}"
+        for info in pkgutil.iter_modules(module.__path__)
+        if not info.name.startswith("_") and not info.ispkg
+    )
+
+
+def bot_intents() -> discord.Intents:
+    """The default intents with every privileged one off: the bot reads no messages."""
+    intents = discord.Intents.default()
+    intents.message_content = False
+    intents.members = False
+    intents.presences = False
+    return intents
+
+
+class ComponentError(app_commands.AppCommandError):
+    """An error raised by a button, select or modal, routed to the tree's one error handler."""
+
+    def __init__(self, original: BaseException, where: str) -> None:
+        super().__init__(f"{where}: {original!r}")
+        self.original = original
+        self.where = where
+
+
+class StoryTree(app_commands.CommandTree["StoryBot"]):
+    """The command tree; its ``on_error`` is the one place interaction errors end up."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[StoryBot], error: app_commands.AppCommandError, /
+    ) -> None:
+        message, unexpected = _explain(error)
+        cause = _unwrap(error)
+        context = _context(interaction, error)
+        if unexpected:
+            log.error("interaction failed: %s", context, exc_info=cause)
+        else:
+            log.info("refused: %s: %s", context, message)
+        await tell(interaction, message)
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    if isinstance(error, ComponentError):
+        error = error.original
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    return error
+
+
+def _explain(error: app_commands.AppCommandError) -> tuple[str, bool]:
+    """What to tell the user, and whether this is our fault (logged with a traceback)."""
+    cause = _unwrap(error)
+    if isinstance(cause, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {max(1, math.ceil(cause.retry_after))}s.", False
+    if isinstance(cause, StoryBotError):
+        return cause.message, False
+    if isinstance(cause, app_commands.NoPrivateMessage):
+        return "That works only in a server.", False
+    if isinstance(cause, app_commands.TransformerError):
+        return "That option value is not one I understand.", False
+    if isinstance(cause, app_commands.CheckFailure):
+        return "You can't use that here.", False
+    return GENERIC_FAILURE, True
+
+
+def _context(interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> str:
+    if isinstance(error, ComponentError):
+        what = error.where
+    elif interaction.command is not None:
+        what = f"/{interaction.command.qualified_name}"
+    else:
+        what = str((interaction.data or {}).get("custom_id", interaction.type.name))
+    return (
+        f"{what} user={interaction.user.id} guild={interaction.guild_id} "
+        f"channel={interaction.channel_id} error={type(_unwrap(error)).__name__}"
+    )
+
+
+async def tell(interaction: discord.Interaction[Any], message: str) -> None:
+    """Say ``message`` to the user alone, whether or not the interaction was answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning(
+            "could not tell user=%s about a failure: %s", interaction.user.id, exc.text or exc
+        )
+
+
+class StoryBot(commands.Bot):
+    """The story bot: settings in, a library opened in setup_hook, cogs from cogs/."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=StoryTree,
+            **options,
+        )
+        self.settings = settings
+        self._library: Library | None = None
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            raise StoryBotError("The library is not open yet; try again in a moment.", usage=False)
+        return self._library
+
+    async def open_library(self) -> Library:
+        if self._library is None:
+            self._library = await Library.open(self.settings)
+        return self._library
+
+    async def setup_hook(self) -> None:
+        library = await self.open_library()
+        if self.settings.read_only:
+            log.info("read-only: serving %s without ingesting", self.settings.db_path)
+        else:
+            report = await library.ingest()
+            log.info(
+                "library: %d added, %d changed, %d removed, %d unchanged, %d skipped",
+                len(report.added),
+                len(report.changed),
+                len(report.removed),
+                len(report.unchanged),
+                len(report.skipped),
+            )
+            for name, reason in report.skipped:
+                log.warning("story file %s skipped: %s", name, reason)
+        for extension in discover_extensions():
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to development guild %d", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info("ready as %s (%s) in %d guilds", user, user.id if user else "?", len(self.guilds))
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            library, self._library = self._library, None
+            if library is not None:
+                await library.close()
+                log.info("library closed")
+
+
+class ShardedStoryBot(StoryBot, commands.AutoShardedBot):
+    """The same bot over several gateway shards (SHARD_COUNT / SHARD_IDS)."""
+
+
+def build_bot(settings: Settings | None = None) -> StoryBot:
+    """The ready-to-start bot; with no settings, they are read from the environment."""
+    settings = settings or Settings.from_env()
+    if settings.shard_count is not None:
+        ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        return ShardedStoryBot(settings, shard_count=settings.shard_count, shard_ids=ids)
+    return StoryBot(settings)
+
+
+def _setup_logging(level: str) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # one handler, discord.py's, not two of everything
+        root.removeHandler(handler)
+    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True)
+
+
+async def _serve(bot: StoryBot, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        log.info("%s received: closing", signal.Signals(signum).name)
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # not possible off the main thread or on a non-POSIX loop: Ctrl-C still stops the bot
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        async with bot:
+            runner = asyncio.create_task(bot.start(token), name="storybot")
+            stopper = asyncio.create_task(stopping.wait(), name="storybot-stop")
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if runner not in done:
+                await bot.close()
+            await runner
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+def run(settings: Settings) -> None:
+    """Start the bot and serve until SIGTERM/SIGINT; failures become one-line StoryBotErrors."""
+    _setup_logging(settings.log_level)
+    if settings.token is None:
+        raise StoryBotError("DISCORD_TOKEN is not set", usage=False)
+    bot = build_bot(settings)
+    try:
+        asyncio.run(_serve(bot, settings.token))
+    except discord.LoginFailure:
+        raise StoryBotError(
+            "Discord refused the token (DISCORD_TOKEN): reset it in the developer portal "
+            "and set the new one",
+            usage=False,
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise StoryBotError(
+            "Discord refused a privileged intent the bot asked for", usage=False
+        ) from None
+    except (OSError, discord.GatewayNotFound) as exc:
+        raise StoryBotError(f"could not reach Discord: {exc}", usage=False) from None
