@@ -18,7 +18,9 @@ _BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SAMPLE = 64 * 1024
 # C0 controls other than tab, LF, VT, FF and CR: never in a text file; many of them mean binary.
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
+# Checked with bytes.translate and `in` (C speed, ~GB/s) before any regex runs.
+_STRAY_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20)) + b"\x7f"
 # What readers must never see: the remaining C0 controls, DEL and stray BOMs. (C1 controls stay
 # for repair: ftfy needs them to undo mojibake, and repair removes what is left of them.)
 _STRAY = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufeff\ufffe]")
@@ -30,7 +32,7 @@ def looks_binary(data: bytes) -> bool:
     sample = data[:_SAMPLE]
     if b"\x00" in sample:
         return True
-    controls = len(_CONTROL_BYTES.findall(sample))
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return controls > max(8, len(sample) // 100)
 
 
@@ -67,8 +69,24 @@ def decode(data: bytes) -> str:
     except UnicodeDecodeError:
         if _mostly_high_bytes(data):
             raise StoryBotError("not a text file (unknown encoding)", usage=False) from None
-        text = data.decode("latin-1").translate(_CP1252_TABLE)
-    return _finish(text)
+        return _finish(data.decode("latin-1").translate(_CP1252_TABLE))
+    # the common case: cheap byte-level checks decide whether any regex needs to run
+    if b"\r" in data:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if any(sep in data for sep in _SEPARATOR_BYTES):
+        text = _BREAKS.sub("\n", text)
+    if (
+        len(data.translate(None, _STRAY_BYTES)) != len(data)
+        or b"\xef\xbb\xbf" in data
+        or b"\xef\xbf\xbe" in data
+    ):
+        text = _STRAY.sub("", text)
+    if not text.strip():
+        raise StoryBotError("empty file", usage=False)
+    return text
+
+
+_SEPARATOR_BYTES = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
 def _finish(text: str) -> str:

@@ -98,7 +98,7 @@ def _roman(text: str) -> int | None:
         value = _ROMAN_VALUES[ch]
         nxt = _ROMAN_VALUES[upper[i + 1]] if i + 1 < len(upper) else 0
         total += -value if value < nxt else value
-    return total
+    return total if total <= 300 else None  # "mix" is a word, not 1009
 
 
 def parse_number(text: str) -> int | None:
@@ -121,6 +121,7 @@ def parse_number(text: str) -> int | None:
 
 _QUOTES = "\"“”‘’'«»„"
 _TERMINAL = ".!?…:;"
+_STOPS = frozenset('.!?…"”')
 _CLOSERS = "\"”’')]*_~"
 # Decoration around a heading or marker: "/Chapter Six/", "**Part 2**", "~ Chapter 3 ~".
 _DECORATION = "/*_~=#+[](){}<>|-–— \t"
@@ -128,7 +129,8 @@ _DECORATION = "/*_~=#+[](){}<>|-–— \t"
 # A cheap first look: can this short line be a heading, break, end marker or CONTENTS?
 _CANDIDATE = re.compile(
     r"[^\w\"“‘'’]|\d|(?i:chap|ch\b|part|book|vol|prologue|epilogue|the end|end\b|fin\b|finis\b"
-    r"|tbc|t\.b\.c|to be|continued|contents|table of|[ivxlcdm]+\b|o|x)"
+    r"|tbc|t\.b\.c|to be|continued|contents|table of|[ivxlcdm]+\b|o|x|flash|begin|start"
+    r"|[\w'’ .]{1,30}\s(?:pov|p\.o\.v))"
 )
 _NOT_SYMBOL = r"\w\s" + _QUOTES
 _SYMBOLS_ONLY = re.compile(f"[^{_NOT_SYMBOL}?!.…]*[^{_NOT_SYMBOL}][^\\w{_QUOTES}]*")
@@ -137,7 +139,7 @@ _OX_BREAK = re.compile(
 )
 _HASH_MARKER = re.compile(r"#[^#]{1,60}#")
 _SCENE_MARKER = re.compile(
-    r"[\W_]*(?:(?:end|begin|start)\s+(?:of\s+)?)?flash\s*-?backs?(?:\s+(?:end|ends|over))?"
+    r"[\W_]*(?:(?:end|begin|start)\s+(?:of\s+)?)?flash\s*-?backs?(?:\s+(?:end|ends|over))?[\W_]*"
     r"|[\W_]*[\w'’ .]{1,30}\s+(?:POV|pov|P\.O\.V\.?)[\W_]*",
     re.IGNORECASE,
 )
@@ -182,6 +184,7 @@ _PROSE_VERB = re.compile(
     r"will|can|it's|it’s|I'm|I’m|don't|don’t|didn't|didn’t)\b",
     re.IGNORECASE,
 )
+_CONTRACTION = re.compile(r"\w['’](?:t|s|re|ve|ll|d|m)\b", re.IGNORECASE)
 _GUTENBERG_START = re.compile(
     r"^[ \t]*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG[^\n]*$", re.MULTILINE | re.IGNORECASE
 )
@@ -216,6 +219,8 @@ def _strip_decoration(line: str) -> str:
 
 
 def _is_break(line: str) -> bool:
+    if "\n" in line:
+        return False
     if _SYMBOLS_ONLY.fullmatch(line):
         return len(line.replace(" ", "")) >= 3 or line in ("*", "#", "§", "~", "+", "•")
     return bool(
@@ -316,7 +321,7 @@ def _title_line(line: str) -> str | None:
     words = line.split()
     if line.endswith(".") and not line.endswith(".."):
         text = line[:-1].rstrip()
-        if len(words) > 6 or _PROSE_VERB.search(text) or ", " in text:
+        if len(words) > 6 or _PROSE_VERB.search(text) or _CONTRACTION.search(text) or ", " in text:
             return None
     else:
         text = line
@@ -350,7 +355,12 @@ def title_from_file(file_name: str) -> str:
 
 def _split_gutenberg(text: str) -> tuple[str, str, str | None] | None:
     """(text before the licence header, the book, its Title:) or None for a non-Gutenberg text."""
-    start = _GUTENBERG_START.search(text, 0, min(len(text), 200_000))
+    head = min(len(text), 200_000)
+    if text.find("START OF THE PROJECT GUTENBERG", 0, head) < 0 and (
+        text.find("START OF THIS PROJECT GUTENBERG", 0, head) < 0
+    ):
+        return None  # str.find runs at GB/s; the regex only confirms
+    start = _GUTENBERG_START.search(text, 0, head)
     if start is None:
         return None
     header_at = _GUTENBERG_HEADER.search(text, 0, start.start())
@@ -378,7 +388,7 @@ def _group_lines(lines: list[str], out: list[str]) -> None:
             while j < n and _verse_like(lines[j]):
                 j += 1
             if j - i >= 2:
-                if j < n and len(lines[j]) <= 80:
+                if j < n and len(lines[j]) <= 50 and lines[j][0] not in _QUOTES:
                     j += 1  # the stanza's last line, ending in a full stop
                 out.append("\n".join(lines[i:j]))
                 i = j
@@ -429,26 +439,33 @@ class _Layout:
     by_line: bool
 
 
-def _measure(lines: list[str]) -> _Layout:
+def _measure(lines: list[str], book: bool = False) -> _Layout:
     """Hard-wrapped (most lines that run on are 45-100 characters, almost none longer), one
     paragraph per line (most lines run on into the next), or blank-line separated blocks."""
     nonblank = 0
     runs_on = 0  # lines followed by a non-blank line
     full = 0  # ... of which 45-100 characters long
+    stops = 0  # ... of which end a sentence (a wrapped line mostly stops mid-sentence)
     long_lines = 0
-    prev = 0
+    prev = ""
     for line in lines:
-        size = len(line)
-        if size:
+        if line:
             nonblank += 1
-            if size > 100:
+            if len(line) > 100:
                 long_lines += 1
-        if prev and size:
-            runs_on += 1
-            if 45 <= prev <= 100:
-                full += 1
-        prev = size
-    wrapped = runs_on >= 3 and full * 2 >= runs_on and long_lines * 50 <= nonblank
+            if prev:
+                runs_on += 1
+                if 45 <= len(prev) <= 100:
+                    full += 1
+                if prev[-1] in _STOPS:
+                    stops += 1
+        prev = line
+    wrapped = (
+        (runs_on >= 8 or (book and runs_on))
+        and full * 2 >= runs_on
+        and stops * 2 < runs_on
+        and long_lines * 50 <= nonblank
+    )
     return _Layout(wrapped, not wrapped and runs_on * 2 >= nonblank > 0)
 
 
@@ -465,7 +482,7 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         if not block:
             return
         if layout.wrapped:
-            if len(block) > 1 and all(len(line) < 55 for line in block[:-1]):
+            if len(block) > 1 and all(len(line) < 45 for line in block[:-1]):
                 paragraphs.append("\n".join(block))  # verse in a wrapped text
             else:
                 paragraphs.append(_unwrap(block))
@@ -508,9 +525,9 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
                         kind.label = f"{kind.label}. {nxt}"
                         i += 1
         if in_contents:
-            if kind is None and len(line) <= 100:
+            if len(line) <= 100 and kind != _CONTENTS_MARK:
                 i += 1
-                continue  # an entry of the table of contents
+                continue  # an entry of the table of contents, until two blank lines
             in_contents = False
         if kind is None:
             block.append(line)
@@ -625,14 +642,13 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         ):
             continue  # a byline or the title page
         leading = False
-        pieces = split_long(text) if len(text) > MAX_PARAGRAPH else [text]
         if pending_blank and draft.paragraphs and "\n" not in text and "\n" not in last_text:
             new_scene = True
         pending_blank = False
         if new_scene:
             scene += 1
             new_scene = False
-        draft.paragraphs.extend((scene, piece) for piece in pieces)
+        draft.paragraphs.append((scene, text))
         last_text = text
 
     # a closing paragraph about the fic (or an apology that it stops here) is a note
@@ -704,7 +720,10 @@ def _chapter(
     number: int, label: str, notes: list[str], paragraphs: list[tuple[int, str]]
 ) -> ParsedChapter:
     note = "\n\n".join(notes) if notes else None
-    return ParsedChapter(number, label, note, tuple(_drop_repeats(paragraphs)))
+    kept = _drop_repeats(paragraphs)
+    if any(len(text) > MAX_PARAGRAPH for _, text in kept):
+        kept = [(scene, piece) for scene, text in kept for piece in split_long(text)]
+    return ParsedChapter(number, label, note, tuple(kept))
 
 
 # ---- title -------------------------------------------------------------------------------
@@ -750,13 +769,16 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
     if gutenberg is not None:
         pre, body, book_title = gutenberg
         text = f"{pre}\n\n{body}" if pre.strip() else body
-    if "  " in text or "\t" in text or "\u00a0" in text or "\u3000" in text:
-        text = _SPACES.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]
+    if "  " in text or "\t" in text or "\u00a0" in text or "\u3000" in text:
+        lines = [
+            _SPACES.sub(" ", line) if ("  " in line or "\t" in line or "\u00a0" in line) else line
+            for line in lines
+        ]
     title, at = _take_title(lines)
     if at >= 0:
         lines[at] = ""
-    layout = _measure(lines)
+    layout = _measure(lines, book=gutenberg is not None)
     items = _walk(lines, layout)
     if gutenberg is not None and title is None:
         items = _drop_repeated_title(items, book_title)
