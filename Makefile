@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench lint console ingest clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing storybot into $(VENV) (first run only; the log is $(VENV)/install.log)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e '.[dev]'
+	@$(PY) -m pip install --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 run: $(STAMP)
