@@ -32,6 +32,11 @@ _MOJIBAKE_HINT = re.compile(f"[\u00c2-\u00f4][{_CONTINUATION}]")
 # The regex scans at ~100 MB/s; `in` at ~10 GB/s. It runs only when one of the lead characters
 # that real mojibake shows is present at all.
 _LEADS = "ÂÃÄÅÆÇÈÉÊËÎÏÐÑÙâãäåæçèéêëìíîïðñ"
+# _MOJIBAKE_HINT split by its first character: each starts with a literal, so it scans at C
+# speed, and runs only when that character is in the text (é, æ: not mojibake by themselves).
+_HINT_AFTER = {
+    chr(c): re.compile(f"{chr(c)}[{_CONTINUATION}]") for c in range(0xC2, 0xF5)
+}  # fmt: skip
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
     unescape_html=False,
@@ -106,8 +111,33 @@ for _pattern in _ACCENTED_BY_PATTERN:
             _after = re.match(r"[^\W_]*", _pattern[_i + 1 :])
             _KNOWN_KEYS.add((_pattern[max(0, _i - 2) : _i], _after.group() if _after else ""))
 _WORD_AFTER = re.compile(r"[^\W_]+")
-# An FFFD and the letters after it: the regex starts with a literal, so it scans at C speed.
-_FFFD_THEN_LETTERS = re.compile(r"\ufffd(?=([^\W_]{0,12}))")
+# An FFFD after a letter or digit, and the letters after it. Each regex here starts with the
+# literal FFFD (lookbehinds come after it), so it scans at C speed.
+_FFFD_THEN_LETTERS = re.compile(r"\ufffd(?<=[^\W_]\ufffd)(?=([^\W_]{0,12}))")
+
+
+def _clear_contraction() -> re.Pattern[str]:
+    """The FFFDs that restore_replacements' contraction callback surely makes apostrophes,
+    found without calling it: letter-FFFD-suffix-end, where no known word can be (a known key
+    with a contraction suffix, as in fianc�s or caf�s, has one of a few letters before it)."""
+
+    def either_case(char: str) -> str:
+        # the characters whose str.lower() is this ASCII letter (the Kelvin sign lowers to k)
+        return char + char.upper() + ("\u212a" if char == "k" else "")
+
+    key_letters = {b[-1] for b, a in _KNOWN_KEYS if b and a in _CONTRACTION_SUFFIXES}
+    assert all(c.isascii() for c in key_letters)
+    not_after = "".join(either_case(c) for c in sorted(key_letters))
+    suffixes = "|".join(
+        "".join(f"[{either_case(c)}]" for c in suffix)
+        for suffix in sorted(_CONTRACTION_SUFFIXES, key=len, reverse=True)
+    )
+    return re.compile(
+        rf"\ufffd(?<=[^\W_]\ufffd)(?<![{not_after}]\ufffd)(?=(?:{suffixes})(?![^\W_]|\ufffd))"
+    )
+
+
+_CLEAR_CONTRACTION = _clear_contraction()
 _REPLACEMENT = re.compile(FFFD)
 # C1 controls left after ftfy (cp1252's five undefined bytes, stray Latin-1 controls)
 _C1 = re.compile("[\u0080-\u009f]")
@@ -119,7 +149,10 @@ def _has_c1(text: str) -> bool:
 
 
 def _maybe_mojibake(text: str) -> bool:
-    return any(c in text for c in _LEADS) and _MOJIBAKE_HINT.search(text) is not None
+    """Whether _MOJIBAKE_HINT is in the text (once one of the _LEADS is)."""
+    return any(c in text for c in _LEADS) and any(
+        c in text and hint.search(text) is not None for c, hint in _HINT_AFTER.items()
+    )
 
 
 def _word_start(line: str, pos: int) -> int:
@@ -137,6 +170,42 @@ def _word_end(line: str, pos: int) -> int:
     while end < size and (line[end].isalnum() or line[end] == FFFD):
         end += 1
     return end
+
+
+def _word_start_filter() -> re.Pattern[str]:
+    """A regex for the FFFDs that may start a known word (�lan, �clair): what follows is the
+    rest of such a word, case ignored (the exact lookup is done by :func:`_known_words`)."""
+    run_char = r"(?:[^\W_]|\ufffd)"
+    rests = sorted((p[1:] for p in _ACCENTED_BY_PATTERN if p[0] == FFFD), key=len, reverse=True)
+    alternatives = "|".join(map(re.escape, rests))
+    return re.compile(rf"\ufffd(?=(?i:{alternatives})(?!{run_char}))(?<!{run_char}\ufffd)")
+
+
+_KNOWN_AT_WORD_START = _word_start_filter()
+
+
+def _known_words_text(text: str, candidates: list[int]) -> str:
+    """:func:`_known_words` over a whole text, looking only at the words around the FFFDs in
+    ``candidates`` and those that may start a known word.
+
+    ``candidates`` must hold the first FFFD of every known word with letters before it (the
+    contraction pass finds them by their _KNOWN_KEYS). A word never spans a line break, so
+    this is the line-by-line lookup done in one pass.
+    """
+    starts = sorted({*candidates, *(m.start() for m in _KNOWN_AT_WORD_START.finditer(text))})
+    parts: list[str] = []
+    last = 0
+    for pos in starts:
+        if pos < last:
+            continue  # inside a word already looked up
+        start, end = _word_start(text, pos), _word_end(text, pos + 1)
+        if start < last:
+            continue
+        parts.append(text[last:start])
+        parts.append(_known_words(text[start:end]))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _known_words(line: str) -> str:
@@ -294,10 +363,12 @@ def restore_replacements(text: str) -> str:
     """
     if FFFD not in text:
         return text
-    known = [False]
+    known: list[int] = []  # where a known word (fianc�s) may be: left for the word lookup
+    original = text
 
     def contraction(match: re.Match[str]) -> str:
         """didn't, she'd, I'm: letter-FFFD-suffix never depends on the quote state."""
+        text = original  # decided on the text as it came, whatever was replaced before
         pos = match.start()
         prev = text[pos - 1] if pos else ""
         if not prev.isalnum():
@@ -307,7 +378,7 @@ def restore_replacements(text: str) -> str:
             prev.lower(),
             suffix,
         ) in _KNOWN_KEYS:
-            known[0] = True
+            known.append(pos)
             return FFFD  # maybe fianc�s: left for the word lookup
         if (
             suffix in _CONTRACTION_SUFFIXES
@@ -316,17 +387,60 @@ def restore_replacements(text: str) -> str:
             return _APOSTROPHE
         return FFFD
 
-    text = _FFFD_THEN_LETTERS.sub(contraction, text)
+    text = _FFFD_THEN_LETTERS.sub(contraction, _CLEAR_CONTRACTION.sub(_APOSTROPHE, text))
+    if known:
+        text = _known_words_text(text, known)
     if FFFD not in text:
         return text
+    # Most lines are plain dialogue: “Hi,” she said. “Bye.” Their FFFDs alternate between an
+    # opener (line start or space, then a letter) and a closer (after . , ? ! ... and before a
+    # space or the line end), and when the quote state allows it (see _alternating) they are
+    # exactly “ and ”. Both are substituted over the whole text up front; only the other lines
+    # go through _restore_line.
+    quoted = _CLOSER.sub(_CLOSE_D, _OPENER.sub(_OPEN_D, text)).split("\n")
     lines = text.split("\n")
     depth = 0
     for i, line in enumerate(lines):
         if FFFD in line:
-            lines[i], depth = _restore_line(line, depth, known[0])
+            fast = _alternating(line, depth)
+            if fast is None:
+                lines[i], depth = _restore_line(line, depth, known=False)
+            else:
+                lines[i], depth = quoted[i], fast
         elif depth and not line.strip():
             depth = 0
     return "\n".join(lines)
+
+
+# The two clear cases of _restore_line, as regexes (the FFFD literal first, for speed):
+# an opener at the line start or after a space, before a letter or digit, and a closer after
+# sentence punctuation or a closing mark, before anything but a letter, digit or FFFD.
+_OPENER = re.compile(r"\ufffd(?<![^ \n]\ufffd)(?=[^\W_])")
+_CLOSER_BEFORE = re.escape("".join(sorted(_TERMINAL)) + _CLOSE_D + _APOSTROPHE + ")]")
+_CLOSER = re.compile(rf"\ufffd(?<=[{_CLOSER_BEFORE}]\ufffd)(?![^\W_]|\ufffd)")
+_SEGMENT = r"[^\ufffd]*"
+_OPEN = r"\ufffd(?<![^ ]\ufffd)(?=[^\W_])"  # _OPENER within one line
+_CLOSE = rf"\ufffd(?<=[{_CLOSER_BEFORE}]\ufffd)(?![^\W_]|\ufffd)"  # _CLOSER within one line
+_PAIRS = rf"(?:{_SEGMENT}{_OPEN}{_SEGMENT}{_CLOSE})*{_SEGMENT}(?:{_OPEN}{_SEGMENT})?"
+_OPEN_FIRST = re.compile(_PAIRS)  # “ ... ” “ ... ” (“ ...)
+_CLOSE_FIRST = re.compile(rf"{_SEGMENT}{_CLOSE}{_PAIRS}")  # ... ” “ ... ” (“ ...)
+
+
+def _alternating(line: str, depth: int) -> int | None:
+    """The quote depth after ``line`` when its FFFDs are just alternating “ and ”, else None.
+
+    In _restore_line an opener at depth 0 gives “ (depth 1) and a closer at depth 1 gives ”
+    (depth 0), so a line whose FFFDs alternate opener, closer, ... starting at depth 0 (or
+    closer, opener, ... starting at depth 1) gets exactly those. A line that opens with an
+    opener resets a carried depth, as _restore_line does. Anything else: None.
+    """
+    if _OPEN_FIRST.fullmatch(line):
+        if depth and line[: line.find(FFFD)].strip():
+            return None  # an opener inside an open quote: maybe nested, maybe an elision
+        return line.count(FFFD) % 2
+    if depth == 1 and _CLOSE_FIRST.fullmatch(line):
+        return 1 - line.count(FFFD) % 2
+    return None
 
 
 def needs_repair(text: str) -> bool:

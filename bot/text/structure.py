@@ -45,6 +45,7 @@ Scene numbers count across the whole story from 1: each chapter starts a new sce
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.models import StoryMeta
@@ -160,13 +161,15 @@ _HEADING = re.compile(
 )
 _NUMBERED_TITLE = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.\s+(?P<title>\S.{0,79}?)")
 _BARE_NUMBER = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.?")
+_BARE_FIRST = frozenset(_DECORATION + "IVXLC")  # or a digit: how a bare number's line starts
 _SPECIAL_HEADING = re.compile(
     r"(?P<kw>prologue|epilogue)(?:\s*[:.\-–—]\s*(?P<title>\S.{0,79}?))?\s*\.?", re.IGNORECASE
 )
 _CONTENTS = re.compile(r"(?:table\s+of\s+)?contents:?", re.IGNORECASE)
 
 _NOTE = re.compile(
-    r"[\W_]{0,3}(?:A\s?/\s?N\b|A\.N\.|AN:|AN\s-|Authors?['’]?s?\s+notes?\b|Author\s+notes?\b"
+    # (the lookahead, every alternative's first letter, spares trying them all on story text)
+    r"[\W_]{0,3}(?=[abcdfnprstw])(?:A\s?/\s?N\b|A\.N\.|AN:|AN\s-|Authors?['’]?s?\s+notes?\b|Author\s+notes?\b"
     r"|Note\s+from\s+the\s+author|N/A\b|Notes?:|Disclaimer\b|Beta['’]?s?\s+notes?|Summary:"
     r"|Rating:|Rated:|Pairings?:|Spoilers?:|Feedback:|Warnings?:|Dedication:|Timeline:"
     r"|Category:|Categories:|Characters:|Word\s?count:|Archive:|Distribution:|Fandom:)",
@@ -273,6 +276,8 @@ def _heading(line: str) -> _Heading | None:
 
 def _bare_number(line: str) -> int | None:
     """' I.' or '12' alone on a line: a chapter number whose title may follow on the next line."""
+    if line[:1] not in _BARE_FIRST and not line[:1].isdecimal():
+        return None  # (cheap) it starts with neither decoration nor a numeral
     core = _strip_decoration(line)
     match = _BARE_NUMBER.fullmatch(core)
     return parse_number(match["num"]) if match else None
@@ -482,24 +487,23 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
     """Turn stripped lines into paragraphs and markers, in order."""
     items: list[Item] = []
     block: list[str] = []
-    paragraphs: list[str] = []
 
     def flush() -> None:
         if not block:
             return
-        if layout.wrapped:
-            if len(block) > 1 and all(len(line) < 45 for line in block[:-1]):
-                paragraphs.append("\n".join(block))  # verse in a wrapped text
+        if len(block) == 1:
+            items.append(("para", block[0]))
+        elif layout.wrapped:
+            if max(map(len, block[:-1])) < 45:
+                items.append(("para", "\n".join(block)))  # verse in a wrapped text
             else:
-                paragraphs.append(_unwrap(block))
-        elif len(block) == 1:
-            paragraphs.append(block[0])
-        elif not layout.by_line and all(len(line) <= 80 for line in block):
-            paragraphs.append("\n".join(block))  # short lines kept together
+                items.append(("para", _unwrap(block)))
+        elif not layout.by_line and max(map(len, block)) <= 80:
+            items.append(("para", "\n".join(block)))  # short lines kept together
         else:
+            paragraphs: list[str] = []
             _group_lines(block, paragraphs)
-        items.extend(("para", p) for p in paragraphs)
-        paragraphs.clear()
+            items.extend(("para", p) for p in paragraphs)
         block.clear()
 
     n = len(lines)
@@ -547,6 +551,15 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
             flush()
             items.append((kind, None))
         i += 1
+        if layout.wrapped and not in_contents:
+            # in a wrapped text only a block's first line can be a heading or a marker: the
+            # rest of the block, up to the next blank line, is story text, taken in one step
+            try:
+                end = lines.index("", i)
+            except ValueError:
+                end = n
+            block.extend(lines[i:end])
+            i = end
     flush()
     return items
 
@@ -776,11 +789,9 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
         pre, body, book_title = gutenberg
         text = f"{pre}\n\n{body}" if pre.strip() else body
     lines = [line.strip() for line in text.split("\n")]
-    if "  " in text or "\t" in text or "\u00a0" in text or "\u3000" in text:
-        lines = [
-            _SPACES.sub(" ", line) if ("  " in line or "\t" in line or "\u00a0" in line) else line
-            for line in lines
-        ]
+    marks = [mark for mark in ("\t", "\u00a0", "  ") if mark in text]
+    if marks:
+        _collapse_spaces(text, lines, marks)
     title, at = _take_title(lines)
     if at >= 0:
         lines[at] = ""
@@ -791,6 +802,34 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
     chapters = _assemble(items, front_matter=gutenberg is not None)
     chosen = meta.title or title or book_title or title_from_file(file_name)
     return ParsedStory(chosen, tuple(chapters))
+
+
+def _collapse_spaces(text: str, lines: list[str], marks: list[str]) -> None:
+    """Collapse runs of spaces in the stripped ``lines`` of ``text`` that hold one of the
+    ``marks`` found in the text: a tab, a no-break space or a double space (in place).
+
+    Most texts have such runs only in the indentation that strip() removed, or nowhere: the
+    lines to look at are found with str.find rather than by testing every line.
+    """
+    found: list[int] = []
+    for mark in marks:
+        at = text.find(mark)
+        while at >= 0 and len(found) <= len(lines) // 8:
+            found.append(at)
+            at = text.find(mark, at + len(mark))
+    if len(found) > len(lines) // 8:
+        candidates: Iterable[int] = range(len(lines))  # many: test every line
+    else:
+        candidates = set()
+        index, counted = 0, 0
+        for at in sorted(found):
+            index += text.count("\n", counted, at)
+            counted = at
+            candidates.add(index)
+    for index in candidates:
+        line = lines[index]
+        if "  " in line or "\t" in line or "\u00a0" in line:
+            lines[index] = _SPACES.sub(" ", line)
 
 
 def _drop_repeated_title(items: list[Item], book_title: str | None) -> list[Item]:
