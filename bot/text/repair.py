@@ -399,10 +399,11 @@ def restore_replacements(text: str) -> str:
     # go through _restore_line.
     quoted = _CLOSER.sub(_CLOSE_D, _OPENER.sub(_OPEN_D, text)).split("\n")
     lines = text.split("\n")
+    opens_first = list(map(_OPEN_FIRST.fullmatch, lines))  # (map: no Python call per line)
     depth = 0
     for i, line in enumerate(lines):
         if FFFD in line:
-            fast = _alternating(line, depth)
+            fast = _alternating(line, depth, opens_first[i] is not None)
             if fast is None:
                 lines[i], depth = _restore_line(line, depth, known=False)
             else:
@@ -426,15 +427,16 @@ _OPEN_FIRST = re.compile(_PAIRS)  # “ ... ” “ ... ” (“ ...)
 _CLOSE_FIRST = re.compile(rf"{_SEGMENT}{_CLOSE}{_PAIRS}")  # ... ” “ ... ” (“ ...)
 
 
-def _alternating(line: str, depth: int) -> int | None:
+def _alternating(line: str, depth: int, opens_first: bool) -> int | None:
     """The quote depth after ``line`` when its FFFDs are just alternating “ and ”, else None.
 
     In _restore_line an opener at depth 0 gives “ (depth 1) and a closer at depth 1 gives ”
     (depth 0), so a line whose FFFDs alternate opener, closer, ... starting at depth 0 (or
     closer, opener, ... starting at depth 1) gets exactly those. A line that opens with an
     opener resets a carried depth, as _restore_line does. Anything else: None.
+    ``opens_first``: whether the line fullmatches _OPEN_FIRST.
     """
-    if _OPEN_FIRST.fullmatch(line):
+    if opens_first:
         if depth and line[: line.find(FFFD)].strip():
             return None  # an opener inside an open quote: maybe nested, maybe an elision
         return line.count(FFFD) % 2

@@ -206,7 +206,8 @@ _GUTENBERG_HEADER = re.compile(
 )
 _GUTENBERG_TITLE = re.compile(r"^Title:[ \t]*(\S[^\n]*)$", re.MULTILINE)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|\t")
-_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_]-)\n|(?<=[—–])\n")
+# a line break after a hyphenated word part or a dash (the literal first: it scans at C speed)
+_HYPHEN_BREAK = re.compile(r"\n(?:(?<=[^\W\d_]-\n)|(?<=[—–]\n))")
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+")
 
 
@@ -414,10 +415,7 @@ def _group_lines(lines: list[str], out: list[str]) -> None:
 
 def _unwrap(lines: list[str]) -> str:
     """Join hard-wrapped lines into one; a line ending in a hyphen or dash joins without space."""
-    text = "\n".join(lines)
-    if "-\n" in text or "—\n" in text or "–\n" in text:
-        text = _HYPHEN_BREAK.sub("", text)
-    return text.replace("\n", " ")
+    return _HYPHEN_BREAK.sub("", "\n".join(lines)).replace("\n", " ")
 
 
 def split_long(text: str, limit: int = MAX_PARAGRAPH) -> list[str]:
@@ -494,7 +492,7 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         if len(block) == 1:
             items.append(("para", block[0]))
         elif layout.wrapped:
-            if max(map(len, block[:-1])) < 45:
+            if len(block[0]) < 45 and max(map(len, block[:-1])) < 45:
                 items.append(("para", "\n".join(block)))  # verse in a wrapped text
             else:
                 items.append(("para", _unwrap(block)))
@@ -507,6 +505,9 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         block.clear()
 
     n = len(lines)
+    # _classify's first look at every line, in one pass (map: no Python call per line); a
+    # wrapped text looks only at its blocks' first lines, so there _classify looks itself
+    candidates = None if layout.wrapped else list(map(_CANDIDATE.match, lines))
     i = 0
     in_contents = False
     blank_run = 0
@@ -525,8 +526,8 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         blank_run = 0
         kind: str | _Heading | None = None
         if len(line) <= 120 and (at_block_start or not layout.wrapped):
-            kind = _classify(line)
-            if kind is None:
+            kind = _classify(line) if candidates is None or candidates[i] else None
+            if kind is None and (line[0] in _BARE_FIRST or line[0].isdecimal()):
                 number = _bare_number(line)
                 if number is not None:
                     kind = _Heading(number, _strip_decoration(line).rstrip("."), "")
@@ -598,6 +599,8 @@ def _drop_repeats(paragraphs: list[tuple[int, str]]) -> list[tuple[int, str]]:
     if len(paragraphs) < 2:
         return paragraphs
     texts = [t for _, t in paragraphs]
+    if len(set(texts)) == len(texts):
+        return paragraphs  # (cheap) no paragraph comes twice, so no run does
     seen: dict[str, int] = {}
     keep = [True] * len(texts)
     i = 0
