@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 import weakref
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
@@ -30,6 +33,7 @@ from rapidfuzz.distance import OSA
 
 from bot.models import Hit, MatchKind, Paragraph, SearchResult, Story
 from bot.store import Store
+from bot.store.search import StoryScope
 from bot.text.normalize import word_spans, words
 
 log = logging.getLogger(__name__)
@@ -40,8 +44,8 @@ MAX_QUERY_CHARS = 500
 MAX_TOKENS = 32
 SNIPPET_CHARS = 300
 
-CANDIDATES = 200  # paragraphs fetched per stage
-RANK_CAP = 1000  # BM25 only when a query matches at most this many paragraphs
+CANDIDATES = 100  # paragraphs fetched per stage
+RANK_CAP = 300  # BM25 only when a query matches at most this many paragraphs
 WORDS_CLEAR = 90.0  # a words match this close is the answer; below, fuzzy may do better
 FUZZY_MIN = 78.0  # below this closeness a fuzzy candidate is noise: answer "none"
 FUZZY_MIN_SHORT = 88.0  # the same for queries of at most SHORT_QUERY characters
@@ -49,7 +53,9 @@ SHORT_QUERY = 12
 FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
 COMMON_SHARE = 0.2  # a word in more than this share of paragraphs finds nothing useful
 CORRECTIONS = 3  # vocabulary words tried per unknown query word
-VOCAB_MIN_LEN, VOCAB_MAX_LEN = 3, 24
+VOCAB_MAX_LEN = 32
+SIGNATURE_TTL = 2.0  # seconds a cached vocabulary is trusted before checking the library
+WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
 VOCAB_SMALL = 100_000  # above this many terms, words seen in one paragraph only are dropped
 
 
@@ -95,17 +101,36 @@ def any_two_query(keys: Sequence[Sequence[str]]) -> str:
 
 @dataclass(slots=True)
 class _Vocabulary:
+    """The index's words by length, sorted, with how many paragraphs hold each.
+
+    Kept in memory so a search knows which query words are rare (FTS5's own count, through
+    fts5vocab, reads a common word's whole doclist: 30 ms for "the" at 100 MB) and can
+    correct misspelled words. Counts live in compact arrays.
+    """
+
     signature: tuple[int, ...]
+    checked: float  # when the signature was last compared with the database
     by_length: dict[int, list[str]]
-    counts: dict[int, list[int]]
+    counts: dict[int, array[int]]
+    total: int  # paragraphs in the library
+
+    def count(self, word: str) -> int | None:
+        """Paragraphs holding ``word``; None when the vocabulary does not list it."""
+        terms = self.by_length.get(len(word))
+        if terms is None:
+            return None
+        at = bisect_left(terms, word)
+        if at < len(terms) and terms[at] == word:
+            return self.counts[len(word)][at]
+        return None
 
     def corrections(self, word: str) -> list[str]:
         """Index words within a small edit distance of ``word``, closest and commonest first."""
-        if not VOCAB_MIN_LEN <= len(word) <= VOCAB_MAX_LEN or not word.isalpha():
+        if len(word) < 3 or not word.isalpha():
             return []
         most = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
         found: list[tuple[int, int, str]] = []
-        for length in range(len(word) - most, len(word) + most + 1):
+        for length in range(max(2, len(word) - most), len(word) + most + 1):
             choices = self.by_length.get(length)
             if not choices:
                 continue
@@ -122,9 +147,13 @@ _vocabulary_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.Weak
 
 
 async def _vocabulary(store: Store) -> _Vocabulary:
-    signature = await store.library_signature()
     cached = _vocabularies.get(store)
+    now = time.monotonic()
+    if cached is not None and now - cached.checked < SIGNATURE_TTL:
+        return cached
+    signature = await store.library_signature()
     if cached is not None and cached.signature == signature:
+        cached.checked = now
         return cached
     lock = _vocabulary_locks.setdefault(store, asyncio.Lock())
     async with lock:
@@ -132,16 +161,16 @@ async def _vocabulary(store: Store) -> _Vocabulary:
         if cached is not None and cached.signature == signature:
             return cached
         _vocabularies.pop(store, None)  # let the old one go before building the new
-        rows = await store.vocabulary(VOCAB_MIN_LEN, VOCAB_MAX_LEN)
+        rows = await store.vocabulary(1, VOCAB_MAX_LEN)
         keep_single = len(rows) <= VOCAB_SMALL
         by_length: dict[int, list[str]] = {}
-        counts: dict[int, list[int]] = {}
-        for term, doc in rows:
+        counts: dict[int, array[int]] = {}
+        for term, doc in rows:  # sorted by term, so every length's list is sorted too
             if doc > 1 or keep_single:
                 by_length.setdefault(len(term), []).append(term)
-                counts.setdefault(len(term), []).append(doc)
+                counts.setdefault(len(term), array("I")).append(doc)
         del rows
-        vocabulary = _Vocabulary(signature, by_length, counts)
+        vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, signature[3])
         _vocabularies[store] = vocabulary
         return vocabulary
 
@@ -159,40 +188,41 @@ class _Candidate:
     paragraph: Paragraph
     rank: float  # BM25 from FTS5, lower is better; 0 when unranked
     kind: MatchKind
-    spans: list[tuple[int, int, str]]
+    normal: str  # the paragraph's folded words, joined by single spaces
     score: float = 0.0
     start: int = 0  # the best-aligned stretch, as word indices [start, end)
     end: int = 0
 
 
-def _candidate(p: Paragraph, rank: float, kind: MatchKind) -> _Candidate:
-    return _Candidate(p, rank, kind, word_spans(p.text))
+class _Normaliser:
+    """Folded word strings of paragraph texts, each text folded once per search."""
 
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
 
-def _phrase_at(spans: Sequence[tuple[int, int, str]], query: Sequence[str]) -> int | None:
-    n = len(query)
-    first = query[0]
-    for i in range(len(spans) - n + 1):
-        if spans[i][2] == first and all(spans[i + k][2] == query[k] for k in range(1, n)):
-            return i
-    return None
+    def candidate(self, p: Paragraph, rank: float, kind: MatchKind) -> _Candidate:
+        normal = self._seen.get(p.text)
+        if normal is None:
+            normal = self._seen[p.text] = " ".join(words(p.text))
+        return _Candidate(p, rank, kind, normal)
 
 
 def _score(c: _Candidate, query: Sequence[str], joined: str) -> None:
     """Closeness of the query to the best-matching stretch of the paragraph, 0-100."""
-    if c.kind == "exact":
-        at = _phrase_at(c.spans, query)
-        if at is not None:
-            c.score, c.start, c.end = 100.0, at, at + len(query)
-            return
-        c.kind = "words"  # FTS5 saw a phrase our tokens do not: score it like the others
-    text = " ".join(s[2] for s in c.spans)
+    text = c.normal
     if not text:
         return
+    if c.kind == "exact":
+        at = f" {text} ".find(f" {joined} ")
+        if at >= 0:
+            c.score, c.start = 100.0, text.count(" ", 0, at)
+            c.end = c.start + len(query)
+            return
+        c.kind = "words"  # FTS5 saw a phrase our words do not: score it like the others
     if len(text) < len(joined):
         # a paragraph shorter than the query must match all of it, not be found inside it
         c.score = fuzz.ratio(joined, text)
-        c.start, c.end = 0, len(c.spans)
+        c.start, c.end = 0, text.count(" ") + 1
         return
     found = fuzz.partial_ratio_alignment(joined, text)
     if found is None:
@@ -217,10 +247,10 @@ def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> li
     Where the line was found (the aligned stretch) every query word is marked; elsewhere only
     longer words, and only when the alignment is weak, so "my" is not marked all over.
     """
-    spans = c.spans
+    spans = _spans(c)
     if not spans:
         return []
-    if c.kind == "exact" and c.score >= 100.0:
+    if c.kind == "exact" and c.score >= 100.0 and c.end <= len(spans):
         return [(spans[c.start][0], spans[c.end - 1][1])]
     wanted = set(query) | set(extra)
     lo, hi = max(0, c.start - 1), min(len(spans), c.end + 1)
@@ -244,12 +274,20 @@ def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> li
     return ranges
 
 
+def _spans(c: _Candidate) -> list[tuple[int, int, str]]:
+    spans = word_spans(c.paragraph.text)
+    if len(spans) != c.normal.count(" ") + 1:  # cannot happen, but never mark the wrong words
+        c.start, c.end = 0, 0
+    return spans
+
+
 def _focus(c: _Candidate) -> tuple[int, int]:
     """Characters of the paragraph where the line was found."""
-    if not c.spans:
+    spans = word_spans(c.paragraph.text)
+    if not spans:
         return 0, 0
-    end = min(max(c.end, c.start + 1), len(c.spans))
-    return c.spans[min(c.start, len(c.spans) - 1)][0], c.spans[end - 1][1]
+    end = min(max(c.end, c.start + 1), len(spans))
+    return spans[min(c.start, len(spans) - 1)][0], spans[end - 1][1]
 
 
 def _close_to(word: str, wanted: set[str]) -> bool:
@@ -338,10 +376,12 @@ async def _cascade(
     store: Store, query: list[str], story_ids: list[int]
 ) -> tuple[MatchKind, list[_Candidate], list[str]]:
     joined = " ".join(query)
+    normaliser = _Normaliser()
+    scope = await store.story_scope(story_ids)
 
     exact = [
-        _candidate(p, rank, "exact")
-        for p, rank in await store.search_candidates(phrase_query(query), story_ids, CANDIDATES)
+        normaliser.candidate(p, rank, "exact")
+        for p, rank in await store.search_candidates(phrase_query(query), scope, CANDIDATES)
     ]
     for c in exact:
         _score(c, query, joined)
@@ -349,20 +389,35 @@ async def _cascade(
     if exact:
         return "exact", _best_first(exact), []
 
+    vocabulary = await _vocabulary(store)
+    known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
     found: list[_Candidate] = []
-    if len(query) > 1:
+    if len(known) > 1:
+        # all the words: FTS5 finds the paragraphs holding the rarest few (ANDing common words
+        # reads their whole doclists), and the rest are checked here
+        keys = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
         rows = await store.search_candidates(
-            all_words_query(query), story_ids, CANDIDATES, rank_cap=RANK_CAP
+            all_words_query(keys), scope, CANDIDATES, rank_cap=RANK_CAP
         )
-        found = [_candidate(p, rank, "words") for p, rank in rows]
-        for c in found:
-            _score(c, query, joined)
+        wanted = set(known)
+        for p, rank in rows:
+            c = normaliser.candidate(p, rank, "words")
+            if wanted.issubset(c.normal.split(" ")):
+                _score(c, query, joined)
+                found.append(c)
         found = _best_first(found)
         if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
             return "words", found, []
 
+    seen = {c.paragraph.id for c in found}
     fuzzy, corrected = await _fuzzy(
-        store, query, joined, story_ids, {c.paragraph.id for c in found}
+        store,
+        query,
+        scope=scope,
+        vocabulary=vocabulary,
+        known=known,
+        seen=seen,
+        normaliser=normaliser,
     )
     floor = fuzzy_floor(joined)
     pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
@@ -379,36 +434,39 @@ def fuzzy_floor(joined: str) -> float:
 
 
 async def _fuzzy(
-    store: Store, query: list[str], joined: str, story_ids: list[int], seen: set[int]
+    store: Store,
+    query: list[str],
+    *,
+    scope: StoryScope,
+    vocabulary: _Vocabulary,
+    known: dict[str, int | None],
+    seen: set[int],
+    normaliser: _Normaliser,
 ) -> tuple[list[_Candidate], list[str]]:
-    counts = await store.term_doc_counts(query)
+    joined = " ".join(query)
     keys: list[tuple[int, list[str]]] = []  # (paragraphs holding it, alternatives)
     corrected: list[str] = []
-    vocabulary: _Vocabulary | None = None
-    for word in dict.fromkeys(query):
-        if word in counts:
-            keys.append((counts[word], [word]))
+    for word, count in known.items():
+        if count is not None:
+            keys.append((count, [word]))
             continue
-        if vocabulary is None:
-            vocabulary = await _vocabulary(store)
         alternatives = vocabulary.corrections(word)
         if alternatives:
             corrected += alternatives
-            alt_counts = await store.term_doc_counts(alternatives)
-            keys.append((sum(alt_counts.values()), [word, *alternatives]))
+            total = sum(vocabulary.count(a) or 0 for a in alternatives)
+            keys.append((total, [word, *alternatives]))
     if not keys:
         return [], corrected
-    signature = await store.library_signature()
-    common = max(50, int(signature[3] * COMMON_SHARE))
+    common = max(50, int(vocabulary.total * COMMON_SHARE))
     keys.sort(key=lambda k: k[0])
     useful = [k for k in keys if k[0] <= common] or keys[:1]
     if len(useful) < 2 and len(keys) >= 2:
         useful = keys[:2]
     chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
     rows = await store.search_candidates(
-        any_two_query(chosen), story_ids, CANDIDATES, rank_cap=RANK_CAP
+        any_two_query(chosen), scope, CANDIDATES, rank_cap=RANK_CAP
     )
-    candidates = [_candidate(p, rank, "fuzzy") for p, rank in rows if p.id not in seen]
+    candidates = [normaliser.candidate(p, rank, "fuzzy") for p, rank in rows if p.id not in seen]
     for c in candidates:
         _score(c, query, joined)
     return candidates, corrected

@@ -6,6 +6,7 @@ FTS5 queries arrive already built and escaped by bot/search.py; nothing here loo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -20,6 +21,14 @@ _CREATE_VOCAB = (
 _VOCAB_BATCH = 4096
 
 
+@dataclass(frozen=True, slots=True)
+class StoryScope:
+    """A WHERE fragment (over paragraphs ``p``) and its parameters."""
+
+    where: str
+    params: tuple[int, ...]
+
+
 class SearchSQL:
     db: aiosqlite.Connection
     _vocab_ready: bool = False
@@ -28,18 +37,18 @@ class SearchSQL:
         async with self.db.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
-    async def _story_filter(self, story_ids: Sequence[int]) -> tuple[str, tuple[int, ...]]:
-        """A WHERE clause limiting paragraphs to ``story_ids``; empty when they are all stories."""
+    async def story_scope(self, story_ids: Sequence[int]) -> StoryScope:
+        """What limits a search to ``story_ids``: nothing when they are all the stories."""
         ids = tuple(dict.fromkeys(story_ids))
         total = await self._rows("SELECT count(*) FROM stories")
         if ids and len(ids) >= int(total[0][0]):
-            return "", ()
+            return StoryScope("", ())
         if not ids:
-            return " AND 0", ()
-        return f" AND p.story_id IN ({','.join('?' * len(ids))})", ids
+            return StoryScope(" AND 0", ())
+        return StoryScope(f" AND p.story_id IN ({','.join('?' * len(ids))})", ids)
 
     async def search_candidates(
-        self, fts_query: str, story_ids: Sequence[int], limit: int, *, rank_cap: int = 0
+        self, fts_query: str, scope: StoryScope, limit: int, *, rank_cap: int = 0
     ) -> list[tuple[Paragraph, float]]:
         """Paragraphs matching an FTS5 query, with their BM25 rank (lower is better).
 
@@ -47,7 +56,7 @@ class SearchSQL:
         at most ``rank_cap`` rows in the whole index; otherwise the first ``limit`` matches are
         returned unranked (rank 0) and the caller ranks them by what they say.
         """
-        where, params = await self._story_filter(story_ids)
+        where, params = scope.where, scope.params
         ranked = False
         if rank_cap > 0:
             count = await self._rows(
@@ -84,15 +93,14 @@ class SearchSQL:
         return {r[0]: int(r[1]) for r in rows}
 
     async def vocabulary(self, min_length: int, max_length: int) -> list[tuple[str, int]]:
-        """Every indexed term of a plausible word length without digits, with its paragraph count.
+        """Every indexed term of a plausible word length, with its paragraph count, by term.
 
         This reads the whole index (about 0.7 s for 100 MB of text): call it rarely, and cache.
         """
         await self._ensure_vocab()
         out: list[tuple[str, int]] = []
         async with self.db.execute(
-            f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?"
-            " AND term NOT GLOB '*[0-9]*'",
+            f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?",
             (min_length, max_length),
         ) as cursor:
             while batch := await cursor.fetchmany(_VOCAB_BATCH):

@@ -18,7 +18,6 @@ _PUNCT = str.maketrans(
         "\u00b4": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
         "\u2033": '"', "\u00ab": '"', "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-",
         "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
-        "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
     }
 )  # fmt: skip
 _SPACES = re.compile(r"\s+")
@@ -41,7 +40,11 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The folded words of ``text``, as the search index tokenizes them."""
+    """The folded words of ``text``, as the search index tokenizes them.
+
+    The same words, in the same order, as ``word_spans(text)``: folding maps punctuation to
+    punctuation and never joins or splits words.
+    """
     return _WORD.findall(fold(text))
 
 
