@@ -249,11 +249,13 @@ async def ingest(
         except OSError as exc:
             skip(name, f"cannot read: {exc.strerror or exc}")
             continue
-        same_meta = before is not None and before.meta_hash == meta_hash
-        if same_meta and before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
-            unchanged.append(name)
-            continue
-        todo.append((path, meta, meta_hash, before.hash if same_meta else None))
+        old_hash = None
+        if before is not None and before.meta_hash == meta_hash:
+            if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
+                unchanged.append(name)
+                continue
+            old_hash = before.hash
+        todo.append((path, meta, meta_hash, old_hash))
         todo_bytes += stat.st_size
 
     async def write(items: list[StoryWrite]) -> None:
