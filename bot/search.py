@@ -195,16 +195,29 @@ class _Candidate:
 
 
 class _Normaliser:
-    """Folded word strings of paragraph texts, each text folded once per search."""
+    """Folds and scores paragraph texts for one query, each distinct text once (libraries and
+    stories repeat passages)."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, str] = {}
+    def __init__(self, query: Sequence[str]) -> None:
+        self.query = query
+        self.joined = " ".join(query)
+        self._normal: dict[str, str] = {}
+        self._scored: dict[tuple[str, MatchKind], tuple[MatchKind, float, int, int]] = {}
 
     def candidate(self, p: Paragraph, rank: float, kind: MatchKind) -> _Candidate:
-        normal = self._seen.get(p.text)
+        normal = self._normal.get(p.text)
         if normal is None:
-            normal = self._seen[p.text] = " ".join(words(p.text))
+            normal = self._normal[p.text] = " ".join(words(p.text))
         return _Candidate(p, rank, kind, normal)
+
+    def score(self, c: _Candidate) -> None:
+        key = (c.paragraph.text, c.kind)
+        done = self._scored.get(key)
+        if done is None:
+            _score(c, self.query, self.joined)
+            self._scored[key] = (c.kind, c.score, c.start, c.end)
+        else:
+            c.kind, c.score, c.start, c.end = done
 
 
 def _score(c: _Candidate, query: Sequence[str], joined: str) -> None:
@@ -376,36 +389,39 @@ async def _cascade(
     store: Store, query: list[str], story_ids: list[int]
 ) -> tuple[MatchKind, list[_Candidate], list[str]]:
     joined = " ".join(query)
-    normaliser = _Normaliser()
+    normaliser = _Normaliser(query)
     scope = await store.story_scope(story_ids)
+    vocabulary = await _vocabulary(store)
+    known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
 
-    exact = [
-        normaliser.candidate(p, rank, "exact")
-        for p, rank in await store.search_candidates(phrase_query(query), scope, CANDIDATES)
-    ]
-    for c in exact:
-        _score(c, query, joined)
-    exact = [c for c in exact if c.kind == "exact"]
+    # FTS5 finds the paragraphs holding the rarest few words (a phrase or an AND over common
+    # words reads their whole doclists and positions); the phrase and the other words are
+    # checked here. Only when the rare words are in too many paragraphs to look at them all
+    # does FTS5 check the phrase itself.
+    keys = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
+    rows, complete = await store.search_candidates(
+        all_words_query(keys), scope, CANDIDATES, rank_cap=RANK_CAP
+    )
+    wanted = set(known)
+    held: list[_Candidate] = []
+    for p, rank in rows:
+        c = normaliser.candidate(p, rank, "exact")
+        if wanted.issubset(c.normal.split(" ")):
+            normaliser.score(c)
+            held.append(c)
+    exact = [c for c in held if c.kind == "exact"]
+    if not exact and not complete:
+        phrase, _ = await store.search_candidates(phrase_query(query), scope, CANDIDATES)
+        exact = [normaliser.candidate(p, rank, "exact") for p, rank in phrase]
+        for c in exact:
+            normaliser.score(c)
+        exact = [c for c in exact if c.kind == "exact"]
     if exact:
         return "exact", _best_first(exact), []
 
-    vocabulary = await _vocabulary(store)
-    known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
     found: list[_Candidate] = []
     if len(known) > 1:
-        # all the words: FTS5 finds the paragraphs holding the rarest few (ANDing common words
-        # reads their whole doclists), and the rest are checked here
-        keys = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
-        rows = await store.search_candidates(
-            all_words_query(keys), scope, CANDIDATES, rank_cap=RANK_CAP
-        )
-        wanted = set(known)
-        for p, rank in rows:
-            c = normaliser.candidate(p, rank, "words")
-            if wanted.issubset(c.normal.split(" ")):
-                _score(c, query, joined)
-                found.append(c)
-        found = _best_first(found)
+        found = _best_first([c for c in held if c.kind == "words"])
         if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
             return "words", found, []
 
@@ -443,7 +459,6 @@ async def _fuzzy(
     seen: set[int],
     normaliser: _Normaliser,
 ) -> tuple[list[_Candidate], list[str]]:
-    joined = " ".join(query)
     keys: list[tuple[int, list[str]]] = []  # (paragraphs holding it, alternatives)
     corrected: list[str] = []
     for word, count in known.items():
@@ -463,12 +478,12 @@ async def _fuzzy(
     if len(useful) < 2 and len(keys) >= 2:
         useful = keys[:2]
     chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
-    rows = await store.search_candidates(
+    rows, _ = await store.search_candidates(
         any_two_query(chosen), scope, CANDIDATES, rank_cap=RANK_CAP
     )
     candidates = [normaliser.candidate(p, rank, "fuzzy") for p, rank in rows if p.id not in seen]
     for c in candidates:
-        _score(c, query, joined)
+        normaliser.score(c)
     return candidates, corrected
 
 

@@ -49,31 +49,39 @@ class SearchSQL:
 
     async def search_candidates(
         self, fts_query: str, scope: StoryScope, limit: int, *, rank_cap: int = 0
-    ) -> list[tuple[Paragraph, float]]:
-        """Paragraphs matching an FTS5 query, with their BM25 rank (lower is better).
+    ) -> tuple[list[tuple[Paragraph, float]], bool]:
+        """Paragraphs matching an FTS5 query with their BM25 rank (lower is better), and
+        whether they are all the paragraphs in scope that match.
 
-        BM25 costs a little for every matching row, so it is used only when the query matches
-        at most ``rank_cap`` rows in the whole index; otherwise the first ``limit`` matches are
-        returned unranked (rank 0) and the caller ranks them by what they say.
+        When more than ``limit`` match, BM25 picks the best ``limit`` if the query matches at
+        most ``rank_cap`` rows of the whole index (BM25 costs a little for every matching row);
+        otherwise the first ``limit`` come unranked (rank 0) and the caller ranks them by what
+        they say.
         """
-        where, params = scope.where, scope.params
-        ranked = False
-        if rank_cap > 0:
+        select = (
+            "SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text, {rank}"
+            " FROM paragraphs_fts JOIN paragraphs p ON p.id = paragraphs_fts.rowid"
+            f" WHERE paragraphs_fts MATCH ?{scope.where}{{order}} LIMIT ?"
+        )
+        rows = await self._rows(
+            select.format(rank="0.0", order=""), (fts_query, *scope.params, limit + 1)
+        )
+        complete = len(rows) <= limit
+        if not complete and rank_cap > 0:
             count = await self._rows(
                 "SELECT count(*) FROM (SELECT rowid FROM paragraphs_fts"
                 " WHERE paragraphs_fts MATCH ? LIMIT ?)",
                 (fts_query, rank_cap + 1),
             )
-            ranked = int(count[0][0]) <= rank_cap
-        rank = "paragraphs_fts.rank" if ranked else "0.0"
-        order = " ORDER BY paragraphs_fts.rank" if ranked else ""
-        rows = await self._rows(
-            f"SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text, {rank}"
-            " FROM paragraphs_fts JOIN paragraphs p ON p.id = paragraphs_fts.rowid"
-            f" WHERE paragraphs_fts MATCH ?{where}{order} LIMIT ?",
-            (fts_query, *params, limit),
-        )
-        return [(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]), float(r[6])) for r in rows]
+            if int(count[0][0]) <= rank_cap:
+                rows = await self._rows(
+                    select.format(
+                        rank="paragraphs_fts.rank", order=" ORDER BY paragraphs_fts.rank"
+                    ),
+                    (fts_query, *scope.params, limit),
+                )
+        found = [(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]), float(r[6])) for r in rows]
+        return found[:limit], complete
 
     async def _ensure_vocab(self) -> None:
         if not self._vocab_ready:
