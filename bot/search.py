@@ -4,15 +4,22 @@ The user's text never reaches FTS5 syntax: it is folded and cut into words exact
 index's unicode61 tokenizer cuts text (bot/text/normalize.py), and each word is quoted, so
 quotes, `*`, `^`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
 
+Document frequencies come from the index vocabulary, loaded once into memory (sorted lists
+by word length with counts in arrays; reloaded when the library changes). FTS5 is asked for
+the paragraphs holding the rarest few query words, which is cheap; the phrase and the other
+words are checked here on folded text. Only when those rare words are in more paragraphs
+than we look at does FTS5 check the phrase itself (positions of common words are costly).
+
 Every candidate, whichever stage found it, is scored by how closely the query lines up with
 some stretch of the paragraph (rapidfuzz partial_ratio over folded words, 0-100): an exact
 phrase scores 100; a paragraph that merely holds all the words, scattered, scores low and
 loses to a fuzzy match of the actual line.
 
-Fuzzy candidates: each query word the index does not know is corrected against the index
-vocabulary (OSA edit distance, cached per store, reloaded when the library changes); then an
-FTS5 query asks for paragraphs holding at least two of the rarest words (any pair of them),
-so one swapped, dropped or misspelled word does not lose the line.
+Fuzzy candidates: each query word the index does not know is corrected against the
+vocabulary (OSA edit distance via rapidfuzz, words of similar length only); then an FTS5
+query asks for paragraphs holding at least two of the four rarest words or corrections (any
+pair), so one swapped, dropped or misspelled word does not lose the line. A fuzzy candidate
+below FUZZY_MIN closeness is noise, and the answer is "none".
 """
 
 from __future__ import annotations

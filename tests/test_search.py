@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -245,6 +247,22 @@ async def test_scattered_words_lose_to_the_actual_line(library: Library) -> None
     result = await quote(library, "Spike winced as Buffy walked into the crypt")
     top = result.hits[0]
     assert _contains(top.text, "Spike winced as Buffy entered the crypt")
+
+
+async def test_vocabulary_follows_the_library(
+    library: Library, stories_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A misspelled word is corrected against words added by a later ingest."""
+    monkeypatch.setattr(search, "SIGNATURE_TTL", 0.0)
+    assert (await quote(library, "the quixotically marmalade zeppelin")).match == "none"
+    (stories_dir / "005_new.txt").write_text(
+        "A New One\n\nThe zeppelin drifted quixotically over the marmalade factory at dawn.\n",
+        encoding="utf-8",
+    )
+    await library.ingest()
+    result = await quote(library, "the zepelin drifted quixoticaly over the marmalade factory")
+    assert result.match == "fuzzy"
+    assert result.hits[0].story.file == "005_new.txt"
 
 
 def test_folding_agrees_with_the_index() -> None:
