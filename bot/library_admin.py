@@ -65,14 +65,19 @@ def safe_file_name(name: str) -> str:
     return stem + STORY_SUFFIX
 
 
-def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None = None) -> None:
-    """Raise StoryBotError(usage=True) saying why an upload cannot be a story; None when fine."""
+def check_declared(name: str, size: int, max_bytes: int) -> None:
+    """What can be refused before downloading an upload: its name and its size."""
     if not name.lower().endswith(STORY_SUFFIX):
         raise StoryBotError(f"“{name[:60]}” is not a .txt file: stories are plain-text .txt files.")
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise StoryBotError(
-            f"“{name[:60]}” is too big: {_size(len(data))}, the limit is {_size(max_bytes)}."
+            f"“{name[:60]}” is too big: {_size(size)}, the limit is {_size(max_bytes)}."
         )
+
+
+def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None = None) -> None:
+    """Raise StoryBotError(usage=True) saying why an upload cannot be a story; None when fine."""
+    check_declared(name, len(data), max_bytes)
     try:  # the same pipeline ingest runs: empty, binary, unreadable text or no story in it
         process(data, name, meta)
     except StoryBotError as exc:

@@ -1,0 +1,195 @@
+"""/library reload | add | remove: the host's changes to the bot's story library.
+
+The library is the bot's one stories folder, shared by every server the bot is in; these
+commands need Manage Server (and, when LIBRARY_GUILD_IDS is set, one of those servers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import StoryBotError
+from bot.library_admin import AddResult, LibraryAdmin, check_declared
+from bot.models import IngestReport, Story
+from bot.runtime import StoryBot
+from cogs._admin import mature_ok, reply, require_manage_guild
+
+if TYPE_CHECKING:
+    from bot.library import Library
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION_LIMIT = 4000
+SHARED_LIBRARY = (
+    "The story library is shared by every server this bot is in, and its host lets it be "
+    "changed only from their own server."
+)
+
+
+def report_embed(report: IngestReport, title: str = "Library reloaded") -> discord.Embed:
+    lines: list[str] = [] if report.touched else ["Nothing changed."]
+    for label, files in (
+        ("Added", report.added),
+        ("Changed", report.changed),
+        ("Removed", report.removed),
+    ):
+        if files:
+            lines.append(f"**{label}** ({len(files)}): " + ", ".join(f"`{f}`" for f in files))
+    for file, reason in report.skipped:
+        lines.append(f"**Skipped** `{file}`: {reason}")
+    lines.append(f"Unchanged: {len(report.unchanged)}")
+    text = "\n".join(lines)
+    if len(text) > DESCRIPTION_LIMIT:
+        text = text[: DESCRIPTION_LIMIT - 1] + "…"
+    return discord.Embed(title=title, description=text)
+
+
+def story_embed(story: Story, title: str) -> discord.Embed:
+    embed = discord.Embed(title=title, description=f"**{story.title}** (`{story.file}`)")
+    if story.url:
+        embed.url = story.url
+    if story.author:
+        embed.add_field(name="Author", value=story.author)
+    embed.add_field(name="Rating", value=story.rating)
+    embed.add_field(name="Chapters", value=str(len(story.chapters)))
+    embed.add_field(name="Words", value=f"{story.words:,}")
+    return embed
+
+
+def _add_embed(result: AddResult) -> discord.Embed:
+    if result.story is None:
+        reason = next((r for f, r in result.report.skipped if f == result.file), "unknown")
+        return discord.Embed(
+            title="Not added", description=f"`{result.file}` was saved but skipped: {reason}"
+        )
+    if result.unchanged:
+        title = "Already in the library (unchanged)"
+    elif result.replaced:
+        title = "Story replaced"
+    else:
+        title = "Story added"
+    return story_embed(result.story, title)
+
+
+class LibraryAdminCog(commands.Cog):
+    library = app_commands.Group(
+        name="library",
+        description="Change the bot's story library (needs Manage Server).",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: commands.Bot, library: Library, settings: Settings) -> None:
+        self.bot = bot
+        self.core = library
+        self.settings = settings
+        self.admin = LibraryAdmin(
+            library, max_upload_bytes=settings.max_upload_bytes, read_only=settings.read_only
+        )
+
+    async def _allowed(self, interaction: discord.Interaction) -> bool:
+        if not await require_manage_guild(interaction):
+            return False
+        allowed = self.settings.library_guild_ids
+        if allowed is not None and interaction.guild_id not in allowed:
+            await reply(interaction, SHARED_LIBRARY)
+            return False
+        return True
+
+    @library.command(name="reload")
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Rescan the stories folder: report what was added, changed, removed or skipped."""
+        if not await self._allowed(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            report = await self.admin.reload()
+        except StoryBotError as exc:
+            await reply(interaction, exc.message)
+            return
+        log.info(
+            "library reload in guild %s: added %d, changed %d, removed %d, skipped %d",
+            interaction.guild_id,
+            len(report.added),
+            len(report.changed),
+            len(report.removed),
+            len(report.skipped),
+        )
+        await reply(interaction, embed=report_embed(report))
+
+    @library.command(name="add")
+    @app_commands.describe(
+        file="A plain-text .txt story (UTF-8 or Windows-1252)",
+        replace="Replace a different story already saved under the same file name",
+    )
+    async def add(
+        self, interaction: discord.Interaction, file: discord.Attachment, replace: bool = False
+    ) -> None:
+        """Add a .txt story to the library."""
+        if not await self._allowed(interaction):
+            return
+        try:
+            check_declared(file.filename, file.size, self.settings.max_upload_bytes)
+        except StoryBotError as exc:
+            await reply(interaction, exc.message)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            data = await file.read()
+            result = await self.admin.add(file.filename, data, replace=replace)
+        except StoryBotError as exc:
+            await reply(interaction, exc.message)
+            return
+        except discord.HTTPException as exc:
+            log.warning("library add: cannot download %s: %s", file.filename, exc)
+            await reply(interaction, "Discord did not hand over the file; try again.")
+            return
+        log.info(
+            "library add %s in guild %s by user %s",
+            result.file,
+            interaction.guild_id,
+            interaction.user.id,
+        )
+        await reply(interaction, embed=_add_embed(result))
+
+    @library.command(name="remove")
+    @app_commands.describe(story="The story to take out of the library")
+    async def remove(self, interaction: discord.Interaction, story: str) -> None:
+        """Take a story out of the library (its file moves to the removed/ folder)."""
+        if not await self._allowed(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            result = await self.admin.remove(story)
+        except StoryBotError as exc:
+            await reply(interaction, exc.message)
+            return
+        log.info(
+            "library remove %s in guild %s by user %s",
+            result.story.file,
+            interaction.guild_id,
+            interaction.user.id,
+        )
+        await reply(
+            interaction,
+            f"Removed **{result.story.title}**. Its file is kept in the stories folder's "
+            f"`removed/` folder as `{result.moved_to.name}`.",
+        )
+
+    @remove.autocomplete("story")
+    async def remove_story(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        stories = await self.core.suggest(current, mature_ok=mature_ok(interaction.channel))
+        return [app_commands.Choice(name=s.title[:100], value=s.slug[:100]) for s in stories]
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, StoryBot)
+    await bot.add_cog(LibraryAdminCog(bot, bot.library, bot.settings))

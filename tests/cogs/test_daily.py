@@ -1,0 +1,234 @@
+"""/daily set | off | show and the daily post, end to end through simcord's virtual clock.
+
+simcord's clock starts at 2026-01-01 00:00 UTC; ``env.advance_time`` moves it and runs the
+bot's discord.ext.tasks loop as it would have run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import date
+
+import discord
+import pytest
+import simcord
+
+from bot.daily import DailySchedule
+from bot.runtime import StoryBot, build_bot
+from bot.settings import Settings
+from bot.store import Store
+from tests.cogs.age_restricted import Mark, age_restricted
+
+__all__ = ["age_restricted"]
+
+TODAY = "**Today's excerpt**"
+MINUTE = 60.0
+EXPLICIT = "Taking Steps"  # rated explicit in seeds/library.toml
+
+
+@pytest.fixture
+def daily_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, daily_check_seconds=30)
+
+
+@pytest.fixture
+def simcord_bot(daily_settings: Settings) -> StoryBot:
+    return build_bot(daily_settings)
+
+
+def _admin(env: simcord.Env, guild: simcord.GuildHandle) -> simcord.MemberActor:
+    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    return guild.add_member(env.create_user(f"admin{guild.id % 1000}"), roles=[role])
+
+
+def _posts(channel: simcord.ChannelHandle) -> list[discord.Message]:
+    return [m for m in channel.history() if m.content == TODAY]
+
+
+def _said(result: simcord.InteractionResult) -> str:
+    message = result.response
+    assert message is not None and message.ephemeral, result
+    return message.content
+
+
+async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
+    simcord_env: simcord.Env, daily_settings: Settings
+) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    ada = _admin(env, guild)
+    said = _said(await ada.slash(channel, "daily set", channel=channel, time="00:10"))
+    assert "at **00:10** (UTC)" in said and "from a random story" in said
+
+    await env.advance_time(9 * MINUTE)
+    assert _posts(channel) == []
+    await env.advance_time(2 * MINUTE)
+    posts = _posts(channel)
+    assert len(posts) == 1
+    embed = posts[0].embeds[0]
+    assert embed.description and embed.footer.text
+    assert EXPLICIT not in (embed.author.name or "")  # not an age-restricted channel
+    labels = [c.label for row in posts[0].components for c in row.children]  # type: ignore[attr-defined]
+    assert labels == ["Another", "Continue reading", "Read chapter"]
+
+    await env.advance_time(30 * MINUTE)
+    assert len(_posts(channel)) == 1
+    await env.restart_bot(build_bot(daily_settings))
+    await env.advance_time(30 * MINUTE)
+    assert len(_posts(channel)) == 1, "a restart on the same day must not post again"
+
+    show = _said(await ada.slash(channel, "daily show"))
+    assert "Next post: <t:1767312600:F>" in show  # 2026-01-02 00:10 UTC
+    await env.advance_time(23 * 60 * MINUTE)
+    assert len(_posts(channel)) == 2, "the next day posts again, once"
+    await env.advance_time(30 * MINUTE)
+    assert len(_posts(channel)) == 2
+
+
+async def test_catch_up_after_being_down_at_the_set_minute(
+    simcord_env: simcord.Env, daily_settings: Settings
+) -> None:
+    """The bot was down at 00:00 (the schedule says it last posted yesterday): it posts as soon
+    as it is back, once, because it is still the same local day."""
+    env = simcord_env
+    await env.advance_time(5 * MINUTE)
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    store = await Store.open(daily_settings.db_path)
+    try:
+        await store.set_daily_schedule(
+            DailySchedule(guild.id, channel.id, "00:01", "UTC", None, date(2025, 12, 31))
+        )
+    finally:
+        await store.close()
+    await env.restart_bot(build_bot(daily_settings))  # the loop's first tick, at 00:05
+    assert len(_posts(channel)) == 1
+    await env.restart_bot(build_bot(daily_settings))
+    await env.advance_time(10 * MINUTE)
+    assert len(_posts(channel)) == 1
+
+
+async def test_set_after_todays_time_starts_tomorrow_in_the_servers_time_zone(
+    simcord_env: simcord.Env,
+) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    ada = _admin(env, guild)
+    # 00:00 UTC is 09:00 in Tokyo: 08:30 Tokyo time has passed today, so tomorrow's is next
+    said = _said(
+        await ada.slash(channel, "daily set", channel=channel, time="8:30", timezone="asia/tokyo")
+    )
+    assert "at **08:30** (Asia/Tokyo)" in said
+    assert "<t:1767310200:F>" in said  # 2026-01-01 23:30 UTC = 2026-01-02 08:30 in Tokyo
+    await env.advance_time(60 * MINUTE)
+    assert _posts(channel) == []
+    choices = await ada.autocomplete(channel, "daily set", "timezone", "america/new")
+    assert [c["name"] for c in choices] == ["America/New_York"]
+
+
+async def test_bad_input_and_off(simcord_env: simcord.Env) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    ada = _admin(env, guild)
+    assert "not a time" in _said(
+        await ada.slash(channel, "daily set", channel=channel, time="25:00")
+    )
+    assert "not a time zone" in _said(
+        await ada.slash(channel, "daily set", channel=channel, time="10:00", timezone="Mars/Base")
+    )
+    assert "No story called" in _said(
+        await ada.slash(channel, "daily set", channel=channel, time="10:00", story="nope")
+    )
+    assert "No daily excerpt is set" in _said(await ada.slash(channel, "daily show"))
+    await ada.slash(channel, "daily set", channel=channel, time="00:05", story="breaking")
+    assert "from **Breaking alone**" in _said(await ada.slash(channel, "daily show"))
+    assert "is off" in _said(await ada.slash(channel, "daily off"))
+    assert "no daily excerpt to turn off" in _said(await ada.slash(channel, "daily off"))
+    await env.advance_time(10 * MINUTE)
+    assert _posts(channel) == []
+
+
+async def test_a_named_story_is_always_the_one_posted(simcord_env: simcord.Env) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    ada = _admin(env, guild)
+    choices = await ada.autocomplete(channel, "daily set", "story", "break")
+    assert choices[0]["name"] == "Breaking alone"
+    await ada.slash(channel, "daily set", channel=channel, time="00:01", story=choices[0]["value"])
+    for _ in range(3):
+        await env.advance_time(24 * 60 * MINUTE)
+    posts = _posts(channel)
+    assert len(posts) == 3
+    assert {p.embeds[0].author.name for p in posts} == {"Breaking alone"}
+
+
+async def test_mature_story_only_for_an_age_restricted_channel(
+    simcord_env: simcord.Env, age_restricted: Mark
+) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    general = guild.create_text_channel("general")
+    after_dark = guild.create_text_channel("after-dark")
+    await age_restricted(env, after_dark)
+    ada = _admin(env, guild)
+    refused = _said(
+        await ada.slash(general, "daily set", channel=general, time="00:01", story="taking-steps")
+    )
+    assert "rated explicit" in refused and "age-restricted" in refused
+    names = [c["name"] for c in await ada.autocomplete(general, "daily set", "story", "tak")]
+    assert EXPLICIT not in names
+    accepted = _said(
+        await ada.slash(
+            general, "daily set", channel=after_dark, time="00:01", story="taking-steps"
+        )
+    )
+    assert f"from **{EXPLICIT}**" in accepted
+    await env.advance_time(2 * MINUTE)
+    posts = _posts(after_dark)
+    assert len(posts) == 1 and posts[0].embeds[0].author.name == EXPLICIT
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_a_failed_post_is_one_log_line_and_the_loop_goes_on(
+    simcord_env: simcord.Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = simcord_env
+    gone_guild, ok_guild = env.create_guild(name="gone"), env.create_guild(name="fine")
+    gone = gone_guild.create_text_channel("daily")
+    fine = ok_guild.create_text_channel("daily")
+    await _admin(env, gone_guild).slash(gone, "daily set", channel=gone, time="00:01")
+    await _admin(env, ok_guild).slash(fine, "daily set", channel=fine, time="00:01")
+    env.backend.delete_channel(gone.id)
+    await env.settle()
+    caplog.set_level(logging.INFO, logger="cogs.daily")
+    await env.advance_time(5 * MINUTE)
+    assert len(_posts(fine)) == 1
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(failures) == 1
+    assert f"guild {gone_guild.id}" in failures[0].getMessage()
+    assert "gone" in failures[0].getMessage()
+    await env.advance_time(24 * 60 * MINUTE)
+    assert len(_posts(fine)) == 2
+    assert env.errors == []
+
+
+async def test_members_without_manage_server_cannot_set_or_stop_it(
+    simcord_env: simcord.Env,
+) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    bob = guild.add_member(env.create_user("bob"))
+    with pytest.raises(simcord.SetupError, match="not visible"):
+        await bob.slash(channel, "daily off")
+    daily = next(c for c in await env.bot.tree.fetch_commands() if c.name == "daily")
+    guild.set_command_permissions(daily, {guild.default_role: True})
+    for name, options in (("daily set", {"channel": channel, "time": "00:01"}), ("daily off", {})):
+        assert "Manage Server" in _said(await bob.slash(channel, name, **options))
+    await env.advance_time(5 * MINUTE)
+    assert _posts(channel) == []
