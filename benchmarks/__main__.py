@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 
-from benchmarks import ingest
+from benchmarks import ingest, search
 
 
 def main() -> None:
@@ -20,6 +20,7 @@ def main() -> None:
     )
     rows, folder, db_path = ingest.run(target)
     ingest.print_table("Ingest", rows)
+    ingest.print_table("Quote search", search.run(db_path, folder))
 
 
 if __name__ == "__main__":

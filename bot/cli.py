@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--story")
     p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--context", action="store_true", help="add the paragraphs before and after")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
     p.add_argument("path", type=Path)
@@ -101,7 +102,7 @@ def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def quote_json(r: SearchResult) -> dict[str, Any]:
+def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
     return {
         "query": r.query,
         "match": r.match,
@@ -115,6 +116,7 @@ def quote_json(r: SearchResult) -> dict[str, Any]:
                 "snippet": h.snippet,
                 "position": h.position,
                 "score": round(h.score, 4),
+                **({"before": h.before, "after": h.after} if context else {}),
             }
             for h in r.hits
         ],
@@ -254,8 +256,13 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
             wanted = range(1, len(pages) + 1) if args.page is None else [args.page]
             print("\n\n".join(render_page(chapter, pages, n) for n in wanted))
     elif args.command == "quote":
-        result = await library.quote(args.text, args.story, mature_ok=True, limit=args.limit)
-        _print_json(quote_json(result)) if args.json else print(render_quote(result))
+        result = await library.quote(
+            args.text, args.story, mature_ok=True, limit=args.limit, context=args.context
+        )
+        if args.json:
+            _print_json(quote_json(result, context=args.context))
+        else:
+            print(render_quote(result))
     return 0
 
 

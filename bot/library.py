@@ -193,14 +193,25 @@ class Library:
     # ---- search --------------------------------------------------------------------------
 
     async def quote(
-        self, text: str, story: str | int | None = None, *, mature_ok: bool, limit: int = 5
+        self,
+        text: str,
+        story: str | int | None = None,
+        *,
+        mature_ok: bool,
+        limit: int = 5,
+        context: bool = False,
     ) -> SearchResult:
+        """Find a line; ``context`` adds the paragraphs before and after each hit."""
         if story is not None:
             scope = [await self.find_story(story, mature_ok=mature_ok)]
         else:
             scope = await self.stories(mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
-        return await search.search(self.store, text, scope, limit=limit)
+        return await search.search(self.store, text, scope, limit=limit, context=context)
+
+    async def warm(self) -> None:
+        """Load what search keeps in memory now, so the first /quote does not wait for it."""
+        await search.warm(self.store)
 
 
 def _short(text: str, width: int = 60) -> str:
