@@ -15,12 +15,13 @@ import pytest
 import simcord
 
 from bot.daily import DailySchedule
-from bot.runtime import StoryBot, build_bot
+from bot.runtime import StoryBot
 from bot.settings import Settings
 from bot.store import Store
 from tests.cogs.age_restricted import Mark, age_restricted
+from tests.cogs.closing import BuildBot, closing_bots
 
-__all__ = ["age_restricted"]
+__all__ = ["age_restricted", "closing_bots"]
 
 TODAY = "**Today's excerpt**"
 MINUTE = 60.0
@@ -33,8 +34,8 @@ def daily_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def simcord_bot(daily_settings: Settings) -> StoryBot:
-    return build_bot(daily_settings)
+def simcord_bot(daily_settings: Settings, closing_bots: BuildBot) -> StoryBot:
+    return closing_bots(daily_settings)
 
 
 def _admin(env: simcord.Env, guild: simcord.GuildHandle) -> simcord.MemberActor:
@@ -53,7 +54,7 @@ def _said(result: simcord.InteractionResult) -> str:
 
 
 async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
-    simcord_env: simcord.Env, daily_settings: Settings
+    simcord_env: simcord.Env, daily_settings: Settings, closing_bots: BuildBot
 ) -> None:
     env = simcord_env
     guild = env.create_guild()
@@ -75,7 +76,7 @@ async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
 
     await env.advance_time(30 * MINUTE)
     assert len(_posts(channel)) == 1
-    await env.restart_bot(build_bot(daily_settings))
+    await env.restart_bot(closing_bots(daily_settings))
     await env.advance_time(30 * MINUTE)
     assert len(_posts(channel)) == 1, "a restart on the same day must not post again"
 
@@ -88,7 +89,7 @@ async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
 
 
 async def test_catch_up_after_being_down_at_the_set_minute(
-    simcord_env: simcord.Env, daily_settings: Settings
+    simcord_env: simcord.Env, daily_settings: Settings, closing_bots: BuildBot
 ) -> None:
     """The bot was down at 00:00 (the schedule says it last posted yesterday): it posts as soon
     as it is back, once, because it is still the same local day."""
@@ -103,9 +104,9 @@ async def test_catch_up_after_being_down_at_the_set_minute(
         )
     finally:
         await store.close()
-    await env.restart_bot(build_bot(daily_settings))  # the loop's first tick, at 00:05
+    await env.restart_bot(closing_bots(daily_settings))  # the loop's first tick, at 00:05
     assert len(_posts(channel)) == 1
-    await env.restart_bot(build_bot(daily_settings))
+    await env.restart_bot(closing_bots(daily_settings))
     await env.advance_time(10 * MINUTE)
     assert len(_posts(channel)) == 1
 

@@ -10,8 +10,10 @@ import discord
 import pytest
 import simcord
 
-from bot.runtime import build_bot
 from bot.settings import Settings
+from tests.cogs.closing import BuildBot, closing_bots
+
+__all__ = ["closing_bots"]
 
 MAX_UPLOAD = 64 * 1024
 STORY = (
@@ -23,8 +25,8 @@ STORY = (
 
 
 @pytest.fixture
-def simcord_bot(settings: Settings) -> discord.Client:
-    return build_bot(dataclasses.replace(settings, max_upload_bytes=MAX_UPLOAD))
+def simcord_bot(settings: Settings, closing_bots: BuildBot) -> discord.Client:
+    return closing_bots(dataclasses.replace(settings, max_upload_bytes=MAX_UPLOAD))
 
 
 def _admin(env: simcord.Env, guild: simcord.GuildHandle, name: str = "ada") -> simcord.MemberActor:
