@@ -427,6 +427,7 @@ class JumpModal(discord.ui.Modal, title="Jump to page"):
         self.total = total
         self.page_input: discord.ui.TextInput[JumpModal] = discord.ui.TextInput(
             label=f"Page number (1-{total})",
+            custom_id="page",
             placeholder=str(state.page + 1),
             min_length=1,
             max_length=6,

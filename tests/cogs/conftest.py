@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.runtime import StoryBot, build_bot
+from bot.runtime import StoryBot
 from bot.settings import Settings
+from tests.cogs.closing import BuildBot, closing_bots
+
+__all__ = ["closing_bots"]
 
 
 @pytest.fixture
-def simcord_bot(settings: Settings) -> StoryBot:
-    """A fresh bot per test, built the way production builds it (see tests/conftest.py)."""
-    return build_bot(settings)
+def simcord_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
+    """A fresh bot per test, built the way production builds it (see tests/conftest.py).
+
+    Built through closing_bots, so its library is closed after the test, pass or fail.
+    """
+    return closing_bots(settings)

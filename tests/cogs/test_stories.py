@@ -1,0 +1,91 @@
+"""/stories, story autocomplete, and the command tree as synced to Discord."""
+
+from __future__ import annotations
+
+import pkgutil
+
+import discord
+import simcord
+from discord import app_commands
+
+import cogs
+from bot.runtime import StoryBot, discover_extensions
+from tests.cogs.age_restricted import Mark, age_restricted
+from tests.cogs.helpers import answer, server
+
+__all__ = ["age_restricted"]
+
+OPTIONS = {
+    "excerpt": ["story", "chapter", "character"],
+    "chapter": ["story", "chapter"],
+    "quote": ["text", "story"],
+    "stories": [],
+}
+
+
+async def test_stories_lists_the_library(simcord_env: simcord.Env) -> None:
+    s = server(simcord_env)
+    message = answer(await s.alice.slash(s.channel, "stories"))
+    embed = message.embeds[0]
+    assert embed.title == "The library"
+    text = embed.description or ""
+    for story in await s.library.stories(mature_ok=False):
+        assert f"**{story.title}**" in text and f"`{story.slug}`" in text
+        assert f"{story.words:,} words" in text
+    assert "Part 1 (" in text and "Part 10 (" in text
+    shown = await s.library.stories(mature_ok=False)
+    assert (embed.footer.text or "").startswith(f"{len(shown)} stories · ")
+    assert "Taking Steps" not in text  # rated explicit: not listed outside age-restricted channels
+
+
+async def test_story_autocomplete_matches_titles(
+    simcord_env: simcord.Env, age_restricted: Mark
+) -> None:
+    s = server(simcord_env)
+    choices = await s.alice.autocomplete(s.channel, "chapter", "story", "break")
+    assert choices == [{"name": "Breaking alone", "value": "breaking-alone"}]
+    choices = await s.alice.autocomplete(s.channel, "excerpt", "story", "untitled")
+    assert [c["name"] for c in choices] == [
+        "Untitled story (Chapter 11)",
+        "Untitled story (Chapter Six)",
+    ]
+    everything = await s.alice.autocomplete(s.channel, "quote", "story", "")
+    assert len(everything) == len(await s.library.stories(mature_ok=False)) <= 25
+    assert await s.alice.autocomplete(s.channel, "excerpt", "story", "zzzz") == []
+    # Taking Steps is rated explicit: offered only where it may be read
+    assert await s.alice.autocomplete(s.channel, "excerpt", "story", "tak") == []
+    after_dark = s.guild.create_text_channel("after-dark")
+    await age_restricted(simcord_env, after_dark)
+    choices = await s.alice.autocomplete(after_dark, "excerpt", "story", "tak")
+    assert choices == [{"name": "Taking Steps", "value": "taking-steps"}]
+
+
+async def test_every_command_is_synced_with_its_options(simcord_env: simcord.Env) -> None:
+    s = server(simcord_env)
+    bot = simcord_env.bot
+    assert isinstance(bot, StoryBot)
+    in_tree = {command.name for command in bot.tree.get_commands()}
+    admins = s.guild.create_role("admins", permissions=discord.Permissions(administrator=True))
+    admin = s.guild.add_member(simcord_env.create_user("admin"), roles=[admins])
+    synced = set(admin.available_commands(s.channel))
+    assert set(OPTIONS) <= in_tree
+    assert {name.split()[0] for name in synced} == in_tree  # strict sync: all of them, only them
+    for name, options in OPTIONS.items():
+        command = bot.tree.get_command(name)
+        assert isinstance(command, app_commands.Command)
+        assert [p.name for p in command.parameters] == options
+        assert command.description and not command.description.startswith("…")
+        assert all(p.description and p.description != "…" for p in command.parameters)
+        assert command.checks  # the per-user cooldown
+
+
+def test_every_cog_module_imports_and_is_discovered() -> None:
+    modules = [info.name for info in pkgutil.iter_modules(cogs.__path__)]
+    extensions = discover_extensions()
+    assert {f"cogs.{m}" for m in modules if not m.startswith("_")} == set(extensions)
+    assert {"cogs.excerpt", "cogs.chapter", "cogs.quote", "cogs.stories"} <= set(extensions)
+    assert not any(name.startswith("cogs._") for name in extensions)
+    for name in modules:
+        module = __import__(f"cogs.{name}", fromlist=["_"])
+        if not name.startswith("_"):
+            assert callable(module.setup)
