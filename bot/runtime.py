@@ -27,6 +27,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 EXTENSIONS_PACKAGE = "cogs"
+CLOSE_GRACE = 10.0
 GENERIC_FAILURE = "Something went wrong on our side; it has been logged."
 
 
@@ -128,6 +129,8 @@ class StoryBot(commands.Bot):
     """The story bot: settings in, a library opened in setup_hook, cogs from cogs/."""
 
     def __init__(self, settings: Settings, **options: Any) -> None:
+        # the bot never joins voice: no warnings about voice libraries it does not need
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -235,7 +238,12 @@ async def _serve(bot: StoryBot, token: str) -> None:
             stopper.cancel()
             if runner not in done:
                 await bot.close()
-            await runner
+                try:  # start() returns once the gateway is closed; don't wait forever for it
+                    await asyncio.wait_for(runner, timeout=CLOSE_GRACE)
+                except TimeoutError:
+                    log.warning("the gateway did not close within %ss", CLOSE_GRACE)
+            else:
+                runner.result()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

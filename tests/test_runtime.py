@@ -1,0 +1,144 @@
+"""bot/runtime.py: how the bot is built, started and stopped (no network: start is faked)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import discord
+import pytest
+from discord.ext import commands
+
+from bot import runtime
+from bot.errors import StoryBotError
+from bot.runtime import ShardedStoryBot, StoryBot, StoryTree, build_bot, discover_extensions
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def test_build_bot_from_settings(settings: Settings) -> None:
+    bot = build_bot(settings)
+    assert type(bot) is StoryBot and bot.settings is settings
+    assert isinstance(bot.tree, StoryTree)
+    intents = bot.intents
+    assert not (intents.message_content or intents.members or intents.presences)
+    assert intents.guilds
+    assert bot.allowed_mentions is not None
+    assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
+    with pytest.raises(StoryBotError, match="not open yet"):
+        _ = bot.library
+
+
+def test_build_bot_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch, stories_dir: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STORIES_DIR", str(stories_dir))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DEV_GUILD_ID", "1234")
+    monkeypatch.delenv("SHARD_COUNT", raising=False)
+    bot = build_bot()
+    assert bot.settings.stories_dir == stories_dir
+    assert bot.settings.dev_guild_id == 1234
+
+
+def test_sharded_bot(settings: Settings) -> None:
+    from dataclasses import replace
+
+    bot = build_bot(replace(settings, shard_count=4, shard_ids=(1, 3)))
+    assert isinstance(bot, ShardedStoryBot)
+    assert isinstance(bot, StoryBot) and isinstance(bot, commands.AutoShardedBot)
+    assert bot.shard_count == 4 and bot.shard_ids == [1, 3]
+    assert isinstance(bot.tree, StoryTree)
+
+
+def test_extensions_are_discovered_not_listed() -> None:
+    found = discover_extensions()
+    assert {"cogs.excerpt", "cogs.chapter", "cogs.quote", "cogs.stories"} <= set(found)
+    assert all(not name.split(".")[-1].startswith("_") for name in found)
+
+
+def test_login_failure_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refuse(self: StoryBot, token: str, *, reconnect: bool = True) -> None:
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    monkeypatch.setattr(StoryBot, "start", refuse)
+    from dataclasses import replace
+
+    with caplog.at_level(logging.DEBUG), pytest.raises(StoryBotError) as caught:
+        runtime.run(replace(settings, token=TOKEN))
+    assert "\n" not in caught.value.message
+    assert caught.value.message.startswith("Discord refused the token")
+    assert caught.value.usage is False  # __main__ prints it as one line and exits 1
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert TOKEN not in caplog.text
+
+
+def test_sigterm_closes_the_bot_and_the_library(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    seen: dict[str, object] = {}
+
+    async def serve_until_closed(self: StoryBot, token: str, *, reconnect: bool = True) -> None:
+        seen["library"] = await self.open_library()
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+        while not self.is_closed():  # noqa: ASYNC110 - as the real start(): returns once closed
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(StoryBot, "start", serve_until_closed)
+    from dataclasses import replace
+
+    runtime.run(replace(settings, token=TOKEN))
+    library = seen["library"]
+    assert library is not None
+    store = library.store  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="no active connection"):
+        store.db._conn  # noqa: B018 - aiosqlite raises once the connection is closed
+
+
+FAKE_LOGIN = """
+import sys, discord
+from bot.runtime import StoryBot
+from bot.__main__ import main
+
+async def refuse(self, token, *, reconnect=True):
+    raise discord.LoginFailure("Improper token has been passed.")
+
+StoryBot.start = refuse
+sys.exit(main([]))
+"""
+
+
+def test_python_m_bot_with_a_refused_token_fails_in_one_line(tmp_path: Path) -> None:
+    """`python -m bot`'s path, with Discord's answer to a bad token faked (no network)."""
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": TOKEN,
+        "DATA_DIR": str(tmp_path / "data"),
+        "STORIES_DIR": str(ROOT / "seeds"),
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", FAKE_LOGIN],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "storybot: Discord refused the token (DISCORD_TOKEN): reset it in the developer portal "
+        "and set the new one"
+    )
+    assert "Traceback" not in done.stderr
+    assert TOKEN not in done.stderr + done.stdout
