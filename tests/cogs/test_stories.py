@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pkgutil
 
 import discord
+import pytest
 import simcord
 from discord import app_commands
 
 import cogs
 from bot.runtime import StoryBot, discover_extensions
+from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
+from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import answer, server
 
 __all__ = ["age_restricted"]
 
+DEV_GUILD = 500_000_000_000_000_000
 OPTIONS = {
     "excerpt": ["story", "chapter", "character"],
     "chapter": ["story", "chapter"],
@@ -89,3 +94,21 @@ def test_every_cog_module_imports_and_is_discovered() -> None:
         module = __import__(f"cogs.{name}", fromlist=["_"])
         if not name.startswith("_"):
             assert callable(module.setup)
+
+
+@pytest.fixture
+def dev_guild_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
+    return closing_bots(dataclasses.replace(settings, dev_guild_id=DEV_GUILD))
+
+
+async def test_commands_sync_to_the_development_guild(dev_guild_bot: StoryBot) -> None:
+    async with simcord.run(dev_guild_bot) as env:
+        guild = env.create_guild(id=DEV_GUILD)
+        channel = guild.create_text_channel("dev")
+        alice = guild.add_member(env.create_user("alice"))
+        assert set(OPTIONS) <= set(alice.available_commands(channel))
+        message = answer(await alice.slash(channel, "chapter", story="breaking-alone", chapter="1"))
+        assert message.embeds[0].title == "Part 1"
+        elsewhere = env.create_guild()
+        stranger = elsewhere.add_member(env.create_user("bob"))
+        assert "chapter" not in stranger.available_commands(elsewhere.create_text_channel("x"))
