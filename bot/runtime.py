@@ -141,6 +141,7 @@ class StoryBot(commands.Bot):
         )
         self.settings = settings
         self._library: Library | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def library(self) -> Library:
@@ -167,8 +168,9 @@ class StoryBot(commands.Bot):
                 len(report.unchanged),
                 len(report.skipped),
             )
-            for name, reason in report.skipped:
-                log.warning("story file %s skipped: %s", name, reason)
+            # each skipped file was already logged by ingest, by name and reason
+        # search's in-memory word list loads in the background: the first /quote needn't wait
+        self._warming = asyncio.create_task(library.warm(), name="storybot-warm-search")
         for extension in discover_extensions():
             await self.load_extension(extension)
         await self.sync_commands()
@@ -189,6 +191,8 @@ class StoryBot(commands.Bot):
         log.info("ready as %s (%s) in %d guilds", user, user.id if user else "?", len(self.guilds))
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         try:
             await super().close()
         finally:
