@@ -59,7 +59,8 @@ class DailyCog(commands.Cog):
         if self.settings.read_only:
             log.info("daily excerpts are not posted by a read-only instance")
             return
-        self.post_due.change_interval(seconds=self.settings.daily_check_seconds)
+        # a schedule set for 23:59 is due for one minute before its local day ends
+        self.post_due.change_interval(seconds=min(self.settings.daily_check_seconds, 60))
         self.post_due.start()
 
     async def cog_unload(self) -> None:
