@@ -180,18 +180,18 @@ async def _child_rate(library: str) -> dict[str, float]:
         out["quote"] = await _slash_rate(
             channel, members, "quote", lambda i: {"text": QUOTES[i % len(QUOTES)]}, count
         )
-        library = bot.library  # type: ignore[attr-defined]
+        core = bot.library
         rng = random.Random(1)
         start = time.perf_counter()
         for _ in range(count):
-            await library.excerpt(mature_ok=False, rng=rng)
+            await core.excerpt(mature_ok=False, rng=rng)
         out["excerpt_direct"] = count / (time.perf_counter() - start)
         start = time.perf_counter()
         for i in range(count):
-            await library.quote(QUOTES[i % len(QUOTES)], mature_ok=False, limit=5)
+            await core.quote(QUOTES[i % len(QUOTES)], mature_ok=False, limit=5)
         out["quote_direct"] = count / (time.perf_counter() - start)
         out["guild_count"] = len(bot.guilds)
-        await library.close()
+        await core.close()
     return out
 
 
