@@ -113,16 +113,14 @@ class Library:
                 raise StoryBotError("Name a story to pick a chapter from.")
         if not candidates:
             raise StoryBotError("The library is empty: add .txt stories to the stories folder.")
+        # the store's chapter positions travel with each Story: no query per story here
         bounds: dict[int, tuple[int, int]] = {}
         for s in candidates:
             if chapter is not None:
-                number = _chapter_number(s, chapter)
-                b = await self.store.chapter_bounds(s.id, number)
-            else:
-                count = await self.store.paragraph_count(s.id)
-                b = (0, count - 1) if count else None
-            if b is not None:
-                bounds[s.id] = b
+                info = s.chapter_info(_chapter_number(s, chapter))
+                bounds[s.id] = (info.first, info.last) if info else (0, -1)
+            elif s.chapters:
+                bounds[s.id] = (s.chapters[0].first, s.chapters[-1].last)
         anchors: dict[int, list[int]] | None = None
         if character:
             anchors = await self._character_positions(character, candidates, bounds)
@@ -150,8 +148,7 @@ class Library:
     ) -> Excerpt:
         """The passage that follows the paragraph at ``position``."""
         story = await self.find_story(story_ref, mature_ok=mature_ok)
-        count = await self.store.paragraph_count(story.id)
-        if position + 1 >= count:
+        if not story.chapters or position >= story.chapters[-1].last:
             raise StoryBotError(f"That was the end of “{story.title}”.")
         return await self._excerpt_at(story, position + 1, forward_only=True)
 
@@ -180,8 +177,10 @@ class Library:
         words = search.tokens(name)
         if not words:
             return {}
+        every = len(stories) == len(await self.stories(mature_ok=True))
+        ids = None if every and len(bounds) == len(stories) else list(bounds)
         rows = await self.store.paragraphs_matching(
-            search.phrase_query(words), [s.id for s in stories if s.id in bounds], 5000
+            search.phrase_query(words), ids, 5000, ranked=False
         )
         found: dict[int, list[int]] = {}
         for p in rows:

@@ -26,6 +26,8 @@ class ChapterInfo:
     number: int
     label: str
     words: int
+    first: int = 0  # position of the chapter's first paragraph in the story
+    last: int = 0  # position of its last paragraph
 
 
 @dataclass(frozen=True, slots=True)

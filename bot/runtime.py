@@ -266,11 +266,11 @@ def run(settings: Settings) -> None:
         raise StoryBotError(
             "Discord refused the token (DISCORD_TOKEN): reset it in the developer portal "
             "and set the new one",
-            usage=False,
+            usage=True,  # exit 2: a configuration error, which systemd must not retry
         ) from None
     except discord.PrivilegedIntentsRequired:
         raise StoryBotError(
-            "Discord refused a privileged intent the bot asked for", usage=False
+            "Discord refused a privileged intent the bot asked for", usage=True
         ) from None
     except (OSError, discord.GatewayNotFound) as exc:
         raise StoryBotError(f"could not reach Discord: {exc}", usage=False) from None

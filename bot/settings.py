@@ -90,6 +90,9 @@ class Settings:
             raise StoryBotError(
                 f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
             ) from None
+        shard_count = integer("SHARD_COUNT")
+        if ids is not None and (shard_count is None or any(not 0 <= i < shard_count for i in ids)):
+            raise StoryBotError("SHARD_IDS needs SHARD_COUNT, and each id below it")
         return cls(
             token=get("DISCORD_TOKEN"),
             stories_dir=Path(stories_dir) if stories_dir else DEFAULT_STORIES_DIR,
@@ -97,7 +100,7 @@ class Settings:
             database_path=Path(database) if database else None,
             dev_guild_id=integer("DEV_GUILD_ID"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
-            shard_count=integer("SHARD_COUNT"),
+            shard_count=shard_count,
             shard_ids=ids,
             max_upload_bytes=upload if upload is not None else DEFAULT_MAX_UPLOAD,
             read_only=(get("READ_ONLY") or "").lower() in {"1", "true", "yes"},

@@ -115,6 +115,8 @@ def _bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     [
         ({"DISCORD_TOKEN": "not-a-token"}, "does not look like a bot token"),
         ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be a whole number"),
+        ({"SHARD_IDS": "1"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "SHARD_IDS needs SHARD_COUNT"),
     ],
 )
 def test_configuration_errors_exit_2_so_systemd_does_not_retry(

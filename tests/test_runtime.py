@@ -77,7 +77,7 @@ def test_login_failure_is_one_line(
         runtime.run(replace(settings, token=TOKEN))
     assert "\n" not in caught.value.message
     assert caught.value.message.startswith("Discord refused the token")
-    assert caught.value.usage is False  # __main__ prints it as one line and exits 1
+    assert caught.value.usage is True  # __main__ prints it as one line and exits 2: no retry
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert TOKEN not in caplog.text
 
@@ -135,7 +135,7 @@ def test_python_m_bot_with_a_refused_token_fails_in_one_line(tmp_path: Path) -> 
         timeout=120,
         check=False,
     )
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr  # a config error: systemd must not retry it
     assert done.stderr.strip().splitlines()[-1] == (
         "storybot: Discord refused the token (DISCORD_TOKEN): reset it in the developer portal "
         "and set the new one"

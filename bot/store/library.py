@@ -139,9 +139,10 @@ class LibrarySQL:
     async def list_stories(self) -> list[Story]:
         chapters: dict[int, list[ChapterInfo]] = {}
         for r in await self._all(
-            "SELECT story_id, number, label, words FROM chapters ORDER BY story_id, first_position"
+            "SELECT story_id, number, label, words, first_position, last_position FROM chapters"
+            " ORDER BY story_id, first_position"
         ):
-            chapters.setdefault(r[0], []).append(ChapterInfo(r[1], r[2], r[3]))
+            chapters.setdefault(r[0], []).append(ChapterInfo(r[1], r[2], r[3], r[4], r[5]))
         rows = await self._all(
             f"SELECT {_STORY_COLUMNS} FROM stories ORDER BY title COLLATE NOCASE"
         )
@@ -183,21 +184,14 @@ class LibrarySQL:
         )
         return [_paragraph(r) for r in rows]
 
-    async def paragraph_count(self, story_id: int) -> int:
-        row = await self._one("SELECT paragraph_count FROM stories WHERE id = ?", (story_id,))
-        return int(row[0]) if row else 0
-
-    async def chapter_bounds(self, story_id: int, number: int) -> tuple[int, int] | None:
-        row = await self._one(
-            "SELECT first_position, last_position FROM chapters WHERE story_id = ? AND number = ?",
-            (story_id, number),
-        )
-        return (int(row[0]), int(row[1])) if row else None
-
     async def paragraphs_matching(
-        self, fts_query: str, story_ids: Iterable[int] | None, limit: int
+        self, fts_query: str, story_ids: Iterable[int] | None, limit: int, *, ranked: bool = True
     ) -> list[Paragraph]:
-        """Paragraphs whose text matches an FTS5 query (already escaped by the caller)."""
+        """Paragraphs whose text matches an FTS5 query (already escaped by the caller).
+
+        ``ranked`` orders them by BM25, which scores every match first; unranked they come
+        in storage order and the query stops at ``limit``.
+        """
         ids = list(story_ids) if story_ids is not None else None
         where = ""
         if ids is not None:
@@ -205,7 +199,8 @@ class LibrarySQL:
         rows = await self._all(
             f"SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text"
             f" FROM paragraphs_fts JOIN paragraphs p ON p.id = paragraphs_fts.rowid"
-            f" WHERE paragraphs_fts MATCH ?{where} ORDER BY paragraphs_fts.rank LIMIT ?",
+            f" WHERE paragraphs_fts MATCH ?{where}"
+            f"{' ORDER BY paragraphs_fts.rank' if ranked else ''} LIMIT ?",
             (fts_query, *(ids or ()), limit),
         )
         return [_paragraph(r) for r in rows]
