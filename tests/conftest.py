@@ -7,9 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.library import Library
 from bot.settings import Settings
+
+# Timing belongs in benchmarks, not tests: no per-example deadline on these noisy machines.
+hypothesis_settings.register_profile("storybot", deadline=None)
+hypothesis_settings.load_profile("storybot")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
