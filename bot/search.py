@@ -63,6 +63,7 @@ CORRECTIONS = 3  # vocabulary words tried per unknown query word
 VOCAB_MAX_LEN = 32
 SIGNATURE_TTL = 2.0  # seconds a cached vocabulary is trusted before checking the library
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
+DISTINCT_SCAN = 3000  # at most this many paragraphs holding them are read for other texts
 VOCAB_SMALL = 100_000  # above this many terms, words seen in one paragraph only are dropped
 
 
@@ -420,10 +421,8 @@ async def _cascade(
     # words reads their whole doclists and positions); the phrase and the other words are
     # checked here. Only when the rare words are in too many paragraphs to look at them all
     # does FTS5 check the phrase itself.
-    keys = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
-    rows, complete = await store.search_candidates(
-        all_words_query(keys), scope, CANDIDATES, rank_cap=RANK_CAP
-    )
+    keys_query = all_words_query(sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS])
+    rows, complete = await store.search_candidates(keys_query, scope, CANDIDATES, rank_cap=RANK_CAP)
     wanted = set(known)
     held: list[_Candidate] = []
     for p, rank in rows:
@@ -432,6 +431,23 @@ async def _cascade(
             normaliser.score(c)
             held.append(c)
     exact = [c for c in held if c.kind == "exact"]
+    if not exact and not complete:
+        # Many paragraphs hold the rare words, but a library repeats passages: when every one
+        # of them is a copy of a text checked above (or one of a few others, checked now),
+        # there is no phrase elsewhere and FTS5 need not look for it (~10 ms at 100 MB).
+        others, complete = await store.other_texts(
+            keys_query,
+            scope,
+            {c.paragraph.text for c in held} | {p.text for p, _ in rows},
+            CANDIDATES,
+            scan=DISTINCT_SCAN,
+        )
+        for p in others:
+            c = normaliser.candidate(p, 0.0, "exact")
+            if wanted.issubset(c.normal.split(" ")):
+                normaliser.score(c)
+                held.append(c)
+        exact = [c for c in held if c.kind == "exact"]
     if not exact and not complete:
         phrase, _ = await store.search_candidates(phrase_query(query), scope, CANDIDATES)
         exact = [normaliser.candidate(p, rank, "exact") for p, rank in phrase]

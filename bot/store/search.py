@@ -5,6 +5,7 @@ FTS5 queries arrive already built and escaped by bot/search.py; nothing here loo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,31 @@ class SearchSQL:
                 )
         found = [(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]), float(r[6])) for r in rows]
         return found[:limit], complete
+
+    async def other_texts(
+        self, fts_query: str, scope: StoryScope, seen: Iterable[str], limit: int, *, scan: int
+    ) -> tuple[list[Paragraph], bool]:
+        """Paragraphs in scope matching an FTS5 query whose text is none of ``seen``, and
+        whether they are all of them (at most ``limit``, and at most ``scan`` paragraphs of the
+        whole index match the query; beyond that nothing is read).
+
+        A library repeats passages (the benchmark holds every line under ~458 titles), so the
+        first paragraphs of a query often say all there is to say: reading the others' text
+        (microseconds each) proves it far more cheaply than an FTS5 phrase of common words.
+        """
+        rows = await self._rows(
+            "WITH m AS MATERIALIZED (SELECT rowid AS id FROM paragraphs_fts"
+            "  WHERE paragraphs_fts MATCH ? LIMIT ?),"
+            " n AS (SELECT count(*) AS total FROM m)"
+            " SELECT n.total, t.* FROM n LEFT JOIN"
+            " (SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text"
+            "  FROM m JOIN paragraphs p ON p.id = m.id"
+            "  WHERE (SELECT total FROM n) <= ?"
+            f"  AND p.text NOT IN (SELECT value FROM json_each(?)){scope.where} LIMIT ?) t",
+            (fts_query, scan + 1, scan, json.dumps(list(seen)), *scope.params, limit + 1),
+        )
+        found = [Paragraph(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows if r[1] is not None]
+        return found[:limit], int(rows[0][0]) <= scan and len(found) <= limit
 
     async def _ensure_vocab(self) -> None:
         if not self._vocab_ready:
