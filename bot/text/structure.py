@@ -470,7 +470,7 @@ def _measure(lines: list[str], book: bool = False) -> _Layout:
                     stops += 1
         prev = line
     wrapped = (
-        (runs_on >= 8 or (book and runs_on))
+        (runs_on >= 8 or (book and runs_on > 0))
         and full * 2 >= runs_on
         and stops * 2 < runs_on
         and long_lines * 50 <= nonblank
