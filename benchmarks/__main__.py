@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import platform
 
-from benchmarks import bot, ingest, search
+from benchmarks import bot as running_bot
+from benchmarks import ingest, search
 
 
 def main() -> None:
@@ -21,8 +22,8 @@ def main() -> None:
     rows, folder, db_path = ingest.run(target)
     ingest.print_table("Ingest", rows)
     ingest.print_table("Quote search", search.run(db_path, folder))
-    bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
-    ingest.print_table("The running bot", bot.run())
+    running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
+    ingest.print_table("The running bot", running_bot.run())
 
 
 if __name__ == "__main__":
