@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -62,10 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if not settings.token else 2
         return asyncio.run(run_command(args, settings))
     except StoryBotError as exc:
-        print(f"storybot: {exc.message}", file=sys.stderr)
+        # the core's messages name Discord's commands; in a shell, name the CLI's
+        message = exc.message.replace("/stories", "`python -m bot stories`")
+        print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly, as grep and friends do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import random
+import re
 import shutil
 import sys
 import textwrap
@@ -162,15 +163,22 @@ def render_excerpt(e: Excerpt) -> str:
 
 def render_page(c: Chapter, pages: Sequence[str], page: int) -> str:
     head = f"{c.story.title} — {c.label}  (page {page} of {len(pages)})"
-    note = f"\n\nAuthor's note: {wrap(c.note)}" if c.note and page == 1 else ""
+    note = ""
+    if c.note and page == 1:
+        note = "\n\n" + wrap("Author's note: " + _NOTE_PREFIX.sub("", c.note, count=1))
     return f"{head}{note}\n\n{wrap(pages[page - 1].rstrip())}"
+
+
+# "A/N - ", "AN: ": the label the author wrote, which our own "Author's note:" replaces
+_NOTE_PREFIX = re.compile(r"^\s*(?:A/N|AN(?=\s*[:-])|Author'?s note)\s*[:\-–—]?\s*", re.IGNORECASE)
 
 
 def render_quote(r: SearchResult) -> str:
     if r.match == "none":
         return f"No line close to “{_short(r.query)}” in the library."
     kind = {"exact": "exact match", "words": "all the words", "fuzzy": "closest lines"}[r.match]
-    lines = [f"{len(r.hits)} result(s), {kind}:"]
+    count = "1 result" if len(r.hits) == 1 else f"{len(r.hits)} results"
+    lines = [f"{count}, {kind}:"]
     for i, h in enumerate(r.hits, 1):
         snippet = h.snippet.replace(MARK_OPEN, "*").replace(MARK_CLOSE, "*")
         lines.append(f"\n{i}. {h.story.title}, {h.chapter_label}")
@@ -256,6 +264,10 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
             wanted = range(1, len(pages) + 1) if args.page is None else [args.page]
             print("\n\n".join(render_page(chapter, pages, n) for n in wanted))
     elif args.command == "quote":
+        if not args.text.strip():
+            raise StoryBotError("Give the line to look for, e.g. quote \"soaked in sorry\".")
+        if args.limit < 1:
+            raise StoryBotError("--limit must be 1 or more.")
         result = await library.quote(
             args.text, args.story, mature_ok=True, limit=args.limit, context=args.context
         )

@@ -7,9 +7,9 @@ it reads one command per line and prints each answer, so it can be scripted and 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -22,14 +22,17 @@ PROMPT = "storybot> "
 HELP = """\
 Commands (the same as in Discord):
   /stories                                  the library
-  /excerpt [story] [chapter:N] [character:NAME]   a random passage
+  /excerpt [story] [chapter:N] [character:NAME]
+                                            a random passage
   /chapter STORY CHAPTER [page:N]           read a chapter, page by page
   /quote TEXT [story:S]                     find a line you half-remember
-Then:  /next  /prev  /page N   turn the chapter's pages
-       /more                   continue reading after an excerpt
-       /another                another excerpt like the last
-       /help   /quit"""
+Then:  /next /prev /first /last /page N   turn the chapter's pages
+       /more       continue reading after an excerpt
+       /another    another excerpt like the last
+       /help  /quit"""
 
+CHAPTER_USAGE = "Usage: /chapter STORY CHAPTER   e.g. /chapter breaking-alone 2"
+WIDTH = 80
 _OPTION = re.compile(r"(?:^|\s)(story|chapter|character|text|page):", re.IGNORECASE)
 
 
@@ -73,7 +76,7 @@ class ConsoleSession:
         try:
             return await self._dispatch(name, rest)
         except StoryBotError as exc:
-            return exc.message
+            return textwrap.fill(exc.message, WIDTH)
 
     async def _dispatch(self, name: str, rest: str) -> str | None:
         options, plain = parse_options(rest)
@@ -102,12 +105,13 @@ class ConsoleSession:
         if name == "chapter":
             story, chapter = options.get("story"), options.get("chapter")
             if story is None and chapter is None:
-                story, _, chapter = plain.rpartition(" ")
-            elif story is None:
-                story = plain
+                return await self._chapter_words(plain, options.get("page", "1"))
+            story = story or plain
             if not story or not chapter:
-                return "Usage: /chapter STORY CHAPTER   e.g. /chapter breaking-alone 2"
-            self.chapter, self.pages = await self.library.pages(story, chapter, mature_ok=True)
+                return CHAPTER_USAGE
+            self.chapter, self.pages = await self.library.pages(
+                story, _unquote(chapter), mature_ok=True
+            )
             return self._show(_page_number(options.get("page", "1")))
         if name in ("next", "prev", "page", "first", "last"):
             if self.chapter is None:
@@ -127,6 +131,23 @@ class ConsoleSession:
                 await self.library.quote(text, options.get("story"), mature_ok=True)
             )
         return f"Unknown command /{name}. Type /help for the list."
+
+    async def _chapter_words(self, words: str, page: str) -> str:
+        """`/chapter breaking-alone Part 3`: the story is the longest start that names one."""
+        parts = words.split()
+        if len(parts) < 2:
+            return CHAPTER_USAGE
+        first_error: StoryBotError | None = None
+        for cut in range(len(parts) - 1, 0, -1):
+            story, chapter = " ".join(parts[:cut]), _unquote(" ".join(parts[cut:]))
+            try:
+                self.chapter, self.pages = await self.library.pages(story, chapter, mature_ok=True)
+            except StoryBotError as exc:
+                first_error = first_error or exc
+                continue
+            return self._show(_page_number(page))
+        assert first_error is not None
+        raise first_error
 
     async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
         self.excerpt_args = (story, chapter, character)
@@ -166,12 +187,16 @@ async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
     while True:
         try:
             if interactive:
-                line = await asyncio.to_thread(input, PROMPT)
+                # read on the loop's own thread: nothing else runs meanwhile, and Ctrl-C
+                # interrupts input() at once (it cannot reach a worker thread)
+                line = input(PROMPT)  # noqa: ASYNC250
             else:
                 line = stdin.readline()
                 if not line:
                     break
         except (EOFError, KeyboardInterrupt):
+            if interactive:
+                print(file=stdout)
             break
         answer = await session.handle(line)
         if answer is None:
