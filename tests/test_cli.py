@@ -96,6 +96,8 @@ def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
         ("excerpt", "--seed", "notanumber"),
         ("frobnicate",),
         ("chapter",),
+        ("quote", "   "),
+        ("quote", "x", "--limit", "0"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -161,3 +163,20 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path, stories_dir: Path) -> No
 
     with sqlite3.connect(tmp_path / "copy.db") as db:
         assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 5
+
+
+def test_console_chapter_by_label_in_plain_words(tmp_path: Path, stories_dir: Path) -> None:
+    script = "/chapter breaking-alone Part 3\n/chapter breaking-alone part 99\n"
+    result = run(tmp_path, "console", stories=stories_dir, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "Breaking alone — Part 3  (page 1 of" in result.stdout
+    assert "has no chapter part 99" in result.stdout.replace("\n", " ")
+
+
+def test_author_note_is_shown_apart_once_labelled(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(
+        tmp_path, "chapter", "a-tale-of-two-sinners", "1", "--page", "1", stories=stories_dir
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Author's note: this was written to explain" in result.stdout
+    assert "A/N" not in result.stdout
