@@ -137,17 +137,18 @@ class ConsoleSession:
         parts = words.split()
         if len(parts) < 2:
             return CHAPTER_USAGE
-        first_error: StoryBotError | None = None
         for cut in range(len(parts) - 1, 0, -1):
-            story, chapter = " ".join(parts[:cut]), _unquote(" ".join(parts[cut:]))
+            story = " ".join(parts[:cut])
             try:
-                self.chapter, self.pages = await self.library.pages(story, chapter, mature_ok=True)
-            except StoryBotError as exc:
-                first_error = first_error or exc
-                continue
+                found = await self.library.find_story(story, mature_ok=True)
+            except StoryBotError:
+                if cut > 1:
+                    continue
+                raise
+            chapter = _unquote(" ".join(parts[cut:]))
+            self.chapter, self.pages = await self.library.pages(found.id, chapter, mature_ok=True)
             return self._show(_page_number(page))
-        assert first_error is not None
-        raise first_error
+        return CHAPTER_USAGE
 
     async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
         self.excerpt_args = (story, chapter, character)
