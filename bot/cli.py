@@ -265,7 +265,7 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
             print("\n\n".join(render_page(chapter, pages, n) for n in wanted))
     elif args.command == "quote":
         if not args.text.strip():
-            raise StoryBotError("Give the line to look for, e.g. quote \"soaked in sorry\".")
+            raise StoryBotError('Give the line to look for, e.g. quote "soaked in sorry".')
         if args.limit < 1:
             raise StoryBotError("--limit must be 1 or more.")
         result = await library.quote(
