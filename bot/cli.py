@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import re
-import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -276,7 +275,3 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
         else:
             print(render_quote(result))
     return 0
-
-
-def terminal_width() -> int:
-    return min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)

@@ -6,7 +6,7 @@ import asyncio
 import re
 import sqlite3
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -204,11 +204,6 @@ class LibrarySQL:
             (fts_query, *(ids or ()), limit),
         )
         return [_paragraph(r) for r in rows]
-
-    async def iter_all_paragraphs(self) -> AsyncIterator[Paragraph]:
-        async with self.db.execute(f"SELECT {_PARAGRAPH_COLUMNS} FROM paragraphs") as cursor:
-            async for row in cursor:
-                yield _paragraph(row)
 
 
 # external-content FTS5 must be told the old text of each row it forgets

@@ -114,18 +114,6 @@ class SearchSQL:
             await self.db.execute(_CREATE_VOCAB)
             self._vocab_ready = True
 
-    async def term_doc_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many paragraphs hold each term (terms the index lacks are left out)."""
-        wanted = list(dict.fromkeys(terms))
-        if not wanted:
-            return {}
-        await self._ensure_vocab()
-        rows = await self._rows(
-            f"SELECT term, doc FROM {_VOCAB} WHERE term IN ({','.join('?' * len(wanted))})",
-            wanted,
-        )
-        return {r[0]: int(r[1]) for r in rows}
-
     async def vocabulary(self, min_length: int, max_length: int) -> list[tuple[str, int]]:
         """Every indexed term of a plausible word length, with its paragraph count, by term.
 
