@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot.errors import StoryBotError
-from bot.library import Library
+from bot.library import Library, one_line
 from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
 from bot.search import MARK_CLOSE, MARK_OPEN
 from bot.settings import Settings
@@ -174,7 +174,7 @@ _NOTE_PREFIX = re.compile(r"^\s*(?:A/N|AN(?=\s*[:-])|Author'?s note)\s*[:\-–�
 
 def render_quote(r: SearchResult) -> str:
     if r.match == "none":
-        return f"No line close to “{_short(r.query)}” in the library."
+        return f"No line close to “{one_line(r.query)}” in the library."
     kind = {"exact": "exact match", "words": "all the words", "fuzzy": "closest lines"}[r.match]
     count = "1 result" if len(r.hits) == 1 else f"{len(r.hits)} results"
     lines = [f"{count}, {kind}:"]
@@ -200,11 +200,6 @@ def render_report(report: IngestReport) -> str:
     lines = ["Ingest: " + ", ".join(parts)]
     lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
     return "\n".join(lines)
-
-
-def _short(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _print_json(value: object) -> None:

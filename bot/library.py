@@ -125,7 +125,7 @@ class Library:
         if character:
             anchors = await self._character_positions(character, candidates, bounds)
             if not anchors:
-                raise StoryBotError(f"No passage names “{_short(character)}”.")
+                raise StoryBotError(f"No passage names “{one_line(character)}”.")
         usable = [s for s in candidates if s.id in (anchors if anchors is not None else bounds)]
         if not usable:
             raise StoryBotError("That chapter has no text to quote.")
@@ -213,7 +213,8 @@ class Library:
         await search.warm(self.store)
 
 
-def _short(text: str, width: int = 60) -> str:
+def one_line(text: str, width: int = 60) -> str:
+    """``text`` on one line, cut to ``width`` with "…": for echoing what someone typed."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -238,8 +239,8 @@ def _match_story(stories: Sequence[Story], ref: str | int) -> Story:
         return prefixed[0]
     if len(prefixed) > 1:
         names = ", ".join(s.title for s in prefixed[:5])
-        raise StoryBotError(f"“{_short(key)}” could be several stories: {names}.")
-    raise StoryBotError(f"No story called “{_short(key)}”: see the list with /stories.")
+        raise StoryBotError(f"“{one_line(key)}” could be several stories: {names}.")
+    raise StoryBotError(f"No story called “{one_line(key)}”: see the list with /stories.")
 
 
 def _chapter_number(story: Story, ref: str | int) -> int:
@@ -257,5 +258,5 @@ def _chapter_number(story: Story, ref: str | int) -> int:
     numbers = ", ".join(c.label for c in story.chapters[:10])
     more = "…" if len(story.chapters) > 10 else ""
     raise StoryBotError(
-        f"“{story.title}” has no chapter {_short(key, 30)}; its chapters: {numbers}{more}."
+        f"“{story.title}” has no chapter {one_line(key, 30)}; its chapters: {numbers}{more}."
     )

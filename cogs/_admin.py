@@ -42,11 +42,3 @@ async def require_manage_guild(interaction: discord.Interaction) -> bool:
         await reply(interaction, NEED_MANAGE_SERVER)
         return False
     return True
-
-
-def mature_ok(channel: object) -> bool:
-    """Whether mature stories may be shown in a channel: only age-restricted ones, never DMs."""
-    is_nsfw = getattr(channel, "is_nsfw", None)
-    if callable(is_nsfw):
-        return bool(is_nsfw())
-    return bool(getattr(channel, "nsfw", False))

@@ -43,19 +43,21 @@ def library_of(interaction: Interaction) -> Library:
     return client.library
 
 
+def channel_mature_ok(channel: object) -> bool:
+    """Mature stories are served only in age-restricted channels, never in DMs.
+
+    Takes any channel object: a guild channel or thread (``is_nsfw()``), a channel given as a
+    command option (``nsfw``), or a DM, which has neither.
+    """
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    if callable(is_nsfw):
+        return bool(is_nsfw())
+    return bool(getattr(channel, "nsfw", False))
+
+
 def mature_ok(interaction: Interaction) -> bool:
-    """Mature stories are served only in age-restricted channels (never in DMs)."""
-    channel = interaction.channel
-    if isinstance(
-        channel,
-        discord.TextChannel
-        | discord.Thread
-        | discord.VoiceChannel
-        | discord.StageChannel
-        | discord.ForumChannel,
-    ):
-        return channel.is_nsfw()
-    return False
+    """Whether the channel the interaction came from may show mature stories."""
+    return channel_mature_ok(interaction.channel)
 
 
 async def report(interaction: Interaction, error: Exception, where: str) -> None:

@@ -24,7 +24,8 @@ from discord.ext import commands, tasks
 from bot import daily
 from bot.errors import StoryBotError
 from bot.runtime import StoryBot
-from cogs._admin import mature_ok, reply, require_manage_guild
+from cogs._admin import reply, require_manage_guild
+from cogs._ui import channel_mature_ok
 from cogs.excerpt import excerpt_message
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class DailyCog(commands.Cog):
             at = daily.parse_time(time)
             zone = daily.canonical_zone(timezone)
             chosen = (
-                await self.library.find_story(story, mature_ok=mature_ok(channel))
+                await self.library.find_story(story, mature_ok=channel_mature_ok(channel))
                 if story
                 else None
             )
@@ -185,7 +186,7 @@ class DailyCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         target = getattr(interaction.namespace, "channel", None) or interaction.channel
-        stories = await self.library.suggest(current, mature_ok=mature_ok(target))
+        stories = await self.library.suggest(current, mature_ok=channel_mature_ok(target))
         return [app_commands.Choice(name=s.title[:100], value=s.slug[:100]) for s in stories]
 
     # ---- the loop ------------------------------------------------------------------------
@@ -232,7 +233,7 @@ class DailyCog(commands.Cog):
                 schedule.channel_id,
             )
             return
-        allowed = mature_ok(channel)
+        allowed = channel_mature_ok(channel)
         story: str | None = schedule.story_file
         if story is not None:
             try:

@@ -17,7 +17,8 @@ from bot.errors import StoryBotError
 from bot.library_admin import AddResult, LibraryAdmin, check_declared
 from bot.models import IngestReport, Story
 from bot.runtime import StoryBot
-from cogs._admin import mature_ok, reply, require_manage_guild
+from cogs._admin import reply, require_manage_guild
+from cogs._ui import channel_mature_ok, fit
 
 if TYPE_CHECKING:
     from bot.library import Library
@@ -44,10 +45,7 @@ def report_embed(report: IngestReport, title: str = "Library reloaded") -> disco
     for file, reason in report.skipped:
         lines.append(f"**Skipped** `{file}`: {reason}")
     lines.append(f"Unchanged: {len(report.unchanged)}")
-    text = "\n".join(lines)
-    if len(text) > DESCRIPTION_LIMIT:
-        text = text[: DESCRIPTION_LIMIT - 1] + "…"
-    return discord.Embed(title=title, description=text)
+    return discord.Embed(title=title, description=fit("\n".join(lines), DESCRIPTION_LIMIT))
 
 
 def story_embed(story: Story, title: str) -> discord.Embed:
@@ -186,7 +184,7 @@ class LibraryAdminCog(commands.Cog):
     async def remove_story(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        stories = await self.core.suggest(current, mature_ok=mature_ok(interaction.channel))
+        stories = await self.core.suggest(current, mature_ok=channel_mature_ok(interaction.channel))
         return [app_commands.Choice(name=s.title[:100], value=s.slug[:100]) for s in stories]
 
 
