@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bot.models import Paragraph
+from bot.paging import SENTENCE_END
 
 MIN_CHARS = 400
 MAX_CHARS = 1500
@@ -39,7 +40,7 @@ def trim_to_sentences(text: str, limit: int = MAX_CHARS) -> str:
 
 def _sentence_start(text: str, offset: int) -> int:
     """The start of the sentence holding ``offset``."""
-    starts = [0] + [m.end() for m in re.finditer(r"[.!?…][\"'”’)\]*_]*\s+", text[:offset])]
+    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text, 0, offset)]
     return starts[-1]
 
 

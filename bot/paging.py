@@ -15,7 +15,8 @@ import re
 PAGE_LIMIT = 3500
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n\s*")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*\s+")
+# a sentence ends at . ! ? or …, then any closing quotes, brackets or emphasis, then space
+SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]*_]*\s+")
 _SPACE = re.compile(r"\s+")
 
 
@@ -25,7 +26,7 @@ def _cut(text: str, start: int, limit: int) -> int:
     if end >= len(text):
         return len(text)
     window = text[start:end]
-    for pattern in (_PARAGRAPH_BREAK, _SENTENCE_END, _SPACE):
+    for pattern in (_PARAGRAPH_BREAK, SENTENCE_END, _SPACE):
         last = None
         for last in pattern.finditer(window):  # noqa: B007 - we want the last match
             pass
