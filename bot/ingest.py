@@ -105,8 +105,20 @@ class _Loaded:
     problem: str | None = None
 
 
-def _load(path: Path, meta: StoryMeta, meta_hash: str, old_hash: str | None) -> _Loaded:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A file the scan found new or changed, with what the worker needs to judge it."""
+
+    path: Path
+    size: int  # at the scan: what the worker pool is fed by
+    meta: StoryMeta
+    meta_hash: str
+    old_hash: str | None  # the stored version's hash, when its metadata still matches
+
+
+def _load(job: _Job) -> _Loaded:
     """Read, hash and parse one file. Runs in a worker thread or process: no shared state."""
+    path, meta, meta_hash = job.path, job.meta, job.meta_hash
     name = path.name
     try:
         stat = path.stat()
@@ -115,7 +127,7 @@ def _load(path: Path, meta: StoryMeta, meta_hash: str, old_hash: str | None) -> 
         return _Loaded(name, problem=f"cannot read: {exc.strerror or exc}")
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     state = FileState(stat.st_size, stat.st_mtime_ns, digest, meta_hash)
-    if digest == old_hash:
+    if digest == job.old_hash:
         return _Loaded(name, state=state)
     try:
         parsed = process(data, name, meta)
@@ -149,9 +161,8 @@ def _executor(todo_bytes: int, workers: int | None) -> Executor:
 
 
 async def _load_and_write(
-    todo: list[tuple[Path, StoryMeta, str, str | None]],
+    todo: list[_Job],
     *,
-    todo_bytes: int,
     workers: int | None,
     write: Callable[[list[StoryWrite]], Awaitable[None]],
     skip: Callable[[str, str], None],
@@ -170,7 +181,7 @@ async def _load_and_write(
     batch: list[StoryWrite] = []
     batch_bytes = 0
     try:
-        with _executor(todo_bytes, workers) as pool:
+        with _executor(sum(job.size for job in todo), workers) as pool:
             pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
             jobs = iter(todo)
             in_flight = 0
@@ -181,9 +192,8 @@ async def _load_and_write(
                     job = next(jobs, None)
                     if job is None:
                         break
-                    size = job[0].stat().st_size
-                    pending.append((size, loop.run_in_executor(pool, _load, *job)))
-                    in_flight += size
+                    pending.append((job.size, loop.run_in_executor(pool, _load, job)))
+                    in_flight += job.size
                 if not pending:
                     break
                 size, future = pending.popleft()
@@ -227,8 +237,7 @@ async def ingest(
     changed: list[str] = []
     unchanged: list[str] = []
     skipped: list[tuple[str, str]] = []
-    todo: list[tuple[Path, StoryMeta, str, str | None]] = []
-    todo_bytes = 0
+    todo: list[_Job] = []
     present: set[str] = set()
 
     def skip(name: str, reason: str) -> None:
@@ -255,8 +264,7 @@ async def ingest(
                 unchanged.append(name)
                 continue
             old_hash = before.hash
-        todo.append((path, meta, meta_hash, old_hash))
-        todo_bytes += stat.st_size
+        todo.append(_Job(path, stat.st_size, meta, meta_hash, old_hash))
 
     async def write(items: list[StoryWrite]) -> None:
         try:
@@ -272,7 +280,6 @@ async def ingest(
     if todo:
         await _load_and_write(
             todo,
-            todo_bytes=todo_bytes,
             workers=workers,
             write=write,
             skip=skip,
