@@ -21,7 +21,7 @@ def main() -> None:
     )
     rows, folder, db_path = ingest.run(target)
     ingest.print_table("Ingest", rows)
-    ingest.print_table("Quote search", search.run(db_path, folder))
+    ingest.print_table("Quote search", search.run(db_path, folder, ingest.BARE_DB))
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
     ingest.print_table("The running bot", running_bot.run())
 

@@ -16,6 +16,8 @@ from bot.text import process
 
 Row = tuple[str, str, str]
 
+BARE_DB = BENCH_DIR / "bare-fts5.db"
+
 
 def bare_fts5_seconds(folder: Path, db_path: Path) -> tuple[float, int]:
     """Insert every paragraph our pipeline produces into a plain FTS5 table; time the inserts only.
@@ -87,7 +89,7 @@ def run(target_mb: float = 100.0) -> tuple[list[Row], Path, Path]:
     ours_db = BENCH_DIR / "bench.db"
     one_core = asyncio.run(ours_seconds(folder, ours_db, workers=1))
     ours = asyncio.run(ours_seconds(folder, ours_db))
-    bare, paragraphs = bare_fts5_seconds(folder, BENCH_DIR / "bare-fts5.db")
+    bare, paragraphs = bare_fts5_seconds(folder, BARE_DB)
     restart = min(asyncio.run(restart_seconds(folder, ours_db)) for _ in range(3))
     rows: list[Row] = [
         ("library", f"{size_mb:.1f} MB, {files} files, {paragraphs:,} paragraphs", ""),

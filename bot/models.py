@@ -63,6 +63,14 @@ class Paragraph:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedText:
+    """One distinct paragraph text of the search index (it may stand in several stories)."""
+
+    id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Chapter:
     story: Story
     number: int

@@ -4,20 +4,23 @@ The user's text never reaches FTS5 syntax: it is folded and cut into words exact
 index's unicode61 tokenizer cuts text (bot/text/normalize.py), and each word is quoted, so
 quotes, `*`, `^`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
 
+The index holds each distinct paragraph text once (bot/store/schema.py), so a search ranks
+texts; the best are then looked up in the stories that hold them, one hit per story.
+
 Document frequencies come from the index vocabulary, loaded once into memory (sorted lists
 by word length with counts in arrays; reloaded when the library changes). FTS5 is asked for
-the paragraphs holding the rarest few query words, which is cheap; the phrase and the other
-words are checked here on folded text. Only when those rare words are in more paragraphs
-than we look at does FTS5 check the phrase itself (positions of common words are costly).
+the texts holding the rarest few query words, which is cheap; the phrase and the other
+words are checked here on folded text. Only when those rare words are in more texts than we
+look at does FTS5 check the phrase itself (positions of common words are costly).
 
 Every candidate, whichever stage found it, is scored by how closely the query lines up with
-some stretch of the paragraph (rapidfuzz partial_ratio over folded words, 0-100): an exact
+some stretch of the text (rapidfuzz partial_ratio over folded words, 0-100): an exact
 phrase scores 100; a paragraph that merely holds all the words, scattered, scores low and
 loses to a fuzzy match of the actual line.
 
 Fuzzy candidates: each query word the index does not know is corrected against the
 vocabulary (OSA edit distance via rapidfuzz, words of similar length only); then an FTS5
-query asks for paragraphs holding at least two of the four rarest words or corrections (any
+query asks for texts holding at least two of the four rarest words or corrections (any
 pair), so one swapped, dropped or misspelled word does not lose the line. A fuzzy candidate
 below FUZZY_MIN closeness is noise, and the answer is "none".
 """
@@ -38,7 +41,7 @@ from itertools import combinations
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.models import Hit, MatchKind, Paragraph, SearchResult, Story
+from bot.models import Hit, IndexedText, MatchKind, Paragraph, SearchResult, Story
 from bot.store import Store
 from bot.store.search import StoryScope
 from bot.text.normalize import word_spans, words
@@ -51,20 +54,19 @@ MAX_QUERY_CHARS = 500
 MAX_TOKENS = 32
 SNIPPET_CHARS = 300
 
-CANDIDATES = 100  # paragraphs fetched per stage
-RANK_CAP = 300  # BM25 only when a query matches at most this many paragraphs
+CANDIDATES = 100  # texts fetched per stage
+RANK_CAP = 300  # BM25 only when a query matches at most this many texts
 WORDS_CLEAR = 90.0  # a words match this close is the answer; below, fuzzy may do better
 FUZZY_MIN = 78.0  # below this closeness a fuzzy candidate is noise: answer "none"
 FUZZY_MIN_SHORT = 88.0  # the same for queries of at most SHORT_QUERY characters
 SHORT_QUERY = 12
 FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
-COMMON_SHARE = 0.2  # a word in more than this share of paragraphs finds nothing useful
+COMMON_SHARE = 0.2  # a word in more than this share of texts finds nothing useful
 CORRECTIONS = 3  # vocabulary words tried per unknown query word
 VOCAB_MAX_LEN = 32
 SIGNATURE_TTL = 2.0  # seconds a cached vocabulary is trusted before checking the library
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
-DISTINCT_SCAN = 3000  # at most this many paragraphs holding them are read for other texts
-VOCAB_SMALL = 100_000  # above this many terms, words seen in one paragraph only are dropped
+VOCAB_SMALL = 100_000  # above this many terms, words seen in one text only are dropped
 
 
 # ---- query text -----------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def _any_of(alternatives: Sequence[str]) -> str:
 
 
 def any_two_query(keys: Sequence[Sequence[str]]) -> str:
-    """Paragraphs holding at least two of the keys (each key: one word or its alternatives)."""
+    """Texts holding at least two of the keys (each key: one word or its alternatives)."""
     if len(keys) == 1:
         return _any_of(keys[0])
     return " OR ".join(f"({_any_of(a)} AND {_any_of(b)})" for a, b in combinations(keys, 2))
@@ -109,7 +111,7 @@ def any_two_query(keys: Sequence[Sequence[str]]) -> str:
 
 @dataclass(slots=True)
 class _Vocabulary:
-    """The index's words by length, sorted, with how many paragraphs hold each.
+    """The index's words by length, sorted, with how many texts hold each.
 
     Kept in memory so a search knows which query words are rare (FTS5's own count, through
     fts5vocab, reads a common word's whole doclist: 30 ms for "the" at 100 MB) and can
@@ -120,10 +122,10 @@ class _Vocabulary:
     checked: float  # when the signature was last compared with the database
     by_length: dict[int, list[str]]
     counts: dict[int, array[int]]
-    total: int  # paragraphs in the library
+    total: int  # texts in the library
 
     def count(self, word: str) -> int | None:
-        """Paragraphs holding ``word``; None when the vocabulary does not list it."""
+        """Texts holding ``word``; None when the vocabulary does not list it."""
         terms = self.by_length.get(len(word))
         if terms is None:
             return None
@@ -184,7 +186,7 @@ async def _vocabulary(store: Store) -> _Vocabulary:
         if cached is not None and cached.signature == signature:
             return cached
         _vocabularies.pop(store, None)  # let the old one go before building the new
-        rows = await store.vocabulary(1, VOCAB_MAX_LEN)
+        rows, total = await store.vocabulary(1, VOCAB_MAX_LEN)
         keep_single = len(rows) <= VOCAB_SMALL
         by_length: dict[int, list[str]] = {}
         counts: dict[int, array[int]] = {}
@@ -193,7 +195,7 @@ async def _vocabulary(store: Store) -> _Vocabulary:
                 by_length.setdefault(len(term), []).append(term)
                 counts.setdefault(len(term), array("I")).append(doc)
         del rows
-        vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, signature[3])
+        vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, total)
         _vocabularies[store] = vocabulary
         return vocabulary
 
@@ -208,33 +210,32 @@ async def warm(store: Store) -> None:
 
 @dataclass(slots=True)
 class _Candidate:
-    paragraph: Paragraph
+    text: IndexedText
     rank: float  # BM25 from FTS5, lower is better; 0 when unranked
     kind: MatchKind
-    normal: str  # the paragraph's folded words, joined by single spaces
+    normal: str  # the text's folded words, joined by single spaces
     score: float = 0.0
     start: int = 0  # the best-aligned stretch, as word indices [start, end)
     end: int = 0
 
 
 class _Normaliser:
-    """Folds and scores paragraph texts for one query, each distinct text once (libraries and
-    stories repeat passages)."""
+    """Folds and scores texts for one query, each text once (the stages may meet a text twice)."""
 
     def __init__(self, query: Sequence[str]) -> None:
         self.query = query
         self.joined = " ".join(query)
-        self._normal: dict[str, str] = {}
-        self._scored: dict[tuple[str, MatchKind], tuple[MatchKind, float, int, int]] = {}
+        self._normal: dict[int, str] = {}
+        self._scored: dict[tuple[int, MatchKind], tuple[MatchKind, float, int, int]] = {}
 
-    def candidate(self, p: Paragraph, rank: float, kind: MatchKind) -> _Candidate:
-        normal = self._normal.get(p.text)
+    def candidate(self, t: IndexedText, rank: float, kind: MatchKind) -> _Candidate:
+        normal = self._normal.get(t.id)
         if normal is None:
-            normal = self._normal[p.text] = " ".join(words(p.text))
-        return _Candidate(p, rank, kind, normal)
+            normal = self._normal[t.id] = " ".join(words(t.text))
+        return _Candidate(t, rank, kind, normal)
 
     def score(self, c: _Candidate) -> None:
-        key = (c.paragraph.text, c.kind)
+        key = (c.text.id, c.kind)
         done = self._scored.get(key)
         if done is None:
             _score(c, self.query, self.joined)
@@ -244,7 +245,7 @@ class _Normaliser:
 
 
 def _score(c: _Candidate, query: Sequence[str], joined: str) -> None:
-    """Closeness of the query to the best-matching stretch of the paragraph, 0-100."""
+    """Closeness of the query to the best-matching stretch of the text, 0-100."""
     text = c.normal
     if not text:
         return
@@ -256,7 +257,7 @@ def _score(c: _Candidate, query: Sequence[str], joined: str) -> None:
             return
         c.kind = "words"  # FTS5 saw a phrase our words do not: score it like the others
     if len(text) < len(joined):
-        # a paragraph shorter than the query must match all of it, not be found inside it
+        # a text shorter than the query must match all of it, not be found inside it
         c.score = fuzz.ratio(joined, text)
         c.start, c.end = 0, text.count(" ") + 1
         return
@@ -278,7 +279,7 @@ def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> list[tuple[int, int]]:
-    """Character ranges of the paragraph to mark: the phrase, or the matching words near it.
+    """Character ranges of the text to mark: the phrase, or the matching words near it.
 
     Where the line was found (the aligned stretch) every query word is marked; elsewhere only
     longer words, and only when the alignment is weak, so "my" is not marked all over.
@@ -303,7 +304,7 @@ def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> li
     ranges: list[tuple[int, int]] = []
     for i in chosen:
         start, end, _ = spans[i]
-        if ranges and _joinable(c.paragraph.text, ranges[-1][1], start):
+        if ranges and _joinable(c.text.text, ranges[-1][1], start):
             ranges[-1] = (ranges[-1][0], end)
         else:
             ranges.append((start, end))
@@ -311,15 +312,15 @@ def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> li
 
 
 def _spans(c: _Candidate) -> list[tuple[int, int, str]]:
-    spans = word_spans(c.paragraph.text)
+    spans = word_spans(c.text.text)
     if len(spans) != c.normal.count(" ") + 1:  # cannot happen, but never mark the wrong words
         c.start, c.end = 0, 0
     return spans
 
 
 def _focus(c: _Candidate) -> tuple[int, int]:
-    """Characters of the paragraph where the line was found."""
-    spans = word_spans(c.paragraph.text)
+    """Characters of the text where the line was found."""
+    spans = word_spans(c.text.text)
     if not spans:
         return 0, 0
     end = min(max(c.end, c.start + 1), len(spans))
@@ -383,18 +384,30 @@ async def search(
     limit: int = 5,
     context: bool = False,
 ) -> SearchResult:
-    """Find the paragraphs that best match ``query`` among ``stories``, best first."""
+    """Find the paragraphs that best match ``query`` among ``stories``, best first.
+
+    Each matching text gives a hit in every story that holds it (the first place in each),
+    best text first, until ``limit``.
+    """
     query_words = tokens(query)
     if not query_words or not stories or limit < 1:
         return SearchResult(query, "none", ())
     by_id = {s.id: s for s in stories}
     try:
-        kind, chosen, extra = await _cascade(store, query_words, list(by_id))
+        scope = await store.story_scope(list(by_id))
+        kind, chosen, extra = await _cascade(store, query_words, scope)
+        hits: list[Hit] = []
+        for c in chosen:
+            shown = snippet(c.text.text, _marks(c, query_words, extra), _focus(c))
+            for p in await store.occurrences(c.text.id, scope, limit - len(hits)):
+                story = by_id.get(p.story_id)  # None only for a story added meanwhile
+                if story is not None:
+                    hits.append(_hit(c, p, story, shown))
+            if len(hits) >= limit:
+                break
     except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
         log.warning("quote search failed for %r: %s", query[:80], exc)
         return SearchResult(query, "none", ())
-    best = _dedupe(chosen, limit)
-    hits = [_hit(c, by_id[c.paragraph.story_id], query_words, extra) for c in best]
     if context and hits:
         beside = await store.neighbours([(h.story.id, h.chapter, h.position) for h in hits])
         hits = [
@@ -409,48 +422,30 @@ async def search(
 
 
 async def _cascade(
-    store: Store, query: list[str], story_ids: list[int]
+    store: Store, query: list[str], scope: StoryScope
 ) -> tuple[MatchKind, list[_Candidate], list[str]]:
     joined = " ".join(query)
     normaliser = _Normaliser(query)
-    scope = await store.story_scope(story_ids)
     vocabulary = await _vocabulary(store)
     known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
 
-    # FTS5 finds the paragraphs holding the rarest few words (a phrase or an AND over common
+    # FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
     # words reads their whole doclists and positions); the phrase and the other words are
-    # checked here. Only when the rare words are in too many paragraphs to look at them all
+    # checked here. Only when the rare words are in too many texts to look at them all
     # does FTS5 check the phrase itself.
     keys_query = all_words_query(sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS])
     rows, complete = await store.search_candidates(keys_query, scope, CANDIDATES, rank_cap=RANK_CAP)
     wanted = set(known)
     held: list[_Candidate] = []
-    for p, rank in rows:
-        c = normaliser.candidate(p, rank, "exact")
+    for t, rank in rows:
+        c = normaliser.candidate(t, rank, "exact")
         if wanted.issubset(c.normal.split(" ")):
             normaliser.score(c)
             held.append(c)
     exact = [c for c in held if c.kind == "exact"]
     if not exact and not complete:
-        # Many paragraphs hold the rare words, but a library repeats passages: when every one
-        # of them is a copy of a text checked above (or one of a few others, checked now),
-        # there is no phrase elsewhere and FTS5 need not look for it (~10 ms at 100 MB).
-        others, complete = await store.other_texts(
-            keys_query,
-            scope,
-            {c.paragraph.text for c in held} | {p.text for p, _ in rows},
-            CANDIDATES,
-            scan=DISTINCT_SCAN,
-        )
-        for p in others:
-            c = normaliser.candidate(p, 0.0, "exact")
-            if wanted.issubset(c.normal.split(" ")):
-                normaliser.score(c)
-                held.append(c)
-        exact = [c for c in held if c.kind == "exact"]
-    if not exact and not complete:
         phrase, _ = await store.search_candidates(phrase_query(query), scope, CANDIDATES)
-        exact = [normaliser.candidate(p, rank, "exact") for p, rank in phrase]
+        exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
         for c in exact:
             normaliser.score(c)
         exact = [c for c in exact if c.kind == "exact"]
@@ -463,7 +458,7 @@ async def _cascade(
         if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
             return "words", found, []
 
-    seen = {c.paragraph.id for c in found}
+    seen = {c.text.id for c in found}
     fuzzy, corrected = await _fuzzy(
         store,
         query,
@@ -497,7 +492,7 @@ async def _fuzzy(
     seen: set[int],
     normaliser: _Normaliser,
 ) -> tuple[list[_Candidate], list[str]]:
-    keys: list[tuple[int, list[str]]] = []  # (paragraphs holding it, alternatives)
+    keys: list[tuple[int, list[str]]] = []  # (texts holding it, alternatives)
     corrected: list[str] = []
     for word, count in known.items():
         if count is not None:
@@ -519,37 +514,17 @@ async def _fuzzy(
     rows, _ = await store.search_candidates(
         any_two_query(chosen), scope, CANDIDATES, rank_cap=RANK_CAP
     )
-    candidates = [normaliser.candidate(p, rank, "fuzzy") for p, rank in rows if p.id not in seen]
+    candidates = [normaliser.candidate(t, rank, "fuzzy") for t, rank in rows if t.id not in seen]
     for c in candidates:
         normaliser.score(c)
     return candidates, corrected
 
 
 def _best_first(candidates: list[_Candidate]) -> list[_Candidate]:
-    return sorted(
-        candidates,
-        key=lambda c: (-c.score, c.rank, len(c.paragraph.text), c.paragraph.story_id,
-                       c.paragraph.position),
-    )  # fmt: skip
+    return sorted(candidates, key=lambda c: (-c.score, c.rank, len(c.text.text), c.text.id))
 
 
-def _dedupe(candidates: Sequence[_Candidate], limit: int) -> list[_Candidate]:
-    """Best first, one of each identical paragraph within a story (stories repeat passages)."""
-    seen: set[tuple[int, str]] = set()
-    out: list[_Candidate] = []
-    for c in candidates:
-        key = (c.paragraph.story_id, c.paragraph.text)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(c)
-        if len(out) == limit:
-            break
-    return out
-
-
-def _hit(c: _Candidate, story: Story, query: Sequence[str], extra: Sequence[str]) -> Hit:
-    p = c.paragraph
+def _hit(c: _Candidate, p: Paragraph, story: Story, shown: str) -> Hit:
     info = story.chapter_info(p.chapter)
     return Hit(
         story=story,
@@ -557,6 +532,6 @@ def _hit(c: _Candidate, story: Story, query: Sequence[str], extra: Sequence[str]
         chapter_label=info.label if info else str(p.chapter),
         position=p.position,
         text=p.text,
-        snippet=snippet(p.text, _marks(c, query, extra), _focus(c)),
+        snippet=shown,
         score=round(float(c.score), 1),
     )

@@ -106,7 +106,7 @@ async def test_failure_mid_story_keeps_previous_version(store: Store, tmp_path: 
     await ingest(store, folder)
     # a real fault inside the database: the 2nd paragraph of the new version cannot be written
     await store.db.execute(
-        "CREATE TRIGGER poison BEFORE INSERT ON paragraphs WHEN NEW.text LIKE '%POISON%'"
+        "CREATE TRIGGER poison BEFORE INSERT ON texts WHEN NEW.text LIKE '%POISON%'"
         " BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END"
     )
     write(folder, "a.txt", STORY.replace("second one", "POISON one"))

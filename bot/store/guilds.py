@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
 from bot.daily import DailySchedule
+from bot.store.base import SQLBase
 
 _COLUMNS = "guild_id, channel_id, time, timezone, story_file, last_posted"
 
@@ -18,24 +16,16 @@ def _schedule(row: Any) -> DailySchedule:
     return DailySchedule(int(row[0]), int(row[1]), row[2], row[3], row[4], last)
 
 
-class GuildSQL:
-    db: aiosqlite.Connection
-
-    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        raise NotImplementedError
-
+class GuildSQL(SQLBase):
     async def daily_schedule(self, guild_id: int) -> DailySchedule | None:
-        async with self.db.execute(
+        row = await self._one(
             f"SELECT {_COLUMNS} FROM daily_schedules WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return _schedule(row) if row else None
 
     async def daily_schedules(self) -> list[DailySchedule]:
-        async with self.db.execute(
-            f"SELECT {_COLUMNS} FROM daily_schedules ORDER BY guild_id"
-        ) as cursor:
-            return [_schedule(row) for row in await cursor.fetchall()]
+        rows = await self._all(f"SELECT {_COLUMNS} FROM daily_schedules ORDER BY guild_id")
+        return [_schedule(row) for row in rows]
 
     async def set_daily_schedule(self, schedule: DailySchedule) -> None:
         """Create or replace a server's schedule (one per server)."""

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from bot.models import ChapterInfo, Paragraph, Rating, Story, StoryMeta
+from bot.store.base import SQLBase
 from bot.text import ParsedStory
 
 if TYPE_CHECKING:
@@ -41,29 +40,19 @@ class FileState:
 
 
 _STORY_COLUMNS = "id, slug, title, file, author, rating, url, words"
-_PARAGRAPH_COLUMNS = "id, story_id, chapter, position, scene, text"
+# paragraphs p with their text t
+_PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
+_PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
 
 
 def _paragraph(row: Any) -> Paragraph:
     return Paragraph(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
-class LibrarySQL:
-    db: aiosqlite.Connection
+class LibrarySQL(SQLBase):
     path: Path
     _write_lock: asyncio.Lock
     _bulk: sqlite3.Connection | None
-
-    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        raise NotImplementedError
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self.db.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
-
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
-        async with self.db.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
 
     # ---- files ---------------------------------------------------------------------------
 
@@ -169,8 +158,8 @@ class LibrarySQL:
 
     async def chapter_paragraphs(self, story_id: int, number: int) -> list[Paragraph]:
         rows = await self._all(
-            f"SELECT {_PARAGRAPH_COLUMNS} FROM paragraphs WHERE story_id = ? AND chapter = ?"
-            " ORDER BY position",
+            f"SELECT {_PARAGRAPH_COLUMNS} FROM {_PARAGRAPH_TABLES}"
+            " WHERE p.story_id = ? AND p.chapter = ? ORDER BY p.position",
             (story_id, number),
         )
         return [_paragraph(r) for r in rows]
@@ -178,8 +167,8 @@ class LibrarySQL:
     async def paragraphs_between(self, story_id: int, first: int, last: int) -> list[Paragraph]:
         """Paragraphs with first <= position <= last, in order."""
         rows = await self._all(
-            f"SELECT {_PARAGRAPH_COLUMNS} FROM paragraphs WHERE story_id = ?"
-            " AND position BETWEEN ? AND ? ORDER BY position",
+            f"SELECT {_PARAGRAPH_COLUMNS} FROM {_PARAGRAPH_TABLES} WHERE p.story_id = ?"
+            " AND p.position BETWEEN ? AND ? ORDER BY p.position",
             (story_id, first, last),
         )
         return [_paragraph(r) for r in rows]
@@ -197,21 +186,27 @@ class LibrarySQL:
         if ids is not None:
             where = f" AND p.story_id IN ({','.join('?' * len(ids))})" if ids else " AND 0"
         rows = await self._all(
-            f"SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text"
-            f" FROM paragraphs_fts JOIN paragraphs p ON p.id = paragraphs_fts.rowid"
-            f" WHERE paragraphs_fts MATCH ?{where}"
-            f"{' ORDER BY paragraphs_fts.rank' if ranked else ''} LIMIT ?",
+            f"SELECT {_PARAGRAPH_COLUMNS}"
+            " FROM texts_fts JOIN paragraphs p ON p.text_id = texts_fts.rowid"
+            f" JOIN texts t ON t.id = p.text_id WHERE texts_fts MATCH ?{where}"
+            f"{' ORDER BY texts_fts.rank' if ranked else ''} LIMIT ?",
             (fts_query, *(ids or ()), limit),
         )
         return [_paragraph(r) for r in rows]
 
 
-# external-content FTS5 must be told the old text of each row it forgets
+# A story's rows go, and the texts no other story uses; external-content FTS5 must be told
+# the old text of each row it forgets. ?1 is the story id.
+_UNSHARED_TEXTS = (
+    " WHERE t.id IN (SELECT text_id FROM paragraphs WHERE story_id = ?1) AND NOT EXISTS"
+    " (SELECT 1 FROM paragraphs o WHERE o.text_id = t.id AND o.story_id != ?1)"
+)
 DELETE_STORY_ROWS = (
-    "INSERT INTO paragraphs_fts (paragraphs_fts, rowid, text)"
-    " SELECT 'delete', id, text FROM paragraphs WHERE story_id = ?",
-    "DELETE FROM paragraphs WHERE story_id = ?",
-    "DELETE FROM chapters WHERE story_id = ?",
+    f"INSERT INTO texts_fts (texts_fts, rowid, text) SELECT 'delete', t.id, t.text FROM texts t"
+    f"{_UNSHARED_TEXTS}",
+    f"DELETE FROM texts AS t{_UNSHARED_TEXTS}",
+    "DELETE FROM paragraphs WHERE story_id = ?1",
+    "DELETE FROM chapters WHERE story_id = ?1",
 )
 
 
@@ -220,9 +215,12 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         taken = {r[0]: r[1] for r in db.execute("SELECT slug, file FROM stories")}
-        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM paragraphs").fetchone()[0]
+        ids = _NextIds(
+            db.execute("SELECT coalesce(max(id), 0) + 1 FROM paragraphs").fetchone()[0],
+            db.execute("SELECT coalesce(max(id), 0) + 1 FROM texts").fetchone()[0],
+        )
         for item in items:
-            next_id = _write_one(db, item, taken, next_id)
+            _write_one(db, item, taken, ids)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -230,10 +228,18 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
         raise
 
 
+@dataclass(slots=True)
+class _NextIds:
+    """The next free paragraph and text ids within a batch."""
+
+    paragraph: int
+    text: int
+
+
 def _write_one(
-    db: sqlite3.Connection, item: StoryWrite, taken: dict[str, str], next_id: int
-) -> int:
-    """Write one story inside the caller's transaction; returns the next free paragraph id."""
+    db: sqlite3.Connection, item: StoryWrite, taken: dict[str, str], ids: _NextIds
+) -> None:
+    """Write one story inside the caller's transaction."""
     parsed, meta, state = item.parsed, item.meta, item.state
     rows: list[tuple[int, int, int, int, str]] = []
     chapters: list[tuple[int, str, int, str | None, int, int]] = []
@@ -244,12 +250,13 @@ def _write_one(
         first = len(rows)
         words = 0
         for scene, text in chapter.paragraphs:
-            rows.append((next_id + len(rows), number, len(rows), scene, text))
+            rows.append((ids.paragraph + len(rows), number, len(rows), scene, text))
             words += _count_words(text)
         if len(rows) == first:
             continue  # a heading with no text under it is not a chapter
         used.add(number)
         chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
+    ids.paragraph += len(rows)
     existing = db.execute("SELECT id, slug FROM stories WHERE file = ?", (item.file,)).fetchone()
     if existing is not None:
         taken.pop(existing[1], None)
@@ -290,16 +297,49 @@ def _write_one(
         " last_position) VALUES (?,?,?,?,?,?,?)",
         [(story_id, *c) for c in chapters],
     )
+    text_ids = _text_ids(db, [r[4] for r in rows], ids)
     db.executemany(
-        "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text)"
+        "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text_id)"
         " VALUES (?,?,?,?,?,?)",
-        [(r[0], story_id, r[1], r[2], r[3], r[4]) for r in rows],
-    )
-    db.executemany(
-        "INSERT INTO paragraphs_fts (rowid, text) VALUES (?, ?)", [(r[0], r[4]) for r in rows]
+        [(r[0], story_id, r[1], r[2], r[3], t) for r, t in zip(rows, text_ids, strict=True)],
     )
     taken[slug] = item.file
-    return next_id + len(rows)
+
+
+_HASH_BATCH = 500  # hashes per lookup (SQLite allows 32,766 parameters; small is fine)
+
+
+def _text_ids(db: sqlite3.Connection, texts: Sequence[str], ids: _NextIds) -> list[int]:
+    """The id of each text in ``texts``, adding (and indexing) the texts not stored yet."""
+    hashes = [_text_hash(text) for text in texts]
+    stored: dict[str, int] = {}
+    wanted = list(dict.fromkeys(hashes))
+    for at in range(0, len(wanted), _HASH_BATCH):
+        chunk = wanted[at : at + _HASH_BATCH]
+        for text_id, text in db.execute(
+            f"SELECT id, text FROM texts WHERE hash IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            stored[text] = text_id  # equal hashes with different texts are told apart here
+    added: list[tuple[int, int, str]] = []
+    out: list[int] = []
+    for text, text_hash in zip(texts, hashes, strict=True):
+        text_id = stored.get(text)
+        if text_id is None:
+            text_id = stored[text] = ids.text
+            ids.text += 1
+            added.append((text_id, text_hash, text))
+        out.append(text_id)
+    db.executemany("INSERT INTO texts (id, hash, text) VALUES (?, ?, ?)", added)
+    db.executemany(
+        "INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", [(a[0], a[2]) for a in added]
+    )
+    return out
+
+
+def _text_hash(text: str) -> int:
+    """A stable 64-bit key for a paragraph text (Python's hash() changes per process)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _count_words(text: str) -> int:

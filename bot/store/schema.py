@@ -55,6 +55,37 @@ MIGRATIONS: tuple[str, ...] = (
         last_posted TEXT
     ) WITHOUT ROWID;
     """,
+    # 2 -> 3: each distinct paragraph text is stored and indexed once, in `texts`; paragraphs
+    # point at theirs. A library that holds a passage many times (a story filed twice, a song
+    # quoted in several stories) then costs the search index one entry, not one per copy.
+    # The story files are the source of the text, so the paragraphs are not converted here:
+    # every story is marked changed and the next ingest (at start-up) reads it again, under
+    # the same story id (buttons on old messages hold story ids).
+    """
+    DROP TABLE paragraphs_fts;
+    DROP TABLE paragraphs;
+    UPDATE stories SET hash = '', meta_hash = '';
+    CREATE TABLE texts (
+        id INTEGER PRIMARY KEY,
+        hash INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX texts_by_hash ON texts (hash);
+    CREATE TABLE paragraphs (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        scene INTEGER NOT NULL,
+        text_id INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX paragraphs_by_position ON paragraphs (story_id, position);
+    CREATE INDEX paragraphs_by_text ON paragraphs (text_id, story_id);
+    CREATE VIRTUAL TABLE texts_fts USING fts5 (
+        text, content='texts', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

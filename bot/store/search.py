@@ -1,123 +1,122 @@
-"""SQL for quote search: FTS5 candidates, the index vocabulary, neighbouring paragraphs.
+"""SQL for quote search: FTS5 candidates, the index vocabulary, where texts stand, neighbours.
+
+The index holds each distinct paragraph text once (table ``texts``); a search finds texts,
+then the paragraphs (story, chapter, position) that hold them.
 
 FTS5 queries arrive already built and escaped by bot/search.py; nothing here looks at user text.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import aiosqlite
+from bot.models import IndexedText, Paragraph
+from bot.store.base import SQLBase
 
-from bot.models import Paragraph
-
-# fts5vocab over the paragraph index, per connection (a temp table works on a read-only file too)
-_VOCAB = "temp.paragraphs_vocab"
-_CREATE_VOCAB = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, paragraphs_fts, row)"
-)
+# fts5vocab over the text index, per connection (a temp table works on a read-only file too)
+_VOCAB = "temp.texts_vocab"
+_CREATE_VOCAB = f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, texts_fts, row)"
 _VOCAB_BATCH = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class StoryScope:
-    """A WHERE fragment (over paragraphs ``p``) and its parameters."""
+    """The stories a search looks in: ``story_ids``, or every story when None."""
 
-    where: str
-    params: tuple[int, ...]
+    story_ids: tuple[int, ...] | None
+
+    def over_paragraphs(self) -> str:
+        """A WHERE fragment over paragraphs ``p`` (its parameters: ``params``)."""
+        if self.story_ids is None:
+            return ""
+        return f" AND p.story_id IN ({','.join('?' * len(self.story_ids))})"
+
+    def over_texts(self) -> str:
+        """A WHERE fragment over texts ``t``: some paragraph in scope holds the text."""
+        if self.story_ids is None:
+            return ""
+        return (
+            " AND EXISTS (SELECT 1 FROM paragraphs p WHERE p.text_id = t.id"
+            f"{self.over_paragraphs()})"
+        )
+
+    @property
+    def params(self) -> tuple[int, ...]:
+        return self.story_ids or ()
 
 
-class SearchSQL:
-    db: aiosqlite.Connection
+class SearchSQL(SQLBase):
     _vocab_ready: bool = False
-
-    async def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self.db.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
 
     async def story_scope(self, story_ids: Sequence[int]) -> StoryScope:
         """What limits a search to ``story_ids``: nothing when they are all the stories."""
         ids = tuple(dict.fromkeys(story_ids))
-        total = await self._rows("SELECT count(*) FROM stories")
+        total = await self._all("SELECT count(*) FROM stories")
         if ids and len(ids) >= int(total[0][0]):
-            return StoryScope("", ())
-        if not ids:
-            return StoryScope(" AND 0", ())
-        return StoryScope(f" AND p.story_id IN ({','.join('?' * len(ids))})", ids)
+            return StoryScope(None)
+        return StoryScope(ids)
 
     async def search_candidates(
         self, fts_query: str, scope: StoryScope, limit: int, *, rank_cap: int = 0
-    ) -> tuple[list[tuple[Paragraph, float]], bool]:
-        """Paragraphs matching an FTS5 query with their BM25 rank (lower is better), and
-        whether they are all the paragraphs in scope that match.
+    ) -> tuple[list[tuple[IndexedText, float]], bool]:
+        """Texts in scope matching an FTS5 query with their BM25 rank (lower is better), and
+        whether they are all the texts in scope that match.
 
         When more than ``limit`` match, BM25 picks the best ``limit`` if the query matches at
-        most ``rank_cap`` rows of the whole index (BM25 costs a little for every matching row);
+        most ``rank_cap`` texts of the whole index (BM25 costs a little for every matching row);
         otherwise the first ``limit`` come unranked (rank 0) and the caller ranks them by what
         they say.
         """
+        if scope.story_ids == ():
+            return [], True
         select = (
-            "SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text, {rank}"
-            " FROM paragraphs_fts JOIN paragraphs p ON p.id = paragraphs_fts.rowid"
-            f" WHERE paragraphs_fts MATCH ?{scope.where}{{order}} LIMIT ?"
+            "SELECT t.id, t.text, {rank} FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
+            f" WHERE texts_fts MATCH ?{scope.over_texts()}{{order}} LIMIT ?"
         )
-        rows = await self._rows(
+        rows = await self._all(
             select.format(rank="0.0", order=""), (fts_query, *scope.params, limit + 1)
         )
         complete = len(rows) <= limit
         if not complete and rank_cap > 0:
-            count = await self._rows(
-                "SELECT count(*) FROM (SELECT rowid FROM paragraphs_fts"
-                " WHERE paragraphs_fts MATCH ? LIMIT ?)",
+            count = await self._all(
+                "SELECT count(*) FROM (SELECT rowid FROM texts_fts"
+                " WHERE texts_fts MATCH ? LIMIT ?)",
                 (fts_query, rank_cap + 1),
             )
             if int(count[0][0]) <= rank_cap:
-                rows = await self._rows(
-                    select.format(
-                        rank="paragraphs_fts.rank", order=" ORDER BY paragraphs_fts.rank"
-                    ),
+                rows = await self._all(
+                    select.format(rank="texts_fts.rank", order=" ORDER BY texts_fts.rank"),
                     (fts_query, *scope.params, limit),
                 )
-        found = [(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]), float(r[6])) for r in rows]
+        found = [(IndexedText(r[0], r[1]), float(r[2])) for r in rows]
         return found[:limit], complete
 
-    async def other_texts(
-        self, fts_query: str, scope: StoryScope, seen: Iterable[str], limit: int, *, scan: int
-    ) -> tuple[list[Paragraph], bool]:
-        """Paragraphs in scope matching an FTS5 query whose text is none of ``seen``, and
-        whether they are all of them (at most ``limit``, and at most ``scan`` paragraphs of the
-        whole index match the query; beyond that nothing is read).
-
-        A library repeats passages (the benchmark holds every line under ~458 titles), so the
-        first paragraphs of a query often say all there is to say: reading the others' text
-        (microseconds each) proves it far more cheaply than an FTS5 phrase of common words.
-        """
-        rows = await self._rows(
-            "WITH m AS MATERIALIZED (SELECT rowid AS id FROM paragraphs_fts"
-            "  WHERE paragraphs_fts MATCH ? LIMIT ?),"
-            " n AS (SELECT count(*) AS total FROM m)"
-            " SELECT n.total, t.* FROM n LEFT JOIN"
-            " (SELECT p.id, p.story_id, p.chapter, p.position, p.scene, p.text"
-            "  FROM m JOIN paragraphs p ON p.id = m.id"
-            "  WHERE (SELECT total FROM n) <= ?"
-            f"  AND p.text NOT IN (SELECT value FROM json_each(?)){scope.where} LIMIT ?) t",
-            (fts_query, scan + 1, scan, json.dumps(list(seen)), *scope.params, limit + 1),
+    async def occurrences(self, text_id: int, scope: StoryScope, limit: int) -> list[Paragraph]:
+        """Where a text stands in scope: its first paragraph in each story, by story id."""
+        # SQLite takes the bare columns of an aggregate query from the row min() picked
+        rows = await self._all(
+            "SELECT p.id, p.story_id, p.chapter, min(p.position), p.scene, t.text"
+            " FROM paragraphs p JOIN texts t ON t.id = p.text_id"
+            f" WHERE p.text_id = ?{scope.over_paragraphs()}"
+            " GROUP BY p.story_id ORDER BY p.story_id LIMIT ?",
+            (text_id, *scope.params, limit),
         )
-        found = [Paragraph(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows if r[1] is not None]
-        return found[:limit], int(rows[0][0]) <= scan and len(found) <= limit
+        return [Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def _ensure_vocab(self) -> None:
         if not self._vocab_ready:
             await self.db.execute(_CREATE_VOCAB)
             self._vocab_ready = True
 
-    async def vocabulary(self, min_length: int, max_length: int) -> list[tuple[str, int]]:
-        """Every indexed term of a plausible word length, with its paragraph count, by term.
+    async def vocabulary(
+        self, min_length: int, max_length: int
+    ) -> tuple[list[tuple[str, int]], int]:
+        """Every indexed term of a plausible word length with the number of texts holding it,
+        by term; and the number of texts.
 
-        This reads the whole index (about 0.7 s for 100 MB of text): call it rarely, and cache.
+        This reads the whole index (about 0.7 s for 100 MB of distinct text): call it rarely,
+        and cache.
         """
         await self._ensure_vocab()
         out: list[tuple[str, int]] = []
@@ -127,12 +126,13 @@ class SearchSQL:
         ) as cursor:
             while batch := await cursor.fetchmany(_VOCAB_BATCH):
                 out.extend((r[0], int(r[1])) for r in batch)
-        return out
+        total = await self._all("SELECT count(*) FROM texts")
+        return out, int(total[0][0])
 
     async def library_signature(self) -> tuple[int, ...]:
         """Changes whenever the indexed text may have changed (by this connection or another)."""
-        version = await self._rows("PRAGMA data_version")
-        stories = await self._rows(
+        version = await self._all("PRAGMA data_version")
+        stories = await self._all(
             "SELECT count(*), coalesce(max(id), 0), total(paragraph_count), total(words)"
             " FROM stories"
         )
@@ -148,11 +148,13 @@ class SearchSQL:
         out: dict[tuple[int, int], str] = {}
         for chunk in _chunks(list(dict.fromkeys(wanted)), 100):
             clauses = " OR ".join(
-                "(story_id = ? AND chapter = ? AND position IN (?, ?))" for _ in chunk
+                "(p.story_id = ? AND p.chapter = ? AND p.position IN (?, ?))" for _ in chunk
             )
             params = [v for s, c, p in chunk for v in (s, c, p - 1, p + 1)]
-            for r in await self._rows(
-                f"SELECT story_id, position, text FROM paragraphs WHERE {clauses}", params
+            for r in await self._all(
+                "SELECT p.story_id, p.position, t.text"
+                f" FROM paragraphs p JOIN texts t ON t.id = p.text_id WHERE {clauses}",
+                params,
             ):
                 out[(r[0], r[1])] = r[2]
         return out
