@@ -22,13 +22,20 @@ def source_files() -> list[Path]:
     return files
 
 
-def build_library(target_mb: float = 100.0, folder: Path | None = None) -> Path:
+def build_library(
+    target_mb: float = 100.0, folder: Path | None = None, *, distinct: bool = False
+) -> Path:
     """Write copies of the sources, each under its own title line, until target_mb is reached.
 
     Each copy gets a distinct first line ("Copy N of <name>") so titles and hashes differ.
-    Reuses the folder when it already holds the library of that size.
+    With ``distinct``, every line of 40 characters or more also ends with a mark of
+    punctuation that differs per copy, so no paragraph repeats in the library but every
+    word is where it was: the search index is as large as the repeated library's before
+    storybot stored each distinct text once. Reuses the folder when it already holds the
+    library of that size.
     """
-    folder = folder or BENCH_DIR / f"library-{int(target_mb)}mb"
+    name = f"library-{int(target_mb)}mb" + ("-distinct" if distinct else "")
+    folder = folder or BENCH_DIR / name
     marker = folder / ".complete"
     if marker.exists():
         return folder
@@ -43,10 +50,24 @@ def build_library(target_mb: float = 100.0, folder: Path | None = None) -> Path:
             name = f"{copy:04d}_{stem}.txt"
             header = f"Copy {copy} of {stem}\n\n".encode()
             body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+            if distinct:
+                body = _mark_lines(body, copy)
             (folder / name).write_bytes(header + body)
             total += len(header) + len(body)
     marker.write_text(str(total))
     return folder
+
+
+def _mark_lines(body: bytes, copy: int) -> bytes:
+    """End each long line with ``copy`` in base 4, written in punctuation (no word changes)."""
+    digits = ""
+    while copy:
+        copy, digit = divmod(copy, 4)
+        digits += "~^+="[digit]
+    mark = f" {digits}".encode()
+    return b"\n".join(
+        line.rstrip(b"\r") + mark if len(line) >= 40 else line for line in body.split(b"\n")
+    )
 
 
 def library_bytes(folder: Path) -> int:

@@ -3,7 +3,7 @@
 Queries are drawn from the library itself: a run of 6-10 words of a random paragraph (exact),
 the same with a middle word dropped (words), with a word misspelled (fuzzy), and lines of
 plausible English that the library does not hold (no match). Run alone with
-`.venv/bin/python -m benchmarks.search`.
+`.venv/bin/python -m benchmarks.search [--distinct]`.
 """
 
 from __future__ import annotations
@@ -254,15 +254,17 @@ async def _ensure_ingested(folder: Path, db_path: Path) -> None:
 
 
 def main() -> None:
-    from benchmarks.ingest import bare_fts5_seconds, print_table
+    """The search table alone, for the repeated library and (with --distinct) its variant."""
+    from benchmarks.ingest import bare_db, bare_fts5_seconds, print_table
 
-    folder = build_library(100)
-    db_path = BENCH_DIR / "bench.db"
-    bare_db = BENCH_DIR / "bare-fts5.db"
-    asyncio.run(_ensure_ingested(folder, db_path))
-    if not bare_db.exists():
-        bare_fts5_seconds(folder, bare_db)
-    print_table("Quote search", run(db_path, folder, bare_db))
+    for distinct in (False, True) if "--distinct" in sys.argv else (False,):
+        folder = build_library(100, distinct=distinct)
+        db_path = BENCH_DIR / ("bench-distinct.db" if distinct else "bench.db")
+        asyncio.run(_ensure_ingested(folder, db_path))
+        if not bare_db(distinct).exists():
+            bare_fts5_seconds(folder, bare_db(distinct))
+        title = "Quote search" + (", no paragraph repeated" if distinct else "")
+        print_table(title, run(db_path, folder, bare_db(distinct)))
 
 
 if __name__ == "__main__":
