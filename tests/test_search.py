@@ -12,7 +12,7 @@ from bot import search
 from bot.library import Library
 from bot.models import SearchResult
 from bot.search import MARK_CLOSE, MARK_OPEN
-from bot.text.normalize import fold, words
+from bot.text.normalize import _WORD, fold, words
 
 # (file prefix, the line as a reader types it). Lines of 002 are typed with plain apostrophes
 # and straight quotes although the stored text has ’ “ ” (repaired from U+FFFD). The lines are
@@ -272,6 +272,15 @@ def test_folding_agrees_with_the_index() -> None:
     assert words("Spike🧛Buffy") == ["spike", "buffy"]
     assert words("snake_case") == ["snake", "case"]
     assert fold("  A\u00a0 B\n") == "a b"
+
+
+@settings(max_examples=500)
+@given(
+    st.text(alphabet="aBcÉé\u0301ßİıŁ½x’‘“”—–…\u00a0 \t\n'-_🧛" + "ab" * 5, max_size=40) | st.text()
+)
+def test_words_are_the_words_of_the_folded_text(text: str) -> None:
+    """words() skips folding steps that cannot change words; it must agree with fold()."""
+    assert words(text) == _WORD.findall(fold(text))
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
