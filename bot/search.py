@@ -397,14 +397,17 @@ async def search(
         scope = await store.story_scope(list(by_id))
         kind, chosen, extra = await _cascade(store, query_words, scope)
         hits: list[Hit] = []
+        shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
         for c in chosen:
-            shown = snippet(c.text.text, _marks(c, query_words, extra), _focus(c))
-            for p in await store.occurrences(c.text.id, scope, limit - len(hits)):
-                story = by_id.get(p.story_id)  # None only for a story added meanwhile
-                if story is not None:
-                    hits.append(_hit(c, p, story, shown))
+            clip = snippet(c.text.text, _marks(c, query_words, extra), _focus(c))
+            for p in await store.occurrences(c.text.id, scope, limit):
+                story = by_id.get(p.story_id)  # None: a story not in the list given
+                if story is not None and (p.story_id, p.text) not in shown:
+                    shown.add((p.story_id, p.text))
+                    hits.append(_hit(c, p, story, clip))
             if len(hits) >= limit:
                 break
+        hits = hits[:limit]
     except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
         log.warning("quote search failed for %r: %s", query[:80], exc)
         return SearchResult(query, "none", ())
@@ -524,7 +527,7 @@ def _best_first(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(candidates, key=lambda c: (-c.score, c.rank, len(c.text.text), c.text.id))
 
 
-def _hit(c: _Candidate, p: Paragraph, story: Story, shown: str) -> Hit:
+def _hit(c: _Candidate, p: Paragraph, story: Story, clip: str) -> Hit:
     info = story.chapter_info(p.chapter)
     return Hit(
         story=story,
@@ -532,6 +535,6 @@ def _hit(c: _Candidate, p: Paragraph, story: Story, shown: str) -> Hit:
         chapter_label=info.label if info else str(p.chapter),
         position=p.position,
         text=p.text,
-        snippet=shown,
+        snippet=clip,
         score=round(float(c.score), 1),
     )

@@ -19,6 +19,7 @@ from bot.errors import StoryBotError
 from bot.library import Library
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.schema import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "storybot.service"
@@ -209,3 +210,19 @@ async def test_read_only_without_a_database_says_so(tmp_path: Path) -> None:
     # aiosqlite stops its worker thread after the failed connect answers; let it finish while
     # the loop is still open (else it reports "Event loop is closed" from its thread)
     await asyncio.sleep(0.1)
+
+
+async def test_read_only_refuses_a_database_it_would_have_to_upgrade(tmp_path: Path) -> None:
+    """A READ_ONLY process cannot migrate; it says what to do instead of failing queries."""
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    for step in MIGRATIONS[:2]:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    with pytest.raises(StoryBotError, match=r"older storybot .* without READ_ONLY"):
+        await Store.open(old, read_only=True)
+    upgraded = await Store.open(old)  # a writer upgrades it; then readers are welcome
+    await upgraded.close()
+    reader = await Store.open(old, read_only=True)
+    await reader.close()

@@ -60,10 +60,7 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
             pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
         for pragma in pragmas:
             await (await self.db.execute(f"PRAGMA {pragma}")).close()
-        if read_only:
-            return
-        async with self.db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
+        row = await self._one("PRAGMA user_version")
         version = int(row[0]) if row else 0
         if version > SCHEMA_VERSION:
             raise StoryBotError(
@@ -71,6 +68,14 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
                 f"(schema {version}, this one knows {SCHEMA_VERSION})",
                 usage=False,
             )
+        if read_only:
+            if version < SCHEMA_VERSION:  # a read-only process cannot upgrade it
+                raise StoryBotError(
+                    f"the database {self.path} is from an older storybot (schema {version});"
+                    " start storybot once without READ_ONLY to upgrade it",
+                    usage=False,
+                )
+            return
         for step in range(version, SCHEMA_VERSION):
             # executescript() commits any open transaction first, so the script carries its own.
             script = (

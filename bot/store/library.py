@@ -179,12 +179,12 @@ class LibrarySQL(SQLBase):
         """Paragraphs whose text matches an FTS5 query (already escaped by the caller).
 
         ``ranked`` orders them by BM25, which scores every match first; unranked they come
-        in storage order and the query stops at ``limit``.
+        in index order (oldest text first) and the query stops at ``limit``.
         """
         ids = list(story_ids) if story_ids is not None else None
         where = ""
         if ids is not None:
-            where = f" AND p.story_id IN ({','.join('?' * len(ids))})" if ids else " AND 0"
+            where = f" AND +p.story_id IN ({','.join('?' * len(ids))})" if ids else " AND 0"
         rows = await self._all(
             f"SELECT {_PARAGRAPH_COLUMNS}"
             " FROM texts_fts JOIN paragraphs p ON p.text_id = texts_fts.rowid"
@@ -217,7 +217,11 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
         taken = {r[0]: r[1] for r in db.execute("SELECT slug, file FROM stories")}
         ids = _NextIds(
             db.execute("SELECT coalesce(max(id), 0) + 1 FROM paragraphs").fetchone()[0],
-            db.execute("SELECT coalesce(max(id), 0) + 1 FROM texts").fetchone()[0],
+            # texts ids are AUTOINCREMENT (never reused); explicit ids move its counter
+            db.execute(
+                "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'texts'),"
+                " (SELECT max(id) FROM texts), 0) + 1"
+            ).fetchone()[0],
         )
         for item in items:
             _write_one(db, item, taken, ids)
@@ -292,12 +296,12 @@ def _write_one(
             " paragraph_count=?, size=?, mtime_ns=?, hash=?, meta_hash=? WHERE id=?",
             (*values, story_id),
         )
+    text_ids, hashes = _text_ids(db, _chapter_texts(rows, chapters), ids)
     db.executemany(
         "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
-        " last_position) VALUES (?,?,?,?,?,?,?)",
-        [(story_id, *c) for c in chapters],
+        " last_position, text_hash) VALUES (?,?,?,?,?,?,?,?)",
+        [(story_id, *c, h) for c, h in zip(chapters, hashes, strict=True)],
     )
-    text_ids = _text_ids(db, [r[4] for r in rows], ids)
     db.executemany(
         "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text_id)"
         " VALUES (?,?,?,?,?,?)",
@@ -306,40 +310,65 @@ def _write_one(
     taken[slug] = item.file
 
 
-_HASH_BATCH = 500  # hashes per lookup (SQLite allows 32,766 parameters; small is fine)
+def _chapter_texts(
+    rows: Sequence[tuple[int, int, int, int, str]],
+    chapters: Sequence[tuple[int, str, int, str | None, int, int]],
+) -> list[list[str]]:
+    """The paragraph texts of each chapter, in order."""
+    return [[r[4] for r in rows[c[4] : c[5] + 1]] for c in chapters]
 
 
-def _text_ids(db: sqlite3.Connection, texts: Sequence[str], ids: _NextIds) -> list[int]:
-    """The id of each text in ``texts``, adding (and indexing) the texts not stored yet."""
-    hashes = [_text_hash(text) for text in texts]
-    stored: dict[str, int] = {}
-    wanted = list(dict.fromkeys(hashes))
-    for at in range(0, len(wanted), _HASH_BATCH):
-        chunk = wanted[at : at + _HASH_BATCH]
-        for text_id, text in db.execute(
-            f"SELECT id, text FROM texts WHERE hash IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            stored[text] = text_id  # equal hashes with different texts are told apart here
-    added: list[tuple[int, int, str]] = []
+def _text_ids(
+    db: sqlite3.Connection, chapters: Sequence[Sequence[str]], ids: _NextIds
+) -> tuple[list[int], list[bytes]]:
+    """The text id of every paragraph, chapter after chapter, and each chapter's text hash.
+
+    A chapter whose text is already stored (in any story, or earlier in this one) takes the
+    same texts; any other chapter's paragraphs become new texts, indexed. Sharing whole
+    chapters catches what libraries really repeat (a story filed twice, a chapter posted in
+    two stories) for one lookup per chapter; sharing single paragraphs would cost a lookup
+    in a large random index per paragraph, and measured 75% slower ingest.
+    """
     out: list[int] = []
-    for text, text_hash in zip(texts, hashes, strict=True):
-        text_id = stored.get(text)
-        if text_id is None:
-            text_id = stored[text] = ids.text
-            ids.text += 1
-            added.append((text_id, text_hash, text))
-        out.append(text_id)
-    db.executemany("INSERT INTO texts (id, hash, text) VALUES (?, ?, ?)", added)
-    db.executemany(
-        "INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", [(a[0], a[2]) for a in added]
-    )
-    return out
+    hashes: list[bytes] = []
+    added: list[tuple[int, str]] = []
+    mine: dict[bytes, list[int]] = {}  # this story's chapters, not in the chapters table yet
+    for texts in chapters:
+        digest = hashlib.blake2b(digest_size=16)
+        for text in texts:
+            digest.update(text.encode())
+            digest.update(b"\x00")
+        text_hash = digest.digest()
+        hashes.append(text_hash)
+        shared = mine.get(text_hash) or _stored_chapter(db, text_hash, len(texts))
+        if shared is None:
+            shared = list(range(ids.text, ids.text + len(texts)))
+            ids.text += len(texts)
+            added += zip(shared, texts, strict=True)
+        mine[text_hash] = shared
+        out += shared
+    db.executemany("INSERT INTO texts (id, text) VALUES (?, ?)", added)
+    db.executemany("INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", added)
+    return out, hashes
 
 
-def _text_hash(text: str) -> int:
-    """A stable 64-bit key for a paragraph text (Python's hash() changes per process)."""
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def _stored_chapter(db: sqlite3.Connection, text_hash: bytes, length: int) -> list[int] | None:
+    """The text ids of a stored chapter with this text hash, in order; None if there is none."""
+    found = db.execute(
+        "SELECT story_id, first_position, last_position FROM chapters WHERE text_hash = ? LIMIT 1",
+        (text_hash,),
+    ).fetchone()
+    if found is None or found[2] - found[1] + 1 != length:
+        return None
+    text_ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT text_id FROM paragraphs WHERE story_id = ? AND position BETWEEN ? AND ?"
+            " ORDER BY position",
+            found,
+        )
+    ]
+    return text_ids if len(text_ids) == length else None
 
 
 def _count_words(text: str) -> int:

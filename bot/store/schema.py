@@ -55,23 +55,22 @@ MIGRATIONS: tuple[str, ...] = (
         last_posted TEXT
     ) WITHOUT ROWID;
     """,
-    # 2 -> 3: each distinct paragraph text is stored and indexed once, in `texts`; paragraphs
-    # point at theirs. A library that holds a passage many times (a story filed twice, a song
-    # quoted in several stories) then costs the search index one entry, not one per copy.
-    # The story files are the source of the text, so the paragraphs are not converted here:
-    # every story is marked changed and the next ingest (at start-up) reads it again, under
-    # the same story id (buttons on old messages hold story ids).
+    # 2 -> 3: paragraph texts move to `texts`, indexed there, and paragraphs point at theirs,
+    # so a chapter stored twice (the same story filed twice, a chapter posted in two stories)
+    # is stored and indexed once: a chapter whose text (text_hash) is already stored takes
+    # the same texts. Rows are converted in place, one text per paragraph, so nothing is
+    # lost; every story is then marked changed so the next ingest reads it again and shares
+    # what it can (under the same story id: buttons on old messages hold story ids).
+    # AUTOINCREMENT: a text id is never reused, so a search cannot meet another text under
+    # an id it has just read.
     """
     DROP TABLE paragraphs_fts;
-    DROP TABLE paragraphs;
-    UPDATE stories SET hash = '', meta_hash = '';
     CREATE TABLE texts (
-        id INTEGER PRIMARY KEY,
-        hash INTEGER NOT NULL,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         text TEXT NOT NULL
     );
-    CREATE INDEX texts_by_hash ON texts (hash);
-    CREATE TABLE paragraphs (
+    INSERT INTO texts (id, text) SELECT id, text FROM paragraphs;
+    CREATE TABLE paragraphs_v3 (
         id INTEGER PRIMARY KEY,
         story_id INTEGER NOT NULL,
         chapter INTEGER NOT NULL,
@@ -79,12 +78,20 @@ MIGRATIONS: tuple[str, ...] = (
         scene INTEGER NOT NULL,
         text_id INTEGER NOT NULL
     );
+    INSERT INTO paragraphs_v3 (id, story_id, chapter, position, scene, text_id)
+        SELECT id, story_id, chapter, position, scene, id FROM paragraphs;
+    DROP TABLE paragraphs;
+    ALTER TABLE paragraphs_v3 RENAME TO paragraphs;
     CREATE UNIQUE INDEX paragraphs_by_position ON paragraphs (story_id, position);
     CREATE INDEX paragraphs_by_text ON paragraphs (text_id, story_id);
+    ALTER TABLE chapters ADD COLUMN text_hash BLOB;
+    CREATE INDEX chapters_by_text ON chapters (text_hash);
     CREATE VIRTUAL TABLE texts_fts USING fts5 (
         text, content='texts', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2'
     );
+    INSERT INTO texts_fts (texts_fts) VALUES ('rebuild');
+    UPDATE stories SET hash = '', meta_hash = '';
     """,
 )
 
