@@ -120,6 +120,7 @@ HOSTILE = [
     "text:foo",
     "text: spike",
     "paragraphs_fts:spike",
+    "texts_fts:spike",
     "{text}: spike",
     "@everyone",
     "@here <@123456789>",
@@ -136,6 +137,7 @@ HOSTILE = [
     "spike " * 2_000,
     "\u202espike\u202c",
     "'; DROP TABLE paragraphs; --",
+    "'); DELETE FROM texts; --",
 ]
 
 
