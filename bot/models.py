@@ -64,7 +64,7 @@ class Paragraph:
 
 @dataclass(frozen=True, slots=True)
 class IndexedText:
-    """One distinct paragraph text of the search index (it may stand in several stories)."""
+    """One paragraph text of the search index (a chapter stored twice shares its texts)."""
 
     id: int
     text: str

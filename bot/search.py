@@ -4,8 +4,9 @@ The user's text never reaches FTS5 syntax: it is folded and cut into words exact
 index's unicode61 tokenizer cuts text (bot/text/normalize.py), and each word is quoted, so
 quotes, `*`, `^`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
 
-The index holds each distinct paragraph text once (bot/store/schema.py), so a search ranks
-texts; the best are then looked up in the stories that hold them, one hit per story.
+The index holds paragraph texts, and a chapter stored twice shares them (bot/store/schema.py),
+so a search ranks texts; the best are then looked up in the stories that hold them, one hit
+per story.
 
 Document frequencies come from the index vocabulary, loaded once into memory (sorted lists
 by word length with counts in arrays; reloaded when the library changes). FTS5 is asked for

@@ -1,7 +1,7 @@
 """SQL for quote search: FTS5 candidates, the index vocabulary, where texts stand, neighbours.
 
-The index holds each distinct paragraph text once (table ``texts``); a search finds texts,
-then the paragraphs (story, chapter, position) that hold them.
+The index is over table ``texts`` (a chapter stored twice shares its texts); a search finds
+texts, then the paragraphs (story, chapter, position) that hold them.
 
 FTS5 queries arrive already built and escaped by bot/search.py; nothing here looks at user text.
 """
