@@ -20,19 +20,15 @@ async def _paragraphs(library: Library, slug: str) -> dict[int, str]:
 
 
 def _positions(description: str, paragraphs: dict[int, str]) -> list[int]:
-    """The positions of the description's paragraphs, asserting each is a whole paragraph."""
-    by_text = {text: position for position, text in paragraphs.items()}
+    """The positions of the description's paragraphs, asserting they are whole, consecutive
+    paragraphs (a short line like "I'm fine." may stand at several places in a story)."""
     parts = description.split("\n\n")
-    positions = []
-    for part in parts:
-        if part not in by_text:  # a single paragraph over 1,500 chars is cut to whole sentences
-            assert len(parts) == 1, f"not a whole paragraph: {part[:80]!r}"
-            position = next(p for p, text in paragraphs.items() if text.startswith(part))
-        else:
-            position = by_text[part]
-        positions.append(position)
-    assert positions == list(range(positions[0], positions[0] + len(positions)))
-    return positions
+    if len(parts) == 1:  # one paragraph, whole or (over 1,500 chars) cut to whole sentences
+        return [next(p for p, text in sorted(paragraphs.items()) if text.startswith(parts[0]))]
+    for start in sorted(p for p, text in paragraphs.items() if text == parts[0]):
+        if all(paragraphs.get(start + i) == part for i, part in enumerate(parts)):
+            return list(range(start, start + len(parts)))
+    raise AssertionError(f"not whole consecutive paragraphs: {description[:80]!r}")
 
 
 async def test_excerpt_another_and_continue(simcord_env: simcord.Env) -> None:
