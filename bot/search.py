@@ -279,13 +279,20 @@ def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
 # ---- snippets -------------------------------------------------------------------------------
 
 
-def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> list[tuple[int, int]]:
+def _clip(c: _Candidate, query: Sequence[str], extra: Iterable[str]) -> str:
+    """The candidate's snippet: its text around where the line was found, with the marks."""
+    spans = _spans(c)
+    return snippet(c.text.text, _marks(c, spans, query, extra), _focus(c, spans))
+
+
+def _marks(
+    c: _Candidate, spans: Sequence[tuple[int, int, str]], query: Sequence[str], extra: Iterable[str]
+) -> list[tuple[int, int]]:
     """Character ranges of the text to mark: the phrase, or the matching words near it.
 
     Where the line was found (the aligned stretch) every query word is marked; elsewhere only
     longer words, and only when the alignment is weak, so "my" is not marked all over.
     """
-    spans = _spans(c)
     if not spans:
         return []
     if c.kind == "exact" and c.score >= 100.0 and c.end <= len(spans):
@@ -313,15 +320,15 @@ def _marks(c: _Candidate, query: Sequence[str], extra: Iterable[str] = ()) -> li
 
 
 def _spans(c: _Candidate) -> list[tuple[int, int, str]]:
+    """The text's words with their offsets (word_spans, computed once per snippet)."""
     spans = word_spans(c.text.text)
     if len(spans) != c.normal.count(" ") + 1:  # cannot happen, but never mark the wrong words
         c.start, c.end = 0, 0
     return spans
 
 
-def _focus(c: _Candidate) -> tuple[int, int]:
+def _focus(c: _Candidate, spans: Sequence[tuple[int, int, str]]) -> tuple[int, int]:
     """Characters of the text where the line was found."""
-    spans = word_spans(c.text.text)
     if not spans:
         return 0, 0
     end = min(max(c.end, c.start + 1), len(spans))
@@ -400,7 +407,7 @@ async def search(
         hits: list[Hit] = []
         shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
         for c in chosen:
-            clip = snippet(c.text.text, _marks(c, query_words, extra), _focus(c))
+            clip = _clip(c, query_words, extra)
             for p in await store.occurrences(c.text.id, scope, limit):
                 story = by_id.get(p.story_id)  # None: a story not in the list given
                 if story is not None and (p.story_id, p.text) not in shown:
