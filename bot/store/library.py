@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.models import ChapterInfo, Paragraph, Rating, Story, StoryMeta
 from bot.store.base import SQLBase
+from bot.store.search import StoryScope
 from bot.text import ParsedStory
 
 if TYPE_CHECKING:
@@ -181,16 +182,15 @@ class LibrarySQL(SQLBase):
         ``ranked`` orders them by BM25, which scores every match first; unranked they come
         in index order (oldest text first) and the query stops at ``limit``.
         """
-        ids = list(story_ids) if story_ids is not None else None
-        where = ""
-        if ids is not None:
-            where = f" AND +p.story_id IN ({','.join('?' * len(ids))})" if ids else " AND 0"
+        scope = StoryScope(tuple(story_ids) if story_ids is not None else None)
+        if scope.story_ids == ():
+            return []
         rows = await self._all(
             f"SELECT {_PARAGRAPH_COLUMNS}"
             " FROM texts_fts JOIN paragraphs p ON p.text_id = texts_fts.rowid"
-            f" JOIN texts t ON t.id = p.text_id WHERE texts_fts MATCH ?{where}"
+            f" JOIN texts t ON t.id = p.text_id WHERE texts_fts MATCH ?{scope.over_paragraphs()}"
             f"{' ORDER BY texts_fts.rank' if ranked else ''} LIMIT ?",
-            (fts_query, *(ids or ()), limit),
+            (fts_query, *scope.params, limit),
         )
         return [_paragraph(r) for r in rows]
 
