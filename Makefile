@@ -29,6 +29,7 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/pyright
+	@$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	@$(PY) -m benchmarks

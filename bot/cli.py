@@ -1,4 +1,8 @@
-"""The command line: one-shot commands with --json for scripts, and the library summary."""
+"""The command line: its arguments and the runner of one-shot commands (--json for scripts).
+
+What the commands print is made elsewhere: bot/terminal.py for people, bot/json_contract.py
+for scripts.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,24 @@ import argparse
 import json
 import logging
 import random
-import re
 import sys
-import textwrap
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from bot.errors import StoryBotError
-from bot.library import Library, one_line
-from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
-from bot.search import MARK_CLOSE, MARK_OPEN
+from bot.json_contract import chapter_json, excerpt_json, quote_json, story_json
+from bot.library import Library
+from bot.models import IngestReport
 from bot.settings import Settings
+from bot.terminal import (
+    render_excerpt,
+    render_page,
+    render_quote,
+    render_report,
+    render_stories,
+)
 
 log = logging.getLogger("storybot")
-
-WIDTH = 80
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,145 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ---- JSON shapes (DESIGN.md's contract) --------------------------------------------------
-
-
-def story_json(s: Story) -> dict[str, Any]:
-    return {
-        "slug": s.slug,
-        "title": s.title,
-        "file": s.file,
-        "words": s.words,
-        "author": s.author,
-        "rating": s.rating,
-        "url": s.url,
-        "chapters": [{"number": c.number, "label": c.label, "words": c.words} for c in s.chapters],
-    }
-
-
-def excerpt_json(e: Excerpt) -> dict[str, Any]:
-    return {
-        "slug": e.story.slug,
-        "title": e.story.title,
-        "chapter": e.chapter,
-        "chapter_label": e.chapter_label,
-        "text": e.text,
-        "start": e.start,
-        "end": e.end,
-    }
-
-
-def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
-    return {
-        "slug": c.story.slug,
-        "title": c.story.title,
-        "chapter": c.number,
-        "chapter_label": c.label,
-        "note": c.note,
-        "pages": list(pages),
-    }
-
-
-def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
-    return {
-        "query": r.query,
-        "match": r.match,
-        "hits": [
-            {
-                "slug": h.story.slug,
-                "title": h.story.title,
-                "chapter": h.chapter,
-                "chapter_label": h.chapter_label,
-                "text": h.text,
-                "snippet": h.snippet,
-                "position": h.position,
-                "score": round(h.score, 4),
-                **({"before": h.before, "after": h.after} if context else {}),
-            }
-            for h in r.hits
-        ],
-    }
-
-
-# ---- terminal text ---------------------------------------------------------------------
-
-
-def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
-    """Wrap each paragraph (and each line of a lyric) to the terminal width."""
-    out = []
-    for para in text.split("\n\n"):
-        lines = [
-            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent) or indent
-            for line in para.split("\n")
-        ]
-        out.append("\n".join(lines))
-    return "\n\n".join(out)
-
-
-def render_stories(stories: Sequence[Story]) -> str:
-    if not stories:
-        return "The library is empty: put .txt stories in the stories folder."
-    lines = [f"{len(stories)} stories:"]
-    for s in stories:
-        chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
-        rating = "" if s.rating == "general" else f", {s.rating}"
-        by = f" by {s.author}" if s.author else ""
-        lines.append("  " + textwrap.shorten(f"{s.title}{by}", WIDTH - 2, placeholder="…"))
-        lines.append(f"    [{s.slug}] {chapters}, {s.words:,} words{rating}")
-        labels = ", ".join(c.label for c in s.chapters[:8])
-        more = ", …" if len(s.chapters) > 8 else ""
-        lines.append(
-            textwrap.fill(labels + more, WIDTH, initial_indent="    ", subsequent_indent="    ")
-        )
-    return "\n".join(lines)
-
-
-def render_excerpt(e: Excerpt) -> str:
-    return f"{wrap(e.text)}\n\n  — {e.story.title}, {e.chapter_label}"
-
-
-def render_page(c: Chapter, pages: Sequence[str], page: int) -> str:
-    head = f"{c.story.title} — {c.label}  (page {page} of {len(pages)})"
-    note = ""
-    if c.note and page == 1:
-        note = "\n\n" + wrap("Author's note: " + _NOTE_PREFIX.sub("", c.note, count=1))
-    return f"{head}{note}\n\n{wrap(pages[page - 1].rstrip())}"
-
-
-# "A/N - ", "AN: ": the label the author wrote, which our own "Author's note:" replaces
-_NOTE_PREFIX = re.compile(r"^\s*(?:A/N|AN(?=\s*[:-])|Author'?s note)\s*[:\-–—]?\s*", re.IGNORECASE)
-
-
-def render_quote(r: SearchResult) -> str:
-    if r.match == "none":
-        return f"No line close to “{one_line(r.query)}” in the library."
-    kind = {"exact": "exact match", "words": "all the words", "fuzzy": "closest lines"}[r.match]
-    count = "1 result" if len(r.hits) == 1 else f"{len(r.hits)} results"
-    lines = [f"{count}, {kind}:"]
-    for i, h in enumerate(r.hits, 1):
-        snippet = h.snippet.replace(MARK_OPEN, "*").replace(MARK_CLOSE, "*")
-        lines.append(f"\n{i}. {h.story.title}, {h.chapter_label}")
-        lines.append(wrap(snippet, indent="   "))
-    return "\n".join(lines)
-
-
-def render_report(report: IngestReport) -> str:
-    parts = []
-    for name, files in (
-        ("added", report.added),
-        ("changed", report.changed),
-        ("removed", report.removed),
-    ):
-        if files:
-            parts.append(f"{name} {len(files)}")
-    if report.skipped:
-        parts.append(f"skipped {len(report.skipped)}")
-    parts.append(f"unchanged {len(report.unchanged)}")
-    lines = ["Ingest: " + ", ".join(parts)]
-    lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
-    return "\n".join(lines)
-
-
 def _print_json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2))
 
@@ -210,18 +77,12 @@ def _print_json(value: object) -> None:
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "backup":
-        from bot.store import Store
-
-        store = await Store.open(settings.db_path)
-        try:
-            await store.backup(args.path)
-        finally:
-            await store.close()
-        print(f"Backed up {settings.db_path} to {args.path}")
-        return 0
     library = await Library.open(settings)
     try:
+        if args.command == "backup":
+            await library.backup(args.path)
+            print(f"Backed up {settings.db_path} to {args.path}")
+            return 0
         report = await library.ingest() if not settings.read_only else IngestReport()
         if args.command == "ingest":
             print(render_report(report))

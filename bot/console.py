@@ -13,10 +13,10 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.cli import render_excerpt, render_page, render_quote, render_stories
 from bot.errors import StoryBotError
 from bot.library import Library
 from bot.models import Chapter, Excerpt
+from bot.terminal import render_excerpt, render_page, render_quote, render_stories
 
 PROMPT = "storybot> "
 HELP = """\

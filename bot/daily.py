@@ -17,35 +17,27 @@ The rules:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import StoryBotError
+from bot.models import DailySchedule
+
+__all__ = [
+    "DailySchedule",
+    "canonical_zone",
+    "due_date",
+    "first_last_posted",
+    "format_time",
+    "next_post",
+    "parse_time",
+    "suggest_zones",
+    "zone",
+]
 
 DEFAULT_TIMEZONE = "UTC"
 _HHMM = re.compile(r"^\s*(\d{1,2})[:.h](\d{2})\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class DailySchedule:
-    """One server's daily excerpt, as stored."""
-
-    guild_id: int
-    channel_id: int
-    time: str  # "HH:MM", 24-hour, local to ``timezone``
-    timezone: str  # an IANA name, e.g. "Europe/Paris"
-    story_file: str | None  # None: a random story each day
-    last_posted: date | None  # the local date of the last post (or claimed post)
-
-    @property
-    def local_time(self) -> time:
-        return parse_time(self.time)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return zone(self.timezone)
 
 
 def parse_time(text: str) -> time:
@@ -116,11 +108,12 @@ def local_date(now: datetime, tz: ZoneInfo) -> date:
 
 def due_date(schedule: DailySchedule, now: datetime) -> date | None:
     """The local date to post for if the schedule is due at ``now`` (aware), else None."""
-    tz = schedule.zone
+    tz = zone(schedule.timezone)
+    at_time = parse_time(schedule.time)
     today = local_date(now, tz)
     if schedule.last_posted is not None and schedule.last_posted >= today:
         return None
-    if now < _at(today, schedule.local_time, tz):
+    if now < _at(today, at_time, tz):
         return None
     return today
 
@@ -136,11 +129,12 @@ def next_post(schedule: DailySchedule, now: datetime) -> datetime:
     """When the next post is due (UTC); ``now`` itself when it is due already."""
     if due_date(schedule, now) is not None:
         return now
-    tz = schedule.zone
+    tz = zone(schedule.timezone)
+    at_time = parse_time(schedule.time)
     day = local_date(now, tz)
     for _ in range(3):
-        at = _at(day, schedule.local_time, tz)
+        at = _at(day, at_time, tz)
         if at > now and (schedule.last_posted is None or day > schedule.last_posted):
             return at
         day += timedelta(days=1)
-    return _at(day, schedule.local_time, tz)
+    return _at(day, at_time, tz)

@@ -1,42 +1,73 @@
-"""The library: what the front ends (Discord cogs, CLI, console) ask of the core.
+"""The library: the one door through which the front ends (Discord cogs, CLI, console) reach
+the core. Nothing in cogs/, bot/runtime.py, bot/cli.py or bot/console.py goes below it (the
+import contract in pyproject.toml, checked by `make lint`, says so).
 
-Every method returns frozen dataclasses and raises StoryBotError with a user-safe
-message. ``mature_ok`` says whether the asker may see mature/explicit stories (an
-age-restricted channel, or the host's own terminal).
+Every method returns frozen dataclasses (or objects the Library hands out: its ``admin``)
+and raises StoryBotError with a user-safe message. ``mature_ok`` says whether the asker may
+see mature/explicit stories (an age-restricted channel, or the host's own terminal).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Collection, Sequence
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 
-from bot import excerpts, search
+from bot import excerpts
 from bot.errors import StoryBotError
 from bot.ingest import ingest
-from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
+from bot.library_admin import LibraryAdmin
+from bot.models import Chapter, DailySchedule, Excerpt, IngestReport, SearchResult, Story
 from bot.paging import paginate
-from bot.settings import Settings
+from bot.search import Search, tokens
+from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
 from bot.text.normalize import fold
 
-MAX_QUERY_CHARS = 500
 AUTOCOMPLETE_LIMIT = 25
+CHARACTER_PASSAGES = 5000  # passages naming a character that /excerpt character: picks from
+NO_WORDS = "Type a few words of the line you remember."
 
 
 class Library:
-    def __init__(self, store: Store, stories_dir: Path) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: Store,
+        stories_dir: Path,
+        *,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+        read_only: bool = False,
+    ) -> None:
+        self.store = store  # for the library's own tests and tools; front ends use the methods
         self.stories_dir = stories_dir
+        self.search = Search(store)
+        self.max_upload_bytes = max_upload_bytes
+        self.read_only = read_only
         self._stories: list[Story] | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Library:
         store = await Store.open(settings.db_path, read_only=settings.read_only)
-        return cls(store, settings.stories_dir)
+        return cls(
+            store,
+            settings.stories_dir,
+            max_upload_bytes=settings.max_upload_bytes,
+            read_only=settings.read_only,
+        )
+
+    @cached_property
+    def admin(self) -> LibraryAdmin:
+        """The host's changes to the library (reload, add, remove), one at a time."""
+        return LibraryAdmin(self, max_upload_bytes=self.max_upload_bytes, read_only=self.read_only)
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the database while it is in use (SQLite's backup API)."""
+        await self.store.backup(target)
 
     async def ingest(self) -> IngestReport:
         report = await ingest(self.store, self.stories_dir)
@@ -50,10 +81,13 @@ class Library:
             self._stories = await self.store.list_stories()
         return [s for s in self._stories if mature_ok or not s.mature]
 
-    async def find_story(self, ref: str | int, *, mature_ok: bool) -> Story:
-        """A story by id, slug, exact title, or unique title/slug prefix."""
-        every = await self.stories(mature_ok=True)
-        story = _match_story(every, ref)
+    async def find_story(self, ref: str | int | Story, *, mature_ok: bool) -> Story:
+        """A story by id, slug, exact title, or unique title/slug prefix (or a Story already
+        found, checked again against ``mature_ok``)."""
+        if isinstance(ref, Story):
+            story = ref
+        else:
+            story = _match_story(await self.stories(mature_ok=True), ref)
         if story.mature and not mature_ok:
             raise StoryBotError(
                 f"“{story.title}” is rated {story.rating}: it can be read only in "
@@ -174,14 +208,8 @@ class Library:
     async def _character_positions(
         self, name: str, stories: Sequence[Story], bounds: dict[int, tuple[int, int]]
     ) -> dict[int, list[int]]:
-        words = search.tokens(name)
-        if not words:
-            return {}
-        every = len(stories) == len(await self.stories(mature_ok=True))
-        ids = None if every and len(bounds) == len(stories) else list(bounds)
-        rows = await self.store.paragraphs_matching(
-            search.phrase_query(words), ids, 5000, ranked=False
-        )
+        every = await self._every(stories) and len(bounds) == len(stories)
+        rows = await self.search.naming(name, None if every else list(bounds), CHARACTER_PASSAGES)
         found: dict[int, list[int]] = {}
         for p in rows:
             first, last = bounds[p.story_id]
@@ -191,10 +219,19 @@ class Library:
 
     # ---- search --------------------------------------------------------------------------
 
+    async def check_quote(
+        self, text: str, story: str | int | None = None, *, mature_ok: bool
+    ) -> Story | None:
+        """What can be refused before a search runs: a query with no words, a story that
+        cannot be searched here. Returns the story to hand to ``quote`` (found once)."""
+        if not tokens(text):
+            raise StoryBotError(NO_WORDS)
+        return None if story is None else await self.find_story(story, mature_ok=mature_ok)
+
     async def quote(
         self,
         text: str,
-        story: str | int | None = None,
+        story: str | int | Story | None = None,
         *,
         mature_ok: bool,
         limit: int = 5,
@@ -206,11 +243,37 @@ class Library:
         else:
             scope = await self.stories(mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
-        return await search.search(self.store, text, scope, limit=limit, context=context)
+        every = await self._every(scope)
+        return await self.search.find(text, scope, every=every, limit=limit, context=context)
+
+    async def _every(self, stories: Sequence[Story]) -> bool:
+        """Whether ``stories`` (a selection of the library's) are all of them."""
+        return len({s.id for s in stories}) == len(await self.stories(mature_ok=True))
 
     async def warm(self) -> None:
         """Load what search keeps in memory now, so the first /quote does not wait for it."""
-        await search.warm(self.store)
+        await self.search.warm()
+
+    # ---- daily excerpts ------------------------------------------------------------------
+    # Per-server schedules live in the same database; bot/daily.py says when one is due.
+
+    async def daily_schedule(self, guild_id: int) -> DailySchedule | None:
+        return await self.store.daily_schedule(guild_id)
+
+    async def daily_schedules(self) -> list[DailySchedule]:
+        return await self.store.daily_schedules()
+
+    async def set_daily_schedule(self, schedule: DailySchedule) -> None:
+        """Create or replace a server's schedule (one per server)."""
+        await self.store.set_daily_schedule(schedule)
+
+    async def delete_daily_schedule(self, guild_id: int) -> bool:
+        """Remove a server's schedule; False when it had none."""
+        return await self.store.delete_daily_schedule(guild_id)
+
+    async def claim_daily_post(self, guild_id: int, day: date) -> bool:
+        """Record that ``day``'s post is being made; False when it was already claimed."""
+        return await self.store.claim_daily_post(guild_id, day)
 
 
 def one_line(text: str, width: int = 60) -> str:

@@ -22,12 +22,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import StoryBotError
 from bot.ingest import STORY_SUFFIX, load_metadata
-from bot.library import Library
 from bot.models import IngestReport, Story, StoryMeta
 from bot.text import process
+
+if TYPE_CHECKING:
+    from bot.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,10 @@ class LibraryAdmin:
     @property
     def folder(self) -> Path:
         return self.library.stories_dir
+
+    def check_declared(self, name: str, size: int) -> None:
+        """Refuse an upload by its name and declared size, before downloading it."""
+        check_declared(name, size, self.max_upload_bytes)
 
     def _writable(self) -> None:
         if self.read_only:

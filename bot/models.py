@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 Rating = Literal["general", "teen", "mature", "explicit"]
@@ -19,6 +20,24 @@ class StoryMeta:
     author: str | None = None
     rating: Rating | None = None
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedChapter:
+    """One chapter as the text pipeline found it, before it is stored."""
+
+    number: int
+    label: str
+    note: str | None
+    paragraphs: tuple[tuple[int, str], ...]  # (scene number across the story, text)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedStory:
+    """A story file as the text pipeline found it: what ingest hands to the store."""
+
+    title: str
+    chapters: tuple[ParsedChapter, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +119,8 @@ class Hit:
     chapter_label: str
     position: int
     text: str  # the whole paragraph
-    snippet: str  # a window of the paragraph with matched words between MARK_OPEN/MARK_CLOSE
+    snippet: str  # a window of the paragraph around the match, as plain text
+    marks: tuple[tuple[int, int], ...]  # character ranges of ``snippet`` that matched
     score: float
     before: str | None = None  # the paragraph before, when context was asked for
     after: str | None = None
@@ -126,3 +146,15 @@ class IngestReport:
     @property
     def touched(self) -> bool:
         return bool(self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class DailySchedule:
+    """One server's daily excerpt, as stored (bot/daily.py says when it is due)."""
+
+    guild_id: int
+    channel_id: int
+    time: str  # "HH:MM", 24-hour, local to ``timezone``
+    timezone: str  # an IANA name, e.g. "Europe/Paris"
+    story_file: str | None  # None: a random story each day
+    last_posted: date | None  # the local date of the last post (or claimed post)

@@ -2,7 +2,8 @@
 
 Only this module and bot/__main__.py in bot/ import discord. Features live in cogs/, one
 extension per module, discovered by walking the package (modules starting with ``_`` are
-helpers). Everything a cog needs from the core it reaches as ``bot.library``.
+helpers). Everything a cog needs from the core it reaches through ``bot.library``, the one
+door (bot/library.py).
 """
 
 from __future__ import annotations
@@ -112,17 +113,26 @@ def _context(interaction: discord.Interaction[Any], error: app_commands.AppComma
     )
 
 
-async def tell(interaction: discord.Interaction[Any], message: str) -> None:
-    """Say ``message`` to the user alone, whether or not the interaction was answered."""
+async def tell(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+) -> None:
+    """Answer the user alone (ephemeral), whether or not the interaction was answered or
+    deferred: the one private-reply helper of every cog and of the error handler."""
+    kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
+    if content is not None:
+        kwargs["content"] = content
+    if embed is not None:
+        kwargs["embed"] = embed
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
+            await interaction.followup.send(**kwargs)
         else:
-            await interaction.response.send_message(message, ephemeral=True)
+            await interaction.response.send_message(**kwargs)
     except discord.HTTPException as exc:
-        log.warning(
-            "could not tell user=%s about a failure: %s", interaction.user.id, exc.text or exc
-        )
+        log.warning("could not answer user=%s: %s", interaction.user.id, exc.text or exc)
 
 
 class StoryBot(commands.Bot):

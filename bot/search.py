@@ -1,8 +1,13 @@
 """Quote search: exact phrase, then all words (BM25), then fuzzy; "none" when nothing is close.
 
-The user's text never reaches FTS5 syntax: it is folded and cut into words exactly as the
-index's unicode61 tokenizer cuts text (bot/text/normalize.py), and each word is quoted, so
-quotes, `*`, `^`, NEAR, AND/OR/NOT, parentheses and column filters are just words.
+One ``Search`` object, owned by the Library, holds what search keeps in memory (the index
+vocabulary). The user's text is folded and cut into words exactly as the index's unicode61
+tokenizer cuts text (bot/text/normalize.py); the store turns words into FTS5 queries and
+quotes every one (bot/store/search.py), so nothing the user typed is FTS5 syntax.
+
+A hit carries its snippet as plain text and the character ranges of it that matched; each
+front end renders them its own way (bold in an embed, asterisks in a terminal, ranges in
+JSON).
 
 The index holds paragraph texts, and a chapter stored twice shares them (bot/store/schema.py),
 so a search ranks texts; the best are then looked up in the stories that hold them, one hit
@@ -32,28 +37,24 @@ import asyncio
 import logging
 import sqlite3
 import time
-import weakref
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import combinations
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.models import Hit, IndexedText, MatchKind, Paragraph, SearchResult, Story
 from bot.store import Store
-from bot.store.search import StoryScope
 from bot.text.normalize import word_spans, words
 
 log = logging.getLogger(__name__)
 
-MARK_OPEN = "[["
-MARK_CLOSE = "]]"
 MAX_QUERY_CHARS = 500
 MAX_TOKENS = 32
 SNIPPET_CHARS = 300
+LOOKUP_EXTRA = 5  # texts looked up beyond the hits wanted, for lines a story repeats
 
 CANDIDATES = 100  # texts fetched per stage
 RANK_CAP = 300  # BM25 only when a query matches at most this many texts
@@ -79,32 +80,6 @@ def tokens(query: str) -> list[str]:
         cut = query.rfind(" ", 0, MAX_QUERY_CHARS)
         query = query[: cut if cut > 0 else MAX_QUERY_CHARS]
     return words(query)[:MAX_TOKENS]
-
-
-def _quoted(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
-def phrase_query(words: Sequence[str]) -> str:
-    """An FTS5 phrase: the words, in order, next to each other."""
-    return _quoted(" ".join(words))
-
-
-def all_words_query(words: Sequence[str]) -> str:
-    return " AND ".join(_quoted(w) for w in dict.fromkeys(words))
-
-
-def _any_of(alternatives: Sequence[str]) -> str:
-    if len(alternatives) == 1:
-        return _quoted(alternatives[0])
-    return "(" + " OR ".join(_quoted(w) for w in alternatives) + ")"
-
-
-def any_two_query(keys: Sequence[Sequence[str]]) -> str:
-    """Texts holding at least two of the keys (each key: one word or its alternatives)."""
-    if len(keys) == 1:
-        return _any_of(keys[0])
-    return " OR ".join(f"({_any_of(a)} AND {_any_of(b)})" for a, b in combinations(keys, 2))
 
 
 # ---- the vocabulary, for correcting misspelled words ----------------------------------------
@@ -168,43 +143,8 @@ class _Vocabulary:
         return [w for _, _, w in sorted(found)[:CORRECTIONS]]
 
 
-_vocabularies: weakref.WeakKeyDictionary[Store, _Vocabulary] = weakref.WeakKeyDictionary()
-_vocabulary_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-async def _vocabulary(store: Store) -> _Vocabulary:
-    cached = _vocabularies.get(store)
-    now = time.monotonic()
-    if cached is not None and now - cached.checked < SIGNATURE_TTL:
-        return cached
-    signature = await store.library_signature()
-    if cached is not None and cached.signature == signature:
-        cached.checked = now
-        return cached
-    lock = _vocabulary_locks.setdefault(store, asyncio.Lock())
-    async with lock:
-        cached = _vocabularies.get(store)
-        if cached is not None and cached.signature == signature:
-            return cached
-        _vocabularies.pop(store, None)  # let the old one go before building the new
-        rows, total = await store.vocabulary(1, VOCAB_MAX_LEN)
-        keep_single = len(rows) <= VOCAB_SMALL
-        by_length: dict[int, list[str]] = {}
-        counts: dict[int, array[int]] = {}
-        for term, doc in rows:  # sorted by term, so every length's list is sorted too
-            if doc > 1 or keep_single:
-                by_length.setdefault(len(term), []).append(term)
-                counts.setdefault(len(term), array("I")).append(doc)
-        del rows
-        vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, total)
-        _vocabularies[store] = vocabulary
-        return vocabulary
-
-
-async def warm(store: Store) -> None:
-    """Load the vocabulary now, so the first fuzzy search does not wait for it."""
-    await _vocabulary(store)
-
+Marks = tuple[tuple[int, int], ...]
+StoryIds = Sequence[int] | None  # None: every story in the library
 
 # ---- scoring --------------------------------------------------------------------------------
 
@@ -279,8 +219,9 @@ def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
 # ---- snippets -------------------------------------------------------------------------------
 
 
-def _clip(c: _Candidate, query: Sequence[str], extra: Iterable[str]) -> str:
-    """The candidate's snippet: its text around where the line was found, with the marks."""
+def _clip(c: _Candidate, query: Sequence[str], extra: Iterable[str]) -> tuple[str, Marks]:
+    """The candidate's snippet: its text around where the line was found, and the ranges of
+    it to mark."""
     spans = _spans(c)
     return snippet(c.text.text, _marks(c, spans, query, extra), _focus(c, spans))
 
@@ -349,9 +290,10 @@ def snippet(
     marks: Sequence[tuple[int, int]],
     focus: tuple[int, int] | None = None,
     width: int = SNIPPET_CHARS,
-) -> str:
+) -> tuple[str, Marks]:
     """A window of about ``width`` characters around ``focus`` (else the first mark), cut at
-    spaces, with the marks applied."""
+    spaces, with "…" where it was cut; and the marks that fall inside it, as character ranges
+    of the window."""
     if len(text) <= width:
         start, end = 0, len(text)
     else:
@@ -368,60 +310,123 @@ def snippet(
         if end < len(text):
             cut = text.rfind(" ", max(hi, start + 1), end)
             end = cut if cut > 0 else end
-    out: list[str] = []
-    at = start
+    window = text[start:end]
+    body = window.strip()
+    lead = "…" if start > 0 else ""
+    shift = len(lead) - start - (len(window) - len(window.lstrip()))
+    shown: list[tuple[int, int]] = []
+    at = 0
     for mark_start, mark_end in marks:
-        lo, hi = max(mark_start, start), min(mark_end, end)
+        lo, hi = max(mark_start, start) + shift, min(mark_end, end) + shift
+        lo, hi = max(lo, len(lead)), min(hi, len(lead) + len(body))
         if lo >= hi or lo < at:
             continue
-        out += [text[at:lo], MARK_OPEN, text[lo:hi], MARK_CLOSE]
+        shown.append((lo, hi))
         at = hi
-    out.append(text[at:end])
-    body = "".join(out).strip()
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+    return lead + body + ("…" if end < len(text) else ""), tuple(shown)
 
 
-# ---- the cascade ----------------------------------------------------------------------------
+class Search:
+    """Quote search over one store, with what it keeps in memory: the index vocabulary.
 
-
-async def search(
-    store: Store,
-    query: str,
-    stories: Sequence[Story],
-    *,
-    limit: int = 5,
-    context: bool = False,
-) -> SearchResult:
-    """Find the paragraphs that best match ``query`` among ``stories``, best first.
-
-    Each matching text gives a hit in every story that holds it (the first place in each),
-    best text first, until ``limit``.
+    Owned by the Library (one per open library): no module state, so two libraries (a test's
+    and a benchmark's, or two databases) never share a vocabulary.
     """
-    query_words = tokens(query)
-    if not query_words or not stories or limit < 1:
-        return SearchResult(query, "none", ())
-    by_id = {s.id: s for s in stories}
-    try:
-        scope = await store.story_scope(list(by_id))
-        kind, chosen, extra = await _cascade(store, query_words, scope)
-        hits: list[Hit] = []
-        shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
-        for c in chosen:
-            clip = _clip(c, query_words, extra)
-            for p in await store.occurrences(c.text.id, scope, limit):
-                story = by_id.get(p.story_id)  # None: a story not in the list given
-                if story is not None and (p.story_id, p.text) not in shown:
-                    shown.add((p.story_id, p.text))
-                    hits.append(_hit(c, p, story, clip))
-            if len(hits) >= limit:
-                break
-        hits = hits[:limit]
-    except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
-        log.warning("quote search failed for %r: %s", query[:80], exc)
-        return SearchResult(query, "none", ())
-    if context and hits:
-        beside = await store.neighbours([(h.story.id, h.chapter, h.position) for h in hits])
-        hits = [
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._vocabulary: _Vocabulary | None = None
+        self._lock = asyncio.Lock()
+
+    async def warm(self) -> None:
+        """Load the vocabulary now, so the first fuzzy search does not wait for it."""
+        await self._vocab()
+
+    async def _vocab(self) -> _Vocabulary:
+        cached = self._vocabulary
+        now = time.monotonic()
+        if cached is not None and now - cached.checked < SIGNATURE_TTL:
+            return cached
+        signature = await self._store.library_signature()
+        if cached is not None and cached.signature == signature:
+            cached.checked = now
+            return cached
+        async with self._lock:
+            cached = self._vocabulary
+            if cached is not None and cached.signature == signature:
+                return cached
+            self._vocabulary = None  # let the old one go before building the new
+            rows, total = await self._store.vocabulary(1, VOCAB_MAX_LEN)
+            keep_single = len(rows) <= VOCAB_SMALL
+            by_length: dict[int, list[str]] = {}
+            counts: dict[int, array[int]] = {}
+            for term, doc in rows:  # sorted by term, so every length's list is sorted too
+                if doc > 1 or keep_single:
+                    by_length.setdefault(len(term), []).append(term)
+                    counts.setdefault(len(term), array("I")).append(doc)
+            del rows
+            self._vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, total)
+            return self._vocabulary
+
+    async def naming(self, name: str, story_ids: StoryIds, limit: int) -> list[Paragraph]:
+        """Paragraphs holding ``name`` word for word (unranked): where a character appears."""
+        found = tokens(name)
+        if not found:
+            return []
+        return await self._store.paragraphs_with_phrase(found, story_ids, limit)
+
+    async def find(
+        self,
+        query: str,
+        stories: Sequence[Story],
+        *,
+        every: bool,
+        limit: int = 5,
+        context: bool = False,
+    ) -> SearchResult:
+        """The paragraphs of ``stories`` that best match ``query``, best first; ``every`` says
+        the stories are the whole library (no story filter is needed).
+
+        Each matching text gives a hit in every story that holds it (the first place in each),
+        best text first, until ``limit``.
+        """
+        query_words = tokens(query)
+        if not query_words or not stories or limit < 1:
+            return SearchResult(query, "none", ())
+        by_id = {s.id: s for s in stories}
+        story_ids = None if every else list(by_id)
+        try:
+            kind, chosen, extra = await self._cascade(query_words, story_ids)
+            hits: list[Hit] = []
+            shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
+            # the best texts are looked up in one query: ``limit`` texts give ``limit`` hits
+            # unless stories repeat lines, and a few more cover that; rarely, a second batch
+            for at in range(0, len(chosen), limit + LOOKUP_EXTRA):
+                batch = chosen[at : at + limit + LOOKUP_EXTRA]
+                places = await self._store.occurrences([c.text.id for c in batch], story_ids, limit)
+                for c in batch:
+                    clip: tuple[str, Marks] | None = None
+                    for p in places.get(c.text.id, ()):
+                        story = by_id.get(p.story_id)  # None: a story not in the list given
+                        if story is not None and (p.story_id, p.text) not in shown:
+                            shown.add((p.story_id, p.text))
+                            clip = clip or _clip(c, query_words, extra)
+                            hits.append(_hit(c, p, story, clip))
+                    if len(hits) >= limit:
+                        break
+                if len(hits) >= limit:
+                    break
+            hits = hits[:limit]
+            if context and hits:
+                hits = await self._with_context(hits)
+        except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
+            log.warning("quote search failed for %r: %s", query[:80], exc)
+            return SearchResult(query, "none", ())
+        return SearchResult(query, kind if hits else "none", tuple(hits))
+
+    async def _with_context(self, hits: list[Hit]) -> list[Hit]:
+        beside = await self._store.neighbours([(h.story.id, h.chapter, h.position) for h in hits])
+        return [
             replace(
                 h,
                 before=beside.get((h.story.id, h.position - 1)),
@@ -429,63 +434,97 @@ async def search(
             )
             for h in hits
         ]
-    return SearchResult(query, kind if hits else "none", tuple(hits))
 
+    async def _cascade(
+        self, query: list[str], story_ids: StoryIds
+    ) -> tuple[MatchKind, list[_Candidate], list[str]]:
+        store = self._store
+        joined = " ".join(query)
+        normaliser = _Normaliser(query)
+        vocabulary = await self._vocab()
+        known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
 
-async def _cascade(
-    store: Store, query: list[str], scope: StoryScope
-) -> tuple[MatchKind, list[_Candidate], list[str]]:
-    joined = " ".join(query)
-    normaliser = _Normaliser(query)
-    vocabulary = await _vocabulary(store)
-    known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
+        # FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
+        # words reads their whole doclists and positions); the phrase and the other words are
+        # checked here. Only when the rare words are in too many texts to look at them all
+        # does FTS5 check the phrase itself.
+        rarest = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
+        rows, complete = await store.texts_with_all(
+            rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
+        )
+        wanted = set(known)
+        held: list[_Candidate] = []
+        for t, rank in rows:
+            c = normaliser.candidate(t, rank, "exact")
+            if wanted.issubset(c.normal.split(" ")):
+                normaliser.score(c)
+                held.append(c)
+        exact = [c for c in held if c.kind == "exact"]
+        if not exact and not complete:
+            phrase, _ = await store.texts_with_phrase(query, story_ids, CANDIDATES)
+            exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
+            for c in exact:
+                normaliser.score(c)
+            exact = [c for c in exact if c.kind == "exact"]
+        if exact:
+            return "exact", _best_first(exact), []
 
-    # FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
-    # words reads their whole doclists and positions); the phrase and the other words are
-    # checked here. Only when the rare words are in too many texts to look at them all
-    # does FTS5 check the phrase itself.
-    keys_query = all_words_query(sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS])
-    rows, complete = await store.search_candidates(keys_query, scope, CANDIDATES, rank_cap=RANK_CAP)
-    wanted = set(known)
-    held: list[_Candidate] = []
-    for t, rank in rows:
-        c = normaliser.candidate(t, rank, "exact")
-        if wanted.issubset(c.normal.split(" ")):
+        found: list[_Candidate] = []
+        if len(known) > 1:
+            found = _best_first([c for c in held if c.kind == "words"])
+            if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
+                return "words", found, []
+
+        seen = {c.text.id for c in found}
+        fuzzy, corrected = await self._fuzzy(
+            query, story_ids, vocabulary=vocabulary, known=known, seen=seen, normaliser=normaliser
+        )
+        floor = fuzzy_floor(joined)
+        pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
+        if not pool:
+            return "none", [], []
+        if pool[0].kind == "words":
+            return "words", pool, corrected
+        return "fuzzy", [c for c in pool if c.score >= floor], corrected
+
+    async def _fuzzy(
+        self,
+        query: list[str],
+        story_ids: StoryIds,
+        *,
+        vocabulary: _Vocabulary,
+        known: dict[str, int | None],
+        seen: set[int],
+        normaliser: _Normaliser,
+    ) -> tuple[list[_Candidate], list[str]]:
+        keys: list[tuple[int, list[str]]] = []  # (texts holding it, alternatives)
+        corrected: list[str] = []
+        for word, count in known.items():
+            if count is not None:
+                keys.append((count, [word]))
+                continue
+            alternatives = vocabulary.corrections(word)
+            if alternatives:
+                corrected += alternatives
+                total = sum(vocabulary.count(a) or 0 for a in alternatives)
+                keys.append((total, [word, *alternatives]))
+        if not keys:
+            return [], corrected
+        common = max(50, int(vocabulary.total * COMMON_SHARE))
+        keys.sort(key=lambda k: k[0])
+        useful = [k for k in keys if k[0] <= common] or keys[:1]
+        if len(useful) < 2 and len(keys) >= 2:
+            useful = keys[:2]
+        chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
+        rows, _ = await self._store.texts_with_two_of(
+            chosen, story_ids, CANDIDATES, rank_cap=RANK_CAP
+        )
+        candidates = [
+            normaliser.candidate(t, rank, "fuzzy") for t, rank in rows if t.id not in seen
+        ]
+        for c in candidates:
             normaliser.score(c)
-            held.append(c)
-    exact = [c for c in held if c.kind == "exact"]
-    if not exact and not complete:
-        phrase, _ = await store.search_candidates(phrase_query(query), scope, CANDIDATES)
-        exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
-        for c in exact:
-            normaliser.score(c)
-        exact = [c for c in exact if c.kind == "exact"]
-    if exact:
-        return "exact", _best_first(exact), []
-
-    found: list[_Candidate] = []
-    if len(known) > 1:
-        found = _best_first([c for c in held if c.kind == "words"])
-        if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
-            return "words", found, []
-
-    seen = {c.text.id for c in found}
-    fuzzy, corrected = await _fuzzy(
-        store,
-        query,
-        scope=scope,
-        vocabulary=vocabulary,
-        known=known,
-        seen=seen,
-        normaliser=normaliser,
-    )
-    floor = fuzzy_floor(joined)
-    pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
-    if not pool:
-        return "none", [], []
-    if pool[0].kind == "words":
-        return "words", pool, corrected
-    return "fuzzy", [c for c in pool if c.score >= floor], corrected
+        return candidates, corrected
 
 
 def fuzzy_floor(joined: str) -> float:
@@ -493,49 +532,11 @@ def fuzzy_floor(joined: str) -> float:
     return FUZZY_MIN if len(joined) > SHORT_QUERY else FUZZY_MIN_SHORT
 
 
-async def _fuzzy(
-    store: Store,
-    query: list[str],
-    *,
-    scope: StoryScope,
-    vocabulary: _Vocabulary,
-    known: dict[str, int | None],
-    seen: set[int],
-    normaliser: _Normaliser,
-) -> tuple[list[_Candidate], list[str]]:
-    keys: list[tuple[int, list[str]]] = []  # (texts holding it, alternatives)
-    corrected: list[str] = []
-    for word, count in known.items():
-        if count is not None:
-            keys.append((count, [word]))
-            continue
-        alternatives = vocabulary.corrections(word)
-        if alternatives:
-            corrected += alternatives
-            total = sum(vocabulary.count(a) or 0 for a in alternatives)
-            keys.append((total, [word, *alternatives]))
-    if not keys:
-        return [], corrected
-    common = max(50, int(vocabulary.total * COMMON_SHARE))
-    keys.sort(key=lambda k: k[0])
-    useful = [k for k in keys if k[0] <= common] or keys[:1]
-    if len(useful) < 2 and len(keys) >= 2:
-        useful = keys[:2]
-    chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
-    rows, _ = await store.search_candidates(
-        any_two_query(chosen), scope, CANDIDATES, rank_cap=RANK_CAP
-    )
-    candidates = [normaliser.candidate(t, rank, "fuzzy") for t, rank in rows if t.id not in seen]
-    for c in candidates:
-        normaliser.score(c)
-    return candidates, corrected
-
-
 def _best_first(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(candidates, key=lambda c: (-c.score, c.rank, len(c.text.text), c.text.id))
 
 
-def _hit(c: _Candidate, p: Paragraph, story: Story, clip: str) -> Hit:
+def _hit(c: _Candidate, p: Paragraph, story: Story, clip: tuple[str, Marks]) -> Hit:
     info = story.chapter_info(p.chapter)
     return Hit(
         story=story,
@@ -543,6 +544,7 @@ def _hit(c: _Candidate, p: Paragraph, story: Story, clip: str) -> Hit:
         chapter_label=info.label if info else str(p.chapter),
         position=p.position,
         text=p.text,
-        snippet=clip,
+        snippet=clip[0],
+        marks=clip[1],
         score=round(float(c.score), 1),
     )

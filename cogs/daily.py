@@ -23,9 +23,11 @@ from discord.ext import commands, tasks
 
 from bot import daily
 from bot.errors import StoryBotError
-from bot.runtime import StoryBot
-from cogs._admin import reply, require_manage_guild
-from cogs._ui import channel_mature_ok
+from bot.models import DailySchedule
+from bot.runtime import StoryBot, tell
+from cogs._admin import require_manage_guild
+from cogs._choices import story_choices
+from cogs._context import channel_mature_ok
 from cogs.excerpt import excerpt_message
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class DailyCog(commands.Cog):
         self.settings = settings
         # The schedules, read once and kept in step by /daily set and off: a server's schedule
         # changes only through the process that serves it, so a tick reads no database.
-        self._schedules: dict[int, daily.DailySchedule] | None = None
+        self._schedules: dict[int, DailySchedule] | None = None
 
     async def cog_load(self) -> None:
         if self.settings.read_only:
@@ -70,6 +72,7 @@ class DailyCog(commands.Cog):
     # ---- commands ------------------------------------------------------------------------
 
     @daily_group.command(name="set")
+    @app_commands.autocomplete(story=story_choices)
     @app_commands.describe(
         channel="Where to post",
         time="Local time, 24-hour HH:MM (e.g. 08:30)",
@@ -88,32 +91,28 @@ class DailyCog(commands.Cog):
         if not await require_manage_guild(interaction):
             return
         if self.settings.read_only:
-            await reply(interaction, READ_ONLY)
+            await tell(interaction, READ_ONLY)
             return
         assert interaction.guild is not None
-        try:
-            at = daily.parse_time(time)
-            zone = daily.canonical_zone(timezone)
-            chosen = (
-                await self.library.find_story(story, mature_ok=channel_mature_ok(channel))
-                if story
-                else None
-            )
-        except StoryBotError as exc:
-            await reply(interaction, exc.message)
-            return
+        at = daily.parse_time(time)
+        zone = daily.canonical_zone(timezone)
+        chosen = (
+            await self.library.find_story(story, mature_ok=channel_mature_ok(channel))
+            if story
+            else None
+        )
         me = interaction.guild.me
         if me is not None:
             perms = channel.permissions_for(me)
             if not (perms.view_channel and perms.send_messages and perms.embed_links):
-                await reply(
+                await tell(
                     interaction,
                     f"I cannot post in {channel.mention}: give me *View Channel*, "
                     "*Send Messages* and *Embed Links* there first.",
                 )
                 return
         now = discord.utils.utcnow()
-        schedule = daily.DailySchedule(
+        schedule = DailySchedule(
             guild_id=interaction.guild.id,
             channel_id=channel.id,
             time=daily.format_time(at),
@@ -121,7 +120,7 @@ class DailyCog(commands.Cog):
             story_file=chosen.file if chosen else None,
             last_posted=daily.first_last_posted(at, daily.zone(zone), now),
         )
-        await self.library.store.set_daily_schedule(schedule)
+        await self.library.set_daily_schedule(schedule)
         if self._schedules is not None:
             self._schedules[schedule.guild_id] = schedule
         log.info(
@@ -132,7 +131,7 @@ class DailyCog(commands.Cog):
             zone,
             schedule.story_file or "random",
         )
-        await reply(interaction, self._describe(schedule, chosen.title if chosen else None, now))
+        await tell(interaction, self._describe(schedule, chosen.title if chosen else None, now))
 
     @daily_group.command(name="off")
     async def off(self, interaction: discord.Interaction) -> None:
@@ -140,24 +139,24 @@ class DailyCog(commands.Cog):
         if not await require_manage_guild(interaction):
             return
         if self.settings.read_only:
-            await reply(interaction, READ_ONLY)
+            await tell(interaction, READ_ONLY)
             return
         assert interaction.guild_id is not None
         if self._schedules is not None:
             self._schedules.pop(interaction.guild_id, None)
-        if await self.library.store.delete_daily_schedule(interaction.guild_id):
+        if await self.library.delete_daily_schedule(interaction.guild_id):
             log.info("daily excerpt off in guild %s", interaction.guild_id)
-            await reply(interaction, "The daily excerpt is off.")
+            await tell(interaction, "The daily excerpt is off.")
         else:
-            await reply(interaction, "There was no daily excerpt to turn off.")
+            await tell(interaction, "There was no daily excerpt to turn off.")
 
     @daily_group.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show this server's daily excerpt: where, when, and the next post."""
         assert interaction.guild_id is not None
-        schedule = await self.library.store.daily_schedule(interaction.guild_id)
+        schedule = await self.library.daily_schedule(interaction.guild_id)
         if schedule is None:
-            await reply(interaction, "No daily excerpt is set. Set one with `/daily set`.")
+            await tell(interaction, "No daily excerpt is set. Set one with `/daily set`.")
             return
         title = None
         if schedule.story_file:
@@ -165,9 +164,9 @@ class DailyCog(commands.Cog):
                 title = (await self.library.find_story(schedule.story_file, mature_ok=True)).title
             except StoryBotError:
                 title = f"{schedule.story_file} (no longer in the library: a random story)"
-        await reply(interaction, self._describe(schedule, title, discord.utils.utcnow()))
+        await tell(interaction, self._describe(schedule, title, discord.utils.utcnow()))
 
-    def _describe(self, schedule: daily.DailySchedule, title: str | None, now: datetime) -> str:
+    def _describe(self, schedule: DailySchedule, title: str | None, now: datetime) -> str:
         upcoming = int(daily.next_post(schedule, now).timestamp())
         source = f"from **{title}**" if title else "from a random story"
         return (
@@ -181,21 +180,13 @@ class DailyCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=z, value=z) for z in daily.suggest_zones(current)]
 
-    @set_daily.autocomplete("story")
-    async def story_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        target = getattr(interaction.namespace, "channel", None) or interaction.channel
-        stories = await self.library.suggest(current, mature_ok=channel_mature_ok(target))
-        return [app_commands.Choice(name=s.title[:100], value=s.slug[:100]) for s in stories]
-
     # ---- the loop ------------------------------------------------------------------------
 
     @tasks.loop(seconds=30)
     async def post_due(self) -> None:
         if self._schedules is None:
             try:
-                stored = await self.library.store.daily_schedules()
+                stored = await self.library.daily_schedules()
             except Exception as exc:  # the database is busy or gone: try again next tick
                 log.error("daily excerpts: cannot read schedules: %s", exc)
                 return
@@ -208,7 +199,7 @@ class DailyCog(commands.Cog):
             try:
                 # recorded before sending: see the module's docstring
                 self._schedules[schedule.guild_id] = dataclasses.replace(schedule, last_posted=day)
-                if not await self.library.store.claim_daily_post(schedule.guild_id, day):
+                if not await self.library.claim_daily_post(schedule.guild_id, day):
                     continue
                 await self._post(schedule)
             except Exception as exc:  # one server's failure must not stop the others
@@ -224,7 +215,7 @@ class DailyCog(commands.Cog):
     async def _wait_until_ready(self) -> None:
         await self.bot.wait_until_ready()
 
-    async def _post(self, schedule: daily.DailySchedule) -> None:
+    async def _post(self, schedule: DailySchedule) -> None:
         channel = self.bot.get_channel(schedule.channel_id)
         if not isinstance(channel, discord.TextChannel):
             log.warning(

@@ -12,8 +12,10 @@ from discord.ext import commands
 
 from bot.models import Excerpt
 from bot.paging import paginate
-from cogs import _ui
-from cogs._ui import Interaction
+from cogs._choices import chapter_choices, story_choices
+from cogs._context import Interaction, library_of, mature_ok, report
+from cogs._render import story_embed
+from cogs._views import DYNAMIC_ITEMS, ReadButton
 
 RECENT_PER_CHANNEL = 12  # excerpts a channel remembers, so "Another" does not repeat one
 CHARACTER_IN_ID = 40  # a longer character name is not carried by the Another button
@@ -54,11 +56,11 @@ def excerpt_message(
     pages = paginate(excerpt.text)
     more = f"continues in {excerpt.chapter_label}" if len(pages) > 1 else None
     text = pages[0].rstrip() + ("…" if more else "")
-    embed = _ui.story_embed(excerpt.story, excerpt.chapter_label, text, extra=more)
+    embed = story_embed(excerpt.story, excerpt.chapter_label, text, extra=more)
     view = discord.ui.View(timeout=None)
     view.add_item(AnotherButton(scope_story, scope_chapter, character))
     view.add_item(ContinueButton(excerpt.story.id, excerpt.end))
-    view.add_item(_ui.ReadButton(excerpt.story.id, excerpt.chapter, excerpt.start))
+    view.add_item(ReadButton(excerpt.story.id, excerpt.chapter, excerpt.start))
     return {"embed": embed, "view": view}
 
 
@@ -68,13 +70,13 @@ async def _post_excerpt(
     chapter: str | int | None,
     character: str | None,
 ) -> None:
-    library = _ui.library_of(interaction)
+    library = library_of(interaction)
     recent = _recent(interaction)
     excerpt = await library.excerpt(
         story,
         chapter,
         character,
-        mature_ok=_ui.mature_ok(interaction),
+        mature_ok=mature_ok(interaction),
         avoid=recent.of(interaction.channel_id),
     )
     recent.add(interaction.channel_id, excerpt)
@@ -116,7 +118,7 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANO
         try:
             await _post_excerpt(interaction, self.story, self.chapter, self.character)
         except Exception as exc:
-            await _ui.report(interaction, exc, "excerpt another")
+            await report(interaction, exc, "excerpt another")
 
 
 class ContinueButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CONTINUE_TEMPLATE):
@@ -142,9 +144,9 @@ class ContinueButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CO
 
     async def callback(self, interaction: Interaction) -> None:
         try:
-            library = _ui.library_of(interaction)
+            library = library_of(interaction)
             excerpt = await library.continue_after(
-                self.story, self.end, mature_ok=_ui.mature_ok(interaction)
+                self.story, self.end, mature_ok=mature_ok(interaction)
             )
             _recent(interaction).add(interaction.channel_id, excerpt)
             await interaction.response.send_message(
@@ -153,7 +155,7 @@ class ContinueButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CO
                 )
             )
         except Exception as exc:
-            await _ui.report(interaction, exc, "excerpt continue")
+            await report(interaction, exc, "excerpt continue")
 
 
 class Excerpts(commands.Cog):
@@ -167,7 +169,7 @@ class Excerpts(commands.Cog):
         chapter="Only this chapter of the story",
         character="A passage that names this character",
     )
-    @app_commands.autocomplete(story=_ui.story_choices, chapter=_ui.chapter_choices)
+    @app_commands.autocomplete(story=story_choices, chapter=chapter_choices)
     @app_commands.checks.cooldown(4, 10.0)
     async def excerpt(
         self,
@@ -181,7 +183,7 @@ class Excerpts(commands.Cog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(AnotherButton, ContinueButton, *_ui.DYNAMIC_ITEMS)
+    bot.add_dynamic_items(AnotherButton, ContinueButton, *DYNAMIC_ITEMS)
     await bot.add_cog(Excerpts(bot))
 
 

@@ -14,11 +14,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import StoryBotError
-from bot.library_admin import AddResult, LibraryAdmin, check_declared
+from bot.library_admin import AddResult
 from bot.models import IngestReport, Story
-from bot.runtime import StoryBot
-from cogs._admin import reply, require_manage_guild
-from cogs._ui import channel_mature_ok, fit
+from bot.runtime import StoryBot, tell
+from cogs._admin import require_manage_guild
+from cogs._choices import story_choices
+from cogs._limits import DESCRIPTION_LIMIT
+from cogs._render import fit
 
 if TYPE_CHECKING:
     from bot.library import Library
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION_LIMIT = 4000
 SHARED_LIBRARY = (
     "The story library is shared by every server this bot is in, and its host lets it be "
     "changed only from their own server."
@@ -85,18 +86,15 @@ class LibraryAdminCog(commands.Cog):
 
     def __init__(self, bot: commands.Bot, library: Library, settings: Settings) -> None:
         self.bot = bot
-        self.core = library
         self.settings = settings
-        self.admin = LibraryAdmin(
-            library, max_upload_bytes=settings.max_upload_bytes, read_only=settings.read_only
-        )
+        self.admin = library.admin
 
     async def _allowed(self, interaction: discord.Interaction) -> bool:
         if not await require_manage_guild(interaction):
             return False
         allowed = self.settings.library_guild_ids
         if allowed is not None and interaction.guild_id not in allowed:
-            await reply(interaction, SHARED_LIBRARY)
+            await tell(interaction, SHARED_LIBRARY)
             return False
         return True
 
@@ -106,11 +104,7 @@ class LibraryAdminCog(commands.Cog):
         if not await self._allowed(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            report = await self.admin.reload()
-        except StoryBotError as exc:
-            await reply(interaction, exc.message)
-            return
+        report = await self.admin.reload()
         log.info(
             "library reload in guild %s: added %d, changed %d, removed %d, skipped %d",
             interaction.guild_id,
@@ -119,7 +113,7 @@ class LibraryAdminCog(commands.Cog):
             len(report.removed),
             len(report.skipped),
         )
-        await reply(interaction, embed=report_embed(report))
+        await tell(interaction, embed=report_embed(report))
 
     @library.command(name="add")
     @app_commands.describe(
@@ -132,60 +126,42 @@ class LibraryAdminCog(commands.Cog):
         """Add a .txt story to the library."""
         if not await self._allowed(interaction):
             return
-        try:
-            check_declared(file.filename, file.size, self.settings.max_upload_bytes)
-        except StoryBotError as exc:
-            await reply(interaction, exc.message)
-            return
+        self.admin.check_declared(file.filename, file.size)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             data = await file.read()
-            result = await self.admin.add(file.filename, data, replace=replace)
-        except StoryBotError as exc:
-            await reply(interaction, exc.message)
-            return
         except discord.HTTPException as exc:
             log.warning("library add: cannot download %s: %s", file.filename, exc)
-            await reply(interaction, "Discord did not hand over the file; try again.")
-            return
+            raise StoryBotError("Discord did not hand over the file; try again.") from exc
+        result = await self.admin.add(file.filename, data, replace=replace)
         log.info(
             "library add %s in guild %s by user %s",
             result.file,
             interaction.guild_id,
             interaction.user.id,
         )
-        await reply(interaction, embed=_add_embed(result))
+        await tell(interaction, embed=_add_embed(result))
 
     @library.command(name="remove")
+    @app_commands.autocomplete(story=story_choices)
     @app_commands.describe(story="The story to take out of the library")
     async def remove(self, interaction: discord.Interaction, story: str) -> None:
         """Take a story out of the library (its file moves to the removed/ folder)."""
         if not await self._allowed(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            result = await self.admin.remove(story)
-        except StoryBotError as exc:
-            await reply(interaction, exc.message)
-            return
+        result = await self.admin.remove(story)
         log.info(
             "library remove %s in guild %s by user %s",
             result.story.file,
             interaction.guild_id,
             interaction.user.id,
         )
-        await reply(
+        await tell(
             interaction,
             f"Removed **{result.story.title}**. Its file is kept in the stories folder's "
             f"`removed/` folder as `{result.moved_to.name}`.",
         )
-
-    @remove.autocomplete("story")
-    async def remove_story(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        stories = await self.core.suggest(current, mature_ok=channel_mature_ok(interaction.channel))
-        return [app_commands.Choice(name=s.title[:100], value=s.slug[:100]) for s in stories]
 
 
 async def setup(bot: commands.Bot) -> None:

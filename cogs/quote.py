@@ -8,10 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import search
 from bot.models import Hit, SearchResult
-from cogs import _ui
-from cogs._ui import Interaction
+from cogs._choices import story_choices
+from cogs._context import Interaction, library_of, mature_ok
+from cogs._limits import DESCRIPTION_LIMIT, FOOTER_LIMIT, TITLE_LIMIT
+from cogs._render import COLOUR, echo, fit, footer, render_snippet
+from cogs._views import DYNAMIC_ITEMS, ReadButton
 
 HITS_SHOWN = 3
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
@@ -24,20 +26,20 @@ HEADINGS = {
 
 def hit_embed(hit: Hit, number: int, total: int) -> discord.Embed:
     embed = discord.Embed(
-        title=_ui.fit(hit.story.title, _ui.TITLE_LIMIT),
+        title=fit(hit.story.title, TITLE_LIMIT),
         url=hit.story.url or None,
-        description=_ui.fit(_ui.render_snippet(hit.snippet), _ui.DESCRIPTION_LIMIT),
-        colour=_ui.COLOUR,
+        description=fit(render_snippet(hit.snippet, hit.marks), DESCRIPTION_LIMIT),
+        colour=COLOUR,
     )
     if total > 1:
         embed.set_author(name=f"Match {number} of {total}")
-    embed.set_footer(text=_ui.fit(_ui.footer(hit.story, hit.chapter_label), 2048))
+    embed.set_footer(text=fit(footer(hit.story, hit.chapter_label), FOOTER_LIMIT))
     return embed
 
 
 def quote_message(result: SearchResult) -> dict[str, Any]:
     """The answer to /quote: a line naming the kind of match, one embed and button per hit."""
-    query = _ui.echo(result.query)
+    query = echo(result.query)
     hits = result.hits[:HITS_SHOWN]
     if not hits:
         return {
@@ -47,7 +49,7 @@ def quote_message(result: SearchResult) -> dict[str, Any]:
     view = discord.ui.View(timeout=None)
     for number, hit in enumerate(hits, start=1):
         view.add_item(
-            _ui.ReadButton(
+            ReadButton(
                 hit.story.id,
                 hit.chapter,
                 hit.position,
@@ -71,22 +73,19 @@ class Quotes(commands.Cog):
         text="The line as you remember it; close is good enough",
         story="Search only this story",
     )
-    @app_commands.autocomplete(story=_ui.story_choices)
+    @app_commands.autocomplete(story=story_choices)
     @app_commands.checks.cooldown(4, 10.0)
     async def quote(self, interaction: Interaction, text: str, story: str | None = None) -> None:
         """Find a line in the stories from the words you remember."""
-        library = _ui.library_of(interaction)
-        ok = _ui.mature_ok(interaction)
-        if not search.tokens(text):
-            await _ui.tell(interaction, "Type a few words of the line you remember.")
-            return
-        if story is not None:  # an unknown story is answered privately, before deferring
-            await library.find_story(story, mature_ok=ok)
+        library = library_of(interaction)
+        ok = mature_ok(interaction)
+        # no words, or a story not to be searched here: answered privately, before deferring
+        scope = await library.check_quote(text, story, mature_ok=ok)
         await interaction.response.defer(thinking=True)
-        result = await library.quote(text, story, mature_ok=ok, limit=HITS_SHOWN)
+        result = await library.quote(text, scope, mature_ok=ok, limit=HITS_SHOWN)
         await interaction.followup.send(**quote_message(result))
 
 
 async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(*_ui.DYNAMIC_ITEMS)
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
     await bot.add_cog(Quotes(bot))

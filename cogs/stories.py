@@ -5,8 +5,8 @@ from __future__ import annotations
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import _ui
-from cogs._ui import Interaction
+from cogs._context import Interaction
+from cogs._views import DYNAMIC_ITEMS, PagerState, send_pager
 
 
 class Stories(commands.Cog):
@@ -17,10 +17,10 @@ class Stories(commands.Cog):
     @app_commands.checks.cooldown(4, 10.0)
     async def stories(self, interaction: Interaction) -> None:
         """The stories in the library, with their chapters and word counts."""
-        state = _ui.PagerState("st", 0, 0, 0, interaction.user.id)
-        await _ui.send_pager(interaction, state)
+        state = PagerState("st", 0, 0, 0, interaction.user.id)
+        await send_pager(interaction, state)
 
 
 async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(*_ui.DYNAMIC_ITEMS)
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
     await bot.add_cog(Stories(bot))

@@ -84,6 +84,15 @@ def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
     assert {"slug", "title", "chapter", "chapter_label", "text", "snippet"} <= hit.keys()
     assert hit["chapter"] == 6
     assert "soaked in sorry" in hit["text"]
+    # the snippet is plain text; marks are the ranges that matched
+    assert "[[" not in hit["snippet"]
+    assert [hit["snippet"][a:b] for a, b in hit["marks"]] == ["my whole world is soaked in sorry"]
+
+
+def test_quote_text_marks_the_match_with_asterisks(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "quote", "my whole world is soaked in sorry", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    assert "*my whole world is soaked in sorry*" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize(

@@ -140,7 +140,7 @@ def test_posts_exactly_once_per_local_day(now: datetime, hour: int, minute: int,
     """Stepping two days through in 1-minute ticks (the loop checks every 30 s), recording each
     post, gives exactly one post a local day: a 23:59 schedule is due for one minute."""
     s = schedule(f"{hour:02d}:{minute:02d}", tz, last=None)
-    s = DailySchedule(1, 2, s.time, tz, None, first_last_posted(s.local_time, s.zone, now))
+    s = DailySchedule(1, 2, s.time, tz, None, first_last_posted(parse_time(s.time), zone(tz), now))
     posts: list[date] = []
     tick = now
     for _ in range(60 * 49):

@@ -197,7 +197,7 @@ async def test_read_only_copy_serves_and_cannot_write(
         assert excerpt.text
         found = await reader.quote("soaked in sorry", mature_ok=True)
         assert found.match != "none"
-        assert await reader.store.daily_schedule(1) is None
+        assert await reader.daily_schedule(1) is None
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await reader.store.remove_story(stories[0].file)
     finally:

@@ -71,8 +71,8 @@ async def test_incremental_add_change_remove(store: Store, tmp_path: Path) -> No
     paragraphs = await store.chapter_paragraphs(stories[0].id, 1)
     assert paragraphs[0].text == "The very first paragraph is here."
     # the search index forgot the old text and knows the new
-    assert await store.paragraphs_matching('"very first"', None, 5)
-    assert not await store.paragraphs_matching('"other"', None, 5)
+    assert await store.paragraphs_with_phrase(["very", "first"], None, 5)
+    assert not await store.paragraphs_with_phrase(["other"], None, 5)
 
 
 async def test_unchanged_file_is_not_read(store: Store, tmp_path: Path) -> None:

@@ -15,16 +15,17 @@ import os
 import random
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.ingest import ingest
-from bot.search import search
+from bot.library import Library
+from bot.models import SearchResult, Story
 from bot.store import SCHEMA_VERSION, Store
 from bot.store.schema import MIGRATIONS
-from bot.store.search import StoryScope
 from tests.test_ingest import write
 
 SHARED = "The lighthouse keeper counted gulls every morning."
@@ -58,6 +59,15 @@ def put(folder: Path, name: str, text: str) -> None:
     path = write(folder, name, text)
     _mtime[0] += 1_000_000_000
     os.utime(path, ns=(_mtime[0], _mtime[0]))
+
+
+async def search(
+    store: Store, text: str, stories: Sequence[Story], *, limit: int = 5
+) -> SearchResult:
+    """Quote search among some of the stories, through the Library's Search object."""
+    library = Library(store, Path("unused"))
+    every = len(stories) == len(await library.stories(mature_ok=True))
+    return await library.search.find(text, stories, every=every, limit=limit)
 
 
 async def rows(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -439,15 +449,23 @@ async def test_random_edits_keep_texts_and_index_in_step(store: Store, tmp_path:
         for text_id, text in await rows(store, "SELECT id, text FROM texts"):
             assert isinstance(text_id, int)
             expected = sorted((s, c, p) for s, (c, p) in places[text_id].items())
-            found = await store.occurrences(text_id, StoryScope(None), 10)
+            found = (await store.occurrences([text_id], None, 10))[text_id]
             assert [(p.story_id, p.chapter, p.position) for p in found] == expected
             assert all(p.text == text for p in found)
-            first = await store.occurrences(text_id, StoryScope(None), 1)
+            first = (await store.occurrences([text_id], None, 1))[text_id]
             assert [(p.story_id, p.chapter, p.position) for p in first] == expected[:1]
             for story_id in by_file.values():
-                scoped = await store.occurrences(text_id, StoryScope((story_id,)), 10)
+                scoped = await store.occurrences([text_id], [story_id], 10)
                 mine = [e for e in expected if e[0] == story_id]
-                assert [(p.story_id, p.chapter, p.position) for p in scoped] == mine
+                assert [
+                    (p.story_id, p.chapter, p.position) for p in scoped.get(text_id, [])
+                ] == mine
+        # all the texts in one query: the same places as one by one
+        every = await store.occurrences(list(places), None, 10)
+        assert {
+            t: sorted((p.story_id, p.chapter, p.position) for p in found)
+            for t, found in every.items()
+        } == {t: sorted((s, c, p) for s, (c, p) in held.items()) for t, held in places.items()}
         await check_consistent(store)
     assert shared_chapters >= 20, "the walk shares chapters often enough to test sharing"
 

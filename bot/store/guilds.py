@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.daily import DailySchedule
+from bot.models import DailySchedule
 from bot.store.base import SQLBase
 
 _COLUMNS = "guild_id, channel_id, time, timezone, story_file, last_posted"

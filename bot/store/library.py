@@ -7,14 +7,12 @@ import hashlib
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.models import ChapterInfo, Paragraph, Rating, Story, StoryMeta
+from bot.models import ChapterInfo, Paragraph, ParsedStory, Rating, Story, StoryMeta
 from bot.store.base import SQLBase
-from bot.store.search import StoryScope
-from bot.text import ParsedStory
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,26 +169,6 @@ class LibrarySQL(SQLBase):
             f"SELECT {_PARAGRAPH_COLUMNS} FROM {_PARAGRAPH_TABLES} WHERE p.story_id = ?"
             " AND p.position BETWEEN ? AND ? ORDER BY p.position",
             (story_id, first, last),
-        )
-        return [_paragraph(r) for r in rows]
-
-    async def paragraphs_matching(
-        self, fts_query: str, story_ids: Iterable[int] | None, limit: int, *, ranked: bool = True
-    ) -> list[Paragraph]:
-        """Paragraphs whose text matches an FTS5 query (already escaped by the caller).
-
-        ``ranked`` orders them by BM25, which scores every match first; unranked they come
-        in index order (oldest text first) and the query stops at ``limit``.
-        """
-        scope = StoryScope(tuple(story_ids) if story_ids is not None else None)
-        if scope.story_ids == ():
-            return []
-        rows = await self._all(
-            f"SELECT {_PARAGRAPH_COLUMNS}"
-            " FROM texts_fts JOIN paragraphs p ON p.text_id = texts_fts.rowid"
-            f" JOIN texts t ON t.id = p.text_id WHERE texts_fts MATCH ?{scope.over_paragraphs()}"
-            f"{' ORDER BY texts_fts.rank' if ranked else ''} LIMIT ?",
-            (fts_query, *scope.params, limit),
         )
         return [_paragraph(r) for r in rows]
 

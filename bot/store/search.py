@@ -3,13 +3,20 @@
 The index is over table ``texts`` (a chapter stored twice shares its texts); a search finds
 texts, then the paragraphs (story, chapter, position) that hold them.
 
-FTS5 queries arrive already built and escaped by bot/search.py; nothing here looks at user text.
+The FTS5 query grammar lives here and nowhere else: callers hand over words (already folded
+and cut as the index's unicode61 tokenizer cuts text, bot/text/normalize.py) and story ids,
+and every word is quoted here, so quotes, ``*``, ``^``, NEAR, AND/OR/NOT, parentheses and
+column filters in what a user typed are just words.
+
+Story ids: a sequence limits a query to those stories; None means every story (no filter,
+which is cheaper: the caller knows when its stories are all of them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 from bot.models import IndexedText, Paragraph
 from bot.store.base import SQLBase
@@ -18,13 +25,55 @@ from bot.store.base import SQLBase
 _VOCAB = "temp.texts_vocab"
 _CREATE_VOCAB = f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, texts_fts, row)"
 _VOCAB_BATCH = 4096
+_PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
+
+
+# ---- the FTS5 grammar -------------------------------------------------------------------------
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def phrase_query(words: Sequence[str]) -> str:
+    """An FTS5 phrase: the words, in order, next to each other."""
+    return _quoted(" ".join(words))
+
+
+def all_words_query(words: Sequence[str]) -> str:
+    """Texts holding every one of the words, anywhere."""
+    return " AND ".join(_quoted(w) for w in dict.fromkeys(words))
+
+
+def _any_of(alternatives: Sequence[str]) -> str:
+    if len(alternatives) == 1:
+        return _quoted(alternatives[0])
+    return "(" + " OR ".join(_quoted(w) for w in alternatives) + ")"
+
+
+def any_two_query(keys: Sequence[Sequence[str]]) -> str:
+    """Texts holding at least two of the keys (each key: one word or its alternatives)."""
+    if len(keys) == 1:
+        return _any_of(keys[0])
+    return " OR ".join(f"({_any_of(a)} AND {_any_of(b)})" for a, b in combinations(keys, 2))
+
+
+# ---- limiting a query to some stories ----------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class StoryScope:
-    """The stories a search looks in: ``story_ids``, or every story when None."""
+class _Scope:
+    """The stories a query looks in: ``story_ids``, or every story when None."""
 
     story_ids: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, story_ids: Sequence[int] | None) -> _Scope:
+        return cls(None if story_ids is None else tuple(dict.fromkeys(story_ids)))
+
+    @property
+    def empty(self) -> bool:
+        return self.story_ids == ()
 
     def over_paragraphs(self) -> str:
         """A WHERE fragment over paragraphs ``p`` (its parameters: ``params``)."""
@@ -48,20 +97,38 @@ class StoryScope:
         return self.story_ids or ()
 
 
+Found = tuple[list[tuple[IndexedText, float]], bool]
+
+
 class SearchSQL(SQLBase):
     _vocab_ready: bool = False
 
-    async def story_scope(self, story_ids: Sequence[int]) -> StoryScope:
-        """What limits a search to ``story_ids``: nothing when they are all the stories."""
-        ids = tuple(dict.fromkeys(story_ids))
-        total = await self._all("SELECT count(*) FROM stories")
-        if ids and len(ids) >= int(total[0][0]):
-            return StoryScope(None)
-        return StoryScope(ids)
+    async def texts_with_all(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
+    ) -> Found:
+        """Texts holding every word (see ``_candidates``)."""
+        return await self._candidates(all_words_query(words), story_ids, limit, rank_cap)
 
-    async def search_candidates(
-        self, fts_query: str, scope: StoryScope, limit: int, *, rank_cap: int = 0
-    ) -> tuple[list[tuple[IndexedText, float]], bool]:
+    async def texts_with_phrase(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+    ) -> Found:
+        """Texts holding the words as a phrase (see ``_candidates``)."""
+        return await self._candidates(phrase_query(words), story_ids, limit, 0)
+
+    async def texts_with_two_of(
+        self,
+        keys: Sequence[Sequence[str]],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        *,
+        rank_cap: int,
+    ) -> Found:
+        """Texts holding at least two of the keys, each key a word or its alternatives."""
+        return await self._candidates(any_two_query(keys), story_ids, limit, rank_cap)
+
+    async def _candidates(
+        self, fts_query: str, story_ids: Sequence[int] | None, limit: int, rank_cap: int
+    ) -> Found:
         """Texts in scope matching an FTS5 query with their BM25 rank (lower is better), and
         whether they are all the texts in scope that match.
 
@@ -70,7 +137,8 @@ class SearchSQL(SQLBase):
         otherwise the first ``limit`` come unranked (rank 0) and the caller ranks them by what
         they say.
         """
-        if scope.story_ids == ():
+        scope = _Scope.of(story_ids)
+        if scope.empty:
             return [], True
         select = (
             "SELECT t.id, t.text, {rank} FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
@@ -94,15 +162,44 @@ class SearchSQL(SQLBase):
         found = [(IndexedText(r[0], r[1]), float(r[2])) for r in rows]
         return found[:limit], complete
 
-    async def occurrences(self, text_id: int, scope: StoryScope, limit: int) -> list[Paragraph]:
-        """Where a text stands in scope: its first paragraph in each story, by story id."""
+    async def occurrences(
+        self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int
+    ) -> dict[int, list[Paragraph]]:
+        """Where each text stands in scope: its first paragraph in each story (by story id, at
+        most ``per_text`` stories), for all the texts in one query."""
+        scope = _Scope.of(story_ids)
+        ids = list(dict.fromkeys(text_ids))
+        if scope.empty or not ids:
+            return {}
         # SQLite takes the bare columns of an aggregate query from the row min() picked
         rows = await self._all(
-            "SELECT p.id, p.story_id, p.chapter, min(p.position), p.scene, t.text"
+            "SELECT p.id, p.story_id, p.chapter, min(p.position), p.scene, t.text, p.text_id"
             " FROM paragraphs p JOIN texts t ON t.id = p.text_id"
-            f" WHERE p.text_id = ?{scope.over_paragraphs()}"
-            " GROUP BY p.story_id ORDER BY p.story_id LIMIT ?",
-            (text_id, *scope.params, limit),
+            f" WHERE p.text_id IN ({','.join('?' * len(ids))}){scope.over_paragraphs()}"
+            " GROUP BY p.text_id, p.story_id ORDER BY p.text_id, p.story_id",
+            (*ids, *scope.params),
+        )
+        out: dict[int, list[Paragraph]] = {}
+        for r in rows:
+            found = out.setdefault(r[6], [])
+            if len(found) < per_text:
+                found.append(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]))
+        return out
+
+    async def paragraphs_with_phrase(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+    ) -> list[Paragraph]:
+        """Paragraphs holding the words as a phrase, unranked, in index order (oldest text
+        first); the query stops at ``limit``."""
+        scope = _Scope.of(story_ids)
+        if scope.empty or not words:
+            return []
+        rows = await self._all(
+            f"SELECT {_PARAGRAPH_COLUMNS}"
+            " FROM texts_fts JOIN paragraphs p ON p.text_id = texts_fts.rowid"
+            f" JOIN texts t ON t.id = p.text_id WHERE texts_fts MATCH ?{scope.over_paragraphs()}"
+            " LIMIT ?",
+            (phrase_query(words), *scope.params, limit),
         )
         return [Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 

@@ -1,10 +1,10 @@
-"""Folding shared by indexing and querying: case, quotes, dashes, ellipses, diacritics, spaces.
+"""Folding for search and lookups: case, quotes, dashes, ellipses, diacritics, spaces.
 
-The search index is SQLite FTS5 with ``unicode61 remove_diacritics 2``: a token is a run of
-letters and digits, lower-cased, with Latin diacritics removed; everything else (apostrophes of
-any shape, quotes, hyphens, emoji, U+FFFD) separates tokens. ``words()`` cuts text the same way,
-so the query "didn't" gives the tokens ``didn``, ``t`` exactly as the stored "didn’t" did, and
-"fiance" meets "fiancé".
+This module does not cut the index: FTS5 does, with ``unicode61 remove_diacritics 2`` (a token
+is a run of letters and digits, lower-cased, with Latin diacritics removed; everything else,
+apostrophes of any shape, quotes, hyphens, emoji, U+FFFD, separates tokens). ``words()`` cuts
+a query, and a text being scored, the same way, so the query "didn't" gives the tokens
+``didn``, ``t`` exactly as the stored "didn’t" did, and "fiance" meets "fiancé".
 """
 
 from __future__ import annotations

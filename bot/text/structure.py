@@ -48,25 +48,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.models import StoryMeta
+from bot.models import ParsedChapter, ParsedStory, StoryMeta
 
 __all__ = ["MAX_PARAGRAPH", "ParsedChapter", "ParsedStory", "parse", "title_from_file"]
 
 MAX_PARAGRAPH = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedChapter:
-    number: int
-    label: str
-    note: str | None
-    paragraphs: tuple[tuple[int, str], ...]  # (scene number across the story, text)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedStory:
-    title: str
-    chapters: tuple[ParsedChapter, ...]
 
 
 # ---- numbers -----------------------------------------------------------------------------

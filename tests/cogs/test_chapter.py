@@ -6,7 +6,7 @@ import simcord
 
 from bot.paging import paginate
 from bot.runtime import StoryBot
-from cogs._ui import render_text
+from cogs._render import render_text
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import answer, button, custom_ids, server
 

@@ -14,10 +14,10 @@ import discord
 import pytest
 import simcord
 
-from bot.daily import DailySchedule
+from bot.library import Library
+from bot.models import DailySchedule
 from bot.runtime import StoryBot
 from bot.settings import Settings
-from bot.store import Store
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
 
@@ -97,13 +97,13 @@ async def test_catch_up_after_being_down_at_the_set_minute(
     await env.advance_time(5 * MINUTE)
     guild = env.create_guild()
     channel = guild.create_text_channel("daily")
-    store = await Store.open(daily_settings.db_path)
+    library = await Library.open(daily_settings)
     try:
-        await store.set_daily_schedule(
+        await library.set_daily_schedule(
             DailySchedule(guild.id, channel.id, "00:01", "UTC", None, date(2025, 12, 31))
         )
     finally:
-        await store.close()
+        await library.close()
     await env.restart_bot(closing_bots(daily_settings))  # the loop's first tick, at 00:05
     assert len(_posts(channel)) == 1
     await env.restart_bot(closing_bots(daily_settings))
@@ -144,6 +144,8 @@ async def test_bad_input_and_off(simcord_env: simcord.Env) -> None:
     assert "No story called" in _said(
         await ada.slash(channel, "daily set", channel=channel, time="10:00", story="nope")
     )
+    # each refusal took the one error path, the tree's handler, which answered privately
+    assert [type(getattr(e, "original", e)).__name__ for e in env.errors] == ["StoryBotError"] * 3
     assert "No daily excerpt is set" in _said(await ada.slash(channel, "daily show"))
     await ada.slash(channel, "daily set", channel=channel, time="00:05", story="breaking")
     assert "from **Breaking alone**" in _said(await ada.slash(channel, "daily show"))
@@ -181,6 +183,7 @@ async def test_mature_story_only_for_an_age_restricted_channel(
         await ada.slash(general, "daily set", channel=general, time="00:01", story="taking-steps")
     )
     assert "rated explicit" in refused and "age-restricted" in refused
+    assert len(env.errors) == 1  # refused by the tree's one error handler
     names = [c["name"] for c in await ada.autocomplete(general, "daily set", "story", "tak")]
     assert EXPLICIT not in names
     accepted = _said(

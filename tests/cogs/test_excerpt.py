@@ -5,7 +5,7 @@ from __future__ import annotations
 import simcord
 
 from bot.library import Library
-from cogs._ui import render_text
+from cogs._render import render_text
 from tests.cogs.helpers import answer, button, custom_ids, server
 
 

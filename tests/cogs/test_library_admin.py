@@ -10,6 +10,7 @@ import discord
 import pytest
 import simcord
 
+from bot.errors import StoryBotError
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot, closing_bots
 
@@ -101,6 +102,7 @@ async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_d
     different = STORY.replace("twelve", "thirteen").encode()
     clash = await ada.slash(channel, "library add", file=("The_Lighthouse.txt", different))
     assert "A different story is already saved as The_Lighthouse.txt" in _text(clash)
+    assert [type(e.__cause__) for e in env.errors] == [StoryBotError]  # the one error path
     replaced = await ada.slash(
         channel, "library add", file=("The_Lighthouse.txt", different), replace=True
     )
@@ -136,6 +138,7 @@ async def test_add_refuses_bad_files_with_the_reason(
     before = sorted(os.listdir(stories_dir))
     result = await ada.slash(channel, "library add", file=(name, data))
     assert reason in _text(result)
+    assert [type(e.__cause__) for e in env.errors] == [StoryBotError]  # the one error path
     assert sorted(os.listdir(stories_dir)) == before
     assert not stories_dir.parent.joinpath("escape.txt").exists()
 

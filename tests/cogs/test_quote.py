@@ -8,6 +8,7 @@ import discord
 import pytest
 import simcord
 
+from bot.errors import StoryBotError
 from tests.cogs.helpers import answer, custom_ids, server
 
 PHRASE = "my whole world is soaked in sorry"
@@ -71,7 +72,8 @@ async def test_odd_queries_get_a_sensible_reply(simcord_env: simcord.Env, text: 
     assert len(message.content) <= 2000
     assert "@everyone" not in message.content  # echoed inert (escaped), and never a ping
     _assert_no_mentions(simcord_env)
-    assert simcord_env.errors == []
+    # at most a refusal (no words to look for), answered by the tree's error handler
+    assert all(isinstance(e.__cause__, StoryBotError) for e in simcord_env.errors)
 
 
 def _assert_no_mentions(env: simcord.Env) -> None:
@@ -105,3 +107,20 @@ async def test_story_text_with_everyone_pings_nobody(
     _assert_no_mentions(simcord_env)
     assert simcord_env.bot.allowed_mentions is not None
     assert simcord_env.bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
+
+
+async def test_story_text_like_a_mark_is_shown_as_written(
+    simcord_env: simcord.Env, stories_dir: Path
+) -> None:
+    """Regression: matches travel as ranges, so "[[link]]" in a story is not made bold."""
+    s = server(simcord_env)
+    (stories_dir / "wiki.txt").write_text(
+        "Wiki Notes\n\nThe page said [[link]] twice, and then the lantern keeper sighed.\n",
+        encoding="utf-8",
+    )
+    await s.library.ingest()
+    message = answer(await s.alice.slash(s.channel, "quote", text="the lantern keeper sighed"))
+    description = message.embeds[0].description or ""
+    assert "[[link]]" in description and "**[[link]]**" not in description
+    assert "**the lantern keeper sighed**" in description
+    assert description.count("**") == 2

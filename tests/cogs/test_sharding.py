@@ -66,7 +66,7 @@ async def test_a_process_serving_some_shards_posts_only_for_its_guilds(
         channels = {g.id: g.create_text_channel("general") for g in (mine, theirs)}
         yesterday = date(2025, 12, 31)
         for guild_id, channel in channels.items():
-            await bot.library.store.set_daily_schedule(
+            await bot.library.set_daily_schedule(
                 DailySchedule(guild_id, channel.id, "00:00", "UTC", None, yesterday)
             )
         await env.advance_time(60)
@@ -74,5 +74,5 @@ async def test_a_process_serving_some_shards_posts_only_for_its_guilds(
         await env.advance_time(60)
         assert [m.content for m in channels[mine.id].history()] == [TODAY]
         assert channels[theirs.id].history() == []
-        theirs_now = await env.bot.library.store.daily_schedule(theirs.id)  # type: ignore[attr-defined]
+        theirs_now = await env.bot.library.daily_schedule(theirs.id)  # type: ignore[attr-defined]
         assert theirs_now is not None and theirs_now.last_posted == yesterday

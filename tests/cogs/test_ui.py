@@ -1,4 +1,5 @@
-"""cogs/_ui.py without Discord: markdown safety, embed limits, custom_id limits."""
+"""cogs/_render.py and cogs/_views.py without Discord: markdown safety, embed limits,
+custom_id limits."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.models import ChapterInfo, Story
-from cogs._ui import PagerState, render_snippet, render_text, story_embed
+from cogs._render import render_snippet, render_text, story_embed
+from cogs._views import PagerState
 
 STORY = Story(
     id=7,
@@ -35,9 +37,16 @@ def test_author_emphasis_is_kept_and_what_would_misrender_is_escaped() -> None:
 
 
 def test_snippet_bold_survives_emphasis() -> None:
-    assert render_snippet("my [[whole world]] is") == "my **whole world** is"
-    assert render_snippet("*I [[love* you]]") == "\\*I **love\\* you**"
-    assert render_snippet("…cut* here [[word]]") == "…cut\\* here **word**"
+    assert render_snippet("my whole world is", [(3, 14)]) == "my **whole world** is"
+    assert render_snippet("*I love* you", [(3, 12)]) == "\\*I **love\\* you**"
+    assert render_snippet("…cut* here word", [(11, 15)]) == "…cut\\* here **word**"
+
+
+def test_story_text_that_looks_like_a_mark_is_not_bold() -> None:
+    """Matches travel as ranges: "[[link]]" written in a story stays as it was written."""
+    text = "See [[link]] and the word"
+    assert render_snippet(text, [(21, 25)]) == "See [[link]] and the **word**"
+    assert render_snippet(text, []) == text
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,0 +1,70 @@
+"""The CLI's JSON output: the shapes scripts rely on (listed in the README).
+
+Keys are kept from release to release; new ones may be added. A quote hit's ``snippet`` is
+plain text, and ``marks`` holds the [start, end) character ranges of it that matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.models import Chapter, Excerpt, SearchResult, Story
+
+
+def story_json(s: Story) -> dict[str, Any]:
+    return {
+        "slug": s.slug,
+        "title": s.title,
+        "file": s.file,
+        "words": s.words,
+        "author": s.author,
+        "rating": s.rating,
+        "url": s.url,
+        "chapters": [{"number": c.number, "label": c.label, "words": c.words} for c in s.chapters],
+    }
+
+
+def excerpt_json(e: Excerpt) -> dict[str, Any]:
+    return {
+        "slug": e.story.slug,
+        "title": e.story.title,
+        "chapter": e.chapter,
+        "chapter_label": e.chapter_label,
+        "text": e.text,
+        "start": e.start,
+        "end": e.end,
+    }
+
+
+def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
+    return {
+        "slug": c.story.slug,
+        "title": c.story.title,
+        "chapter": c.number,
+        "chapter_label": c.label,
+        "note": c.note,
+        "pages": list(pages),
+    }
+
+
+def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
+    return {
+        "query": r.query,
+        "match": r.match,
+        "hits": [
+            {
+                "slug": h.story.slug,
+                "title": h.story.title,
+                "chapter": h.chapter,
+                "chapter_label": h.chapter_label,
+                "text": h.text,
+                "snippet": h.snippet,
+                "marks": [list(m) for m in h.marks],
+                "position": h.position,
+                "score": round(h.score, 4),
+                **({"before": h.before, "after": h.after} if context else {}),
+            }
+            for h in r.hits
+        ],
+    }

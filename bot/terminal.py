@@ -1,0 +1,101 @@
+"""How the library's answers look in a terminal: the CLI's plain output and the console's."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+
+from bot.library import one_line
+from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
+
+WIDTH = 80
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
+    """Wrap each paragraph (and each line of a lyric) to the terminal width."""
+    out = []
+    for para in text.split("\n\n"):
+        lines = [
+            textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent) or indent
+            for line in para.split("\n")
+        ]
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def render_stories(stories: Sequence[Story]) -> str:
+    if not stories:
+        return "The library is empty: put .txt stories in the stories folder."
+    lines = [f"{len(stories)} stories:"]
+    for s in stories:
+        chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
+        rating = "" if s.rating == "general" else f", {s.rating}"
+        by = f" by {s.author}" if s.author else ""
+        lines.append("  " + textwrap.shorten(f"{s.title}{by}", WIDTH - 2, placeholder="…"))
+        lines.append(f"    [{s.slug}] {chapters}, {s.words:,} words{rating}")
+        labels = ", ".join(c.label for c in s.chapters[:8])
+        more = ", …" if len(s.chapters) > 8 else ""
+        lines.append(
+            textwrap.fill(labels + more, WIDTH, initial_indent="    ", subsequent_indent="    ")
+        )
+    return "\n".join(lines)
+
+
+def render_excerpt(e: Excerpt) -> str:
+    return f"{wrap(e.text)}\n\n  — {e.story.title}, {e.chapter_label}"
+
+
+def render_page(c: Chapter, pages: Sequence[str], page: int) -> str:
+    head = f"{c.story.title} — {c.label}  (page {page} of {len(pages)})"
+    note = ""
+    if c.note and page == 1:
+        note = "\n\n" + wrap("Author's note: " + _NOTE_PREFIX.sub("", c.note, count=1))
+    return f"{head}{note}\n\n{wrap(pages[page - 1].rstrip())}"
+
+
+# "A/N - ", "AN: ": the label the author wrote, which our own "Author's note:" replaces
+_NOTE_PREFIX = re.compile(r"^\s*(?:A/N|AN(?=\s*[:-])|Author'?s note)\s*[:\-–—]?\s*", re.IGNORECASE)
+
+
+def render_quote(r: SearchResult) -> str:
+    if r.match == "none":
+        return f"No line close to “{one_line(r.query)}” in the library."
+    kind = {"exact": "exact match", "words": "all the words", "fuzzy": "closest lines"}[r.match]
+    count = "1 result" if len(r.hits) == 1 else f"{len(r.hits)} results"
+    lines = [f"{count}, {kind}:"]
+    for i, h in enumerate(r.hits, 1):
+        snippet = marked(h.snippet, h.marks)
+        lines.append(f"\n{i}. {h.story.title}, {h.chapter_label}")
+        lines.append(wrap(snippet, indent="   "))
+    return "\n".join(lines)
+
+
+def render_report(report: IngestReport) -> str:
+    parts = []
+    for name, files in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
+        if files:
+            parts.append(f"{name} {len(files)}")
+    if report.skipped:
+        parts.append(f"skipped {len(report.skipped)}")
+    parts.append(f"unchanged {len(report.unchanged)}")
+    lines = ["Ingest: " + ", ".join(parts)]
+    lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
+    return "\n".join(lines)
+
+
+def marked(snippet: str, marks: Sequence[tuple[int, int]], sign: str = "*") -> str:
+    """A snippet with each matched range between ``sign``s, as a terminal shows emphasis."""
+    out: list[str] = []
+    at = 0
+    for start, end in marks:
+        if start < at or start >= end:
+            continue
+        out += [snippet[at:start], sign, snippet[start:end], sign]
+        at = end
+    out.append(snippet[at:])
+    return "".join(out)
