@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import textwrap
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.errors import StoryBotError
 from bot.library import Library
-from bot.models import Chapter, Excerpt
+from bot.models import Chapter, Excerpt, Story
 from bot.terminal import render_excerpt, render_page, render_quote, render_stories
 
 PROMPT = "storybot> "
@@ -37,15 +38,18 @@ _OPTION = re.compile(r"(?:^|\s)(story|chapter|character|text|page):", re.IGNOREC
 
 
 def parse_options(rest: str) -> tuple[dict[str, str], str]:
-    """Split `story:a b chapter:2` into options; returns (options, text before the first one)."""
+    """Split `story:a b chapter:2` into options; returns (options, text before the first one).
+
+    A value in quotes (`story:"Breaking Alone"`) is taken without them, as Discord would.
+    """
     matches = list(_OPTION.finditer(rest))
     if not matches:
-        return {}, rest.strip()
+        return {}, _unquote(rest.strip())
     options: dict[str, str] = {}
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(rest)
-        options[m.group(1).lower()] = rest[m.end() : end].strip()
-    return options, rest[: matches[0].start()].strip()
+        options[m.group(1).lower()] = _unquote(rest[m.end() : end].strip())
+    return options, _unquote(rest[: matches[0].start()].strip())
 
 
 def _unquote(text: str) -> str:
@@ -87,12 +91,12 @@ class ConsoleSession:
         if name == "stories":
             return render_stories(await self.library.stories(mature_ok=True))
         if name == "excerpt":
-            args = (
-                options.get("story") or plain or None,
-                options.get("chapter"),
-                options.get("character"),
-            )
-            return await self._excerpt(*args)
+            story, chapter = options.get("story"), options.get("chapter")
+            if story is None and chapter is None and plain:
+                # plain words: `/excerpt breaking-alone 4` (a story, then maybe a chapter)
+                found, rest = await self._story_then(plain)
+                story, chapter = str(found.id), rest or None
+            return await self._excerpt(story or plain or None, chapter, options.get("character"))
         if name == "another":
             return await self._excerpt(*self.excerpt_args)
         if name == "more":
@@ -116,13 +120,10 @@ class ConsoleSession:
         if name in ("next", "prev", "page", "first", "last"):
             if self.chapter is None:
                 return "Open a chapter first: /chapter STORY CHAPTER"
-            wanted = {
-                "next": self.page + 1,
-                "prev": self.page - 1,
-                "first": 1,
-                "last": len(self.pages),
-            }.get(name) or _page_number(plain)
-            return self._show(wanted)
+            moves = {"next": self.page + 1, "prev": self.page - 1, "first": 1}
+            if name == "page":
+                return self._show(_page_number(plain))
+            return self._show(moves.get(name, len(self.pages)))
         if name == "quote":
             text = _unquote(options.get("text") or plain)
             if not text.strip():
@@ -133,22 +134,28 @@ class ConsoleSession:
         return f"Unknown command /{name}. Type /help for the list."
 
     async def _chapter_words(self, words: str, page: str) -> str:
-        """`/chapter breaking-alone Part 3`: the story is the longest start that names one."""
-        parts = words.split()
-        if len(parts) < 2:
+        """`/chapter breaking-alone Part 3`: a story, then its chapter."""
+        if len(words.split()) < 2:
             return CHAPTER_USAGE
-        for cut in range(len(parts) - 1, 0, -1):
-            story = " ".join(parts[:cut])
+        found, chapter = await self._story_then(words)
+        if not chapter:
+            return CHAPTER_USAGE
+        self.chapter, self.pages = await self.library.pages(found.id, chapter, mature_ok=True)
+        return self._show(_page_number(page))
+
+    async def _story_then(self, words: str) -> tuple[Story, str]:
+        """A story named by plain words and what follows its name: the story is the longest
+        start of the words that names one (`breaking alone 4` -> Breaking Alone, "4")."""
+        parts = words.split()
+        for cut in range(len(parts), 0, -1):
             try:
-                found = await self.library.find_story(story, mature_ok=True)
+                found = await self.library.find_story(" ".join(parts[:cut]), mature_ok=True)
             except StoryBotError:
                 if cut > 1:
                     continue
                 raise
-            chapter = _unquote(" ".join(parts[cut:]))
-            self.chapter, self.pages = await self.library.pages(found.id, chapter, mature_ok=True)
-            return self._show(_page_number(page))
-        return CHAPTER_USAGE
+            return found, _unquote(" ".join(parts[cut:]))
+        raise StoryBotError("Name a story: see the list with /stories.")
 
     async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
         self.excerpt_args = (story, chapter, character)
@@ -160,10 +167,26 @@ class ConsoleSession:
 
     def _show(self, page: int) -> str:
         assert self.chapter is not None
+        if self.pages and page == 0 and self.page == 1:
+            return "This is the first page."
+        if self.pages and page == len(self.pages) + 1 and self.page == len(self.pages):
+            return "This is the last page."
         if not 1 <= page <= len(self.pages):
             return f"{self.chapter.label} has pages 1 to {len(self.pages)}."
         self.page = page
         return render_page(self.chapter, self.pages, page) + "\n\n(/next, /prev, /page N)"
+
+
+def _interrupt_input() -> None:
+    """Let Ctrl-C stop input() at once.
+
+    asyncio.run() replaces Python's SIGINT handler with one that cancels the main task and
+    raises only at a second Ctrl-C; while the loop's thread waits in input() the first does
+    nothing, and the cancellation then swallows the next command. The default handler raises
+    KeyboardInterrupt inside input(), which the loop below takes as "leave".
+    """
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to change
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _page_number(text: str) -> int:
@@ -178,6 +201,7 @@ async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
     session = ConsoleSession(library)
     interactive = stdin.isatty()
     if interactive:
+        _interrupt_input()
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401 - line editing and history for input()
         stories = await library.stories(mature_ok=True)

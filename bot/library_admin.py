@@ -60,8 +60,7 @@ def safe_file_name(name: str) -> str:
 
     Keeps letters of any script, digits, '.', '-' and '_'; other runs become '_'.
     """
-    base = re.split(r"[\\/]", name)[-1]
-    base = unicodedata.normalize("NFC", base).strip()
+    base = unicodedata.normalize("NFC", _base_name(name)).strip()
     stem = base[: -len(STORY_SUFFIX)] if base.lower().endswith(STORY_SUFFIX) else base
     stem = _UNSAFE.sub("_", stem).strip("._-")
     stem = stem[: MAX_NAME_CHARS - len(STORY_SUFFIX)].rstrip("._-") or "story"
@@ -72,10 +71,21 @@ def check_declared(name: str, size: int, max_bytes: int) -> None:
     """What can be refused before downloading an upload: its name and its size."""
     if not name.lower().endswith(STORY_SUFFIX):
         raise StoryBotError(f"“{name[:60]}” is not a .txt file: stories are plain-text .txt files.")
-    if size > max_bytes:
+    if _base_name(name).startswith("."):
         raise StoryBotError(
-            f"“{name[:60]}” is too big: {_size(size)}, the limit is {_size(max_bytes)}."
+            f"“{name[:60]}” is a hidden file name (it starts with “.”), which the library "
+            "never reads: rename the file and upload it again."
         )
+    if size > max_bytes:
+        shown, limit = _size(size), _size(max_bytes)
+        if shown == limit:  # rounded alike ("5.0 MB, the limit is 5.0 MB"): say the bytes
+            shown, limit = f"{size:,} bytes", f"{max_bytes:,} bytes"
+        raise StoryBotError(f"“{name[:60]}” is too big: {shown}, the limit is {limit}.")
+
+
+def _base_name(name: str) -> str:
+    """The last part of a path, whichever separator it uses ("../../a.txt", "..\\a.txt")."""
+    return re.split(r"[\\/]", name)[-1]
 
 
 def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None = None) -> None:

@@ -35,6 +35,15 @@ def test_safe_file_name(name: str, expected: str) -> None:
     assert safe_file_name(name) == expected
 
 
+def test_sizes_just_over_the_limit_are_said_precisely() -> None:
+    limit = 5 * 1024 * 1024
+    with pytest.raises(StoryBotError) as refused:
+        check_upload("big.txt", b"x" * (limit + 1), limit)
+    assert "5,242,881 bytes, the limit is 5,242,880 bytes" in refused.value.message
+    with pytest.raises(StoryBotError, match=r"too big: 80 KB, the limit is 64 KB"):
+        check_upload("big.txt", b"x" * 80 * 1024, 64 * 1024)
+
+
 def test_check_upload_reasons() -> None:
     check_upload("ok.txt", STORY.encode(), 10_000)
     check_upload("ok.txt", STORY.replace("his", "his\u2019").encode("cp1252"), 10_000)
@@ -43,6 +52,8 @@ def test_check_upload_reasons() -> None:
         ("a.txt", b"x" * 101): "too big",
         ("a.txt", b"   \n\n "): "empty",
         ("a.txt", bytes(range(64))): "binary",
+        (".hidden.txt", STORY.encode()): "hidden file name",
+        ("../.hidden.txt", STORY.encode()): "hidden file name",
     }
     for (name, data), reason in cases.items():
         with pytest.raises(StoryBotError, match=reason):
