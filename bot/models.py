@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 Rating = Literal["general", "teen", "mature", "explicit"]
@@ -13,12 +13,23 @@ MatchKind = Literal["exact", "words", "fuzzy", "none"]
 
 @dataclass(frozen=True, slots=True)
 class StoryMeta:
-    """What library.toml says of one file; every field optional."""
+    """What library.toml, or the file itself (EPUB, HTML), says of one story; all optional."""
 
     title: str | None = None
     author: str | None = None
     rating: Rating | None = None
     url: str | None = None
+    fandom: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    language: str | None = None
+
+    def over(self, base: StoryMeta) -> StoryMeta:
+        """These fields where set (library.toml), else ``base``'s (the file's own metadata)."""
+        mine = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(base, **{k: v for k, v in mine.items() if v is not None and v != ()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,12 @@ class Story:
     url: str | None
     words: int
     chapters: tuple[ChapterInfo, ...]
+    fandom: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    language: str | None = None
 
     @property
     def mature(self) -> bool:
