@@ -765,6 +765,8 @@ def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
     lead, rest = drafts[0], drafts[1:]
     firsts = [d for d in rest if d.paragraphs]
     highest = 0
+    letters = 0  # the highest number of a "Letter" heading before the chapters
+    offset = 0
     if lead.paragraphs:
         if not firsts:
             chapters.append(_chapter(1, "Chapter 1", lead.notes, lead.paragraphs))
@@ -786,13 +788,21 @@ def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
         if not draft.paragraphs:
             carried.extend(draft.notes)
             continue
-        if heading.number is not None:
-            number = heading.number
+        if heading.number is not None and heading.keyword.lower() in ("letter", "stave"):
+            number = heading.number  # counted on by the chapters after them (see below)
+        elif heading.number is not None:
+            # "Letter 1-4" then "Chapter 1-24" (Frankenstein): the chapters follow the letters
+            number = heading.number + offset
+            if offset == 0 and number <= highest and letters:
+                offset = letters
+                number += offset
         elif heading.special == "prologue" and not chapters:
             number = 0
         else:
             number = highest + 1
         highest = max(highest, number)
+        if heading.keyword.lower() in ("letter", "stave"):
+            letters = highest
         chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
         carried = []
     if carried and chapters:
