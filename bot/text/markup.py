@@ -101,13 +101,32 @@ def parse_html(data: bytes, what: str = "HTML document") -> etree._Element:
     """Parse HTML leniently (as browsers do) but safely: nothing fetched, no entity expansion."""
     _check_size(data, what)
     parser = html.HTMLParser(
-        no_network=True, remove_comments=True, remove_pis=True, huge_tree=False, recover=True
+        no_network=True,
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=False,
+        recover=True,
+        encoding=_html_encoding(data),
     )
     try:
         root = html.document_fromstring(data, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise StoryBotError(f"{what} cannot be read: {_reason(exc)}", usage=False) from None
     return root
+
+
+_CHARSET = re.compile(rb"charset\s*=", re.IGNORECASE)
+
+
+def _html_encoding(data: bytes) -> str | None:
+    """UTF-8 when the bytes are UTF-8 (whatever a stale <meta> says; libxml2 alone would read
+    a page with no <meta charset> as Latin-1); else the page's declared charset (None: lxml
+    reads it); else Windows-1252, as for .txt files."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None if _CHARSET.search(data, 0, 4096) else "windows-1252"
+    return "utf-8"
 
 
 def parse_xml(data: bytes, what: str) -> etree._Element:

@@ -298,3 +298,10 @@ def test_html_without_text() -> None:
     assert "no story text" in one_line_error(
         b"<html><body><script>x</script></body></html>", "e.html"
     )
+
+
+def test_html_encodings() -> None:
+    cp1252 = b"<p>caf\xe9 na\xefve \x93hi\x94 it\x92s</p>"  # no charset declared: Windows-1252
+    assert texts(process(cp1252, "w.html")) == [["café naïve “hi” it’s"]]
+    no_meta = "<p>déjà vu — “yes”</p>".encode()  # UTF-8 with no <meta charset>
+    assert texts(process(no_meta, "u.html")) == [["déjà vu — “yes”"]]
