@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import ingest, search
+from benchmarks import formats, ingest, search
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
     )
     rows, folder, db_path = ingest.run(target)
     ingest.print_table("Ingest", rows)
+    ingest.print_table("Ingest by format, the same text", formats.run())
     ingest.print_table("Quote search", search.run(db_path, folder, ingest.bare_db()))
     # The library above repeats every paragraph ~460 times, and storybot indexes each distinct
     # text once; the same library with no paragraph repeated shows what that is worth.

@@ -32,22 +32,22 @@ from bot.errors import StoryBotError
 from bot.models import RATINGS, IngestReport, StoryMeta
 from bot.store import Store
 from bot.store.library import FileState, StoryWrite
-from bot.text import process
+from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "library.toml"
-STORY_SUFFIX = ".txt"
+STORY_SUFFIX = ".txt"  # what /library add saves uploads as (the folder reads STORY_SUFFIXES)
 
 
 def story_files(folder: Path) -> list[Path]:
-    """The story files of a folder: visible *.txt files, sorted by name."""
+    """The story files of a folder: visible .txt, .epub, .html and .htm files, sorted by name."""
     if not folder.is_dir():
         return []
     return sorted(
         p
         for p in folder.iterdir()
-        if p.suffix.lower() == STORY_SUFFIX and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in STORY_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -75,7 +75,16 @@ def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
             value = fields.get(key)
             return value.strip() or None if isinstance(value, str) else None
 
-        metas[name] = StoryMeta(text("title"), text("author"), rating, text("url"))
+        def names(key: str, fields: dict[str, object] = fields) -> tuple[str, ...]:
+            value = fields.get(key)
+            items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            return tuple(v.strip() for v in items if isinstance(v, str) and v.strip())
+
+        metas[name] = StoryMeta(
+            text("title"), text("author"), rating, text("url"), names("fandom"),
+            names("relationships"), names("characters"), names("tags"), text("summary"),
+            text("language"),
+        )  # fmt: skip
     return metas, f"{METADATA_FILE}: " + "; ".join(problems) if problems else None
 
 
@@ -133,7 +142,8 @@ def _load(job: _Job) -> _Loaded:
         parsed = process(data, name, meta)
     except StoryBotError as exc:
         return _Loaded(name, problem=exc.message)
-    return _Loaded(name, write=StoryWrite(name, parsed, meta, state))
+    # parsed.meta: library.toml's fields over what an EPUB or HTML file says of itself
+    return _Loaded(name, write=StoryWrite(name, parsed, parsed.meta, state))
 
 
 # Stories are written in batches of about this much text: one transaction per batch is

@@ -21,6 +21,10 @@ def story_json(s: Story) -> dict[str, Any]:
         "author": s.author,
         "rating": s.rating,
         "url": s.url,
+        "fandom": list(s.fandom),
+        "characters": list(s.characters),
+        "tags": list(s.tags),
+        "summary": s.summary,
         "chapters": [{"number": c.number, "label": c.label, "words": c.words} for c in s.chapters],
     }
 

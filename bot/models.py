@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Literal
 
@@ -14,12 +14,23 @@ MatchKind = Literal["exact", "words", "fuzzy", "none"]
 
 @dataclass(frozen=True, slots=True)
 class StoryMeta:
-    """What library.toml says of one file; every field optional."""
+    """What library.toml, or the file itself (EPUB, HTML), says of one story; all optional."""
 
     title: str | None = None
     author: str | None = None
     rating: Rating | None = None
     url: str | None = None
+    fandom: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    language: str | None = None
+
+    def over(self, base: StoryMeta) -> StoryMeta:
+        """These fields where set (library.toml), else ``base``'s (the file's own metadata)."""
+        mine = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(base, **{k: v for k, v in mine.items() if v is not None and v != ()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,8 @@ class ParsedStory:
 
     title: str
     chapters: tuple[ParsedChapter, ...]
+    # what library.toml and the file itself say of the story
+    meta: StoryMeta = field(default_factory=StoryMeta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,12 @@ class Story:
     url: str | None
     words: int
     chapters: tuple[ChapterInfo, ...]
+    fandom: tuple[str, ...] = ()
+    relationships: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    language: str | None = None
 
     @property
     def mature(self) -> bool:

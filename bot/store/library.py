@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import sqlite3
 import unicodedata
@@ -38,7 +39,10 @@ class FileState:
     meta_hash: str
 
 
-_STORY_COLUMNS = "id, slug, title, file, author, rating, url, words"
+_STORY_COLUMNS = (
+    "id, slug, title, file, author, rating, url, words,"
+    " fandom, relationships, characters, tags, summary, language"
+)
 # paragraphs p with their text t
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 _PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
@@ -145,6 +149,12 @@ class LibrarySQL(SQLBase):
                 url=r[6],
                 words=r[7],
                 chapters=tuple(chapters.get(r[0], ())),
+                fandom=_names(r[8]),
+                relationships=_names(r[9]),
+                characters=_names(r[10]),
+                tags=_names(r[11]),
+                summary=r[12],
+                language=r[13],
             )
             for r in rows
         ]
@@ -258,11 +268,18 @@ def _write_one(
         state.mtime_ns,
         state.hash,
         state.meta_hash,
+        _names_json(meta.fandom),
+        _names_json(meta.relationships),
+        _names_json(meta.characters),
+        _names_json(meta.tags),
+        meta.summary,
+        meta.language,
     )
     if existing is None:
         story_id = db.execute(
             "INSERT INTO stories (slug, title, author, rating, url, words, paragraph_count,"
-            " size, mtime_ns, hash, meta_hash, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " size, mtime_ns, hash, meta_hash, fandom, relationships, characters, tags,"
+            " summary, language, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (*values, item.file),
         ).lastrowid
     else:
@@ -271,7 +288,8 @@ def _write_one(
             db.execute(sql, (story_id,))
         db.execute(
             "UPDATE stories SET slug=?, title=?, author=?, rating=?, url=?, words=?,"
-            " paragraph_count=?, size=?, mtime_ns=?, hash=?, meta_hash=? WHERE id=?",
+            " paragraph_count=?, size=?, mtime_ns=?, hash=?, meta_hash=?, fandom=?,"
+            " relationships=?, characters=?, tags=?, summary=?, language=? WHERE id=?",
             (*values, story_id),
         )
     text_ids, hashes = _text_ids(db, _chapter_texts(rows, chapters), ids)
@@ -353,6 +371,21 @@ def _count_words(text: str) -> int:
     # str.split() over a 100 MB library costs seconds; counting separators is 5x cheaper
     # and exact for the single-spaced text the pipeline produces.
     return text.count(" ") + text.count("\n") - text.count("  ") + 1
+
+
+def _names_json(names: tuple[str, ...]) -> str | None:
+    return json.dumps(list(names), ensure_ascii=False) if names else None
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """A JSON array of names as stored; anything else (NULL, damage) reads as none."""
+    if not value:
+        return ()
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return ()
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
 
 
 def _rating(value: str) -> Rating:

@@ -93,6 +93,17 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO texts_fts (texts_fts) VALUES ('rebuild');
     UPDATE stories SET hash = '', meta_hash = '';
     """,
+    # formats: story metadata columns. What EPUB and HTML downloads say of a story (the
+    # Archive's fandoms, relationships, characters and tags as JSON arrays of strings, its
+    # summary and language). Existing rows keep NULL, read as "none": a .txt story has none.
+    """
+    ALTER TABLE stories ADD COLUMN fandom TEXT;
+    ALTER TABLE stories ADD COLUMN relationships TEXT;
+    ALTER TABLE stories ADD COLUMN characters TEXT;
+    ALTER TABLE stories ADD COLUMN tags TEXT;
+    ALTER TABLE stories ADD COLUMN summary TEXT;
+    ALTER TABLE stories ADD COLUMN language TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -79,6 +79,8 @@ _NOT_POSSESSED = frozenset(
     {"thank", "no", "well", "um", "uh", "oh", "and", "but", "or", "so", "hmm"}
 )
 _TERMINAL = frozenset(".?!,;:-*" + _ELLIPSIS + _EM_DASH + _EN_DASH)
+# Sounds of hesitation: an FFFD between one and a word is a pause ("hmm…I see").
+_HESITATIONS = frozenset({"hmm", "hm", "um", "umm", "uh", "uhh", "er", "erm", "ah", "eh", "mm"})
 
 # Words whose accented letters a lost encoding turned into U+FFFD (fianc� -> fiancé).
 _ACCENTED_WORDS = (
@@ -252,6 +254,8 @@ def _inside_word(line: str, pos: int) -> str:
         return _APOSTROPHE
     if prefix.lower() in ("o", "ma") or (len(prefix) == 1 and suffix[:1].isupper()):
         return _APOSTROPHE  # O'Brien, ma'am
+    if prefix.lower() in _HESITATIONS:
+        return _ELLIPSIS  # "hmm…I see": a pause, not a break
     return _EM_DASH
 
 
@@ -328,8 +332,11 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
             possessive = prev_out in "sS" and (
                 (word[:1].islower() and word not in _NOT_POSSESSED) or after in ",.;:!?"
             )
+            elided = _word_start(line, pos) == pos - 1 and prev_out in "tTo"
             if possessive and (depth == 0 or next_closes):
                 char = _APOSTROPHE  # Summers' house, Giles' red face
+            elif elided and after == " " and word[:1].islower():
+                char = _APOSTROPHE  # "said t' take it easy", "cup o' tea"
             elif (depth and not next_closes) or (depth and next_opens):
                 char, depth = _CLOSE_D, 0
             else:

@@ -50,7 +50,15 @@ from dataclasses import dataclass
 
 from bot.models import ParsedChapter, ParsedStory, StoryMeta
 
-__all__ = ["MAX_PARAGRAPH", "ParsedChapter", "ParsedStory", "parse", "title_from_file"]
+__all__ = [
+    "MAX_PARAGRAPH",
+    "ParsedChapter",
+    "ParsedStory",
+    "Section",
+    "parse",
+    "parse_sections",
+    "title_from_file",
+]
 
 MAX_PARAGRAPH = 10_000
 
@@ -116,6 +124,7 @@ _DECORATION = "/*_~=#+[](){}<>|-–— \t"
 # A cheap first look: can this short line be a heading, break, end marker or CONTENTS?
 _CANDIDATE = re.compile(
     r"[^\w\"“‘'’]|\d|(?i:chap|ch\b|part|book|vol|prologue|epilogue|the end|end\b|fin\b|finis\b"
+    r"|letter|stave|interlude|preface|introduction|foreword|list of|transcriber|illustrations"
     r"|tbc|t\.b\.c|to be|continued|contents|table of|[ivxlcdm]+\b|o|x|flash|begin|start"
     r"|[\w'’ .]{1,30}\s(?:pov|p\.o\.v))"
 )
@@ -141,7 +150,7 @@ _END_MARKER = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(
-    r"(?P<kw>chapter|chap\.?|ch\.|part|book|volume|vol\.)\s*(?P<num>" + _NUM + r")\b"
+    r"(?P<kw>chapter|chap\.?|ch\.|part|book|volume|vol\.|letter|stave)\s*(?P<num>" + _NUM + r")\b"
     r"(?:(?P<sep>\s*[:.\-–—]+\s*|\s+)(?P<title>\S.{0,99}?))?\s*[.:]?",
     re.IGNORECASE,
 )
@@ -149,7 +158,20 @@ _NUMBERED_TITLE = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.\s+(?P<title>\S.{0
 _BARE_NUMBER = re.compile(r"(?P<num>[IVXLC]{1,7}|\d{1,3})\.?")
 _BARE_FIRST = frozenset(_DECORATION + "IVXLC")  # or a digit: how a bare number's line starts
 _SPECIAL_HEADING = re.compile(
-    r"(?P<kw>prologue|epilogue)(?:\s*[:.\-–—]\s*(?P<title>\S.{0,79}?))?\s*\.?", re.IGNORECASE
+    r"(?P<kw>prologue|epilogue|interlude)(?:\s*[:.\-–—]\s*(?P<title>\S.{0,79}?))?\s*\.?",
+    re.IGNORECASE,
+)
+# A novel's front matter: sections that are not story text ("PREFACE", "Transcriber's Note").
+# Those in _FRONT_ONLY_BEFORE count only before the story's first chapter (a "Preface" after
+# chapter 3 is the author's); the rest are never story text.
+_FRONT_MATTER = re.compile(
+    r"(?:(?:the\s+)?(?:editor['’]?s\s+|author['’]?s\s+|translator['’]?s\s+)?"
+    r"(?:preface|introduction|foreword|introductory\s+note)(?:\s+to\s+.{1,60})?"
+    r"|(?:a\s+)?list\s+of\s+(?:illustrations|plates|figures|maps)|illustrations"
+    r"|transcriber['’]?s\s+notes?|title\s+page|(?:table\s+of\s+)?contents"
+    r"|copyright(?:\s+page)?|colophon|licen[cs]e|about\s+(?:this|the)\s+(?:book|e-?book|author)"
+    r"|imprint|cover)",
+    re.IGNORECASE,
 )
 _CONTENTS = re.compile(r"(?:table\s+of\s+)?contents:?", re.IGNORECASE)
 
@@ -202,13 +224,14 @@ class _Heading:
     number: int | None  # None: Prologue/Epilogue, numbered when the story is assembled
     label: str
     keyword: str  # "Chapter", "Part" ... as written; "" for a bare numeral
-    special: str = ""  # "prologue" or "epilogue"
+    special: str = ""  # "prologue", "epilogue", "interlude", or "front" (front matter)
 
 
 _BREAK = "break"
 _END = "end"
 _BLANK = "blank"
 _CONTENTS_MARK = "contents"
+_NOTE_ITEM = "note"  # a note a format reader found apart from the text (AO3 chapter notes)
 
 
 def _strip_decoration(line: str) -> str:
@@ -291,8 +314,11 @@ def _classify(line: str) -> str | _Heading | None:
     heading = _heading(line)
     if heading is not None:
         return heading
-    if _CONTENTS.fullmatch(_strip_decoration(line)):
+    core = _strip_decoration(line)
+    if _CONTENTS.fullmatch(core):
         return _CONTENTS_MARK
+    if len(core) <= 60 and core[:1].isupper() and _FRONT_MATTER.fullmatch(core.rstrip(".:")):
+        return _Heading(None, core.rstrip(".: "), "", "front")
     return None
 
 
@@ -557,8 +583,13 @@ def _bare_title(line: str) -> bool:
         line[0] not in _QUOTES
         and not _ends_sentence(line)
         and len(line.split()) <= 10
-        and _classify(line) is None
+        and _is_title_text(_classify(line))
     )
+
+
+def _is_title_text(kind: str | _Heading | None) -> bool:
+    """Nothing but text, or a front-matter word: " I." then "Introduction" is chapter I's title."""
+    return kind is None or (isinstance(kind, _Heading) and kind.special == "front")
 
 
 # ---- assembling chapters -----------------------------------------------------------------
@@ -638,6 +669,9 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         if kind == _BLANK:
             pending_blank = True
             continue
+        if kind == _NOTE_ITEM:
+            draft.notes.append(str(value))
+            continue
         text = str(value)
         if after_end or _is_note(text):
             draft.notes.append(text)
@@ -679,12 +713,44 @@ def _front_matter_line(text: str) -> bool:
     return len(text) <= 80 and "\n" not in text and not _ends_sentence(text.rstrip("."))
 
 
+_PREFACE_LIKE = re.compile(r"(?:\S+\s+)?(?:preface|introduction|foreword)", re.IGNORECASE)
+
+
+def _drop_front_matter(drafts: list[_Draft]) -> list[_Draft]:
+    """Without the front matter's sections: a preface, introduction or foreword before the
+    first chapter, and a contents list, list of illustrations, transcriber's note, licence
+    ... anywhere. Kept when the story has no other chapter (a story titled "Preface")."""
+    if not any(d.heading is not None and d.heading.special == "front" for d in drafts):
+        return drafts
+    real = [
+        i
+        for i, d in enumerate(drafts)
+        if d.heading is not None and d.heading.special != "front" and d.paragraphs
+    ]
+    if not real:
+        return drafts
+    kept: list[_Draft] = []
+    for i, draft in enumerate(drafts):
+        heading = draft.heading
+        if (
+            heading is not None
+            and heading.special == "front"
+            and (i < real[0] or not _PREFACE_LIKE.match(heading.label))
+        ):
+            continue
+        kept.append(draft)
+    return kept
+
+
 def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
+    drafts = _drop_front_matter(drafts)
     chapters: list[ParsedChapter] = []
     carried: list[str] = []  # notes of empty drafts, handed to the next chapter
     lead, rest = drafts[0], drafts[1:]
     firsts = [d for d in rest if d.paragraphs]
     highest = 0
+    letters = 0  # the highest number of a "Letter" heading before the chapters
+    offset = 0
     if lead.paragraphs:
         if not firsts:
             chapters.append(_chapter(1, "Chapter 1", lead.notes, lead.paragraphs))
@@ -706,13 +772,21 @@ def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
         if not draft.paragraphs:
             carried.extend(draft.notes)
             continue
-        if heading.number is not None:
-            number = heading.number
+        if heading.number is not None and heading.keyword.lower() in ("letter", "stave"):
+            number = heading.number  # counted on by the chapters after them (see below)
+        elif heading.number is not None:
+            # "Letter 1-4" then "Chapter 1-24" (Frankenstein): the chapters follow the letters
+            number = heading.number + offset
+            if offset == 0 and number <= highest and letters:
+                offset = letters
+                number += offset
         elif heading.special == "prologue" and not chapters:
             number = 0
         else:
             number = highest + 1
         highest = max(highest, number)
+        if heading.keyword.lower() in ("letter", "stave"):
+            letters = highest
         chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
         carried = []
     if carried and chapters:
@@ -790,7 +864,48 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
         items = _drop_repeated_title(items, book_title)
     chapters = _assemble(items, front_matter=gutenberg is not None)
     chosen = meta.title or title or book_title or title_from_file(file_name)
-    return ParsedStory(chosen, tuple(chapters))
+    return ParsedStory(chosen, tuple(chapters), meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One chapter as a format reader (EPUB, HTML) found it: its label (None: text with no
+    heading of its own), its text as a .txt file would hold it, and its notes, kept apart."""
+
+    label: str | None
+    text: str
+    note: str | None = None
+
+
+def parse_sections(
+    sections: Iterable[Section], file_name: str, meta: StoryMeta | None = None
+) -> ParsedStory:
+    """Chapters from sections a format reader split by their markup.
+
+    Each section's label is its heading (read as a .txt heading is, for its number: "Chapter
+    3: Storm" is chapter 3; a label that is no heading, "The Time Traveller", takes the next
+    number); its text goes through the same paragraph, note, break and scene rules as a .txt
+    file's. Headings inside a section's text start chapters too, except one that opens the
+    section (the author repeating the label). Front matter is dropped as in a .txt book.
+    """
+    meta = meta or StoryMeta()
+    items: list[Item] = []
+    for section in sections:
+        lines = [line.strip() for line in section.text.split("\n")]
+        walked = _walk(lines, _measure(lines))
+        if section.label:
+            label = " ".join(section.label.split())
+            heading = _classify(label) if len(label) <= 120 else None
+            if not isinstance(heading, _Heading):
+                heading = _Heading(None, label, "")
+            items.append(("heading", heading))
+            if walked and walked[0][0] == "heading":
+                walked = walked[1:]  # "Chapter 1" again as the text's first line
+        if section.note:
+            items.append((_NOTE_ITEM, section.note))
+        items.extend(walked)
+    chapters = _assemble(items, front_matter=False)
+    return ParsedStory(meta.title or title_from_file(file_name), tuple(chapters), meta)
 
 
 def _collapse_spaces(text: str, lines: list[str], marks: list[str]) -> None:

@@ -37,7 +37,7 @@ R = "\ufffd"
         (f"He felt more alive{R}well less undead", "He felt more alive—well less undead"),
         (
             f"{R}Oh, here it is{R} hmm{R}I see{R} do they?{R}",
-            "“Oh, here it is… hmm—I see… do they?”",
+            "“Oh, here it is… hmm…I see… do they?”",  # issue 12: a pause after "hmm", not a dash
         ),
         (f"{R}you{R}re not well {R}fine{R}.{R}", "“you’re not well ‘fine’.”"),
         (f"{R}Call me{R} or if there{R}s news.{R}", "“Call me… or if there’s news.”"),
@@ -145,3 +145,15 @@ def test_repair_is_idempotent_and_leaves_no_fffd(text: str) -> None:
 def test_repair_is_idempotent_on_any_text(text: str) -> None:
     once = repair(text)
     assert repair(once) == once
+
+
+def test_fffd_elisions_and_hesitations_from_seed_002() -> None:
+    from bot.text.repair import repair as fix
+
+    assert fix("\ufffdNow the Dr\ufffds have said t\ufffd take it easy,\ufffd") == (
+        "“Now the Dr’s have said t’ take it easy,”"
+    )
+    assert fix("\ufffdOh, yes here it is\ufffd hmm\ufffdI see\ufffd do they?\ufffd") == (
+        "“Oh, yes here it is… hmm…I see… do they?”"
+    )
+    assert fix("alive\ufffdwell") == "alive—well"  # a word that is no hesitation: a dash

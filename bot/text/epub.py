@@ -1,0 +1,363 @@
+"""EPUB 2 and 3 stories: the zip container (standard zipfile), the OPF package, its spine.
+
+* **Container**: ``META-INF/container.xml`` names the OPF package (else the first ``*.opf``).
+  A zip bomb is refused before anything is inflated (the entries' declared sizes: at most
+  MAX_TOTAL_BYTES in all, MAX_DOCUMENT_BYTES each), and each read stops at its limit
+  whatever the header declared.
+* **Metadata** from the OPF: title, creators, language, subjects (tags; a subject naming a
+  rating is the rating), description (summary), source or identifier URL.
+* **Reading order** from the spine (``linear="no"`` items left out); chapters from each
+  document's h1-h3 headings, or, for a document with no heading of its own, from the label
+  the navigation document (EPUB 3) or NCX (EPUB 2) gives it. A document with neither
+  continues the chapter before (a converter split it for size).
+* **Not story text**: the cover, title page, table of contents, copyright, colophon, "about"
+  and licence pages (by the guide or landmarks, ``epub:type``, file name or label), and a
+  Project Gutenberg header and footer. A title page's "Rating: T" / "Characters: ..." lines
+  fill what the OPF does not say (FanFicFare writes them there).
+* **Archive of Our Own** EPUBs hold the download layout (see :mod:`bot.text.html`): their
+  documents are read as one tree by the Archive reader.
+
+XML is parsed by lxml with entities unresolved, DTDs unloaded and the network off.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from lxml import etree
+
+from bot.errors import StoryBotError
+from bot.models import StoryMeta
+from bot.text.html import is_archive, read_archive, split_by_headings
+from bot.text.markup import (
+    MAX_DOCUMENT_BYTES,
+    Block,
+    Document,
+    blocks,
+    element_text,
+    is_rating,
+    local,
+    parse_html,
+    parse_xhtml,
+    parse_xml,
+    rating_from_text,
+)
+
+__all__ = ["MAX_TOTAL_BYTES", "read_epub"]
+
+MAX_TOTAL_BYTES = 100 * 1024 * 1024  # inflated, all entries together
+MAX_ENTRIES = 10_000
+
+_EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+# guide / landmarks types and epub:type values of pages that are not story text
+_FRONT_TYPES = frozenset(
+    {
+        "cover", "title-page", "titlepage", "toc", "copyright-page", "copyright", "colophon",
+        "loi", "lot", "imprint", "imprimatur", "dedication-page", "other.ms-coverimage-standard",
+        "other.ms-titlepage", "halftitlepage", "frontispiece", "license", "licence",
+    }
+)  # fmt: skip
+_FRONT_FILE = re.compile(
+    r"(?:^|[/_\-.])(?:cover|title|titlepage|title_page|toc|nav|contents|copyright|colophon"
+    r"|about|license|licence|imprint|pg-header|pg-footer|wrap0000|info)(?:[_\-.\d]|$)",
+    re.IGNORECASE,
+)
+_FRONT_LABEL = re.compile(
+    r"(?:cover|title\s*page|(?:table\s+of\s+)?contents|copyright|colophon|imprint|licen[cs]e"
+    r"|about\s+(?:this|the)\s+(?:book|e-?book|author)|information|the\s+full\s+project"
+    r"\s+gutenberg\s+licen[cs]e)",
+    re.IGNORECASE,
+)
+_FIELD = re.compile(r"[*_]*([A-Za-z][A-Za-z /]{1,30}?)\s*:[*_]*\s*(\S.*)")
+_GUTENBERG_START = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_END = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
+_BOILERPLATE_CLASS = re.compile(r"\bpg-boilerplate\b|\bpgheader\b|\bpgfooter\b")
+
+
+def _fail(reason: str) -> StoryBotError:
+    return StoryBotError(f"not a readable EPUB ({reason})", usage=False)
+
+
+class _Container:
+    """The zip, read within limits."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zip.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+            raise _fail(f"bad zip: {exc}") from None
+        if len(infos) > MAX_ENTRIES:
+            raise _fail(f"{len(infos)} files in the archive")
+        total = sum(info.file_size for info in infos)
+        if total > MAX_TOTAL_BYTES:
+            raise _fail(
+                f"{total // (1024 * 1024)} MB uncompressed; the limit is"
+                f" {MAX_TOTAL_BYTES // (1024 * 1024)} MB"
+            )
+        self.names = {info.filename for info in infos}
+
+    def read(self, name: str) -> bytes:
+        if name not in self.names:
+            raise _fail(f"{name} is missing")
+        try:
+            with self.zip.open(name) as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
+            raise _fail(f"{name}: {exc}") from None
+        except Exception as exc:  # zlib.error and the like, from a damaged entry
+            raise _fail(f"{name}: {type(exc).__name__}") from None
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise _fail(f"{name} is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        return data
+
+
+@dataclass(slots=True)
+class _Item:
+    href: str  # path inside the zip
+    media_type: str
+    properties: str
+
+
+def _children(root: etree._Element, name: str) -> list[etree._Element]:
+    return [e for e in root.iter("*") if local(e.tag) == name]
+
+
+def _package_path(box: _Container) -> str:
+    if "META-INF/container.xml" in box.names:
+        container = parse_xml(box.read("META-INF/container.xml"), "META-INF/container.xml")
+        for rootfile in _children(container, "rootfile"):
+            path = rootfile.get("full-path")
+            if path and path in box.names:
+                return path
+    found = sorted(n for n in box.names if n.lower().endswith(".opf"))
+    if not found:
+        raise _fail("no OPF package file")
+    return found[0]
+
+
+def _resolve(base: str, href: str) -> str:
+    return posixpath.normpath(
+        posixpath.join(posixpath.dirname(base), unquote(href.split("#", maxsplit=1)[0]))
+    )
+
+
+def _summary(text: str) -> str | None:
+    """A description may hold HTML (escaped or not): its text, paragraphs kept."""
+    if not text.strip():
+        return None
+    if "<" in text:
+        try:
+            return "\n\n".join(b.text for b in blocks(parse_html(text.encode()))) or None
+        except StoryBotError:
+            return None
+    return text.strip()
+
+
+def _opf_meta(package: etree._Element) -> tuple[StoryMeta, tuple[str, ...]]:
+    """The OPF's metadata, and its subjects that named a rating."""
+    meta_el = next(iter(_children(package, "metadata")), package)
+
+    def texts(name: str) -> list[str]:
+        return [t for e in _children(meta_el, name) if (t := element_text(e))]
+
+    subjects = texts("subject")
+    ratings = tuple(s for s in subjects if is_rating(s))
+    tags = tuple(dict.fromkeys(s for s in subjects if s not in ratings))
+    url = next(
+        (
+            u
+            for u in [*texts("source"), *texts("identifier")]
+            if u.startswith(("http://", "https://"))
+        ),
+        None,
+    )
+    descriptions = [e.text or "" for e in _children(meta_el, "description")]
+    titles = texts("title")
+    languages = texts("language")
+    return (
+        StoryMeta(
+            title=titles[0] if titles else None,
+            author=", ".join(dict.fromkeys(texts("creator"))) or None,
+            rating=rating_from_text(ratings[0]) if ratings else None,
+            url=url,
+            tags=tags,
+            summary=_summary(descriptions[0]) if descriptions else None,
+            language=languages[0] if languages else None,
+        ),
+        ratings,
+    )
+
+
+def _labels(
+    box: _Container, items: dict[str, _Item], toc_id: str | None
+) -> tuple[dict[str, str], set[str]]:
+    """Label by document path, from the EPUB 3 nav document or else the NCX; and the paths
+    the landmarks mark as front matter."""
+    labels: dict[str, str] = {}
+    front: set[str] = set()
+    nav = next((i for i in items.values() if "nav" in i.properties.split()), None)
+    ncx = items.get(toc_id or "") or next(
+        (i for i in items.values() if i.media_type == "application/x-dtbncx+xml"), None
+    )
+    if nav is not None:
+        root = parse_xhtml(box.read(nav.href), nav.href)
+        for nav_el in _children(root, "nav"):
+            kind = nav_el.get(_EPUB_TYPE) or ""
+            for a in _children(nav_el, "a"):
+                href = a.get("href")
+                if not href:
+                    continue
+                path = _resolve(nav.href, href)
+                if kind == "landmarks":
+                    if (a.get(_EPUB_TYPE) or "") in _FRONT_TYPES:
+                        front.add(path)
+                elif kind == "toc":
+                    labels.setdefault(path, element_text(a))
+    elif ncx is not None:
+        root = parse_xml(box.read(ncx.href), ncx.href)
+        for point in _children(root, "navPoint"):
+            content = next(iter(_children(point, "content")), None)
+            label = next(iter(_children(point, "text")), None)
+            if content is not None and content.get("src"):
+                labels.setdefault(_resolve(ncx.href, content.get("src", "")), element_text(label))
+    return labels, front
+
+
+def _is_front(path: str, label: str, root: etree._Element, front: set[str]) -> bool:
+    if path in front or _FRONT_FILE.search(posixpath.basename(path)):
+        return True
+    if label and _FRONT_LABEL.fullmatch(label.strip()):
+        return True
+    for element in root.iter("*"):
+        if local(element.tag) in ("body", "section", "div"):
+            kinds = set((element.get(_EPUB_TYPE) or "").split())
+            if kinds & _FRONT_TYPES:
+                return True
+            if local(element.tag) != "body":
+                break  # only the body and its first section say what the page is
+    return False
+
+
+def _fields(parts: list[Block]) -> dict[str, str]:
+    """ "Rating: T" lines of a title page, keyed in lower case."""
+    found: dict[str, str] = {}
+    for block in parts:
+        for line in block.text.split("\n"):
+            match = _FIELD.fullmatch(line.strip())
+            if match:
+                found.setdefault(match[1].strip().lower(), match[2].strip(" *_"))
+    return found
+
+
+def _split_names(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+
+
+def _without_boilerplate(root: etree._Element) -> list[etree._Element]:
+    return [
+        e
+        for e in root.iter("*")
+        if e.get("id") in ("pg-header", "pg-footer")
+        or _BOILERPLATE_CLASS.search(e.get("class") or "")
+    ]
+
+
+def _gutenberg_body(parts: list[Block]) -> list[Block]:
+    """Without a Project Gutenberg header (to its START line) and footer (from its END line)."""
+    start = next((i for i, b in enumerate(parts) if _GUTENBERG_START.match(b.text)), None)
+    if start is not None:
+        parts = parts[start + 1 :]
+    end = next((i for i, b in enumerate(parts) if _GUTENBERG_END.match(b.text)), None)
+    return parts[:end] if end is not None else parts
+
+
+def _same_title(text: str, title: str | None) -> bool:
+    def fold(s: str) -> str:
+        return re.sub(r"\W+", " ", s).strip().lower()
+
+    return bool(title) and fold(text) == fold(title or "")
+
+
+def read_epub(data: bytes) -> Document:
+    """An EPUB story, or StoryBotError with a one-line reason."""
+    box = _Container(data)
+    opf = _package_path(box)
+    package = parse_xml(box.read(opf), opf)
+    if local(package.tag) != "package":
+        raise _fail(f"{opf} is not an OPF package")
+    meta, _ = _opf_meta(package)
+    items: dict[str, _Item] = {}
+    for item in _children(package, "item"):
+        item_id, href = item.get("id"), item.get("href")
+        if item_id and href:
+            items[item_id] = _Item(
+                _resolve(opf, href), item.get("media-type") or "", item.get("properties") or ""
+            )
+    spine = next(iter(_children(package, "spine")), None)
+    if spine is None:
+        raise _fail("no spine")
+    order = [
+        items[ref.get("idref", "")]
+        for ref in _children(spine, "itemref")
+        if ref.get("idref") in items and ref.get("linear", "yes") != "no"
+    ]
+    if not order:
+        raise _fail("the spine lists no documents")
+    labels, front = _labels(box, items, spine.get("toc"))
+    for guide_ref in _children(package, "reference"):
+        if (guide_ref.get("type") or "").lower() in _FRONT_TYPES and guide_ref.get("href"):
+            front.add(_resolve(opf, guide_ref.get("href", "")))
+    docs: list[tuple[str, str, etree._Element]] = []
+    for item in order:
+        if "html" not in item.media_type and not item.href.endswith((".html", ".htm", "xhtml")):
+            continue
+        root = parse_xhtml(box.read(item.href), item.href)
+        docs.append((item.href, labels.get(item.href, ""), root))
+    if any(is_archive(root) for _, _, root in docs):
+        return _archive_epub(docs, meta)
+    parts: list[Block] = []
+    page_fields: dict[str, str] = {}
+    for path, label, root in docs:
+        body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+        found = blocks(body, iter(_without_boilerplate(root)))
+        if _is_front(path, label, root, front):
+            page_fields.update(_fields(found))
+            continue
+        found = [
+            Block("Title Page", b.level) if b.level > 0 and _same_title(b.text, meta.title) else b
+            for b in found
+        ]
+        first = next((b for b in found if not b.is_break), None)
+        if label and (first is None or not 1 <= first.level <= 3):
+            found.insert(0, Block(label, 1))
+        parts.extend(found)
+    _, sections = split_by_headings(_gutenberg_body(parts), find_title=False)
+    rating = page_fields.get("rating") or page_fields.get("rated")
+    page_meta = StoryMeta(
+        rating=rating_from_text(rating),
+        fandom=_split_names(page_fields.get("fandom") or page_fields.get("category")),
+        relationships=_split_names(page_fields.get("relationships") or page_fields.get("pairing")),
+        characters=_split_names(page_fields.get("characters")),
+        summary=page_fields.get("summary"),
+    )
+    return Document(meta.over(page_meta), tuple(sections))
+
+
+def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) -> Document:
+    """The Archive's EPUB: its documents' bodies in one tree, read as its HTML download."""
+    html_root = etree.Element("html")
+    body = etree.SubElement(html_root, "body")
+    for _, _, root in docs:
+        doc_body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+        for child in list(doc_body):
+            body.append(child)
+    document = read_archive(html_root)
+    return Document(document.meta.over(meta), document.sections)
