@@ -23,12 +23,15 @@ Nothing here downloads or loads a model: the signal is the library's own words.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.models import Confidence, SceneHit, ScenePassage, SceneResult, Story
 from bot.store import Store
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 24
 CANDIDATES = 80  # passages FTS5 hands over for re-ranking
+MATCH_SHARE = 0.15  # FTS5 looks for the rarest words held by at most this share of passages
+MATCH_ROWS = 3000  # ...and at most about this many passages (BM25 scores each)
+VOCABULARY_TTL = 2.0  # seconds a loaded vocabulary is trusted before checking the library
 SNIPPET_CHARS = 300
 PROXIMITY_WINDOW = 60  # words: the stretch in which the description's words should meet
 PROXIMITY_WEIGHT = 0.6  # share of the score earned by words meeting within that stretch
@@ -74,6 +80,7 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"“”‘’'(\[\-–—]\s*$")
 # ---- words --------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: two forms of one word get the same stem.
 
@@ -134,31 +141,32 @@ def _sentence_start(text: str, at: int) -> bool:
 @dataclass(slots=True)
 class _Scored:
     passage: ScenePassage
-    spans: list[tuple[int, int, str]]  # (start, end, stem) of every word of the passage
+    stems: list[str]  # stem() of every word of the passage, in order
     score: float = 0.0
     cover: float = 0.0  # share of the description's weight found in the passage
     near: float = 0.0  # share found within the best stretch of PROXIMITY_WINDOW words
     window: tuple[int, int] = (0, 0)  # that stretch, as word indices [start, end)
 
 
-def _names(
-    candidates: Sequence[_Scored], passages: Sequence[ScenePassage], stems: set[str]
-) -> set[str]:
-    """Description stems the candidates write capitalised inside sentences: names."""
+def _names(texts: Iterable[str], terms: Sequence[str]) -> set[str]:
+    """Stems of the description's words that the texts write capitalised inside sentences
+    (in at least NAME_SHARE of their uses there): names."""
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\b", re.IGNORECASE)
     upper: dict[str, int] = {}
     seen: dict[str, int] = {}
-    for c, p in zip(candidates, passages, strict=True):
-        text = p.text
-        for start, _end, s in c.spans:
-            if s in stems and not _sentence_start(text, start):
-                seen[s] = seen.get(s, 0) + 1
-                if text[start].isupper():
-                    upper[s] = upper.get(s, 0) + 1
+    for text in texts:
+        for m in pattern.finditer(text):
+            if _sentence_start(text, m.start()):
+                continue
+            s = stem(m.group().lower())
+            seen[s] = seen.get(s, 0) + 1
+            if m.group()[0].isupper():
+                upper[s] = upper.get(s, 0) + 1
     return {s for s, n in seen.items() if n >= 2 and upper.get(s, 0) >= NAME_SHARE * n}
 
 
 def _score(c: _Scored, weights: dict[str, float], total: float) -> None:
-    hits: list[tuple[int, str]] = [(i, s) for i, (_, _, s) in enumerate(c.spans) if s in weights]
+    hits: list[tuple[int, str]] = [(i, s) for i, s in enumerate(c.stems) if s in weights]
     if not hits or total <= 0:
         return
     tf: dict[str, int] = {}
@@ -205,8 +213,8 @@ def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, tuple[tuple[in
     """About SNIPPET_CHARS of the passage around its best stretch, and the matched words'
     ranges within that snippet."""
     text = c.passage.text
-    spans = c.spans
-    if not spans:
+    spans = word_spans(text)
+    if not spans or len(spans) != len(c.stems):  # cannot happen: words() cuts the same words
         return text[:SNIPPET_CHARS], ()
     first, last = c.window
     lo, hi = spans[first][0], spans[min(last, len(spans)) - 1][1]
@@ -232,7 +240,7 @@ def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, tuple[tuple[in
     snippet = prefix + body + ("…" if end < len(text) else "")
     shift = len(prefix) - start - lead  # a text offset plus shift is a snippet offset
     ranges: list[tuple[int, int]] = []
-    for s_start, s_end, s in spans:
+    for (s_start, s_end, _), s in zip(spans, c.stems, strict=True):
         if s not in weights or s_start < start + lead or s_end > start + lead + len(body):
             continue
         a, b = s_start + shift, s_end + shift
@@ -251,11 +259,45 @@ def _joinable(text: str, end: int, start: int) -> bool:
 # ---- the search ---------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Vocabulary:
+    """How many passages hold each stem of the scene index; reloaded when the library
+    changes (a few thousand words for the seeds, tens of thousands for a big library)."""
+
+    signature: tuple[int, ...]
+    checked: float
+    counts: dict[str, int]
+    total: int
+
+
 class SceneSearch:
     """Scene search over one store. ``find`` is the whole API."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._vocab: _Vocabulary | None = None
+        self._vocab_lock = asyncio.Lock()
+
+    async def _vocabulary(self) -> _Vocabulary:
+        now = time.monotonic()
+        cached = self._vocab
+        if cached is not None and now - cached.checked < VOCABULARY_TTL:
+            return cached
+        signature = await self.store.library_signature()
+        if cached is not None and cached.signature == signature:
+            cached.checked = now
+            return cached
+        async with self._vocab_lock:
+            if self._vocab is not None and self._vocab.signature == signature:
+                return self._vocab
+            self._vocab = None
+            counts, total = await self.store.scene_vocabulary()
+            self._vocab = _Vocabulary(signature, time.monotonic(), counts, total)
+            return self._vocab
+
+    async def warm(self) -> None:
+        """Load the vocabulary now, so the first search does not wait for it."""
+        await self._vocabulary()
 
     async def find(self, text: str, stories: Sequence[Story], limit: int = 3) -> SceneResult:
         """The passages of ``stories`` that best fit the description, best first.
@@ -268,20 +310,26 @@ class SceneSearch:
             return SceneResult(text, ())
         by_id = {s.id: s for s in stories}
         try:
+            vocabulary = await self._vocabulary()
+            stems = await self.store.scene_stems(terms)
+            counts = {w: vocabulary.counts.get(st, 0) for w, st in zip(terms, stems, strict=True)}
+            keys = match_words(counts, vocabulary.total)
             scope = await self.store.story_scope(list(by_id))
-            passages = await self.store.scene_candidates(terms, scope.story_ids, CANDIDATES)
-            counts, total = await self.store.scene_word_counts(terms)
+            passages = await self.store.scene_candidates(keys, scope.story_ids, CANDIDATES)
         except sqlite3.OperationalError as exc:  # never the asker's fault: words are quoted
             log.warning("scene search failed for %r: %s", text[:80], exc)
             return SceneResult(text, ())
         passages = [p for p in passages if p.story_id in by_id]
         if not passages:
             return SceneResult(text, ())
-        weights = _weights(terms, counts, total)
-        scored = [_Scored(p, [(a, b, stem(w)) for a, b, w in word_spans(p.text)]) for p in passages]
-        names = _names(scored, passages, set(weights)) | {
-            stem(w) for w in _capitalised_in_query(text)
-        }
+        weights = _weights(terms, counts, vocabulary.total)
+        # a chapter stored twice gives identical passages: cut each text once
+        cut: dict[str, list[str]] = {}
+        scored = [
+            _Scored(p, cut.get(p.text) or cut.setdefault(p.text, [stem(w) for w in words(p.text)]))
+            for p in passages
+        ]
+        names = _names(cut, terms) | {stem(w) for w in _capitalised_in_query(text)}
         for s in list(weights):
             if s in names:
                 weights[s] *= NAME_BOOST
@@ -292,6 +340,26 @@ class SceneSearch:
         chosen = _spread(ranked, limit)
         hits = [_hit(c, by_id[c.passage.story_id], weights, meaningful) for c in chosen]
         return SceneResult(text, tuple(hits))
+
+
+def match_words(counts: dict[str, int], total: int) -> list[str]:
+    """The words FTS5 looks for: the rarest first, while the passages holding them stay
+    under MATCH_SHARE of the library and MATCH_ROWS (always the rarest word the library
+    holds).
+
+    BM25 scores every passage a query matches, so a word in most passages ("Willow" in a
+    Willow fic) would make FTS5 score most of the library; such words are weighed in the
+    re-ranking instead, over the passages the rarer words found.
+    """
+    budget = min(MATCH_SHARE * total, MATCH_ROWS)
+    chosen: list[str] = []
+    used = 0
+    for word in sorted((w for w in counts if counts[w] > 0), key=lambda w: counts[w]):
+        if chosen and used + counts[word] > budget:
+            break
+        chosen.append(word)
+        used += counts[word]
+    return chosen
 
 
 def _weights(terms: Sequence[str], counts: dict[str, int], total: int) -> dict[str, float]:

@@ -101,20 +101,59 @@ def any_words_query(words: Iterable[str]) -> str:
     return " OR ".join(quoted(w) for w in dict.fromkeys(words) if w)
 
 
+# Per connection, in the temp schema (so a read-only file works too): the scene index's
+# vocabulary, and a one-row FTS5 table with the index's tokenizer, which stems words exactly
+# as the index does (its instance vocabulary lists each token's stem by offset).
+_TEMP_TABLES = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scenes_vocab USING fts5vocab(main, scenes_fts, row)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scene_stemmer USING fts5"
+    " (text, tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scene_stems"
+    " USING fts5vocab(temp, scene_stemmer, instance)",
+)
+_VOCAB_BATCH = 4096
+
+
 class SceneSQL(SQLBase):
-    async def scene_word_counts(self, words: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many passages of the whole library hold each word (stemmed as the index
-        stems it), and how many passages there are."""
-        unique = [w for w in dict.fromkeys(words) if w][:MAX_TERMS]
-        total = await self._all("SELECT count(*) FROM scenes")
-        if not unique:
-            return {}, int(total[0][0])
-        sql = " UNION ALL ".join(
-            f"SELECT {i}, count(*) FROM scenes_fts WHERE scenes_fts MATCH ?"
-            for i in range(len(unique))
+    _scene_temp_ready: bool = False
+    _stem_row: int = 0
+
+    async def _scene_temp(self) -> None:
+        if not self._scene_temp_ready:
+            for sql in _TEMP_TABLES:
+                await (await self.db.execute(sql)).close()
+            self._scene_temp_ready = True
+
+    async def scene_stems(self, words: Sequence[str]) -> list[str]:
+        """Each word as the scene index stores it (porter-stemmed, folded)."""
+        if not words:
+            return []
+        await self._scene_temp()
+        # a row of its own, so searches running side by side never read each other's
+        self._stem_row += 1
+        row = self._stem_row
+        await self.db.execute(
+            "INSERT INTO temp.scene_stemmer (rowid, text) VALUES (?, ?)", (row, " ".join(words))
         )
-        rows = await self._all(sql, [quoted(w) for w in unique])
-        return {unique[r[0]]: int(r[1]) for r in rows}, int(total[0][0])
+        try:
+            found = await self._all(
+                "SELECT offset, term FROM temp.scene_stems WHERE doc = ? ORDER BY offset", (row,)
+            )
+        finally:
+            await self.db.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
+        stems = [r[1] for r in found]
+        return stems if len(stems) == len(words) else list(words)
+
+    async def scene_vocabulary(self) -> tuple[dict[str, int], int]:
+        """Every stem of the scene index with the number of passages holding it, and the
+        number of passages. Reads the whole index (under a second at 100 MB): cache it."""
+        await self._scene_temp()
+        out: dict[str, int] = {}
+        async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
+            while batch := await cursor.fetchmany(_VOCAB_BATCH):
+                out.update((r[0], int(r[1])) for r in batch)
+        total = await self._all("SELECT count(*) FROM scenes")
+        return out, int(total[0][0])
 
     async def scene_candidates(
         self,
