@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import statistics
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import bot.store.library as library_sql
 from benchmarks.corpus import BENCH_DIR, ROOT, build_library
-from bot.ingest import ingest
+from benchmarks.search import _ensure_ingested, _fmt
 from bot.scenes import SceneSearch
 from bot.store import Store
 
@@ -94,13 +93,6 @@ def _mb(sizes: dict[str, int], keep: Callable[[str], bool]) -> float:
     return sum(v for k, v in sizes.items() if keep(k)) / 1e6
 
 
-def _percentiles(samples: Sequence[float]) -> str:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000
-    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-
-
 async def _latencies(db_path: Path) -> tuple[list[float], list[float], int, int]:
     store = await Store.open(db_path, read_only=True)
     try:
@@ -153,26 +145,18 @@ def run(db_path: Path, ingests: int = 1, times: WriteTimes | None = None) -> lis
     rows.append(
         (
             f"/scene, {n} descriptions x {ROUNDS}, all {n_every} stories",
-            _percentiles(every),
+            _fmt(every),
             "target p99 < 50 ms",
         )
     )
     rows.append(
         (
             f"/scene, the same, scoped to {n_ordinary} stories",
-            _percentiles(ordinary),
+            _fmt(ordinary),
             "target p99 < 50 ms",
         )
     )
     return rows
-
-
-async def _ensure_ingested(folder: Path, db_path: Path) -> None:
-    store = await Store.open(db_path)
-    try:
-        await ingest(store, folder)
-    finally:
-        await store.close()
 
 
 def main() -> None:
