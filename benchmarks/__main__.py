@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import formats, ingest, search
+from benchmarks import formats, ingest, scenes, search
 
 
 def main() -> None:
@@ -20,16 +20,21 @@ def main() -> None:
         f"storybot benchmarks on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
-    rows, folder, db_path = ingest.run(target)
+    with scenes.timing() as times:  # the scene index's share of the ingests below
+        rows, folder, db_path = ingest.run(target)
     ingest.print_table("Ingest", rows)
     ingest.print_table("Ingest by format, the same text", formats.run())
     ingest.print_table("Quote search", search.run(db_path, folder, ingest.bare_db()))
+    ingest.print_table("Scene search", scenes.run(db_path, ingests=2, times=times))
     # The library above repeats every paragraph ~460 times, and storybot indexes each distinct
     # text once; the same library with no paragraph repeated shows what that is worth.
-    rows, folder, db_path = ingest.run(target, distinct=True)
+    with scenes.timing() as times:
+        rows, folder, db_path = ingest.run(target, distinct=True)
     ingest.print_table("Ingest, no paragraph repeated", rows)
     search_rows = search.run(db_path, folder, ingest.bare_db(distinct=True))
     ingest.print_table("Quote search, no paragraph repeated", search_rows)
+    scene_rows = scenes.run(db_path, ingests=1, times=times)
+    ingest.print_table("Scene search, no paragraph repeated", scene_rows)
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
     ingest.print_table("The running bot", running_bot.run())
 

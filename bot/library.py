@@ -19,8 +19,17 @@ from bot import excerpts
 from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
-from bot.models import Chapter, DailySchedule, Excerpt, IngestReport, SearchResult, Story
+from bot.models import (
+    Chapter,
+    DailySchedule,
+    Excerpt,
+    IngestReport,
+    SceneResult,
+    SearchResult,
+    Story,
+)
 from bot.paging import paginate
+from bot.scenes import SceneSearch
 from bot.search import Search, tokens
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
@@ -43,6 +52,7 @@ class Library:
         self.store = store  # for the library's own tests and tools; front ends use the methods
         self.stories_dir = stories_dir
         self.search = Search(store)
+        self.scenes = SceneSearch(store)
         self.max_upload_bytes = max_upload_bytes
         self.read_only = read_only
         self._stories: list[Story] | None = None
@@ -246,6 +256,23 @@ class Library:
         every = await self._every(scope)
         return await self.search.find(text, scope, every=every, limit=limit, context=context)
 
+    async def scene(
+        self,
+        text: str,
+        story: str | int | Story | None = None,
+        *,
+        mature_ok: bool,
+        limit: int = 3,
+    ) -> SceneResult:
+        """The passages that best fit a description of a scene, each labelled by how sure."""
+        if story is not None:
+            scope = [await self.find_story(story, mature_ok=mature_ok)]
+        else:
+            scope = await self.stories(mature_ok=mature_ok)
+        limit = max(1, min(limit, 25))
+        every = await self._every(scope)
+        return await self.scenes.find(text, scope, limit, every=every)
+
     async def _every(self, stories: Sequence[Story]) -> bool:
         """Whether ``stories`` (a selection of the library's) are all of them."""
         return len({s.id for s in stories}) == len(await self.stories(mature_ok=True))
@@ -253,6 +280,7 @@ class Library:
     async def warm(self) -> None:
         """Load what search keeps in memory now, so the first /quote does not wait for it."""
         await self.search.warm()
+        await self.scenes.warm()
 
     # ---- daily excerpts ------------------------------------------------------------------
     # Per-server schedules live in the same database; bot/daily.py says when one is due.

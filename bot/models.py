@@ -10,6 +10,9 @@ Rating = Literal["general", "teen", "mature", "explicit"]
 RATINGS: tuple[Rating, ...] = ("general", "teen", "mature", "explicit")
 MATURE_RATINGS: frozenset[str] = frozenset({"mature", "explicit"})
 MatchKind = Literal["exact", "words", "fuzzy", "none"]
+# how sure scene search is of a passage, surest first
+Confidence = Literal["close match", "possible", "long shot"]
+CONFIDENCES: tuple[Confidence, ...] = ("close match", "possible", "long shot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,41 @@ class SearchResult:
     query: str
     match: MatchKind
     hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenePassage:
+    """A scene passage of the scene index: whole paragraphs of one scene, with its text."""
+
+    id: int
+    story_id: int
+    chapter: int
+    first: int  # position of its first paragraph
+    last: int  # position of its last paragraph (inclusive)
+    text: str  # its paragraphs, joined by blank lines
+    rank: float = 0.0  # FTS5 BM25 rank: lower is better
+
+
+@dataclass(frozen=True, slots=True)
+class SceneHit:
+    """A passage that may be the scene described."""
+
+    story: Story
+    chapter: int
+    chapter_label: str
+    position: int  # position of the passage's first paragraph ("Read from here")
+    end: int  # position of its last paragraph
+    text: str  # the whole passage
+    snippet: str  # a window of the passage around what matched, plain text
+    marks: tuple[tuple[int, int], ...]  # [start, end) ranges of matched words in snippet
+    confidence: Confidence
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SceneResult:
+    query: str
+    hits: tuple[SceneHit, ...]  # best first; empty only when the query has no words
 
 
 @dataclass(frozen=True, slots=True)

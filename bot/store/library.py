@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.models import ChapterInfo, Paragraph, ParsedStory, Rating, Story, StoryMeta
 from bot.store.base import SQLBase
+from bot.store.scenes import DELETE_SCENE_ROWS, write_scenes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -184,12 +185,14 @@ class LibrarySQL(SQLBase):
 
 
 # A story's rows go, and the texts no other story uses; external-content FTS5 must be told
-# the old text of each row it forgets. ?1 is the story id.
+# the old text of each row it forgets (scene passages first: theirs is read from the
+# paragraphs). ?1 is the story id.
 _UNSHARED_TEXTS = (
     " WHERE t.id IN (SELECT text_id FROM paragraphs WHERE story_id = ?1) AND NOT EXISTS"
     " (SELECT 1 FROM paragraphs o WHERE o.text_id = t.id AND o.story_id != ?1)"
 )
 DELETE_STORY_ROWS = (
+    *DELETE_SCENE_ROWS,
     f"INSERT INTO texts_fts (texts_fts, rowid, text) SELECT 'delete', t.id, t.text FROM texts t"
     f"{_UNSHARED_TEXTS}",
     f"DELETE FROM texts AS t{_UNSHARED_TEXTS}",
@@ -303,6 +306,8 @@ def _write_one(
         " VALUES (?,?,?,?,?,?)",
         [(r[0], story_id, r[1], r[2], r[3], t) for r, t in zip(rows, text_ids, strict=True)],
     )
+    assert story_id is not None  # lastrowid of an INSERT
+    write_scenes(db, story_id, [(r[1], r[2], r[3], r[4]) for r in rows])
     taken[slug] = item.file
 
 

@@ -104,6 +104,49 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE stories ADD COLUMN summary TEXT;
     ALTER TABLE stories ADD COLUMN language TEXT;
     """,
+    # scene: scene passages for scene search (bot/store/scenes.py), apart from the paragraph
+    # index of quote search: runs of whole paragraphs of one scene, about 1,250 characters
+    # (the rule of bot.store.scenes.passages, in SQL: a scene of `total` characters makes
+    # n = max(1, (total + 625) / 1250) passages; a paragraph starting `start` characters in
+    # goes to passage start * n / total), indexed with the porter stemmer. The index keeps
+    # no text: its content is the view scene_texts, read back from the paragraphs. Existing
+    # stories are cut here, from their paragraphs; later writes cut their own.
+    """
+    CREATE TABLE scenes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        story_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        first_position INTEGER NOT NULL,
+        last_position INTEGER NOT NULL
+    );
+    CREATE INDEX scenes_by_story ON scenes (story_id, first_position);
+    CREATE VIEW scene_texts (id, text) AS
+        SELECT s.id, (
+            SELECT group_concat(t.text, char(10) || char(10))
+            FROM paragraphs p JOIN texts t ON t.id = p.text_id
+            WHERE p.story_id = s.story_id
+            AND p.position BETWEEN s.first_position AND s.last_position
+        ) FROM scenes s;
+    CREATE VIRTUAL TABLE scenes_fts USING fts5 (
+        text, content='scene_texts', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO scenes (story_id, chapter, first_position, last_position)
+        SELECT story_id, chapter, min(position), max(position) FROM (
+            SELECT story_id, chapter, scene, position,
+                (sum(len) OVER scene_rows - len) * max(1, (total + 625) / 1250) / total AS part
+            FROM (
+                SELECT p.story_id, p.chapter, p.scene, p.position, length(t.text) + 2 AS len,
+                    sum(length(t.text) + 2)
+                        OVER (PARTITION BY p.story_id, p.chapter, p.scene) AS total
+                FROM paragraphs p JOIN texts t ON t.id = p.text_id
+            )
+            WINDOW scene_rows AS (PARTITION BY story_id, chapter, scene ORDER BY position)
+        )
+        GROUP BY story_id, chapter, scene, part
+        ORDER BY story_id, min(position);
+    INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,413 @@
+"""Scene search: find the passage a reader describes in their own words.
+
+A description ("the bit where Willow finds the cult on the computer") is not a quote: few of
+its words are the story's, and most of them are the reader's. So:
+
+1. Words: the description is folded and cut as the index cuts text (bot/text/normalize.py);
+   stopwords and words about the asking ("scene", "bit", "remember") are dropped. What is
+   left goes to the store as words only: the store quotes each one, so no user text becomes
+   FTS5 syntax.
+2. Candidates: FTS5 finds the scene passages holding any of the words (porter stemming, so
+   "finds" meets "finding"), best BM25 first (bot/store/scenes.py).
+3. Re-rank: each candidate is scored here by the words it holds, each weighted by its
+   rarity in the library (IDF) and more when it is a character's name (a word written
+   capitalised inside sentences); by how many of the description's words it covers; and by
+   how close together they stand (the best stretch of PROXIMITY_WINDOW words).
+4. Answer: the best passages, one per chapter first (three guesses in three places beat
+   three views of one scene), each labelled by how sure we are: "close match",
+   "possible" or "long shot". A weak match is still offered, labelled as such, never
+   turned into "not found".
+
+Nothing here downloads or loads a model: the signal is the library's own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.models import Confidence, SceneHit, ScenePassage, SceneResult, Story
+from bot.store import Store
+from bot.text.normalize import word_spans, words
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 24
+CANDIDATES = 80  # passages FTS5 hands over for re-ranking
+MATCH_SHARE = 0.15  # FTS5 looks for the rarest words held by at most this share of passages
+MATCH_ROWS = 3000  # ...and at most about this many passages (BM25 scores each)
+VOCABULARY_TTL = 2.0  # seconds a loaded vocabulary is trusted before checking the library
+SNIPPET_CHARS = 300
+PROXIMITY_WINDOW = 60  # words: the stretch in which the description's words should meet
+PROXIMITY_WEIGHT = 0.6  # share of the score earned by words meeting within that stretch
+NAME_BOOST = 2.0  # a character's name counts this many times a common word of equal rarity
+NAME_SHARE = 0.7  # a word capitalised in at least this share of its mid-sentence uses
+CLOSE_COVER = 0.6  # share of the description's weight a "close match" holds nearby
+POSSIBLE_COVER = 0.35
+
+# English function words, and words readers use about the asking rather than the scene.
+_STOPWORDS = """
+    a about above after again against all almost along also although am among an and
+    another any anyone anything are around as at be became because been before being below
+    between both but by can could did do does doing done down during each either else
+    even ever every few for from further get gets getting got had has have having he her
+    here hers herself him himself his how i if in into is it its itself just let like
+    may me might more most much must my myself near neither no nor not now of off
+    often on once one only onto or other others our ours ourselves out over own per
+    quite rather really same she should since so some somehow someone something still
+    such than that the their theirs them themselves then there these they this those
+    though through thus to too toward towards under until up upon us very was we were
+    what whatever when where whether which while who whom whose why will with within
+    without would yet you your yours yourself yourselves
+    s t d ll m re ve don didn doesn isn wasn aren weren won wouldn couldn shouldn
+    scene scenes bit part chapter chapters story stories fic moment moments time
+    remember remembered think thought guess maybe somewhere sometime kind sort
+    happens happened happening happen goes going gone thing things
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+_SENTENCE_END = re.compile(r"[.!?…:;\"“”‘’'(\[\-–—]\s*$")
+
+
+# ---- words --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix stripper: two forms of one word get the same stem.
+
+    Used only to line description words up with passage words when re-ranking (FTS5's porter
+    stemmer chose the candidates); it need not be Porter's, only the same on both sides.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ness", ""), ("ly", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + repl
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    for suffix in ("ing", "ed", "er", "est"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if any(v in base for v in "aeiouy"):
+                word = base
+                if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+                    word = word[:-1]  # stopped -> stopp -> stop
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]  # make / making -> mak
+    return word
+
+
+def query_words(text: str) -> tuple[list[str], bool]:
+    """The description's words that say something, folded, in order, each once; and
+    whether any did (if none does, every word is kept, and no match is better than a long
+    shot)."""
+    if len(text) > MAX_QUERY_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUERY_CHARS)
+        text = text[: cut if cut > 0 else MAX_QUERY_CHARS]
+    every = [w for w in words(text) if len(w) <= 40]
+    kept = [w for w in every if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
+    return list(dict.fromkeys(kept or every))[:MAX_TERMS], bool(kept)
+
+
+def _capitalised_in_query(text: str) -> set[str]:
+    """Words the asker wrote capitalised, other than at the start of a sentence."""
+    out: set[str] = set()
+    for start, _end, word in word_spans(text[:MAX_QUERY_CHARS]):
+        if text[start].isupper() and not _sentence_start(text, start):
+            out.add(word)
+    return out
+
+
+def _sentence_start(text: str, at: int) -> bool:
+    before = text[max(0, at - 4) : at]
+    return not before.strip() or _SENTENCE_END.search(before) is not None
+
+
+# ---- scoring ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Scored:
+    passage: ScenePassage
+    stems: list[str]  # stem() of every word of the passage, in order
+    score: float = 0.0
+    cover: float = 0.0  # share of the description's weight found in the passage
+    near: float = 0.0  # share found within the best stretch of PROXIMITY_WINDOW words
+    window: tuple[int, int] = (0, 0)  # that stretch, as word indices [start, end)
+
+
+def _names(texts: Iterable[str], terms: Sequence[str]) -> set[str]:
+    """Stems of the description's words that the texts write capitalised inside sentences
+    (in at least NAME_SHARE of their uses there): names."""
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\b", re.IGNORECASE)
+    upper: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for text in texts:
+        for m in pattern.finditer(text):
+            if _sentence_start(text, m.start()):
+                continue
+            s = stem(m.group().lower())
+            seen[s] = seen.get(s, 0) + 1
+            if m.group()[0].isupper():
+                upper[s] = upper.get(s, 0) + 1
+    return {s for s, n in seen.items() if n >= 2 and upper.get(s, 0) >= NAME_SHARE * n}
+
+
+def _score(c: _Scored, weights: dict[str, float], total: float) -> None:
+    hits: list[tuple[int, str]] = [(i, s) for i, s in enumerate(c.stems) if s in weights]
+    if not hits or total <= 0:
+        return
+    tf: dict[str, int] = {}
+    for _, s in hits:
+        tf[s] = tf.get(s, 0) + 1
+    k = 1.2
+    c.cover = sum(weights[s] for s in tf) / total
+    saturated = sum(weights[s] * n * (k + 1) / (n + k) for s, n in tf.items()) / (total * (k + 1))
+    # the best stretch: the most weight within PROXIMITY_WINDOW words (two pointers over hits)
+    best, best_at = 0.0, (hits[0][0], hits[0][0] + 1)
+    counts: dict[str, int] = {}
+    inside = 0.0
+    lo = 0
+    for hi in range(len(hits)):
+        i, s = hits[hi]
+        counts[s] = counts.get(s, 0) + 1
+        if counts[s] == 1:
+            inside += weights[s]
+        while i - hits[lo][0] >= PROXIMITY_WINDOW:
+            t = hits[lo][1]
+            counts[t] -= 1
+            if counts[t] == 0:
+                inside -= weights[t]
+            lo += 1
+        if inside > best + 1e-9:
+            best, best_at = inside, (hits[lo][0], i + 1)
+    c.near = best / total
+    c.window = best_at
+    c.score = (1 - PROXIMITY_WEIGHT) * (0.5 * c.cover + 0.5 * saturated) + PROXIMITY_WEIGHT * c.near
+
+
+def confidence(near: float, cover: float) -> Confidence:
+    if near >= CLOSE_COVER:
+        return "close match"
+    if near >= POSSIBLE_COVER or cover >= CLOSE_COVER:
+        return "possible"
+    return "long shot"
+
+
+# ---- snippets -----------------------------------------------------------------------------
+
+
+def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """About SNIPPET_CHARS of the passage around its best stretch, and the matched words'
+    ranges within that snippet."""
+    text = c.passage.text
+    spans = word_spans(text)
+    if not spans or len(spans) != len(c.stems):  # cannot happen: words() cuts the same words
+        return text[:SNIPPET_CHARS], ()
+    first, last = c.window
+    lo, hi = spans[first][0], spans[min(last, len(spans)) - 1][1]
+    if len(text) <= SNIPPET_CHARS:
+        start, end = 0, len(text)
+    else:
+        if hi - lo > SNIPPET_CHARS:  # keep the start of the stretch, where it begins
+            hi = lo + SNIPPET_CHARS
+        pad = (SNIPPET_CHARS - (hi - lo)) // 3
+        start = max(0, lo - pad)
+        end = min(len(text), start + SNIPPET_CHARS)
+        start = max(0, min(start, end - SNIPPET_CHARS))
+        if start > 0:
+            cut = text.find(" ", start, lo + 1)
+            start = cut + 1 if cut >= 0 else start
+        if end < len(text):
+            cut = text.rfind(" ", start + 1, end)
+            end = cut if cut > start else end
+    prefix = "…" if start > 0 else ""
+    raw = text[start:end]
+    lead = len(raw) - len(raw.lstrip())
+    body = raw.strip()
+    snippet = prefix + body + ("…" if end < len(text) else "")
+    shift = len(prefix) - start - lead  # a text offset plus shift is a snippet offset
+    ranges: list[tuple[int, int]] = []
+    for (s_start, s_end, _), s in zip(spans, c.stems, strict=True):
+        if s not in weights or s_start < start + lead or s_end > start + lead + len(body):
+            continue
+        a, b = s_start + shift, s_end + shift
+        if ranges and _joinable(snippet, ranges[-1][1], a):
+            ranges[-1] = (ranges[-1][0], b)
+        else:
+            ranges.append((a, b))
+    return snippet, tuple(ranges)
+
+
+def _joinable(text: str, end: int, start: int) -> bool:
+    gap = text[end:start]
+    return len(gap) <= 2 and "\n" not in gap and not any(ch.isalnum() for ch in gap)
+
+
+# ---- the search ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Vocabulary:
+    """How many passages hold each stem of the scene index; reloaded when the library
+    changes (a few thousand words for the seeds, tens of thousands for a big library)."""
+
+    signature: tuple[int, ...]
+    checked: float
+    counts: dict[str, int]
+    total: int
+
+
+class SceneSearch:
+    """Scene search over one store. ``find`` is the whole API."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._vocab: _Vocabulary | None = None
+        self._vocab_lock = asyncio.Lock()
+
+    async def _vocabulary(self) -> _Vocabulary:
+        now = time.monotonic()
+        cached = self._vocab
+        if cached is not None and now - cached.checked < VOCABULARY_TTL:
+            return cached
+        signature = await self.store.library_signature()
+        if cached is not None and cached.signature == signature:
+            cached.checked = now
+            return cached
+        async with self._vocab_lock:
+            if self._vocab is not None and self._vocab.signature == signature:
+                return self._vocab
+            self._vocab = None
+            counts, total = await self.store.scene_vocabulary()
+            self._vocab = _Vocabulary(signature, time.monotonic(), counts, total)
+            return self._vocab
+
+    async def warm(self) -> None:
+        """Load the vocabulary now, so the first search does not wait for it."""
+        await self._vocabulary()
+
+    async def find(
+        self, text: str, stories: Sequence[Story], limit: int = 3, *, every: bool = False
+    ) -> SceneResult:
+        """The passages of ``stories`` that best fit the description, best first; ``every``
+        says the stories are the whole library (no story filter is needed).
+
+        Always offers its best guesses (labelled by confidence) when any passage shares a
+        word with the description; no hits only when it has no words or nothing shares one.
+        """
+        terms, meaningful = query_words(text)
+        if not terms or not stories or limit < 1:
+            return SceneResult(text, ())
+        by_id = {s.id: s for s in stories}
+        try:
+            vocabulary = await self._vocabulary()
+            stems = await self.store.scene_stems(terms)
+            counts = {w: vocabulary.counts.get(st, 0) for w, st in zip(terms, stems, strict=True)}
+            keys = match_words(counts, vocabulary.total)
+            story_ids = None if every else list(by_id)
+            passages = await self.store.scene_candidates(keys, story_ids, CANDIDATES)
+        except sqlite3.OperationalError as exc:  # never the asker's fault: words are quoted
+            log.warning("scene search failed for %r: %s", text[:80], exc)
+            return SceneResult(text, ())
+        passages = [p for p in passages if p.story_id in by_id]
+        if not passages:
+            return SceneResult(text, ())
+        weights = _weights(terms, counts, vocabulary.total)
+        # a chapter stored twice gives identical passages: cut each text once
+        cut: dict[str, list[str]] = {}
+        scored = [
+            _Scored(p, cut.get(p.text) or cut.setdefault(p.text, [stem(w) for w in words(p.text)]))
+            for p in passages
+        ]
+        names = _names(cut, terms) | {stem(w) for w in _capitalised_in_query(text)}
+        for s in list(weights):
+            if s in names:
+                weights[s] *= NAME_BOOST
+        whole = sum(weights.values())
+        for c in scored:
+            _score(c, weights, whole)
+        ranked = sorted(scored, key=lambda c: (-c.score, c.passage.rank, c.passage.id))
+        chosen = _spread(ranked, limit)
+        hits = [_hit(c, by_id[c.passage.story_id], weights, meaningful) for c in chosen]
+        return SceneResult(text, tuple(hits))
+
+
+def match_words(counts: dict[str, int], total: int) -> list[str]:
+    """The words FTS5 looks for: the rarest first, while the passages holding them stay
+    under MATCH_SHARE of the library and MATCH_ROWS (always the rarest word the library
+    holds).
+
+    BM25 scores every passage a query matches, so a word in most passages ("Willow" in a
+    Willow fic) would make FTS5 score most of the library; such words are weighed in the
+    re-ranking instead, over the passages the rarer words found.
+    """
+    budget = min(MATCH_SHARE * total, MATCH_ROWS)
+    chosen: list[str] = []
+    used = 0
+    for word in sorted((w for w in counts if counts[w] > 0), key=lambda w: counts[w]):
+        if chosen and used + counts[word] > budget:
+            break
+        chosen.append(word)
+        used += counts[word]
+    return chosen
+
+
+def _weights(terms: Sequence[str], counts: dict[str, int], total: int) -> dict[str, float]:
+    """Each description stem's weight: its IDF over the library's passages (BM25's form)."""
+    weights: dict[str, float] = {}
+    for w in terms:
+        df = counts.get(w, 0)
+        idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+        s = stem(w)
+        weights[s] = max(weights.get(s, 0.0), idf)
+    return weights
+
+
+def _spread(ranked: Sequence[_Scored], limit: int) -> list[_Scored]:
+    """The best of each chapter first, then the next best anywhere, ``limit`` in all."""
+    chosen: list[_Scored] = []
+    places: set[tuple[int, int]] = set()
+    for c in ranked:
+        place = (c.passage.story_id, c.passage.chapter)
+        if place not in places:
+            places.add(place)
+            chosen.append(c)
+        if len(chosen) == limit:
+            return chosen
+    for c in ranked:
+        if c not in chosen:
+            chosen.append(c)
+            if len(chosen) == limit:
+                break
+    return sorted(chosen, key=lambda c: -c.score)
+
+
+def _hit(c: _Scored, story: Story, weights: dict[str, float], meaningful: bool) -> SceneHit:
+    p = c.passage
+    info = story.chapter_info(p.chapter)
+    snippet, ranges = _snippet(c, weights)
+    return SceneHit(
+        story=story,
+        chapter=p.chapter,
+        chapter_label=info.label if info else str(p.chapter),
+        position=p.first,
+        end=p.last,
+        text=p.text,
+        snippet=snippet,
+        marks=ranges,
+        confidence=confidence(c.near, c.cover) if meaningful else "long shot",
+        score=round(c.score, 4),
+    )

@@ -1,0 +1,211 @@
+"""SQL for scene search: scene passages, their FTS5 index, and the FTS5 grammar of a scene query.
+
+A scene passage is a run of whole paragraphs of one scene of one chapter (scenes end at scene
+breaks and chapter ends), about PASSAGE_CHARS long: a scene of ``total`` characters (each
+paragraph counted with its "\\n\\n" separator) is cut into ``n = max(1, (total + half) //
+PASSAGE_CHARS)`` passages, and a paragraph starting ``start`` characters into its scene goes
+to passage ``start * n // total``. Passages of a scene are then close to equal, between
+about 830 and 1,700 characters when the scene is long enough, and a paragraph is never cut.
+The same rule is written twice: in Python (``passages``, the write path) and in SQL (the
+migration that backfills existing libraries, bot/store/schema.py); a test holds them equal.
+
+Table ``scenes`` holds each passage's place (story, chapter, first and last paragraph
+position); ``scenes_fts`` indexes its text with the ``porter`` stemmer (so "drives" and
+"driving" meet "drive"; "drove" does not). The index keeps no copy of
+the text: its content is the view ``scene_texts``, which rebuilds a passage from its
+paragraphs, and FTS5 reads it only to forget a passage (the 'delete' command needs the old
+text) or to rebuild. Passages are written in the transaction that writes their story and
+deleted with it (``DELETE_SCENE_ROWS`` runs before the paragraphs go), so they are always
+the story's current text.
+
+The store takes words, never the user's text: ``any_words_query`` quotes each word, so
+quotes, ``*``, NEAR, AND/OR/NOT and column filters are only words.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from bot.models import ScenePassage
+from bot.store.base import SQLBase
+
+PASSAGE_CHARS = 1250  # the migration's SQL holds the same number: change both or neither
+SEPARATOR = "\n\n"
+MAX_TERMS = 32
+
+# ?1 is the story id. The FTS5 'delete' must see the text it indexed, so this runs while
+# the paragraphs and texts are still there.
+DELETE_SCENE_ROWS = (
+    "INSERT INTO scenes_fts (scenes_fts, rowid, text) SELECT 'delete', id, text"
+    " FROM scene_texts WHERE id IN (SELECT id FROM scenes WHERE story_id = ?1)",
+    "DELETE FROM scenes WHERE story_id = ?1",
+)
+
+
+def passages(rows: Sequence[tuple[int, int, int, str]]) -> list[tuple[int, int, int]]:
+    """(chapter, first position, last position) of each passage of a story's paragraphs.
+
+    ``rows`` are (chapter, position, scene, text), in position order.
+    """
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][0] == rows[i][0] and rows[j][2] == rows[i][2]:
+            j += 1
+        group = rows[i:j]
+        lengths = [len(r[3]) + len(SEPARATOR) for r in group]
+        total = sum(lengths)
+        n = max(1, (total + PASSAGE_CHARS // 2) // PASSAGE_CHARS)
+        start = 0
+        current: int | None = None
+        for row, length in zip(group, lengths, strict=True):
+            window = start * n // total
+            if window != current:
+                out.append((row[0], row[1], row[1]))
+                current = window
+            else:
+                out[-1] = (row[0], out[-1][1], row[1])
+            start += length
+        i = j
+    return out
+
+
+def write_scenes(
+    db: sqlite3.Connection, story_id: int, rows: Sequence[tuple[int, int, int, str]]
+) -> None:
+    """Index a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
+
+    ``rows`` are the story's paragraphs as (chapter, position, scene, text), in order.
+    """
+    texts = {r[1]: r[3] for r in rows}
+    added: list[tuple[int, str]] = []
+    for chapter, first, last in passages(rows):
+        scene_id = db.execute(
+            "INSERT INTO scenes (story_id, chapter, first_position, last_position)"
+            " VALUES (?, ?, ?, ?)",
+            (story_id, chapter, first, last),
+        ).lastrowid
+        assert scene_id is not None
+        added.append((scene_id, SEPARATOR.join(texts[p] for p in range(first, last + 1))))
+    db.executemany("INSERT INTO scenes_fts (rowid, text) VALUES (?, ?)", added)
+
+
+def quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def any_words_query(words: Iterable[str]) -> str:
+    """An FTS5 query for passages holding any of the words (each quoted, so only a word)."""
+    return " OR ".join(quoted(w) for w in dict.fromkeys(words) if w)
+
+
+# Per connection, in the temp schema (so a read-only file works too): the scene index's
+# vocabulary, and a one-row FTS5 table with the index's tokenizer, which stems words exactly
+# as the index does (its instance vocabulary lists each token's stem by offset).
+_TEMP_TABLES = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scenes_vocab USING fts5vocab(main, scenes_fts, row)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scene_stemmer USING fts5"
+    " (text, tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scene_stems"
+    " USING fts5vocab(temp, scene_stemmer, instance)",
+)
+_VOCAB_BATCH = 4096
+
+
+class SceneSQL(SQLBase):
+    _scene_temp_ready: bool = False
+    _stem_row: int = 0
+
+    async def _scene_temp(self) -> None:
+        if not self._scene_temp_ready:
+            for sql in _TEMP_TABLES:
+                await (await self.db.execute(sql)).close()
+            self._scene_temp_ready = True
+
+    async def scene_stems(self, words: Sequence[str]) -> list[str]:
+        """Each word as the scene index stores it (porter-stemmed, folded)."""
+        if not words:
+            return []
+        await self._scene_temp()
+        # a row of its own, so searches running side by side never read each other's
+        self._stem_row += 1
+        row = self._stem_row
+        await self.db.execute(
+            "INSERT INTO temp.scene_stemmer (rowid, text) VALUES (?, ?)", (row, " ".join(words))
+        )
+        try:
+            found = await self._all(
+                "SELECT offset, term FROM temp.scene_stems WHERE doc = ? ORDER BY offset", (row,)
+            )
+        finally:
+            await self.db.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
+        stems = [r[1] for r in found]
+        return stems if len(stems) == len(words) else list(words)
+
+    async def scene_vocabulary(self) -> tuple[dict[str, int], int]:
+        """Every stem of the scene index with the number of passages holding it, and the
+        number of passages. Reads the whole index (under a second at 100 MB): cache it."""
+        await self._scene_temp()
+        out: dict[str, int] = {}
+        async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
+            while batch := await cursor.fetchmany(_VOCAB_BATCH):
+                out.update((r[0], int(r[1])) for r in batch)
+        total = await self._all("SELECT count(*) FROM scenes")
+        return out, int(total[0][0])
+
+    async def scene_candidates(
+        self,
+        words: Sequence[str],
+        story_ids: Sequence[int] | None,
+        limit: int,
+    ) -> list[ScenePassage]:
+        """The passages holding any of ``words`` among ``story_ids`` (None: all stories),
+        best BM25 first, at most ``limit``, each with its text."""
+        query = any_words_query(list(words)[:MAX_TERMS])
+        if not query or limit < 1 or (story_ids is not None and not story_ids):
+            return []
+        scope, params = "", ()
+        if story_ids is not None:
+            ids = tuple(dict.fromkeys(story_ids))
+            scope = f" AND +s.story_id IN ({','.join('?' * len(ids))})"
+            params = ids
+        found = await self._all(
+            "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position,"
+            " scenes_fts.rank FROM scenes_fts JOIN scenes s ON s.id = scenes_fts.rowid"
+            f" WHERE scenes_fts MATCH ?{scope} ORDER BY scenes_fts.rank LIMIT ?",
+            (query, *params, limit),
+        )
+        if not found:
+            return []
+        texts = await self.scene_texts([r[0] for r in found])
+        return [
+            ScenePassage(r[0], r[1], r[2], r[3], r[4], texts.get(r[0], ""), float(r[5]))
+            for r in found
+        ]
+
+    async def scene_texts(self, scene_ids: Sequence[int]) -> dict[int, str]:
+        """The text of each passage: its paragraphs joined by blank lines."""
+        if not scene_ids:
+            return {}
+        parts: dict[int, list[str]] = {}
+        for r in await self._all(
+            "SELECT s.id, t.text FROM scenes s"
+            " JOIN paragraphs p ON p.story_id = s.story_id"
+            " AND p.position BETWEEN s.first_position AND s.last_position"
+            f" JOIN texts t ON t.id = p.text_id WHERE s.id IN ({','.join('?' * len(scene_ids))})"
+            " ORDER BY s.id, p.position",
+            scene_ids,
+        ):
+            parts.setdefault(r[0], []).append(r[1])
+        return {k: SEPARATOR.join(v) for k, v in parts.items()}
+
+    async def story_passages(self, story_id: int) -> list[tuple[int, int, int]]:
+        """(chapter, first position, last position) of a story's passages, in order."""
+        rows = await self._all(
+            "SELECT chapter, first_position, last_position FROM scenes WHERE story_id = ?"
+            " ORDER BY first_position",
+            (story_id,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
