@@ -199,6 +199,7 @@ def render_report(report: IngestReport) -> str:
     parts.append(f"unchanged {len(report.unchanged)}")
     lines = ["Ingest: " + ", ".join(parts)]
     lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
+    lines += [f"  warning: {warning}" for warning in report.warnings]
     return "\n".join(lines)
 
 

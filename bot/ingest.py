@@ -13,10 +13,12 @@ on one thread whatever we do).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import sqlite3
 import tomllib
 from collections import deque
@@ -51,32 +53,93 @@ def story_files(folder: Path) -> list[Path]:
     )
 
 
-def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
-    """Read library.toml; returns (metadata by file name, problem or None). Never raises."""
+def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta] | None, list[str]]:
+    """Read library.toml: (metadata by file name, warnings naming file and line). Never raises.
+
+    Fails closed. Ratings are case-insensitive; an entry with an unknown key or rating
+    value is rated explicit (it may be a misspelt ``rating``) until it is fixed. When the
+    file exists but cannot be read or parsed, the metadata is None: ingest then keeps
+    stored stories as they are and treats new ones as explicit (see ``ingest``).
+    """
     path = folder / METADATA_FILE
-    if not path.is_file():
-        return {}, None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if not path.exists():
+            return {}, []
+        source = path.read_text(encoding="utf-8")
+        data = tomllib.loads(source)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{METADATA_FILE} ignored: {exc}"
+        reason = exc.strerror or exc if isinstance(exc, OSError) else exc
+        return None, [
+            f"{path} cannot be read ({reason}): stories already in the library keep their "
+            "metadata and new ones are treated as explicit until it is fixed"
+        ]
+    lines = _toml_lines(source)
+    known = {f.name for f in dataclasses.fields(StoryMeta)}
     metas: dict[str, StoryMeta] = {}
     problems: list[str] = []
     for name, fields in data.items():
+        where = f"{path} line {lines.get((name,), '?')}"
         if not isinstance(fields, dict):
-            problems.append(f"[{name}] is not a table")
+            problems.append(f"{where}: [{name}] is not a table; rated explicit until fixed")
+            metas[name] = StoryMeta(rating="explicit")
             continue
+        doubtful = False
+        for key in sorted(set(fields) - known):
+            problems.append(
+                f"{path} line {lines.get((name, key), '?')}: [{name}] unknown key {key!r}"
+                f" (known: {', '.join(sorted(known))})"
+            )
+            doubtful = True
         rating = fields.get("rating")
-        if rating is not None and rating not in RATINGS:
-            problems.append(f"[{name}] rating {rating!r} is not one of {', '.join(RATINGS)}")
-            rating = None
+        if rating is not None:
+            folded = rating.strip().lower() if isinstance(rating, str) else None
+            if folded in RATINGS:
+                rating = folded
+            else:
+                problems.append(
+                    f"{path} line {lines.get((name, 'rating'), '?')}: [{name}] rating"
+                    f" {rating!r} is not one of {', '.join(RATINGS)}"
+                )
+                rating, doubtful = None, True
+        if doubtful and rating is None:
+            problems.append(f"{where}: [{name}] rated explicit until fixed")
+            rating = "explicit"
 
         def text(key: str, fields: dict[str, object] = fields) -> str | None:
             value = fields.get(key)
             return value.strip() or None if isinstance(value, str) else None
 
         metas[name] = StoryMeta(text("title"), text("author"), rating, text("url"))
-    return metas, f"{METADATA_FILE}: " + "; ".join(problems) if problems else None
+    return metas, problems
+
+
+_TABLE = re.compile(r"^\s*\[(?!\[)(.*)\]\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
+
+
+def _toml_lines(source: str) -> dict[tuple[str, ...], int]:
+    """Where each table header and key of library.toml is: (file,) or (file, key) -> line."""
+    found: dict[tuple[str, ...], int] = {}
+    table: str | None = None
+    for number, line in enumerate(source.splitlines(), 1):
+        if header := _TABLE.match(line):
+            table = _key_name(header[1])
+            if table is not None:
+                found.setdefault((table,), number)
+        elif key := _KEY.match(line):
+            name = _key_name(key[1])
+            if name is not None:
+                found.setdefault((table, name) if table is not None else (name,), number)
+    return found
+
+
+def _key_name(text: str) -> str | None:
+    """The first key of a TOML key path (``"a.txt"`` or ``rating``); None if not one."""
+    try:
+        parsed = tomllib.loads(f"{text.strip()} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    return next(iter(parsed), None)
 
 
 def _pipeline_fingerprint() -> bytes:
@@ -229,9 +292,9 @@ async def ingest(
     ``workers``: parse in this many processes when there is much to parse (default: the
     usable CPUs; 1 or 0 keeps everything in this process).
     """
-    metas, problem = load_metadata(folder)
-    if problem:
-        log.warning(problem)
+    metas, warnings = load_metadata(folder)
+    for warning in warnings:
+        log.warning("%s", warning)
     known = await store.file_states()
     added: list[str] = []
     changed: list[str] = []
@@ -250,14 +313,23 @@ async def ingest(
     for path in story_files(folder):
         name = path.name
         present.add(name)
-        meta = metas.get(name, StoryMeta())
-        meta_hash = _meta_hash(meta)
         before = known.get(name)
         try:
             stat = path.stat()
         except OSError as exc:
             skip(name, f"cannot read: {exc.strerror or exc}")
             continue
+        if metas is None:  # library.toml unreadable: fail closed (see load_metadata)
+            if before is not None:
+                if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
+                    unchanged.append(name)
+                else:
+                    skip(name, f"not re-read while {METADATA_FILE} cannot be read")
+                continue
+            meta = StoryMeta(rating="explicit")
+        else:
+            meta = metas.get(name, StoryMeta())
+        meta_hash = _meta_hash(meta)
         old_hash = None
         if before is not None and before.meta_hash == meta_hash:
             if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
@@ -297,4 +369,5 @@ async def ingest(
         removed=tuple(removed),
         unchanged=tuple(sorted(unchanged, key=order.__getitem__)),
         skipped=tuple(sorted(skipped, key=lambda s: order.get(s[0], 0))),
+        warnings=tuple(warnings),
     )

@@ -121,7 +121,7 @@ class LibraryAdmin:
         self._writable()
         file = safe_file_name(name)
         metas, _ = load_metadata(self.folder)
-        check_upload(name, data, self.max_upload_bytes, metas.get(file))
+        check_upload(name, data, self.max_upload_bytes, (metas or {}).get(file))
         async with self._lock:
             target = self.folder / file
             replaced = unchanged = False

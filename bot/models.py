@@ -122,6 +122,8 @@ class IngestReport:
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (file, reason)
+    # for the operator, each naming its file (and line): library.toml problems, refusals
+    warnings: tuple[str, ...] = ()
 
     @property
     def touched(self) -> bool:
