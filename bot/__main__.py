@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -42,6 +43,15 @@ async def _summary(settings: Settings) -> None:
         await library.close()
 
 
+def _command() -> str:
+    """How to run this CLI again from here: `.venv/bin/python -m bot` from the project."""
+    try:
+        exe = Path(sys.executable).relative_to(Path.cwd())
+    except ValueError:
+        return "python -m bot"
+    return f"{exe} -m bot"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv()
     parser = build_parser()
@@ -60,11 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             asyncio.run(_summary(settings))
             print(f"\n{problem}.\n{NO_TOKEN_HINT}")
-            return 0 if not settings.token else 2
+            # exit 2 either way: the bot cannot run, and systemd must not retry (see the unit)
+            return 2
         return asyncio.run(run_command(args, settings))
     except StoryBotError as exc:
         # the core's messages name Discord's commands; in a shell, name the CLI's
-        message = exc.message.replace("/stories", "`python -m bot stories`")
+        message = exc.message.replace("with /stories", f"with `{_command()} stories`")
         print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
     except KeyboardInterrupt:

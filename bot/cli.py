@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="the database file (env DATABASE_PATH)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sub.add_parser("run", help="start the Discord bot (the default)")
-    sub.add_parser("ingest", help="load new and changed stories into the database")
+    p = sub.add_parser("ingest", help="load new and changed stories into the database")
+    p.add_argument(
+        "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
+    )
     sub.add_parser("console", help="try the bot's commands in this terminal, no token needed")
     p = sub.add_parser("stories", help="list the library")
     p.add_argument("--json", action="store_true")
@@ -60,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
     p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="replace an existing backup file")
     return parser
 
 
@@ -214,19 +218,26 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backup":
         from bot.store import Store
 
+        if not settings.db_path.is_file():
+            raise StoryBotError(f"there is no database at {settings.db_path} to back up")
         store = await Store.open(settings.db_path)
         try:
-            await store.backup(args.path)
+            await store.backup(args.path, overwrite=args.force)
         finally:
             await store.close()
         print(f"Backed up {settings.db_path} to {args.path}")
         return 0
     library = await Library.open(settings)
     try:
-        report = await library.ingest() if not settings.read_only else IngestReport()
         if args.command == "ingest":
-            print(render_report(report))
+            if settings.read_only:
+                raise StoryBotError("READ_ONLY is set: this process does not ingest")
+            print(render_report(await library.ingest(allow_empty=args.allow_empty)))
             return 0
+        # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
+        # reload's; only a library never loaded (first use) is loaded once here
+        if not settings.read_only and not await library.stories(mature_ok=True):
+            await library.ingest()  # its warnings are logged
         if args.command == "console":
             from bot.console import run_console
 

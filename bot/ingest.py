@@ -43,14 +43,33 @@ STORY_SUFFIX = ".txt"
 
 
 def story_files(folder: Path) -> list[Path]:
-    """The story files of a folder: visible *.txt files, sorted by name."""
-    if not folder.is_dir():
-        return []
+    """The story files of a folder: visible *.txt files, sorted by name.
+
+    A missing or unreadable folder is a StoryBotError (a configuration error: a typo in
+    STORIES_DIR, an unmounted disk), never an empty library.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        raise StoryBotError(f"the stories folder {folder} does not exist") from None
+    except NotADirectoryError:
+        raise StoryBotError(f"the stories folder {folder} is not a folder") from None
+    except OSError as exc:
+        raise StoryBotError(
+            f"cannot read the stories folder {folder}: {exc.strerror or exc}"
+        ) from None
     return sorted(
         p
-        for p in folder.iterdir()
+        for p in entries
         if p.suffix.lower() == STORY_SUFFIX and not p.name.startswith(".") and p.is_file()
     )
+
+
+def _outside(path: Path, folder: Path) -> bool:
+    """Whether a story path is a symlink leading out of the stories folder (not followed)."""
+    if not path.is_symlink():
+        return False
+    return not path.resolve().is_relative_to(folder.resolve())
 
 
 def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta] | None, list[str]]:
@@ -140,6 +159,10 @@ def _key_name(text: str) -> str | None:
     except tomllib.TOMLDecodeError:
         return None
     return next(iter(parsed), None)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _pipeline_fingerprint() -> bytes:
@@ -280,22 +303,36 @@ async def _load_and_write(
         await writing
 
 
+# Story files above this size are skipped by name (MAX_STORY_MB): parsing takes several
+# times a file's size in memory, and one huge file must not take the whole ingest down.
+DEFAULT_MAX_STORY_BYTES = 50 * 1024 * 1024
+
+
 async def ingest(
     store: Store,
     folder: Path,
     *,
     on_skip: Callable[[str, str], None] | None = None,
     workers: int | None = None,
+    max_bytes: int = DEFAULT_MAX_STORY_BYTES,
+    allow_empty: bool = False,
 ) -> IngestReport:
     """Bring the store in line with the folder; report what was added, changed, removed, skipped.
 
     ``workers``: parse in this many processes when there is much to parse (default: the
-    usable CPUs; 1 or 0 keeps everything in this process).
+    usable CPUs; 1 or 0 keeps everything in this process). A folder with no story files
+    does not empty a library that has stories unless ``allow_empty`` (StoryBotError).
     """
+    paths = story_files(folder)  # raises when the folder is missing or unreadable
     metas, warnings = load_metadata(folder)
     for warning in warnings:
         log.warning("%s", warning)
     known = await store.file_states()
+    if not paths and known and not allow_empty:
+        raise StoryBotError(
+            f"the stories folder {folder} has no story files, and the library has"
+            f" {len(known)}: not emptying it (ingest --allow-empty does)"
+        )
     added: list[str] = []
     changed: list[str] = []
     unchanged: list[str] = []
@@ -310,14 +347,27 @@ async def ingest(
         if on_skip is not None:
             on_skip(name, reason)
 
-    for path in story_files(folder):
+    for path in paths:
         name = path.name
+        try:
+            if _outside(path, folder):  # and no longer served, if it ever was
+                skip(name, "a link to a file outside the stories folder: not followed")
+                continue
+        except OSError as exc:
+            skip(name, f"cannot read: {exc.strerror or exc}")
+            continue
         present.add(name)
         before = known.get(name)
         try:
             stat = path.stat()
         except OSError as exc:
             skip(name, f"cannot read: {exc.strerror or exc}")
+            continue
+        if stat.st_size > max_bytes:
+            size, limit = _mb(stat.st_size), _mb(max_bytes)
+            if size == limit:
+                size, limit = f"{stat.st_size:,} bytes", f"{max_bytes:,} bytes"
+            skip(name, f"too big: {size}, the limit is {limit} (MAX_STORY_MB)")
             continue
         if metas is None:  # library.toml unreadable: fail closed (see load_metadata)
             if before is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot import excerpts, search
 from bot.errors import StoryBotError
+from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
 from bot.paging import paginate
@@ -25,21 +26,25 @@ AUTOCOMPLETE_LIMIT = 25
 
 
 class Library:
-    def __init__(self, store: Store, stories_dir: Path) -> None:
+    def __init__(self, store: Store, stories_dir: Path, max_story_bytes: int = MAX_STORY) -> None:
         self.store = store
         self.stories_dir = stories_dir
+        self.max_story_bytes = max_story_bytes
         self._stories: list[Story] | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Library:
         store = await Store.open(settings.db_path, read_only=settings.read_only)
-        return cls(store, settings.stories_dir)
+        return cls(store, settings.stories_dir, settings.max_story_bytes)
 
     async def close(self) -> None:
         await self.store.close()
 
-    async def ingest(self) -> IngestReport:
-        report = await ingest(self.store, self.stories_dir)
+    async def ingest(self, *, allow_empty: bool = False) -> IngestReport:
+        """Rescan the stories folder; an empty folder empties the library only if allowed."""
+        report = await ingest(
+            self.store, self.stories_dir, max_bytes=self.max_story_bytes, allow_empty=allow_empty
+        )
         self._stories = None
         return report
 
@@ -225,6 +230,8 @@ def _match_story(stories: Sequence[Story], ref: str | int) -> Story:
         for s in stories:
             if s.id == wanted_id:
                 return s
+        if isinstance(ref, int):  # an id from a button: its story was removed since
+            raise StoryBotError("That story is no longer in the library.")
     key = str(ref).strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")

@@ -171,7 +171,7 @@ class LibraryAdmin:
                     f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
                     usage=False,
                 ) from exc
-            report = await self.library.ingest()
+            report = await self.library.ingest(allow_empty=True)  # removing the last is asked
         log.info("library remove %s -> %s", story.file, target)
         return RemoveResult(story, target, report)
 

@@ -6,14 +6,16 @@ SQL is grouped by subject in the modules of this package; `Store` puts them toge
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
 from bot.errors import StoryBotError
+from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, is_locked, locked_error
 from bot.store.guilds import GuildSQL
 from bot.store.library import LibrarySQL
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -25,6 +27,8 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 class Store(LibrarySQL, SearchSQL, GuildSQL):
     """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
 
+    busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock
+
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
         self.path = path
@@ -33,21 +37,34 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
 
     @classmethod
     async def open(cls, path: Path, *, read_only: bool = False) -> Store:
+        """Open (and create or upgrade) the database; every failure is one StoryBotError.
+
+        Configuration faults (a data folder that cannot be created or written, a file that
+        is not a database, a newer schema) are usage errors: the CLI and the service exit 2,
+        which systemd does not retry. A lock held too long is not (exit 1: retry later).
+        """
         if str(path) != ":memory:" and not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoryBotError(
+                    f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
+                ) from None
         try:
             if read_only:
                 db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
             else:
                 db = await aiosqlite.connect(path, isolation_level=None)
-        except Exception as exc:  # sqlite3.OperationalError and friends: say which file
-            raise StoryBotError(f"cannot open the database {path}: {exc}", usage=False) from exc
+        except sqlite3.Error as exc:  # say which file
+            raise _open_error(path, exc) from None
         db.row_factory = aiosqlite.Row
         store = cls(db, path)
         try:
             await store._configure(read_only=read_only)
-        except Exception:
+        except BaseException as exc:
             await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _open_error(path, exc) from None
             raise
         return store
 
@@ -55,7 +72,7 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
         # A PRAGMA that answers with a row keeps its statement open until its cursor is closed;
         # left to the garbage collector (which may never come, e.g. under simcord, which holds
         # on to results), it makes the migration's COMMIT fail with "SQL statements in progress".
-        pragmas = ["busy_timeout = 5000", "foreign_keys = ON"]
+        pragmas = [f"busy_timeout = {self.busy_timeout_ms}", "foreign_keys = ON"]
         if not read_only:
             pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
         for pragma in pragmas:
@@ -65,15 +82,13 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
         if version > SCHEMA_VERSION:
             raise StoryBotError(
                 f"the database {self.path} was written by a newer storybot "
-                f"(schema {version}, this one knows {SCHEMA_VERSION})",
-                usage=False,
+                f"(schema {version}, this one knows {SCHEMA_VERSION}): upgrade storybot"
             )
         if read_only:
             if version < SCHEMA_VERSION:  # a read-only process cannot upgrade it
                 raise StoryBotError(
                     f"the database {self.path} is from an older storybot (schema {version});"
-                    " start storybot once without READ_ONLY to upgrade it",
-                    usage=False,
+                    " start storybot once without READ_ONLY to upgrade it"
                 )
             return
         for step in range(version, SCHEMA_VERSION):
@@ -83,11 +98,25 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
             )
             async with self._write_lock:
                 try:
-                    await self.db.executescript(script)
+                    await self._retry_locked(lambda s=script: self.db.executescript(s))
                 except Exception:
                     if self.db.in_transaction:
                         await self.db.execute("ROLLBACK")
                     raise
+
+    async def _retry_locked(self, start: Callable[[], Awaitable[object]]) -> None:
+        """Run ``start`` (which takes the write lock), retrying with backoff while another
+        process holds the lock past busy_timeout; then one line saying so."""
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                await start()
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                if attempt == LOCK_ATTEMPTS - 1:
+                    raise locked_error(self.path) from None
+                await asyncio.sleep(LOCK_BACKOFF * 2**attempt)
 
     async def close(self) -> None:
         if self._bulk is not None:
@@ -99,7 +128,7 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; rolled back whole on any error, so nothing half-done lands."""
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self._retry_locked(lambda: self.db.execute("BEGIN IMMEDIATE"))
             try:
                 yield self.db
             except BaseException:
@@ -108,8 +137,48 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
             else:
                 await self.db.execute("COMMIT")
 
-    async def backup(self, target: Path) -> None:
-        """A consistent copy of the database while it is in use (SQLite's backup API)."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(target) as dest:
-            await self.db.backup(dest)
+    async def backup(self, target: Path, *, overwrite: bool = False) -> None:
+        """A consistent copy of the database while it is in use (SQLite's backup API).
+
+        The copy is made beside ``target`` and renamed over it when complete, so a failed
+        backup never leaves a half file under the backup's name.
+        """
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            await asyncio.to_thread(_prepare_backup, target, partial, overwrite)
+            async with aiosqlite.connect(partial) as dest:
+                await self.db.backup(dest)
+            await asyncio.to_thread(os.replace, partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoryBotError(f"cannot write the backup {target}: {reason}") from None
+
+
+def _prepare_backup(target: Path, partial: Path, overwrite: bool) -> None:
+    if target.is_dir():
+        raise StoryBotError(f"{target} is a folder: name the backup file, e.g. {target}/stories.db")
+    if target.exists() and not overwrite:
+        raise StoryBotError(f"{target} exists: choose another name, or replace it with --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial.unlink(missing_ok=True)
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> StoryBotError:
+    """One line saying what is wrong with the database file and what to do."""
+    text = str(exc)
+    if is_locked(exc):
+        return locked_error(path)
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+        return StoryBotError(
+            f"{path} is not a database (damaged or another file): restore a backup"
+            " (see README, Back up) or move it away to start afresh"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoryBotError(
+            f"the database {path} is read-only: make it and its folder writable by this user,"
+            " or set READ_ONLY=1 to serve it without writing"
+        )
+    if "unable to open" in text:
+        return StoryBotError(f"cannot open the database {path}: check that its folder is writable")
+    return StoryBotError(f"cannot open the database {path}: {text}", usage=False)
