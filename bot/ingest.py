@@ -13,13 +13,18 @@ on one thread whatever we do).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import dataclasses
 import hashlib
 import logging
 import multiprocessing
 import os
 import re
+import signal
 import sqlite3
+import sys
+import threading
+import time
 import tomllib
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -242,8 +247,40 @@ def _executor(todo_bytes: int, workers: int | None) -> Executor:
     workers = _usable_cpus() if workers is None else workers
     if workers > 1 and todo_bytes >= PROCESS_POOL_BYTES:
         # spawn, not fork: this process has threads (aiosqlite's) that fork would copy mid-state
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_dies_with_parent,
+            initargs=(os.getpid(),),
+        )
     return ThreadPoolExecutor(1, thread_name_prefix="ingest")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_dies_with_parent(parent: int) -> None:
+    """In a parser process: exit when the ingesting process dies, even by kill -9.
+
+    On Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread
+    watches for the parent to change. Once the workers are gone, multiprocessing's resource
+    tracker sees its pipe close and exits too.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 async def _load_and_write(
@@ -255,7 +292,11 @@ async def _load_and_write(
     store: Store,
     unchanged: list[str],
 ) -> None:
-    """Parse files in workers while a writer task writes finished batches, in file order."""
+    """Parse files in workers while a writer task writes finished batches, in file order.
+
+    Cancelled (the bot stopping mid-ingest), it stops at once: the batch being written
+    commits or rolls back whole, the rest is dropped, and the workers are let go.
+    """
     loop = asyncio.get_running_loop()
     batches: asyncio.Queue[list[StoryWrite] | None] = asyncio.Queue(maxsize=1)
 
@@ -264,43 +305,58 @@ async def _load_and_write(
             await write(items)
 
     writing = asyncio.create_task(writer())
+
+    async def send(items: list[StoryWrite] | None) -> None:
+        # the writer may have failed (say, the database stayed locked): don't wait on it
+        put = asyncio.ensure_future(batches.put(items))
+        await asyncio.wait({put, writing}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            writing.result()  # raises the writer's error
+
     batch: list[StoryWrite] = []
     batch_bytes = 0
+    pool = _executor(sum(job.size for job in todo), workers)
+    finished = False
     try:
-        with _executor(sum(job.size for job in todo), workers) as pool:
-            pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
-            jobs = iter(todo)
-            in_flight = 0
-            while True:
-                # keep the workers fed with up to AHEAD_BYTES of files, so they parse on
-                # while the writer is busy with the previous batch
-                while not pending or in_flight < AHEAD_BYTES:
-                    job = next(jobs, None)
-                    if job is None:
-                        break
-                    pending.append((job.size, loop.run_in_executor(pool, _load, job)))
-                    in_flight += job.size
-                if not pending:
+        pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
+        jobs = iter(todo)
+        in_flight = 0
+        while True:
+            # keep the workers fed with up to AHEAD_BYTES of files, so they parse on
+            # while the writer is busy with the previous batch
+            while not pending or in_flight < AHEAD_BYTES:
+                job = next(jobs, None)
+                if job is None:
                     break
-                size, future = pending.popleft()
-                loaded = await future
-                in_flight -= size
-                if loaded.problem is not None:
-                    skip(loaded.name, loaded.problem)
-                elif loaded.write is not None:
-                    batch.append(loaded.write)
-                    batch_bytes += loaded.write.state.size
-                    if batch_bytes >= BATCH_BYTES:
-                        await batches.put(batch)
-                        batch, batch_bytes = [], 0
-                elif loaded.state is not None:
-                    await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
-                    unchanged.append(loaded.name)
+                pending.append((job.size, loop.run_in_executor(pool, _load, job)))
+                in_flight += job.size
+            if not pending:
+                break
+            size, future = pending.popleft()
+            loaded = await future
+            in_flight -= size
+            if loaded.problem is not None:
+                skip(loaded.name, loaded.problem)
+            elif loaded.write is not None:
+                batch.append(loaded.write)
+                batch_bytes += loaded.write.state.size
+                if batch_bytes >= BATCH_BYTES:
+                    await send(batch)
+                    batch, batch_bytes = [], 0
+            elif loaded.state is not None:
+                await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
+                unchanged.append(loaded.name)
         if batch:
-            await batches.put(batch)
-    finally:
-        await batches.put(None)
+            await send(batch)
+        await send(None)
         await writing
+        finished = True
+    finally:
+        if not finished:
+            writing.cancel()
+            await asyncio.wait([writing])  # write_stories lets its batch end first
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 # Story files above this size are skipped by name (MAX_STORY_MB): parsing takes several

@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from bot.errors import StoryBotError
 from bot.library import Library
+from bot.models import IngestReport
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ class StoryBot(commands.Bot):
         self.settings = settings
         self._library: Library | None = None
         self._warming: asyncio.Task[None] | None = None
+        self._ingesting: asyncio.Task[IngestReport] | None = None
 
     @property
     def library(self) -> Library:
@@ -159,7 +161,9 @@ class StoryBot(commands.Bot):
         if self.settings.read_only:
             log.info("read-only: serving %s without ingesting", self.settings.db_path)
         else:
-            report = await library.ingest()
+            # a task, so that close() (SIGTERM during startup) can cancel and join it
+            self._ingesting = asyncio.create_task(library.ingest(), name="storybot-ingest")
+            report = await self._ingesting
             log.info(
                 "library: %d added, %d changed, %d removed, %d unchanged, %d skipped",
                 len(report.added),
@@ -193,6 +197,12 @@ class StoryBot(commands.Bot):
     async def close(self) -> None:
         if self._warming is not None:
             self._warming.cancel()
+        ingesting = self._ingesting
+        if ingesting is not None and not ingesting.done():
+            log.info("stopping the library ingest")
+            ingesting.cancel()
+            # joined before the connection closes: its batch in flight commits or rolls back
+            await asyncio.wait([ingesting])
         try:
             await super().close()
         finally:
@@ -242,10 +252,14 @@ async def _serve(bot: StoryBot, token: str) -> None:
             stopper.cancel()
             if runner not in done:
                 await bot.close()
-                try:  # start() returns once the gateway is closed; don't wait forever for it
-                    await asyncio.wait_for(runner, timeout=CLOSE_GRACE)
-                except TimeoutError:
+                # start() returns once the gateway is closed; don't wait forever for it. It
+                # ends cancelled when the stop came during the startup ingest: a clean stop.
+                await asyncio.wait({runner}, timeout=CLOSE_GRACE)
+                if not runner.done():
                     log.warning("the gateway did not close within %ss", CLOSE_GRACE)
+                    runner.cancel()
+                elif not runner.cancelled():
+                    runner.result()
             else:
                 runner.result()
     finally:

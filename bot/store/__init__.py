@@ -119,10 +119,11 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
                 await asyncio.sleep(LOCK_BACKOFF * 2**attempt)
 
     async def close(self) -> None:
-        if self._bulk is not None:
-            self._bulk.close()
-            self._bulk = None
-        await self.db.close()
+        async with self._write_lock:  # a write in flight (in a thread) ends first
+            if self._bulk is not None:
+                self._bulk.close()
+                self._bulk = None
+            await self.db.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
