@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ def _setup_logging(level: str) -> None:
 
 
 async def _summary(settings: Settings) -> None:
-    library = await Library.open(settings)
+    library = await Library.open(settings, check=True)
     try:
         report = await library.ingest()
         print(render_report(report))
@@ -78,6 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.message.replace("with /stories", f"with `{_command()} stories`")
         print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
+    except sqlite3.DatabaseError as exc:  # damage found mid-command: one line, and the cure
+        print(
+            f"storybot: the database is damaged ({exc}): run `{_command()} ingest` to check and"
+            " rebuild it, or restore a backup (see README, Back up)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

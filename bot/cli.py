@@ -227,7 +227,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             await store.close()
         print(f"Backed up {settings.db_path} to {args.path}")
         return 0
-    library = await Library.open(settings)
+    library = await Library.open(settings, check=args.command == "ingest")
     try:
         if args.command == "ingest":
             if settings.read_only:

@@ -33,8 +33,9 @@ class Library:
         self._stories: list[Story] | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Library:
-        store = await Store.open(settings.db_path, read_only=settings.read_only)
+    async def open(cls, settings: Settings, *, check: bool = False) -> Library:
+        """``check``: a process starting to serve or ingest checks the file first (Store.open)."""
+        store = await Store.open(settings.db_path, read_only=settings.read_only, check=check)
         return cls(store, settings.stories_dir, settings.max_story_bytes)
 
     async def close(self) -> None:

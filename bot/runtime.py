@@ -153,7 +153,7 @@ class StoryBot(commands.Bot):
 
     async def open_library(self) -> Library:
         if self._library is None:
-            self._library = await Library.open(self.settings)
+            self._library = await Library.open(self.settings, check=True)
         return self._library
 
     async def setup_hook(self) -> None:

@@ -6,14 +6,17 @@ SQL is grouped by subject in the modules of this package; `Store` puts them toge
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
+from bot.daily import DailySchedule
 from bot.errors import StoryBotError
 from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, is_locked, locked_error
 from bot.store.guilds import GuildSQL
@@ -22,6 +25,8 @@ from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.search import SearchSQL
 
 __all__ = ["SCHEMA_VERSION", "Store"]
+
+log = logging.getLogger(__name__)
 
 
 class Store(LibrarySQL, SearchSQL, GuildSQL):
@@ -36,7 +41,67 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
         self._bulk: sqlite3.Connection | None = None
 
     @classmethod
-    async def open(cls, path: Path, *, read_only: bool = False) -> Store:
+    async def open(cls, path: Path, *, read_only: bool = False, check: bool = False) -> Store:
+        """Open the database; with ``check`` (a process starting up to serve or ingest), run
+        SQLite's quick_check first and, if the file is damaged, put it aside and start a new
+        one keeping the per-server settings that can still be read: the caller's ingest then
+        rebuilds the library from the stories folder. A read-only process stops instead."""
+        store = await cls._open(path, read_only=read_only)
+        if not check or str(path) == ":memory:":
+            return store
+        problem = await store.quick_check()
+        if problem is None:
+            return store
+        if read_only:
+            await store.close()
+            raise StoryBotError(
+                f"the database {path} is damaged ({problem}): restore a backup made with"
+                " `backup` (see README, Back up)"
+            )
+        schedules = await store.rescue_schedules()
+        await store.close()
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC):%Y%m%d-%H%M%S}")
+        try:
+            await asyncio.to_thread(_move_aside, path, aside)
+        except OSError as exc:
+            raise StoryBotError(
+                f"the database {path} is damaged ({problem}) and cannot be moved aside"
+                f" ({exc.strerror or exc}): restore a backup made with `backup`"
+            ) from None
+        log.warning(
+            "the database %s was damaged (%s): moved to %s; rebuilding the library from the"
+            " stories folder, %d daily schedule(s) kept",
+            path,
+            problem,
+            aside,
+            len(schedules),
+        )
+        store = await cls._open(path)
+        for schedule in schedules:
+            await store.set_daily_schedule(schedule)
+        return store
+
+    async def quick_check(self) -> str | None:
+        """None when SQLite's quick_check finds the file sound, else its first complaint."""
+        try:
+            rows = await self._all("PRAGMA quick_check(1)")
+            await self._all("SELECT count(*) FROM stories")
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        first = str(rows[0][0]) if rows else "no answer"
+        if first == "ok":
+            return None
+        return " ".join(first.replace("*** in database main ***", "").split())[:200]
+
+    async def rescue_schedules(self) -> list[DailySchedule]:
+        try:
+            return await self.daily_schedules()
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            log.warning("the daily schedules could not be read from the damaged database: %s", exc)
+            return []
+
+    @classmethod
+    async def _open(cls, path: Path, *, read_only: bool = False) -> Store:
         """Open (and create or upgrade) the database; every failure is one StoryBotError.
 
         Configuration faults (a data folder that cannot be created or written, a file that
@@ -154,6 +219,14 @@ class Store(LibrarySQL, SearchSQL, GuildSQL):
             await asyncio.to_thread(partial.unlink, missing_ok=True)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoryBotError(f"cannot write the backup {target}: {reason}") from None
+
+
+def _move_aside(path: Path, aside: Path) -> None:
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):  # the journal belongs to the damaged file
+        journal = path.with_name(path.name + suffix)
+        if journal.exists():
+            os.replace(journal, aside.with_name(aside.name + suffix))
 
 
 def _prepare_backup(target: Path, partial: Path, overwrite: bool) -> None:
