@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot.errors import StoryBotError
+from bot.ingest import terminal_progress
 from bot.library import Library, one_line
 from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
 from bot.search import MARK_CLOSE, MARK_OPEN
@@ -232,12 +233,15 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "ingest":
             if settings.read_only:
                 raise StoryBotError("READ_ONLY is set: this process does not ingest")
-            print(render_report(await library.ingest(allow_empty=args.allow_empty)))
+            progress = terminal_progress(sys.stderr)
+            report = await library.ingest(allow_empty=args.allow_empty, on_progress=progress)
+            print(render_report(report))
             return 0
         # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
         # reload's; only a library never loaded (first use) is loaded once here
         if not settings.read_only and not await library.stories(mature_ok=True):
-            await library.ingest()  # its warnings are logged
+            logging.getLogger("bot.ingest").setLevel(logging.WARNING)  # only its warnings
+            await library.ingest()
         if args.command == "console":
             from bot.console import run_console
 

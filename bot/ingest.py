@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import ftfy
 
@@ -291,6 +292,7 @@ async def _load_and_write(
     skip: Callable[[str, str], None],
     store: Store,
     unchanged: list[str],
+    progress: Callable[[int, int], None] = lambda files, size: None,
 ) -> None:
     """Parse files in workers while a writer task writes finished batches, in file order.
 
@@ -336,6 +338,7 @@ async def _load_and_write(
             size, future = pending.popleft()
             loaded = await future
             in_flight -= size
+            progress(1, size)
             if loaded.problem is not None:
                 skip(loaded.name, loaded.problem)
             elif loaded.write is not None:
@@ -359,6 +362,44 @@ async def _load_and_write(
         pool.shutdown(wait=finished, cancel_futures=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far an ingest's reading and parsing has got (of the files new or changed)."""
+
+    files: int
+    total_files: int
+    bytes: int
+    total_bytes: int
+    started: float  # time.monotonic()
+
+    def describe(self) -> str:
+        seconds = max(time.monotonic() - self.started, 1e-3)
+        return (
+            f"{self.files}/{self.total_files} files, {self.bytes / 2**20:.1f}/"
+            f"{self.total_bytes / 2**20:.1f} MB in {seconds:.1f} s"
+            f" ({self.bytes / 2**20 / seconds:.1f} MB/s)"
+        )
+
+
+def terminal_progress(stream: TextIO) -> Callable[[Progress], None] | None:
+    """A progress line redrawn in place on a terminal (at most twice a second); None when
+    ``stream`` is not a terminal (a log, a pipe), where ingest's summary line is enough."""
+    if not stream.isatty():
+        return None
+    shown = 0.0
+
+    def show(progress: Progress) -> None:
+        nonlocal shown
+        last = progress.files == progress.total_files
+        if not last and time.monotonic() - shown < 0.5:
+            return
+        shown = time.monotonic()
+        stream.write(f"\r\x1b[Kingest: {progress.describe()}" + ("\n" if last else ""))
+        stream.flush()
+
+    return show
+
+
 # Story files above this size are skipped by name (MAX_STORY_MB): parsing takes several
 # times a file's size in memory, and one huge file must not take the whole ingest down.
 DEFAULT_MAX_STORY_BYTES = 50 * 1024 * 1024
@@ -372,6 +413,7 @@ async def ingest(
     workers: int | None = None,
     max_bytes: int = DEFAULT_MAX_STORY_BYTES,
     allow_empty: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> IngestReport:
     """Bring the store in line with the folder; report what was added, changed, removed, skipped.
 
@@ -456,6 +498,14 @@ async def ingest(
                 skip(item.file, f"database error: {error}")
 
     if todo:
+        done = Progress(0, len(todo), 0, sum(job.size for job in todo), time.monotonic())
+
+        def advance(files: int, size: int) -> None:
+            nonlocal done
+            done = dataclasses.replace(done, files=done.files + files, bytes=done.bytes + size)
+            if on_progress is not None:
+                on_progress(done)
+
         await _load_and_write(
             todo,
             workers=workers,
@@ -463,7 +513,9 @@ async def ingest(
             skip=skip,
             store=store,
             unchanged=unchanged,
+            progress=advance,
         )
+        log.info("ingest: read %s", done.describe())
 
     removed = sorted(set(known) - present)
     for name in removed:

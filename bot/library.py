@@ -8,13 +8,13 @@ age-restricted channel, or the host's own terminal).
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from bot import excerpts, search
 from bot.errors import StoryBotError
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
-from bot.ingest import ingest
+from bot.ingest import Progress, ingest
 from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
 from bot.paging import paginate
 from bot.settings import Settings
@@ -41,10 +41,16 @@ class Library:
     async def close(self) -> None:
         await self.store.close()
 
-    async def ingest(self, *, allow_empty: bool = False) -> IngestReport:
+    async def ingest(
+        self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None
+    ) -> IngestReport:
         """Rescan the stories folder; an empty folder empties the library only if allowed."""
         report = await ingest(
-            self.store, self.stories_dir, max_bytes=self.max_story_bytes, allow_empty=allow_empty
+            self.store,
+            self.stories_dir,
+            max_bytes=self.max_story_bytes,
+            allow_empty=allow_empty,
+            on_progress=on_progress,
         )
         self._stories = None
         return report

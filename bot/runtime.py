@@ -14,6 +14,7 @@ import logging
 import math
 import pkgutil
 import signal
+import sys
 from typing import Any
 
 import discord
@@ -21,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import StoryBotError
+from bot.ingest import terminal_progress
 from bot.library import Library
 from bot.models import IngestReport
 from bot.settings import Settings
@@ -162,7 +164,8 @@ class StoryBot(commands.Bot):
             log.info("read-only: serving %s without ingesting", self.settings.db_path)
         else:
             # a task, so that close() (SIGTERM during startup) can cancel and join it
-            self._ingesting = asyncio.create_task(library.ingest(), name="storybot-ingest")
+            ingesting = library.ingest(on_progress=terminal_progress(sys.stderr))
+            self._ingesting = asyncio.create_task(ingesting, name="storybot-ingest")
             report = await self._ingesting
             log.info(
                 "library: %d added, %d changed, %d removed, %d unchanged, %d skipped",
