@@ -150,3 +150,45 @@ def test_sigterm_during_startup_ingest_exits_0_and_leaves_a_sound_database(
         assert db.execute("INSERT INTO texts_fts (texts_fts) VALUES ('integrity-check')")
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_cli_ingest_killed_midway_leaves_a_sound_database_and_no_workers(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    folder = tmp_path / "stories"
+    big_library(folder)
+    command = [sys.executable, "-c", "import bot.ingest, sys; bot.ingest.PROCESS_POOL_BYTES = 0;"
+               " from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"]  # fmt: skip
+    process = subprocess.Popen(
+        [*command, "--stories", str(folder), "ingest"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env(tmp_path),
+        cwd=tmp_path,
+    )
+    try:
+        wait_until(lambda: len(children(process.pid)) >= 2, "the parser workers")
+        spawned = children(process.pid)
+        process.send_signal(how)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    wait_until(lambda: not any(alive(pid) for pid in spawned), "the workers to exit")
+    db = sqlite3.connect(tmp_path / "data" / "stories.db")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
+    again = subprocess.run(
+        [*command, "--stories", str(folder), "ingest"],
+        capture_output=True,
+        text=True,
+        env=env(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "skipped" not in again.stdout
