@@ -67,18 +67,20 @@ async def test_a_gone_story_id_says_so(tmp_path: Path) -> None:
         await library.close()
 
 
-def hold_write_lock(path: Path) -> sqlite3.Connection:
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    return other
-
-
-@pytest.mark.usefixtures("fast_lock_timeout")
-async def test_a_writer_locked_out_says_so_in_one_line(tmp_path: Path) -> None:
+@pytest.fixture
+async def locked(tmp_path: Path, fast_lock_timeout: None):
+    """A store, a folder with one story, and another connection holding the write lock."""
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="Alpha"))
     store = await Store.open(tmp_path / "s.db")
-    other = hold_write_lock(tmp_path / "s.db")
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    yield store, folder, other
+    await store.close()
+
+
+async def test_a_writer_locked_out_says_so_in_one_line(locked) -> None:
+    store, folder, other = locked
     try:
         with pytest.raises(StoryBotError, match="locked by another process") as caught:
             await ingest(store, folder)
@@ -88,16 +90,11 @@ async def test_a_writer_locked_out_says_so_in_one_line(tmp_path: Path) -> None:
     finally:
         other.execute("ROLLBACK")
         other.close()
-        await store.close()
 
 
-@pytest.mark.usefixtures("fast_lock_timeout")
-async def test_a_writer_retries_until_the_lock_is_released(tmp_path: Path) -> None:
-    folder = tmp_path / "stories"
-    write(folder, "a.txt", STORY.format(title="Alpha"))
-    store = await Store.open(tmp_path / "s.db")
-    other = hold_write_lock(tmp_path / "s.db")
-    # released on the writer's first retry: the lock was busy, then free
+async def test_a_writer_retries_until_the_lock_is_released(locked) -> None:
+    store, folder, other = locked
+    # released while the writer waits or retries: the lock was busy, then free
     release = threading.Timer(0.02, lambda: (other.execute("ROLLBACK"), other.close()))
     release.start()
     try:
@@ -105,4 +102,3 @@ async def test_a_writer_retries_until_the_lock_is_released(tmp_path: Path) -> No
         assert report.added == ("a.txt",)
     finally:
         release.join()
-        await store.close()
