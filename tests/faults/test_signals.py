@@ -192,3 +192,21 @@ def test_cli_ingest_killed_midway_leaves_a_sound_database_and_no_workers(
     )
     assert again.returncode == 0, again.stderr
     assert "skipped" not in again.stdout
+
+
+def test_bot_refuses_to_start_without_its_stories_folder(tmp_path: Path) -> None:
+    token = "A" * 24 + "." + "B" * 6 + "." + "C" * 27
+    extra = {"STORIES_DIR": str(tmp_path / "unmounted"), "DISCORD_TOKEN": token}
+    result = subprocess.run(
+        [sys.executable, "-c", BOT_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env(tmp_path, extra),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "connected" not in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("storybot: the stories folder") and "unmounted" in last, last
