@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.faults.helpers import STORY, cli, one_line_error, write
+from tests.faults.helpers import ROOT, STORY, cli, env, one_line_error, write
 
 not_root = pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 
@@ -178,3 +179,20 @@ def test_backup_to_a_folder_and_over_a_file(tmp_path: Path, folder: Path) -> Non
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         copy.close()
+
+
+def test_hint_names_the_command_as_typed_from_the_project(tmp_path: Path, folder: Path) -> None:
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if not venv_python.exists():
+        pytest.skip("no .venv")
+    result = subprocess.run(
+        [".venv/bin/python", "-m", "bot", "--stories", str(folder), "excerpt", "--story", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    line = one_line_error(result, 2, "No story called")
+    assert "`.venv/bin/python -m bot stories`" in line
