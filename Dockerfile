@@ -25,7 +25,8 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY seeds ./seeds
-RUN pip install .
+COPY requirements.lock .
+RUN pip install . -c requirements.lock
 
 USER storybot
 VOLUME ["/data"]

@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import formats, ingest, scenes, search
+from benchmarks import formats, ingest, memory, scenes, search
 
 
 def main() -> None:
@@ -37,6 +37,7 @@ def main() -> None:
     ingest.print_table("Scene search, no paragraph repeated", scene_rows)
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
     ingest.print_table("The running bot", running_bot.run())
+    ingest.print_table("Memory, one huge story file (MAX_STORY_MB)", memory.run())
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -33,13 +35,22 @@ def _setup_logging(level: str) -> None:
 
 
 async def _summary(settings: Settings) -> None:
-    library = await Library.open(settings)
+    library = await Library.open(settings, check=True)
     try:
         report = await library.ingest()
         print(render_report(report))
         print(render_stories(await library.stories(mature_ok=True)))
     finally:
         await library.close()
+
+
+def _command() -> str:
+    """How to run this CLI again from here: `.venv/bin/python -m bot` from the project."""
+    try:
+        exe = Path(sys.executable).relative_to(Path.cwd())
+    except ValueError:
+        return "python -m bot"
+    return f"{exe} -m bot"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,13 +71,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             asyncio.run(_summary(settings))
             print(f"\n{problem}.\n{NO_TOKEN_HINT}")
-            return 0 if not settings.token else 2
+            # exit 2 either way: the bot cannot run, and systemd must not retry (see the unit)
+            return 2
         return asyncio.run(run_command(args, settings))
     except StoryBotError as exc:
         # the core's messages name Discord's commands; in a shell, name the CLI's
-        message = exc.message.replace("/stories", "`python -m bot stories`")
+        message = exc.message.replace("with /stories", f"with `{_command()} stories`")
         print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
+    except sqlite3.DatabaseError as exc:  # damage found mid-command: one line, and the cure
+        print(
+            f"storybot: the database is damaged ({exc}): run `{_command()} ingest` to check and"
+            " rebuild it, or restore a backup (see README, Back up)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -17,7 +17,6 @@ from typing import NoReturn
 from bot.errors import StoryBotError
 from bot.json_contract import chapter_json, excerpt_json, quote_json, story_json
 from bot.library import Library
-from bot.models import IngestReport
 from bot.settings import Settings
 from bot.terminal import (
     render_excerpt,
@@ -25,6 +24,7 @@ from bot.terminal import (
     render_quote,
     render_report,
     render_stories,
+    terminal_progress,
 )
 
 log = logging.getLogger("storybot")
@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="the database file (env DATABASE_PATH)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sub.add_parser("run", help="start the Discord bot (the default)")
-    sub.add_parser("ingest", help="load new and changed stories into the database")
+    p = sub.add_parser("ingest", help="load new and changed stories into the database")
+    p.add_argument(
+        "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
+    )
     sub.add_parser("console", help="try the bot's commands in this terminal, no token needed")
     p = sub.add_parser("stories", help="list the library")
     p.add_argument("--json", action="store_true")
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
     p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="replace an existing backup file")
     return parser
 
 
@@ -77,16 +81,26 @@ def _print_json(value: object) -> None:
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    library = await Library.open(settings)
+    if args.command == "backup" and not settings.db_path.is_file():
+        raise StoryBotError(f"there is no database at {settings.db_path} to back up")
+    library = await Library.open(settings, check=args.command == "ingest")
     try:
         if args.command == "backup":
-            await library.backup(args.path)
+            await library.backup(args.path, overwrite=args.force)
             print(f"Backed up {settings.db_path} to {args.path}")
             return 0
-        report = await library.ingest() if not settings.read_only else IngestReport()
         if args.command == "ingest":
+            if settings.read_only:
+                raise StoryBotError("READ_ONLY is set: this process does not ingest")
+            progress = terminal_progress(sys.stderr)
+            report = await library.ingest(allow_empty=args.allow_empty, on_progress=progress)
             print(render_report(report))
             return 0
+        # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
+        # reload's; only a library never loaded (first use) is loaded once here
+        if not settings.read_only and not await library.stories(mature_ok=True):
+            logging.getLogger("bot.ingest").setLevel(logging.WARNING)  # only its warnings
+            await library.ingest()
         if args.command == "console":
             from bot.console import run_console
 

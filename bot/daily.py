@@ -138,3 +138,18 @@ def next_post(schedule: DailySchedule, now: datetime) -> datetime:
             return at
         day += timedelta(days=1)
     return _at(day, at_time, tz)
+
+
+# A post that failed (Discord down, the database locked) is tried again after these many
+# minutes, then every hour, for as long as it is still the same day where the server is.
+RETRY_MINUTES = (1, 5, 15, 60)
+
+
+def retry_at(
+    schedule: DailySchedule, day: date, failures: int, failed_at: datetime
+) -> datetime | None:
+    """When to try ``day``'s post again after its ``failures``-th failure at ``failed_at``
+    (aware); None when that would be on another local day: the post is then given up."""
+    minutes = RETRY_MINUTES[min(max(failures, 1), len(RETRY_MINUTES)) - 1]
+    at = failed_at + timedelta(minutes=minutes)
+    return at if local_date(at, zone(schedule.timezone)) == day else None

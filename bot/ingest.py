@@ -13,11 +13,18 @@ on one thread whatever we do).
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
 import os
+import re
+import signal
 import sqlite3
+import sys
+import threading
+import time
 import tomllib
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -29,7 +36,7 @@ import ftfy
 
 import bot.text
 from bot.errors import StoryBotError
-from bot.models import RATINGS, IngestReport, StoryMeta
+from bot.models import RATINGS, IngestReport, Progress, StoryMeta
 from bot.store import Store
 from bot.store.library import FileState, StoryWrite
 from bot.text import STORY_SUFFIXES, process
@@ -41,35 +48,86 @@ STORY_SUFFIX = ".txt"  # what /library add saves uploads as (the folder reads ST
 
 
 def story_files(folder: Path) -> list[Path]:
-    """The story files of a folder: visible .txt, .epub, .html and .htm files, sorted by name."""
-    if not folder.is_dir():
-        return []
+    """The story files of a folder: visible .txt, .epub, .html and .htm files, sorted by name.
+
+    A missing or unreadable folder is a StoryBotError (a configuration error: a typo in
+    STORIES_DIR, an unmounted disk), never an empty library.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        raise StoryBotError(f"the stories folder {folder} does not exist") from None
+    except NotADirectoryError:
+        raise StoryBotError(f"the stories folder {folder} is not a folder") from None
+    except OSError as exc:
+        raise StoryBotError(
+            f"cannot read the stories folder {folder}: {exc.strerror or exc}"
+        ) from None
     return sorted(
         p
-        for p in folder.iterdir()
+        for p in entries
         if p.suffix.lower() in STORY_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
 
 
-def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
-    """Read library.toml; returns (metadata by file name, problem or None). Never raises."""
+def _outside(path: Path, folder: Path) -> bool:
+    """Whether a story path is a symlink leading out of the stories folder (not followed)."""
+    if not path.is_symlink():
+        return False
+    return not path.resolve().is_relative_to(folder.resolve())
+
+
+def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta] | None, list[str]]:
+    """Read library.toml: (metadata by file name, warnings naming file and line). Never raises.
+
+    Fails closed. Ratings are case-insensitive; an entry with an unknown key or rating
+    value is rated explicit (it may be a misspelt ``rating``) until it is fixed. When the
+    file exists but cannot be read or parsed, the metadata is None: ingest then keeps
+    stored stories as they are and treats new ones as explicit (see ``ingest``).
+    """
     path = folder / METADATA_FILE
-    if not path.is_file():
-        return {}, None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if not path.exists():
+            return {}, []
+        source = path.read_text(encoding="utf-8")
+        data = tomllib.loads(source)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{METADATA_FILE} ignored: {exc}"
+        reason = exc.strerror or exc if isinstance(exc, OSError) else exc
+        return None, [
+            f"{path} cannot be read ({reason}): stories already in the library keep their "
+            "metadata and new ones are treated as explicit until it is fixed"
+        ]
+    lines = _toml_lines(source)
+    known = {f.name for f in dataclasses.fields(StoryMeta)}
     metas: dict[str, StoryMeta] = {}
     problems: list[str] = []
     for name, fields in data.items():
+        where = f"{path} line {lines.get((name,), '?')}"
         if not isinstance(fields, dict):
-            problems.append(f"[{name}] is not a table")
+            problems.append(f"{where}: [{name}] is not a table; rated explicit until fixed")
+            metas[name] = StoryMeta(rating="explicit")
             continue
+        doubtful = False
+        for key in sorted(set(fields) - known):
+            problems.append(
+                f"{path} line {lines.get((name, key), '?')}: [{name}] unknown key {key!r}"
+                f" (known: {', '.join(sorted(known))})"
+            )
+            doubtful = True
         rating = fields.get("rating")
-        if rating is not None and rating not in RATINGS:
-            problems.append(f"[{name}] rating {rating!r} is not one of {', '.join(RATINGS)}")
-            rating = None
+        if rating is not None:
+            folded = rating.strip().lower() if isinstance(rating, str) else None
+            if folded in RATINGS:
+                rating = folded
+            else:
+                problems.append(
+                    f"{path} line {lines.get((name, 'rating'), '?')}: [{name}] rating"
+                    f" {rating!r} is not one of {', '.join(RATINGS)}"
+                )
+                rating, doubtful = None, True
+        if doubtful and rating is None:
+            problems.append(f"{where}: [{name}] rated explicit until fixed")
+            rating = "explicit"
 
         def text(key: str, fields: dict[str, object] = fields) -> str | None:
             value = fields.get(key)
@@ -85,7 +143,52 @@ def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta], str | None]:
             names("relationships"), names("characters"), names("tags"), text("summary"),
             text("language"),
         )  # fmt: skip
-    return metas, f"{METADATA_FILE}: " + "; ".join(problems) if problems else None
+    return metas, problems
+
+
+_TABLE = re.compile(r"^\s*\[(?!\[)(.*)\]\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
+
+
+def _toml_lines(source: str) -> dict[tuple[str, ...], int]:
+    """Where each table header and key of library.toml is: (file,) or (file, key) -> line."""
+    found: dict[tuple[str, ...], int] = {}
+    table: str | None = None
+    for number, line in enumerate(source.splitlines(), 1):
+        if header := _TABLE.match(line):
+            table = _key_name(header[1])
+            if table is not None:
+                found.setdefault((table,), number)
+        elif key := _KEY.match(line):
+            name = _key_name(key[1])
+            if name is not None:
+                found.setdefault((table, name) if table is not None else (name,), number)
+    return found
+
+
+def _key_name(text: str) -> str | None:
+    """The first key of a TOML key path (``"a.txt"`` or ``rating``); None if not one."""
+    try:
+        parsed = tomllib.loads(f"{text.strip()} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    return next(iter(parsed), None)
+
+
+def too_big(size: int, limit: int) -> str:
+    """ "too big: 80 KB, the limit is 64 KB", in bytes when the rounded sizes read alike."""
+    shown, allowed = _size(size), _size(limit)
+    if shown == allowed:  # "5.0 MB, the limit is 5.0 MB" says nothing: say the bytes
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
+    return f"too big: {shown}, the limit is {allowed}"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
 
 
 def _pipeline_fingerprint() -> bytes:
@@ -166,8 +269,40 @@ def _executor(todo_bytes: int, workers: int | None) -> Executor:
     workers = _usable_cpus() if workers is None else workers
     if workers > 1 and todo_bytes >= PROCESS_POOL_BYTES:
         # spawn, not fork: this process has threads (aiosqlite's) that fork would copy mid-state
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_dies_with_parent,
+            initargs=(os.getpid(),),
+        )
     return ThreadPoolExecutor(1, thread_name_prefix="ingest")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_dies_with_parent(parent: int) -> None:
+    """In a parser process: exit when the ingesting process dies, even by kill -9.
+
+    On Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread
+    watches for the parent to change. Once the workers are gone, multiprocessing's resource
+    tracker sees its pipe close and exits too.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 async def _load_and_write(
@@ -178,8 +313,13 @@ async def _load_and_write(
     skip: Callable[[str, str], None],
     store: Store,
     unchanged: list[str],
+    progress: Callable[[int, int], None] = lambda files, size: None,
 ) -> None:
-    """Parse files in workers while a writer task writes finished batches, in file order."""
+    """Parse files in workers while a writer task writes finished batches, in file order.
+
+    Cancelled (the bot stopping mid-ingest), it stops at once: the batch being written
+    commits or rolls back whole, the rest is dropped, and the workers are let go.
+    """
     loop = asyncio.get_running_loop()
     batches: asyncio.Queue[list[StoryWrite] | None] = asyncio.Queue(maxsize=1)
 
@@ -188,43 +328,64 @@ async def _load_and_write(
             await write(items)
 
     writing = asyncio.create_task(writer())
+
+    async def send(items: list[StoryWrite] | None) -> None:
+        # the writer may have failed (say, the database stayed locked): don't wait on it
+        put = asyncio.ensure_future(batches.put(items))
+        await asyncio.wait({put, writing}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            writing.result()  # raises the writer's error
+
     batch: list[StoryWrite] = []
     batch_bytes = 0
+    pool = _executor(sum(job.size for job in todo), workers)
+    finished = False
     try:
-        with _executor(sum(job.size for job in todo), workers) as pool:
-            pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
-            jobs = iter(todo)
-            in_flight = 0
-            while True:
-                # keep the workers fed with up to AHEAD_BYTES of files, so they parse on
-                # while the writer is busy with the previous batch
-                while not pending or in_flight < AHEAD_BYTES:
-                    job = next(jobs, None)
-                    if job is None:
-                        break
-                    pending.append((job.size, loop.run_in_executor(pool, _load, job)))
-                    in_flight += job.size
-                if not pending:
+        pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
+        jobs = iter(todo)
+        in_flight = 0
+        while True:
+            # keep the workers fed with up to AHEAD_BYTES of files, so they parse on
+            # while the writer is busy with the previous batch
+            while not pending or in_flight < AHEAD_BYTES:
+                job = next(jobs, None)
+                if job is None:
                     break
-                size, future = pending.popleft()
-                loaded = await future
-                in_flight -= size
-                if loaded.problem is not None:
-                    skip(loaded.name, loaded.problem)
-                elif loaded.write is not None:
-                    batch.append(loaded.write)
-                    batch_bytes += loaded.write.state.size
-                    if batch_bytes >= BATCH_BYTES:
-                        await batches.put(batch)
-                        batch, batch_bytes = [], 0
-                elif loaded.state is not None:
-                    await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
-                    unchanged.append(loaded.name)
+                pending.append((job.size, loop.run_in_executor(pool, _load, job)))
+                in_flight += job.size
+            if not pending:
+                break
+            size, future = pending.popleft()
+            loaded = await future
+            in_flight -= size
+            progress(1, size)
+            if loaded.problem is not None:
+                skip(loaded.name, loaded.problem)
+            elif loaded.write is not None:
+                batch.append(loaded.write)
+                batch_bytes += loaded.write.state.size
+                if batch_bytes >= BATCH_BYTES:
+                    await send(batch)
+                    batch, batch_bytes = [], 0
+            elif loaded.state is not None:
+                await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
+                unchanged.append(loaded.name)
         if batch:
-            await batches.put(batch)
-    finally:
-        await batches.put(None)
+            await send(batch)
+        await send(None)
         await writing
+        finished = True
+    finally:
+        if not finished:
+            writing.cancel()
+            await asyncio.wait([writing])  # write_stories lets its batch end first
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+# Story files above this size are skipped by name (MAX_STORY_MB): parsing takes several
+# times a file's size in memory, and one huge file must not take the whole ingest down.
+DEFAULT_MAX_STORY_BYTES = 50 * 1024 * 1024
 
 
 async def ingest(
@@ -233,16 +394,26 @@ async def ingest(
     *,
     on_skip: Callable[[str, str], None] | None = None,
     workers: int | None = None,
+    max_bytes: int = DEFAULT_MAX_STORY_BYTES,
+    allow_empty: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> IngestReport:
     """Bring the store in line with the folder; report what was added, changed, removed, skipped.
 
     ``workers``: parse in this many processes when there is much to parse (default: the
-    usable CPUs; 1 or 0 keeps everything in this process).
+    usable CPUs; 1 or 0 keeps everything in this process). A folder with no story files
+    does not empty a library that has stories unless ``allow_empty`` (StoryBotError).
     """
-    metas, problem = load_metadata(folder)
-    if problem:
-        log.warning(problem)
+    paths = story_files(folder)  # raises when the folder is missing or unreadable
+    metas, warnings = load_metadata(folder)
+    for warning in warnings:
+        log.warning("%s", warning)
     known = await store.file_states()
+    if not paths and known and not allow_empty:
+        raise StoryBotError(
+            f"the stories folder {folder} has no story files, and the library has"
+            f" {len(known)}: not emptying it (ingest --allow-empty does)"
+        )
     added: list[str] = []
     changed: list[str] = []
     unchanged: list[str] = []
@@ -257,17 +428,36 @@ async def ingest(
         if on_skip is not None:
             on_skip(name, reason)
 
-    for path in story_files(folder):
+    for path in paths:
         name = path.name
+        try:
+            if _outside(path, folder):  # and no longer served, if it ever was
+                skip(name, "a link to a file outside the stories folder: not followed")
+                continue
+        except OSError as exc:
+            skip(name, f"cannot read: {exc.strerror or exc}")
+            continue
         present.add(name)
-        meta = metas.get(name, StoryMeta())
-        meta_hash = _meta_hash(meta)
         before = known.get(name)
         try:
             stat = path.stat()
         except OSError as exc:
             skip(name, f"cannot read: {exc.strerror or exc}")
             continue
+        if stat.st_size > max_bytes:
+            skip(name, f"{too_big(stat.st_size, max_bytes)} (MAX_STORY_MB)")
+            continue
+        if metas is None:  # library.toml unreadable: fail closed (see load_metadata)
+            if before is not None:
+                if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
+                    unchanged.append(name)
+                else:
+                    skip(name, f"not re-read while {METADATA_FILE} cannot be read")
+                continue
+            meta = StoryMeta(rating="explicit")
+        else:
+            meta = metas.get(name, StoryMeta())
+        meta_hash = _meta_hash(meta)
         old_hash = None
         if before is not None and before.meta_hash == meta_hash:
             if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
@@ -288,6 +478,14 @@ async def ingest(
                 skip(item.file, f"database error: {error}")
 
     if todo:
+        done = Progress(0, len(todo), 0, sum(job.size for job in todo), time.monotonic())
+
+        def advance(files: int, size: int) -> None:
+            nonlocal done
+            done = dataclasses.replace(done, files=done.files + files, bytes=done.bytes + size)
+            if on_progress is not None:
+                on_progress(done)
+
         await _load_and_write(
             todo,
             workers=workers,
@@ -295,7 +493,9 @@ async def ingest(
             skip=skip,
             store=store,
             unchanged=unchanged,
+            progress=advance,
         )
+        log.info("ingest: read %s", done.describe())
 
     removed = sorted(set(known) - present)
     for name in removed:
@@ -307,4 +507,5 @@ async def ingest(
         removed=tuple(removed),
         unchanged=tuple(sorted(unchanged, key=order.__getitem__)),
         skipped=tuple(sorted(skipped, key=lambda s: order.get(s[0], 0))),
+        warnings=tuple(warnings),
     )

@@ -10,13 +10,14 @@ see mature/explicit stories (an age-restricted channel, or the host's own termin
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 
 from bot import excerpts
 from bot.errors import StoryBotError
+from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
 from bot.models import (
@@ -24,6 +25,7 @@ from bot.models import (
     DailySchedule,
     Excerpt,
     IngestReport,
+    Progress,
     SceneResult,
     SearchResult,
     Story,
@@ -45,12 +47,14 @@ class Library:
         self,
         store: Store,
         stories_dir: Path,
+        max_story_bytes: int = MAX_STORY,
         *,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
         read_only: bool = False,
     ) -> None:
         self.store = store  # for the library's own tests and tools; front ends use the methods
         self.stories_dir = stories_dir
+        self.max_story_bytes = max_story_bytes
         self.search = Search(store)
         self.scenes = SceneSearch(store)
         self.max_upload_bytes = max_upload_bytes
@@ -58,11 +62,13 @@ class Library:
         self._stories: list[Story] | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Library:
-        store = await Store.open(settings.db_path, read_only=settings.read_only)
+    async def open(cls, settings: Settings, *, check: bool = False) -> Library:
+        """``check``: a process starting to serve or ingest checks the file first (Store.open)."""
+        store = await Store.open(settings.db_path, read_only=settings.read_only, check=check)
         return cls(
             store,
             settings.stories_dir,
+            settings.max_story_bytes,
             max_upload_bytes=settings.max_upload_bytes,
             read_only=settings.read_only,
         )
@@ -75,12 +81,22 @@ class Library:
     async def close(self) -> None:
         await self.store.close()
 
-    async def backup(self, target: Path) -> None:
-        """A consistent copy of the database while it is in use (SQLite's backup API)."""
-        await self.store.backup(target)
+    async def backup(self, target: Path, *, overwrite: bool = False) -> None:
+        """A consistent copy of the database while it is in use (SQLite's backup API); an
+        existing file is replaced only when ``overwrite``."""
+        await self.store.backup(target, overwrite=overwrite)
 
-    async def ingest(self) -> IngestReport:
-        report = await ingest(self.store, self.stories_dir)
+    async def ingest(
+        self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None
+    ) -> IngestReport:
+        """Rescan the stories folder; an empty folder empties the library only if allowed."""
+        report = await ingest(
+            self.store,
+            self.stories_dir,
+            max_bytes=self.max_story_bytes,
+            allow_empty=allow_empty,
+            on_progress=on_progress,
+        )
         self._stories = None
         return report
 
@@ -316,6 +332,8 @@ def _match_story(stories: Sequence[Story], ref: str | int) -> Story:
         for s in stories:
             if s.id == wanted_id:
                 return s
+        if isinstance(ref, int):  # an id from a button: its story was removed since
+            raise StoryBotError("That story is no longer in the library.")
     key = str(ref).strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")

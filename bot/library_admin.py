@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import StoryBotError
-from bot.ingest import STORY_SUFFIX, load_metadata
+from bot.ingest import STORY_SUFFIX, load_metadata, too_big
 from bot.models import IngestReport, Story, StoryMeta
 from bot.text import process
 
@@ -77,10 +77,7 @@ def check_declared(name: str, size: int, max_bytes: int) -> None:
             "never reads: rename the file and upload it again."
         )
     if size > max_bytes:
-        shown, limit = _size(size), _size(max_bytes)
-        if shown == limit:  # rounded alike ("5.0 MB, the limit is 5.0 MB"): say the bytes
-            shown, limit = f"{size:,} bytes", f"{max_bytes:,} bytes"
-        raise StoryBotError(f"“{name[:60]}” is too big: {shown}, the limit is {limit}.")
+        raise StoryBotError(f"“{name[:60]}” is {too_big(size, max_bytes)}.")
 
 
 def _base_name(name: str) -> str:
@@ -95,14 +92,6 @@ def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None 
         process(data, name, meta)
     except StoryBotError as exc:
         raise StoryBotError(f"“{name[:60]}” was not added: {exc.message}.") from None
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} bytes"
 
 
 class LibraryAdmin:
@@ -138,7 +127,7 @@ class LibraryAdmin:
         self._writable()
         file = safe_file_name(name)
         metas, _ = load_metadata(self.folder)
-        check_upload(name, data, self.max_upload_bytes, metas.get(file))
+        check_upload(name, data, self.max_upload_bytes, (metas or {}).get(file))
         async with self._lock:
             target = self.folder / file
             replaced = unchanged = False
@@ -188,7 +177,7 @@ class LibraryAdmin:
                     f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
                     usage=False,
                 ) from exc
-            report = await self.library.ingest()
+            report = await self.library.ingest(allow_empty=True)  # removing the last is asked
         log.info("library remove %s -> %s", story.file, target)
         return RemoveResult(story, target, report)
 

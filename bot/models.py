@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Literal
@@ -199,6 +200,8 @@ class IngestReport:
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (file, reason)
+    # for the operator, each naming its file (and line): library.toml problems, refusals
+    warnings: tuple[str, ...] = ()
 
     @property
     def touched(self) -> bool:
@@ -215,3 +218,22 @@ class DailySchedule:
     timezone: str  # an IANA name, e.g. "Europe/Paris"
     story_file: str | None  # None: a random story each day
     last_posted: date | None  # the local date of the last post (or claimed post)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far an ingest's reading and parsing has got (of the files new or changed)."""
+
+    files: int
+    total_files: int
+    bytes: int
+    total_bytes: int
+    started: float  # time.monotonic()
+
+    def describe(self) -> str:
+        seconds = max(time.monotonic() - self.started, 1e-3)
+        return (
+            f"{self.files}/{self.total_files} files, {self.bytes / 2**20:.1f}/"
+            f"{self.total_bytes / 2**20:.1f} MB in {seconds:.1f} s"
+            f" ({self.bytes / 2**20 / seconds:.1f} MB/s)"
+        )

@@ -15,6 +15,7 @@ import logging
 import math
 import pkgutil
 import signal
+import sys
 from typing import Any
 
 import discord
@@ -23,7 +24,9 @@ from discord.ext import commands
 
 from bot.errors import StoryBotError
 from bot.library import Library
+from bot.models import IngestReport
 from bot.settings import Settings
+from bot.terminal import terminal_progress
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,7 @@ class StoryBot(commands.Bot):
         self.settings = settings
         self._library: Library | None = None
         self._warming: asyncio.Task[None] | None = None
+        self._ingesting: asyncio.Task[IngestReport] | None = None
 
     @property
     def library(self) -> Library:
@@ -161,7 +165,7 @@ class StoryBot(commands.Bot):
 
     async def open_library(self) -> Library:
         if self._library is None:
-            self._library = await Library.open(self.settings)
+            self._library = await Library.open(self.settings, check=True)
         return self._library
 
     async def setup_hook(self) -> None:
@@ -169,7 +173,10 @@ class StoryBot(commands.Bot):
         if self.settings.read_only:
             log.info("read-only: serving %s without ingesting", self.settings.db_path)
         else:
-            report = await library.ingest()
+            # a task, so that close() (SIGTERM during startup) can cancel and join it
+            ingesting = library.ingest(on_progress=terminal_progress(sys.stderr))
+            self._ingesting = asyncio.create_task(ingesting, name="storybot-ingest")
+            report = await self._ingesting
             log.info(
                 "library: %d added, %d changed, %d removed, %d unchanged, %d skipped",
                 len(report.added),
@@ -203,6 +210,12 @@ class StoryBot(commands.Bot):
     async def close(self) -> None:
         if self._warming is not None:
             self._warming.cancel()
+        ingesting = self._ingesting
+        if ingesting is not None and not ingesting.done():
+            log.info("stopping the library ingest")
+            ingesting.cancel()
+            # joined before the connection closes: its batch in flight commits or rolls back
+            await asyncio.wait([ingesting])
         try:
             await super().close()
         finally:
@@ -252,10 +265,14 @@ async def _serve(bot: StoryBot, token: str) -> None:
             stopper.cancel()
             if runner not in done:
                 await bot.close()
-                try:  # start() returns once the gateway is closed; don't wait forever for it
-                    await asyncio.wait_for(runner, timeout=CLOSE_GRACE)
-                except TimeoutError:
+                # start() returns once the gateway is closed; don't wait forever for it. It
+                # ends cancelled when the stop came during the startup ingest: a clean stop.
+                await asyncio.wait({runner}, timeout=CLOSE_GRACE)
+                if not runner.done():
                     log.warning("the gateway did not close within %ss", CLOSE_GRACE)
+                    runner.cancel()
+                elif not runner.cancelled():
+                    runner.result()
             else:
                 runner.result()
     finally:

@@ -17,6 +17,10 @@ _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORIES_DIR = _ROOT / "seeds"
 DEFAULT_DATA_DIR = _ROOT / "data"
 DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
+DEFAULT_MAX_STORY_MB = 50
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,8 @@ class Settings:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    # story files above this are skipped by name at ingest (MAX_STORY_MB)
+    max_story_bytes: int = DEFAULT_MAX_STORY_MB * 1024 * 1024
     read_only: bool = False  # a scaled-out shard process serving a copy of the library
     daily_check_seconds: float = 30.0  # how often the daily-excerpt loop looks for due posts
     # servers whose admins may change the (bot-wide) library; None: any server's admins
@@ -67,6 +73,18 @@ class Settings:
             except ValueError:
                 raise StoryBotError(f"{name} must be a whole number, not {value!r}") from None
 
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = (get(name) or default).upper()
+            if value not in allowed:
+                raise StoryBotError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+            return value
+
+        def flag(name: str) -> bool:
+            value = (get(name) or "0").lower()
+            if value not in _TRUE | _FALSE:
+                raise StoryBotError(f"{name} must be 1 or 0 (true/false, yes/no), not {value!r}")
+            return value in _TRUE
+
         shard_ids = get("SHARD_IDS")
         try:
             ids = tuple(int(s) for s in shard_ids.split(",") if s.strip()) if shard_ids else None
@@ -79,6 +97,9 @@ class Settings:
         database = get("DATABASE_PATH")
         upload = integer("MAX_UPLOAD_BYTES")
         daily_check = integer("DAILY_CHECK_SECONDS")
+        max_story_mb = integer("MAX_STORY_MB")
+        if max_story_mb is not None and max_story_mb < 1:
+            raise StoryBotError(f"MAX_STORY_MB must be 1 or more, not {max_story_mb}")
         library_guilds = get("LIBRARY_GUILD_IDS")
         try:
             library_guild_ids = (
@@ -99,11 +120,12 @@ class Settings:
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
             database_path=Path(database) if database else None,
             dev_guild_id=integer("DEV_GUILD_ID"),
-            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_level=choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             shard_count=shard_count,
             shard_ids=ids,
             max_upload_bytes=upload if upload is not None else DEFAULT_MAX_UPLOAD,
-            read_only=(get("READ_ONLY") or "").lower() in {"1", "true", "yes"},
+            max_story_bytes=(max_story_mb or DEFAULT_MAX_STORY_MB) * 1024 * 1024,
+            read_only=flag("READ_ONLY"),
             daily_check_seconds=float(daily_check) if daily_check and daily_check > 0 else 30.0,
             library_guild_ids=library_guild_ids,
         )

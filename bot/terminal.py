@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from bot.library import one_line
-from bot.models import Chapter, Excerpt, IngestReport, SearchResult, Story
+from bot.models import Chapter, Excerpt, IngestReport, Progress, SearchResult, Story
 
 WIDTH = 80
 
@@ -85,6 +87,7 @@ def render_report(report: IngestReport) -> str:
     parts.append(f"unchanged {len(report.unchanged)}")
     lines = ["Ingest: " + ", ".join(parts)]
     lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
+    lines += [f"  warning: {warning}" for warning in report.warnings]
     return "\n".join(lines)
 
 
@@ -99,3 +102,22 @@ def marked(snippet: str, marks: Sequence[tuple[int, int]], sign: str = "*") -> s
         at = end
     out.append(snippet[at:])
     return "".join(out)
+
+
+def terminal_progress(stream: TextIO) -> Callable[[Progress], None] | None:
+    """A progress line redrawn in place on a terminal (at most twice a second); None when
+    ``stream`` is not a terminal (a log, a pipe), where ingest's summary line is enough."""
+    if not stream.isatty():
+        return None
+    shown = 0.0
+
+    def show(progress: Progress) -> None:
+        nonlocal shown
+        last = progress.files == progress.total_files
+        if not last and time.monotonic() - shown < 0.5:
+            return
+        shown = time.monotonic()
+        stream.write(f"\r\x1b[Kingest: {progress.describe()}" + ("\n" if last else ""))
+        stream.flush()
+
+    return show

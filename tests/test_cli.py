@@ -118,9 +118,10 @@ def test_usage_errors_exit_2_with_one_line(
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_run_without_token_explains_and_exits_0(tmp_path: Path, stories_dir: Path) -> None:
+def test_run_without_token_explains_and_exits_2(tmp_path: Path, stories_dir: Path) -> None:
+    # exit 2 as the systemd unit promises: a configuration error it must not retry
     result = run(tmp_path, stories=stories_dir)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr
     no_traceback(result)
     assert "5 stories" in result.stdout
     assert "DISCORD_TOKEN" in result.stdout and "console" in result.stdout

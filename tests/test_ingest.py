@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library import Library
 from bot.settings import Settings
@@ -190,11 +191,11 @@ async def test_duplicate_titles_get_distinct_slugs(store: Store, tmp_path: Path)
     assert sorted(s.slug for s in await store.list_stories()) == ["little-story", "little-story-2"]
 
 
-async def test_missing_folder_is_an_empty_library(tmp_path: Path) -> None:
+async def test_missing_folder_is_an_error_not_an_empty_library(tmp_path: Path) -> None:
     lib = await Library.open(Settings(stories_dir=tmp_path / "nowhere", data_dir=tmp_path / "d"))
     try:
-        report = await lib.ingest()
-        assert not report.touched and await lib.stories(mature_ok=True) == []
+        with pytest.raises(StoryBotError, match="nowhere does not exist"):
+            await lib.ingest()
     finally:
         await lib.close()
 

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiosqlite
+
+from bot.errors import StoryBotError
+
+# A writer that finds the database locked past busy_timeout tries again this many times in
+# all, sleeping LOCK_BACKOFF, then twice that, ... between tries; then says so in one line.
+LOCK_ATTEMPTS = 4
+LOCK_BACKOFF = 0.5
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether an SQLite error is another connection holding the lock (worth retrying)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def locked_error(path: object) -> StoryBotError:
+    return StoryBotError(
+        f"the database {path} is locked by another process (a running ingest or bot?):"
+        " try again when it has finished",
+        usage=False,
+    )
 
 
 class SQLBase:

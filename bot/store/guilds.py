@@ -61,3 +61,13 @@ class GuildSQL(SQLBase):
                 (day.isoformat(), guild_id, day.isoformat()),
             )
             return cursor.rowcount == 1
+
+    async def release_daily_post(self, guild_id: int, day: date, previous: date | None) -> bool:
+        """Undo ``claim_daily_post`` for a post that failed, so that it is tried again the same
+        day (see daily.retry_at); False when the claim is no longer ``day`` (a new schedule)."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE daily_schedules SET last_posted = ? WHERE guild_id = ? AND last_posted = ?",
+                (previous.isoformat() if previous else None, guild_id, day.isoformat()),
+            )
+            return cursor.rowcount == 1

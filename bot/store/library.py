@@ -7,13 +7,14 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.models import ChapterInfo, Paragraph, ParsedStory, Rating, Story, StoryMeta
-from bot.store.base import SQLBase
+from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, SQLBase, is_locked, locked_error
 from bot.store.scenes import DELETE_SCENE_ROWS, write_scenes
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class LibrarySQL(SQLBase):
     path: Path
     _write_lock: asyncio.Lock
     _bulk: sqlite3.Connection | None
+    busy_timeout_ms: int
 
     # ---- files ---------------------------------------------------------------------------
 
@@ -86,24 +88,38 @@ class LibrarySQL(SQLBase):
         leaves every previous version in place.
         """
         async with self._write_lock:
-            return await asyncio.to_thread(self._write_stories_sync, items)
+            work = asyncio.ensure_future(asyncio.to_thread(self._write_stories_sync, items))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # a thread cannot be stopped: let this batch commit or roll back before the
+                # lock is released, so close() never pulls the connection from under it
+                await asyncio.wait([work])
+                raise
 
     def _bulk_connection(self) -> sqlite3.Connection:
         if self._bulk is None:
             self._bulk = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._bulk.execute("PRAGMA busy_timeout = 5000")
+            self._bulk.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             self._bulk.execute("PRAGMA synchronous = NORMAL")
         return self._bulk
 
     def _write_stories_sync(self, items: Sequence[StoryWrite]) -> list[str | None]:
         db = self._bulk_connection()
-        try:
-            _write_batch(db, items)
-        except sqlite3.Error:
-            if len(items) == 1:
-                raise
-        else:
-            return [None] * len(items)
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                _write_batch(db, items)
+            except sqlite3.Error as exc:
+                if is_locked(exc):  # another process holds the lock: not this batch's fault
+                    if attempt == LOCK_ATTEMPTS - 1:
+                        raise locked_error(self.path) from None
+                    time.sleep(LOCK_BACKOFF * 2**attempt)
+                    continue
+                if len(items) == 1:
+                    raise
+                break
+            else:
+                return [None] * len(items)
         results: list[str | None] = []
         for item in items:
             try:
@@ -279,10 +295,14 @@ def _write_one(
         meta.language,
     )
     if existing is None:
+        # a story id is never reused (buttons on old messages hold them): the next id is
+        # above every id ever given, which the story_ids counter remembers (see schema.py)
         story_id = db.execute(
-            "INSERT INTO stories (slug, title, author, rating, url, words, paragraph_count,"
+            "INSERT INTO stories (id, slug, title, author, rating, url, words, paragraph_count,"
             " size, mtime_ns, hash, meta_hash, fandom, relationships, characters, tags,"
-            " summary, language, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " summary, language, file) VALUES ((SELECT max(coalesce("
+            "(SELECT max(id) FROM stories), 0), (SELECT high FROM story_ids)) + 1),"
+            " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (*values, item.file),
         ).lastrowid
     else:

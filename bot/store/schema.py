@@ -147,6 +147,16 @@ MIGRATIONS: tuple[str, ...] = (
         ORDER BY story_id, min(position);
     INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
     """,
+    # trust: story ids are never reused (a button naming a removed story must not open the
+    # story added after it). story_ids.high is the highest story id ever given; a trigger
+    # keeps it up to date, and new stories take an id above it (bot/store/library.py).
+    """
+    CREATE TABLE story_ids (high INTEGER NOT NULL);
+    INSERT INTO story_ids (high) SELECT coalesce(max(id), 0) FROM stories;
+    CREATE TRIGGER story_ids_high AFTER INSERT ON stories
+        WHEN NEW.id > (SELECT high FROM story_ids)
+        BEGIN UPDATE story_ids SET high = NEW.id; END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,110 @@
+"""Hostile and broken library.toml: ratings never fail open, and the operator is told where."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.ingest import ingest, load_metadata
+from bot.store import Store
+
+STORY = "{title}\n\nChapter 1\n\nThe first paragraph is here.\n\nThe second one follows it.\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await Store.open(tmp_path / "db" / "stories.db")
+    yield s
+    await s.close()
+
+
+async def ratings(store: Store) -> dict[str, str]:
+    return {s.file: s.rating for s in await store.list_stories()}
+
+
+def test_rating_values_are_case_insensitive(tmp_path: Path) -> None:
+    toml = '["a.txt"]\nrating = "Explicit"\n["b.txt"]\nrating = " TEEN "\n'
+    write(tmp_path, "library.toml", toml)
+    metas, warnings = load_metadata(tmp_path)
+    assert metas is not None
+    assert metas["a.txt"].rating == "explicit" and metas["b.txt"].rating == "teen"
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        ('["a.txt"]\ntitle = "A"\nratng = "explicit"\n', 3),  # misspelt key
+        ('["a.txt"]\ntitle = "A"\n\nrating = "x-rated"\n', 4),  # unknown value
+        ('["a.txt"]\nrating = 18\n', 2),  # not a string
+    ],
+)
+def test_unknown_key_or_value_is_a_warning_naming_file_and_line_and_rates_explicit(
+    tmp_path: Path, toml: str, line: int
+) -> None:
+    write(tmp_path, "library.toml", toml)
+    metas, warnings = load_metadata(tmp_path)
+    assert metas is not None and metas["a.txt"].rating == "explicit"
+    assert any(f"library.toml line {line}:" in w for w in warnings), warnings
+    assert all("\n" not in w for w in warnings)
+
+
+def test_a_known_key_beside_a_valid_rating_only_warns(tmp_path: Path) -> None:
+    write(tmp_path, "library.toml", '["a.txt"]\nrating = "teen"\ncolour = "blue"\n')
+    metas, warnings = load_metadata(tmp_path)
+    assert metas is not None and metas["a.txt"].rating == "teen"
+    assert len(warnings) == 1 and "line 3" in warnings[0] and "'colour'" in warnings[0]
+
+
+async def test_first_ingest_with_broken_toml_treats_every_story_as_explicit(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="A"))
+    write(folder, "library.toml", '["a.txt"\nrating = "explicit"\n')  # lost ]
+    report = await ingest(store, folder)
+    assert report.added == ("a.txt",)
+    assert await ratings(store) == {"a.txt": "explicit"}
+    assert len(report.warnings) == 1 and str(folder / "library.toml") in report.warnings[0]
+    assert "explicit" in report.warnings[0]
+
+
+async def test_broken_toml_keeps_stored_metadata_until_fixed(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "stories"
+    a = write(folder, "a.txt", STORY.format(title="A"))
+    write(folder, "b.txt", STORY.format(title="B"))
+    toml = write(folder, "library.toml", '["a.txt"]\nrating = "explicit"\n')
+    await ingest(store, folder)
+    assert await ratings(store) == {"a.txt": "explicit", "b.txt": "general"}
+
+    toml.write_text('["a.txt"\nrating = "explicit"\n')  # one lost ]
+    a.write_text(STORY.format(title="A, revised"))
+    os.utime(a, ns=(1, 1))
+    write(folder, "c.txt", STORY.format(title="C"))
+    report = await ingest(store, folder)
+    assert await ratings(store) == {"a.txt": "explicit", "b.txt": "general", "c.txt": "explicit"}
+    assert dict(report.skipped).keys() == {"a.txt"}  # its new text waits for the fix
+    assert report.warnings
+
+    toml.write_text('["a.txt"]\nrating = "explicit"\n')
+    report = await ingest(store, folder)
+    assert await ratings(store) == {"a.txt": "explicit", "b.txt": "general", "c.txt": "general"}
+    assert not report.warnings and not report.skipped
+
+
+async def test_unreadable_toml_fails_closed(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="A"))
+    (folder / "library.toml").write_bytes(b"\xff\xfe\x00garbage")
+    report = await ingest(store, folder)
+    assert await ratings(store) == {"a.txt": "explicit"}
+    assert report.warnings

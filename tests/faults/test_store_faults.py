@@ -1,0 +1,104 @@
+"""The store under faults: ids never reused, another process holding the write lock."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoryBotError
+from bot.ingest import ingest
+from bot.library import Library
+from bot.settings import Settings
+from bot.store import Store
+from tests.faults.helpers import STORY, write
+
+
+@pytest.fixture
+def fast_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Store, "busy_timeout_ms", 50)
+    monkeypatch.setattr("bot.store.base.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.library.LOCK_BACKOFF", 0.01)
+
+
+async def test_story_ids_are_never_reused(tmp_path: Path) -> None:
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    write(folder, "b.txt", STORY.format(title="Beta"))
+    store = await Store.open(tmp_path / "s.db")
+    try:
+        await ingest(store, folder)
+        ids = {s.file: s.id for s in await store.list_stories()}
+        (folder / "b.txt").unlink()  # the story with the highest id goes
+        await ingest(store, folder)
+        write(folder, "c.txt", STORY.format(title="Gamma"))
+        await ingest(store, folder)
+        new = {s.file: s.id for s in await store.list_stories()}
+        assert new["c.txt"] > max(ids.values())
+    finally:
+        await store.close()
+    reopened = await Store.open(tmp_path / "s.db")  # and across a restart
+    try:
+        (folder / "c.txt").unlink()
+        await ingest(reopened, folder)
+        write(folder, "d.txt", STORY.format(title="Delta"))
+        await ingest(reopened, folder)
+        assert {s.file: s.id for s in await reopened.list_stories()}["d.txt"] > new["c.txt"]
+    finally:
+        await reopened.close()
+
+
+async def test_a_gone_story_id_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    write(folder, "b.txt", STORY.format(title="Beta"))
+    library = await Library.open(Settings(stories_dir=folder, data_dir=tmp_path / "d"))
+    try:
+        await library.ingest()
+        gone = (await library.find_story("beta", mature_ok=True)).id
+        (folder / "b.txt").unlink()
+        await library.ingest()
+        with pytest.raises(StoryBotError, match="no longer in the library"):
+            await library.find_story(gone, mature_ok=True)
+    finally:
+        await library.close()
+
+
+@pytest.fixture
+async def locked(tmp_path: Path, fast_lock_timeout: None):
+    """A store, a folder with one story, and another connection holding the write lock."""
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    store = await Store.open(tmp_path / "s.db")
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    yield store, folder, other
+    await store.close()
+
+
+async def test_a_writer_locked_out_says_so_in_one_line(locked) -> None:
+    store, folder, other = locked
+    try:
+        with pytest.raises(StoryBotError, match="locked by another process") as caught:
+            await ingest(store, folder)
+        assert "\n" not in caught.value.message and not caught.value.usage
+        with pytest.raises(StoryBotError, match="locked by another process"):
+            await store.delete_daily_schedule(1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_a_writer_retries_until_the_lock_is_released(locked) -> None:
+    store, folder, other = locked
+    # released while the writer waits or retries: the lock was busy, then free
+    release = threading.Timer(0.02, lambda: (other.execute("ROLLBACK"), other.close()))
+    release.start()
+    try:
+        report = await ingest(store, folder)
+        assert report.added == ("a.txt",)
+    finally:
+        release.join()
