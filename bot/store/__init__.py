@@ -16,13 +16,14 @@ import aiosqlite
 from bot.errors import StoryBotError
 from bot.store.guilds import GuildSQL
 from bot.store.library import LibrarySQL
+from bot.store.readers import ReaderSQL
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.search import SearchSQL
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 
-class Store(LibrarySQL, SearchSQL, GuildSQL):
+class Store(LibrarySQL, SearchSQL, GuildSQL, ReaderSQL):
     """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
