@@ -146,6 +146,11 @@ class Library:
         chapter = await self.chapter(story_ref, chapter_ref, mature_ok=mature_ok)
         return chapter, paginate(chapter.text)
 
+    @staticmethod
+    def page_position(chapter: Chapter, pages: Sequence[str], index: int) -> int:
+        """The position of the first paragraph on page ``index``: a reader's place."""
+        return readers.first_position(chapter, pages, index)
+
     async def pages_at(
         self, story_ref: str | int, chapter_ref: str | int, position: int, *, mature_ok: bool
     ) -> tuple[Chapter, list[str], int]:
@@ -336,7 +341,7 @@ class Library:
     ) -> None:
         """Remember that ``reader`` is on ``page`` of ``chapter`` (as its first paragraph)."""
         if self.remember_readers:
-            position = readers.first_position(chapter, pages, page)
+            position = self.page_position(chapter, pages, page)
             await self.store.record_position(reader, chapter.story.id, chapter.number, position)
 
     async def record_place(self, reader: int, story: Story, position: int) -> None:

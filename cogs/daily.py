@@ -47,6 +47,7 @@ class DailyCog(commands.Cog):
         name="daily",
         description="A random excerpt posted every day at a set time (needs Manage Server).",
         guild_only=True,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
@@ -237,7 +238,7 @@ class DailyCog(commands.Cog):
                     exc.message,
                 )
                 story = None
-        excerpt = await self.library.excerpt(story, mature_ok=allowed)
+        excerpt = await self.library.excerpt(story, mature_ok=allowed, channel=channel.id)
         try:
             scope = excerpt.story.id if story is not None else None
             message = excerpt_message(

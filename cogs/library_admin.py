@@ -81,6 +81,7 @@ class LibraryAdminCog(commands.Cog):
         name="library",
         description="Change the bot's story library (needs Manage Server).",
         guild_only=True,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
