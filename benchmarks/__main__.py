@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import ingest, search
+from benchmarks import ingest, readers, search
 
 
 def main() -> None:
@@ -31,6 +31,7 @@ def main() -> None:
     ingest.print_table("Quote search, no paragraph repeated", search_rows)
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
     ingest.print_table("The running bot", running_bot.run())
+    ingest.print_table("Readers", readers.run())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ see mature/explicit stories (an age-restricted channel, or the host's own termin
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -62,6 +63,9 @@ class Library:
         self._passages: dict[int, list[int]] = {}  # story id -> its excerpt anchors
         self.rng = random.Random()  # seeded by tests and screenshots that want one passage
         self.remember_readers = not read_only  # off: page turns record nothing (benchmarks)
+        # places waiting to be written: (reader, story id) -> (chapter, position), the latest
+        self._places: dict[tuple[int, int], tuple[int, int]] = {}
+        self._writing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Library:
@@ -79,6 +83,7 @@ class Library:
         return LibraryAdmin(self, max_upload_bytes=self.max_upload_bytes, read_only=self.read_only)
 
     async def close(self) -> None:
+        await self.readers_settled()
         await self.store.close()
 
     async def backup(self, target: Path) -> None:
@@ -315,6 +320,7 @@ class Library:
         every = await self._every(scope)
         if reader is None:
             return await self.search.find(text, scope, every=every, limit=limit, context=context)
+        await self.readers_settled()
         furthest = {p.story_id: p.furthest for p in await self.store.reading_positions(reader)}
         read = [s for s in scope if s.id in furthest]
         found = await self.search.find(
@@ -342,19 +348,40 @@ class Library:
         """Remember that ``reader`` is on ``page`` of ``chapter`` (as its first paragraph)."""
         if self.remember_readers:
             position = self.page_position(chapter, pages, page)
-            await self.store.record_position(reader, chapter.story.id, chapter.number, position)
+            self._remember(reader, chapter.story.id, chapter.number, position)
 
     async def record_place(self, reader: int, story: Story, position: int) -> None:
         """Remember that ``reader`` is at the paragraph at ``position`` (Continue reading)."""
         number = readers.chapter_of_position(story, position)
         if self.remember_readers and number is not None:
-            await self.store.record_position(reader, story.id, number, position)
+            self._remember(reader, story.id, number, position)
+
+    def _remember(self, reader: int, story: int, chapter: int, position: int) -> None:
+        """Places are written behind the page turns, by one task, in batches: a reader turning
+        pages faster than the disk keeps only their latest place, and no turn waits for it."""
+        self._places.pop((reader, story), None)  # re-insert: the batch keeps the order of turns
+        self._places[(reader, story)] = (chapter, position)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_places(), name="storybot-places")
+
+    async def _write_places(self) -> None:
+        while self._places:
+            batch, self._places = self._places, {}
+            await self.store.record_positions(
+                [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
+            )
+
+    async def readers_settled(self) -> None:
+        """Wait until every place recorded so far is written (reads of places call this)."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
 
     async def reading_place(
         self, reader: int, story_ref: str | int | None = None, *, mature_ok: bool
     ) -> Place:
         """Where ``reader`` stopped: in the story named, else in the one they read last (of
         those that may be shown here)."""
+        await self.readers_settled()
         places = await self.store.reading_positions(reader)
         if story_ref is not None:
             story = await self.find_story(story_ref, mature_ok=mature_ok)
@@ -418,11 +445,13 @@ class Library:
         return await self.store.remove_bookmark(reader, bookmark_id)
 
     async def reader_data(self, reader: int) -> ReaderData:
+        await self.readers_settled()
         return await self.store.reader_data(reader)
 
     async def forget_reader(self, reader: int) -> ReaderData:
         """Delete everything kept about ``reader`` (places and bookmarks)."""
         self._writable_for_readers()
+        await self.readers_settled()
         return await self.store.forget_reader(reader)
 
     def _writable_for_readers(self) -> None:

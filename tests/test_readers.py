@@ -30,6 +30,7 @@ async def test_most_recent_story_first_and_furthest_kept(library: Library) -> No
     assert (await library.reading_place(5, mature_ok=False)).story.slug == "a-tale-of-two-sinners"
     back, back_pages = await library.pages("breaking-alone", "1", mature_ok=False)
     await library.record_reading(5, back, back_pages, 0)  # re-reading does not lower furthest
+    await library.readers_settled()
     rows = {p.story_id: p for p in await library.store.reading_positions(5)}
     assert rows[one.story.id].furthest == one.paragraphs[0].position
     assert rows[one.story.id].position == back.paragraphs[0].position

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -108,6 +109,10 @@ class Store(LibrarySQL, SearchSQL, GuildSQL, ReaderSQL):
                 raise
             else:
                 await self.db.execute("COMMIT")
+
+    async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        async with self._write_lock:
+            await self.db.executemany(sql, [tuple(row) for row in rows])
 
     async def backup(self, target: Path) -> None:
         """A consistent copy of the database while it is in use (SQLite's backup API)."""

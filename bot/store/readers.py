@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
@@ -23,21 +24,19 @@ def _bookmark(row: Any) -> Bookmark:
 class ReaderSQL(SQLBase):
     # ---- reading positions ---------------------------------------------------------------
 
-    async def record_position(
-        self, user_id: int, story_id: int, chapter: int, position: int
-    ) -> None:
-        """One statement: the reader's place in the story, their furthest, and the turn count
-        that orders their stories by most recent (a counter: clocks tie, counters do not)."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO reading_positions (user_id, story_id, chapter, position, furthest,"
-                " turn) VALUES (?1, ?2, ?3, ?4, ?4, (SELECT COALESCE(MAX(turn), 0) + 1"
-                " FROM reading_positions WHERE user_id = ?1))"
-                " ON CONFLICT (user_id, story_id) DO UPDATE SET chapter = excluded.chapter,"
-                " position = excluded.position, furthest = MAX(furthest, excluded.position),"
-                " turn = excluded.turn",
-                (user_id, story_id, chapter, position),
-            )
+    async def record_positions(self, places: Iterable[tuple[int, int, int, int]]) -> None:
+        """(user, story, chapter, position) each: one statement per place sets the reader's
+        place in the story, their furthest, and the turn count that orders their stories by
+        most recent (a counter: clocks tie, counters do not). One trip for them all."""
+        await self._write_each(
+            "INSERT INTO reading_positions (user_id, story_id, chapter, position, furthest,"
+            " turn) VALUES (?1, ?2, ?3, ?4, ?4, (SELECT COALESCE(MAX(turn), 0) + 1"
+            " FROM reading_positions WHERE user_id = ?1))"
+            " ON CONFLICT (user_id, story_id) DO UPDATE SET chapter = excluded.chapter,"
+            " position = excluded.position, furthest = MAX(furthest, excluded.position),"
+            " turn = excluded.turn",
+            places,
+        )
 
     async def reading_positions(self, user_id: int) -> list[ReadingPosition]:
         """The reader's places, the most recently read story first."""
