@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import formats, ingest, memory, scenes, search
+from benchmarks import formats, ingest, memory, readers, scenes, search
 
 
 def main() -> None:
@@ -38,6 +38,7 @@ def main() -> None:
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
     ingest.print_table("The running bot", running_bot.run())
     ingest.print_table("Memory, one huge story file (MAX_STORY_MB)", memory.run())
+    ingest.print_table("Readers", readers.run())
 
 
 if __name__ == "__main__":

@@ -79,3 +79,35 @@ def window(
 def same_scene(paragraphs: Sequence[Paragraph], anchor: Paragraph) -> list[Paragraph]:
     """The contiguous run of ``paragraphs`` in the anchor's chapter and scene."""
     return [p for p in paragraphs if p.scene == anchor.scene and p.chapter == anchor.chapter]
+
+
+def passage(
+    around: Sequence[Paragraph], anchor: Paragraph, focus: str | None = None
+) -> tuple[Paragraph, Paragraph, str]:
+    """The excerpt grown from ``anchor`` among its neighbours ``around`` (the paragraphs
+    LOOK_BEHIND before it to LOOK_AHEAD after): its first and last paragraphs, and its text."""
+    scene = same_scene(around, anchor)
+    first, last, text = window(scene, scene.index(anchor), focus)
+    return scene[first], scene[last], text
+
+
+def passage_anchors(paragraphs: Sequence[Paragraph]) -> list[int]:
+    """The passages a story is cut into for excerpts that must not repeat: the positions of
+    their first paragraphs, in order, none overlapping another.
+
+    Each is the excerpt ``passage`` grows from that paragraph, so showing the passage at an
+    anchor shows exactly that excerpt; the next anchor is the paragraph after it. A paragraph
+    whose excerpt would reach back into the one before is not an anchor. ``paragraphs`` are
+    a whole story's, in order of position, with no gaps."""
+    anchors: list[int] = []
+    i = 0
+    while i < len(paragraphs):
+        anchor = paragraphs[i]
+        around = paragraphs[max(0, i - LOOK_BEHIND) : i + LOOK_AHEAD + 1]
+        first, last, _ = passage(around, anchor)
+        if first.position == anchor.position:
+            anchors.append(anchor.position)
+            i += last.position - anchor.position + 1
+        else:
+            i += 1
+    return anchors

@@ -9,23 +9,28 @@ see mature/explicit stories (an age-restricted channel, or the host's own termin
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from bot import excerpts
+from bot import excerpts, readers
 from bot.errors import StoryBotError
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
 from bot.models import (
+    Bookmark,
     Chapter,
     DailySchedule,
     Excerpt,
     IngestReport,
+    Place,
     Progress,
+    ReaderData,
     SceneResult,
     SearchResult,
     Story,
@@ -40,6 +45,8 @@ from bot.text.normalize import fold
 AUTOCOMPLETE_LIMIT = 25
 CHARACTER_PASSAGES = 5000  # passages naming a character that /excerpt character: picks from
 NO_WORDS = "Type a few words of the line you remember."
+STORY_GONE = "That story is no longer in the library."
+SPOILER_SCAN = 25  # hits looked at when some may be hidden as spoilers
 
 
 class Library:
@@ -60,6 +67,12 @@ class Library:
         self.max_upload_bytes = max_upload_bytes
         self.read_only = read_only
         self._stories: list[Story] | None = None
+        self._passages: dict[int, list[int]] = {}  # story id -> its excerpt anchors
+        self.rng = random.Random()  # seeded by tests and screenshots that want one passage
+        self.remember_readers = not read_only  # off: page turns record nothing (benchmarks)
+        # places waiting to be written: (reader, story id) -> (chapter, position), the latest
+        self._places: dict[tuple[int, int], tuple[int, int]] = {}
+        self._writing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, check: bool = False) -> Library:
@@ -79,6 +92,7 @@ class Library:
         return LibraryAdmin(self, max_upload_bytes=self.max_upload_bytes, read_only=self.read_only)
 
     async def close(self) -> None:
+        await self.readers_settled()
         await self.store.close()
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:
@@ -98,6 +112,7 @@ class Library:
             on_progress=on_progress,
         )
         self._stories = None
+        self._passages.clear()
         return report
 
     # ---- stories -------------------------------------------------------------------------
@@ -112,6 +127,10 @@ class Library:
         found, checked again against ``mature_ok``)."""
         if isinstance(ref, Story):
             story = ref
+        elif isinstance(ref, int):  # ids come from buttons on old messages
+            story = next((s for s in await self.stories(mature_ok=True) if s.id == ref), None)
+            if story is None:
+                raise StoryBotError(STORY_GONE)
         else:
             story = _match_story(await self.stories(mature_ok=True), ref)
         if story.mature and not mature_ok:
@@ -151,6 +170,18 @@ class Library:
         chapter = await self.chapter(story_ref, chapter_ref, mature_ok=mature_ok)
         return chapter, paginate(chapter.text)
 
+    @staticmethod
+    def page_position(chapter: Chapter, pages: Sequence[str], index: int) -> int:
+        """The position of the first paragraph on page ``index``: a reader's place."""
+        return readers.first_position(chapter, pages, index)
+
+    async def pages_at(
+        self, story_ref: str | int, chapter_ref: str | int, position: int, *, mature_ok: bool
+    ) -> tuple[Chapter, list[str], int]:
+        """A chapter's pages, and the index of the page holding the paragraph at ``position``."""
+        chapter, pages = await self.pages(story_ref, chapter_ref, mature_ok=mature_ok)
+        return chapter, pages, readers.page_of_position(chapter, pages, position)
+
     # ---- excerpts ------------------------------------------------------------------------
 
     async def excerpt(
@@ -162,9 +193,15 @@ class Library:
         mature_ok: bool,
         rng: random.Random | None = None,
         avoid: Collection[tuple[int, int]] = (),
+        channel: int | None = None,
     ) -> Excerpt:
-        """A random passage; ``avoid`` holds (story id, first position) of recent excerpts."""
-        rng = rng or random.Random()
+        """A random passage from an evenly chosen story.
+
+        With a ``channel`` (and no ``character``), the passage is the next of that channel's
+        shuffle of the story's passages (or the chapter's), stored, so a channel sees every
+        passage once before any comes back, across restarts. Otherwise ``avoid`` holds
+        (story id, first position) of recent excerpts, tried eight times to miss."""
+        rng = rng or self.rng
         if story is not None:
             candidates = [await self.find_story(story, mature_ok=mature_ok)]
         else:
@@ -189,6 +226,17 @@ class Library:
         usable = [s for s in candidates if s.id in (anchors if anchors is not None else bounds)]
         if not usable:
             raise StoryBotError("That chapter has no text to quote.")
+        if channel is not None and anchors is None and not self.read_only:
+            chosen = rng.choice(usable)
+            scope = "" if chapter is None else str(_chapter_number(chosen, chapter))
+            pool = await self._passage_pool(chosen, bounds[chosen.id])
+            if pool:
+                seed, index = await self.store.next_in_shuffle(
+                    channel, chosen.id, scope, len(pool), rng.getrandbits(62)
+                )
+                return await self._excerpt_at(
+                    chosen, pool[readers.shuffled(seed, len(pool), index)]
+                )
         result: Excerpt | None = None
         for _ in range(8):
             chosen = rng.choice(usable)
@@ -202,6 +250,23 @@ class Library:
                 break
         assert result is not None
         return result
+
+    async def excerpt_pool(self, story_ref: str | int, *, mature_ok: bool) -> list[int]:
+        """The first positions of the passages a channel's shuffle of a story goes through."""
+        story = await self.find_story(story_ref, mature_ok=mature_ok)
+        if not story.chapters:
+            return []
+        return await self._passage_pool(story, (story.chapters[0].first, story.chapters[-1].last))
+
+    async def _passage_pool(self, story: Story, bounds: tuple[int, int]) -> list[int]:
+        anchors = self._passages.get(story.id)
+        if anchors is None and story.chapters:
+            paragraphs = await self.store.paragraphs_between(
+                story.id, story.chapters[0].first, story.chapters[-1].last
+            )
+            anchors = self._passages[story.id] = excerpts.passage_anchors(paragraphs)
+        first, last = bounds
+        return [a for a in anchors or () if first <= a <= last]
 
     async def continue_after(
         self, story_ref: str | int, position: int, *, mature_ok: bool
@@ -218,16 +283,14 @@ class Library:
         lo = position if forward_only else max(0, position - excerpts.LOOK_BEHIND)
         around = await self.store.paragraphs_between(story.id, lo, position + excerpts.LOOK_AHEAD)
         anchor = next(p for p in around if p.position == position)
-        scene = excerpts.same_scene(around, anchor)
-        index = scene.index(anchor)
-        first, last, text = excerpts.window(scene, index, focus)
+        first, last, text = excerpts.passage(around, anchor, focus)
         info = story.chapter_info(anchor.chapter)
         return Excerpt(
             story=story,
             chapter=anchor.chapter,
             chapter_label=info.label if info else str(anchor.chapter),
-            start=scene[first].position,
-            end=scene[last].position,
+            start=first.position,
+            end=last.position,
             text=text,
         )
 
@@ -262,15 +325,30 @@ class Library:
         mature_ok: bool,
         limit: int = 5,
         context: bool = False,
+        reader: int | None = None,
     ) -> SearchResult:
-        """Find a line; ``context`` adds the paragraphs before and after each hit."""
+        """Find a line; ``context`` adds the paragraphs before and after each hit.
+
+        With a ``reader``, only what they have read is shown (the chapters up to their
+        furthest place in each story); ``hidden`` counts the matches left out."""
         if story is not None:
             scope = [await self.find_story(story, mature_ok=mature_ok)]
         else:
             scope = await self.stories(mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
         every = await self._every(scope)
-        return await self.search.find(text, scope, every=every, limit=limit, context=context)
+        if reader is None:
+            return await self.search.find(text, scope, every=every, limit=limit, context=context)
+        await self.readers_settled()
+        furthest = {p.story_id: p.furthest for p in await self.store.reading_positions(reader)}
+        read = [s for s in scope if s.id in furthest]
+        found = await self.search.find(
+            text, scope, every=every, limit=max(limit, SPOILER_SCAN), context=context
+        )
+        ends = {s.id: readers.read_up_to(s, furthest[s.id]) for s in read}
+        shown = tuple(h for h in found.hits if h.position <= ends.get(h.story.id, -1))
+        hidden = len(found.hits) - len(shown)
+        return replace(found, hits=shown[:limit], hidden=hidden)
 
     async def scene(
         self,
@@ -297,6 +375,128 @@ class Library:
         """Load what search keeps in memory now, so the first /quote does not wait for it."""
         await self.search.warm()
         await self.scenes.warm()
+
+    # ---- readers -------------------------------------------------------------------------
+    # Each reader's places and bookmarks, keyed by their Discord id; never shown to others.
+
+    async def record_reading(
+        self, reader: int, chapter: Chapter, pages: Sequence[str], page: int
+    ) -> None:
+        """Remember that ``reader`` is on ``page`` of ``chapter`` (as its first paragraph)."""
+        if self.remember_readers:
+            position = self.page_position(chapter, pages, page)
+            self._remember(reader, chapter.story.id, chapter.number, position)
+
+    async def record_place(self, reader: int, story: Story, position: int) -> None:
+        """Remember that ``reader`` is at the paragraph at ``position`` (Continue reading)."""
+        number = readers.chapter_of_position(story, position)
+        if self.remember_readers and number is not None:
+            self._remember(reader, story.id, number, position)
+
+    def _remember(self, reader: int, story: int, chapter: int, position: int) -> None:
+        """Places are written behind the page turns, by one task, in batches: a reader turning
+        pages faster than the disk keeps only their latest place, and no turn waits for it."""
+        self._places.pop((reader, story), None)  # re-insert: the batch keeps the order of turns
+        self._places[(reader, story)] = (chapter, position)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_places(), name="storybot-places")
+
+    async def _write_places(self) -> None:
+        while self._places:
+            batch, self._places = self._places, {}
+            await self.store.record_positions(
+                [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
+            )
+
+    async def readers_settled(self) -> None:
+        """Wait until every place recorded so far is written (reads of places call this)."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def reading_place(
+        self, reader: int, story_ref: str | int | None = None, *, mature_ok: bool
+    ) -> Place:
+        """Where ``reader`` stopped: in the story named, else in the one they read last (of
+        those that may be shown here)."""
+        await self.readers_settled()
+        places = await self.store.reading_positions(reader)
+        if story_ref is not None:
+            story = await self.find_story(story_ref, mature_ok=mature_ok)
+            place = next((p for p in places if p.story_id == story.id), None)
+            if place is None:
+                raise StoryBotError(
+                    f"You haven't started “{story.title}” yet: open it with /chapter."
+                )
+        else:
+            shown = {s.id: s for s in await self.stories(mature_ok=mature_ok)}
+            place = next((p for p in places if p.story_id in shown), None)
+            if place is None:
+                raise StoryBotError(readers.NOTHING_TO_CONTINUE)
+            story = shown[place.story_id]
+        number = readers.chapter_of_position(story, place.position) or place.chapter
+        return Place(story, number, place.position)
+
+    async def next_chapter(self, story_ref: str | int, number: int, step: int = 1) -> int | None:
+        """The chapter after (``step`` 1) or before (-1) chapter ``number``; None at the end."""
+        story = await self.find_story(story_ref, mature_ok=True)
+        return readers.neighbour_chapter(story, number, step)
+
+    async def add_bookmark(
+        self, reader: int, story_ref: str | int, position: int, *, mature_ok: bool
+    ) -> Bookmark:
+        """Save the place at ``position`` with the story's words there."""
+        self._writable_for_readers()
+        story = await self.find_story(story_ref, mature_ok=mature_ok)
+        number = readers.chapter_of_position(story, position)
+        found = await self.store.paragraphs_between(story.id, position, position)
+        if number is None or not found:
+            raise StoryBotError("That place is no longer in the story.")
+        if (await self.store.reader_data(reader)).bookmarks >= readers.BOOKMARK_LIMIT:
+            raise StoryBotError(
+                f"You have {readers.BOOKMARK_LIMIT} bookmarks: remove some with /bookmarks first."
+            )
+        words = readers.bookmark_words(found[0].text)
+        bookmark_id = await self.store.add_bookmark(reader, story.id, number, position, words)
+        return Bookmark(bookmark_id, story.id, number, position, words)
+
+    async def bookmarks(
+        self, reader: int, *, mature_ok: bool
+    ) -> tuple[list[tuple[Bookmark, Story]], int]:
+        """The reader's bookmarks that may be shown here, newest first, each with its story;
+        and how many others there are (in stories that cannot be shown here)."""
+        stories = {s.id: s for s in await self.stories(mature_ok=mature_ok)}
+        saved = await self.store.bookmarks(reader)
+        shown = [(b, stories[b.story_id]) for b in saved if b.story_id in stories]
+        return shown, len(saved) - len(shown)
+
+    async def bookmark_place(self, reader: int, bookmark_id: int, *, mature_ok: bool) -> Place:
+        bookmark = await self.store.bookmark(reader, bookmark_id)
+        if bookmark is None:
+            raise StoryBotError("That bookmark is gone: see yours with /bookmarks.")
+        story = await self.find_story(bookmark.story_id, mature_ok=mature_ok)
+        number = readers.chapter_of_position(story, bookmark.position) or bookmark.chapter
+        return Place(story, number, bookmark.position)
+
+    async def remove_bookmark(self, reader: int, bookmark_id: int) -> bool:
+        self._writable_for_readers()
+        return await self.store.remove_bookmark(reader, bookmark_id)
+
+    async def reader_data(self, reader: int) -> ReaderData:
+        await self.readers_settled()
+        return await self.store.reader_data(reader)
+
+    async def forget_reader(self, reader: int) -> ReaderData:
+        """Delete everything kept about ``reader`` (places and bookmarks)."""
+        self._writable_for_readers()
+        await self.readers_settled()
+        return await self.store.forget_reader(reader)
+
+    def _writable_for_readers(self) -> None:
+        if self.read_only:
+            raise StoryBotError(
+                "This copy of the bot is read-only (READ_ONLY is set): it cannot save bookmarks "
+                "or change what it keeps about readers."
+            )
 
     # ---- daily excerpts ------------------------------------------------------------------
     # Per-server schedules live in the same database; bot/daily.py says when one is due.
@@ -326,14 +526,14 @@ def one_line(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _match_story(stories: Sequence[Story], ref: str | int) -> Story:
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit() and len(ref) < 10):
+def _match_story(stories: Sequence[Story], ref: str) -> Story:
+    if ref.strip().isdigit() and len(ref) < 10:
         wanted_id = int(ref)
         for s in stories:
             if s.id == wanted_id:
                 return s
         if isinstance(ref, int):  # an id from a button: its story was removed since
-            raise StoryBotError("That story is no longer in the library.")
+            raise StoryBotError(STORY_GONE)
     key = str(ref).strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")

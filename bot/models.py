@@ -154,6 +154,7 @@ class SearchResult:
     query: str
     match: MatchKind
     hits: tuple[Hit, ...]
+    hidden: int = 0  # matches left out because they are beyond what the reader has read
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +238,42 @@ class Progress:
             f"{self.total_bytes / 2**20:.1f} MB in {seconds:.1f} s"
             f" ({self.bytes / 2**20 / seconds:.1f} MB/s)"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingPosition:
+    """Where one reader is in one story: the first paragraph of the page they last turned to
+    (a position survives a change of page size), and the furthest they have read."""
+
+    story_id: int
+    chapter: int
+    position: int
+    furthest: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bookmark:
+    """A place a reader saved, with the story's words there when they saved it."""
+
+    id: int
+    story_id: int
+    chapter: int
+    position: int
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place in a story as the Library hands it to a front end: open a reader here."""
+
+    story: Story
+    chapter: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderData:
+    """How much the bot keeps about one reader (what /forget deletes)."""
+
+    positions: int
+    bookmarks: int

@@ -150,6 +150,11 @@ class StoryBot(commands.Bot):
             intents=bot_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=StoryTree,
+            # user-installable too, so a reader can read in DMs; admin commands say guild only
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
             **options,
         )
         self.settings = settings

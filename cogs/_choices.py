@@ -5,7 +5,7 @@ from __future__ import annotations
 from discord import app_commands
 
 from bot.errors import StoryBotError
-from cogs._context import Interaction, channel_mature_ok, library_of
+from cogs._context import Interaction, library_of, mature_ok
 from cogs._limits import CHOICE_NAME_LIMIT, CHOICES_LIMIT
 from cogs._render import fit
 
@@ -19,7 +19,7 @@ async def story_choices(interaction: Interaction, current: str) -> list[app_comm
     target = getattr(interaction.namespace, "channel", None) or interaction.channel
     try:
         stories = await library_of(interaction).suggest(
-            current, mature_ok=channel_mature_ok(target)
+            current, mature_ok=mature_ok(interaction, target)
         )
     except StoryBotError:
         return []
@@ -36,7 +36,7 @@ async def chapter_choices(interaction: Interaction, current: str) -> list[app_co
         return []
     try:
         story = await library_of(interaction).find_story(
-            str(story_ref), mature_ok=channel_mature_ok(interaction.channel)
+            str(story_ref), mature_ok=mature_ok(interaction)
         )
     except StoryBotError:
         return []

@@ -32,9 +32,13 @@ def channel_mature_ok(channel: object) -> bool:
     return bool(getattr(channel, "nsfw", False))
 
 
-def mature_ok(interaction: Interaction) -> bool:
-    """Whether the channel the interaction came from may show mature stories."""
-    return channel_mature_ok(interaction.channel)
+def mature_ok(interaction: Interaction, channel: object | None = None) -> bool:
+    """Whether the place the interaction came from (or ``channel``, a channel it names) may
+    show mature stories: an age-restricted channel of a server. Never a DM or a group DM,
+    whatever their channel object says (the app is user-installable, so it is used there)."""
+    if interaction.guild_id is None:
+        return False
+    return channel_mature_ok(channel if channel is not None else interaction.channel)
 
 
 async def report(interaction: Interaction, error: Exception, where: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import discord
 
@@ -16,6 +17,7 @@ from cogs._limits import (
     EMBED_LIMIT,
     FIELD_LIMIT,
     FOOTER_LIMIT,
+    TEXT_DISPLAYS_LIMIT,
     TITLE_LIMIT,
 )
 
@@ -130,6 +132,53 @@ def chapter_page_embed(chapter: Chapter, pages: Sequence[str], index: int) -> di
         if room > 1:
             embed.add_field(name="Author's note", value=fit(note, min(FIELD_LIMIT, room)))
     return embed
+
+
+# ---- the reader (Components V2) ------------------------------------------------------------------
+# A page of at most PAGE_LIMIT (3,500) characters, with a title of at most READER_TITLE and a
+# label of at most READER_LABEL in the heading and the footer, always fits the 4,000 characters a
+# message's text displays may hold; an author's note gets what room is left.
+READER_TITLE = 100
+READER_LABEL = 80
+NOTE_HEADING = "-# Author's note\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderTexts:
+    """The text displays of a reader page: heading, author's note (or None), page, footer."""
+
+    heading: str
+    note: str | None
+    body: str
+    footer: str
+
+    def parts(self) -> list[str]:
+        return [t for t in (self.heading, self.note, self.body, self.footer) if t is not None]
+
+
+def reader_texts(chapter: Chapter, pages: Sequence[str], index: int) -> ReaderTexts:
+    """What a reader page says, within the 4,000 characters of a message's text displays."""
+    story = chapter.story
+    title, label = fit(escape(story.title), READER_TITLE), fit(escape(chapter.label), READER_LABEL)
+    heading = f"### {title}\n**{label}**"
+    total = len(pages)
+    extra = f"page {index + 1} of {total}" if total > 1 else None
+    line = footer(story, chapter.label, extra)
+    tail = f"-# {fit(escape(line), READER_TITLE + READER_LABEL + 30)}"
+    room = TEXT_DISPLAYS_LIMIT - len(heading) - len(tail)
+    body = render_text(pages[index].strip())
+    if len(body) > room:  # escapes made it too long: show it unescaped instead
+        body = fit(pages[index].strip(), room)
+    note = None
+    room -= len(body) + len(NOTE_HEADING)
+    if index == 0 and chapter.note and room > 40:
+        note = NOTE_HEADING + fit(render_text(chapter.note.strip()), min(FIELD_LIMIT, room))
+    return ReaderTexts(heading, note, body or "\u200b", tail)
+
+
+def escape(text: str) -> str:
+    """Text from a title or label, shown inert (no markdown, no mentions)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def library_pages(stories: Sequence[Story]) -> list[str]:

@@ -1,15 +1,17 @@
-"""The persistent views: the pager (a chapter's pages, the /stories list), its Jump box, and
-"Read chapter" / "Read from here".
+"""The persistent views: the pager (a chapter's pages as a Components V2 reader, the /stories
+list as an embed), its Jump box, "Read chapter" / "Read from here" and "Bookmark".
 
 Every button keeps all its state in its custom_id (discord.ui.DynamicItem), so a message
-keeps working after the bot restarts. Errors in buttons and modals go to the command tree's
-one error handler (bot.runtime.StoryTree.on_error) like command errors do.
+keeps working after the bot restarts; so does the Jump box, whose custom_id holds the page it
+was opened on (answered by ``answer_jump``, not by a Modal object that a restart forgets).
+Errors in buttons and modals go to the command tree's one error handler
+(bot.runtime.StoryTree.on_error) like command errors do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +20,7 @@ import discord
 from bot.models import Chapter
 from bot.runtime import tell
 from cogs._context import Interaction, library_of, mature_ok, report
-from cogs._render import chapter_page_embed, library_embed, library_pages
+from cogs._render import COLOUR, library_embed, library_pages, reader_texts
 
 # ---- the pager ----------------------------------------------------------------------------------
 
@@ -26,8 +28,13 @@ PAGER_TEMPLATE = (
     r"sb:(?P<kind>pg|st):(?P<story>\d+):(?P<chapter>-?\d+):(?P<page>\d+):(?P<user>\d+)"
     r":(?P<action>first|prev|at|next|last|jump)"
 )
+JUMP_TEMPLATE = (
+    r"sb:jm:(?P<kind>pg|st):(?P<story>\d+):(?P<chapter>-?\d+):(?P<page>\d+):(?P<user>\d+)"
+    r":(?P<total>\d+)"
+)
 ACTIONS = {"first": "First", "prev": "Prev", "next": "Next", "last": "Last", "jump": "Jump"}
 EMOJI = {"first": "⏮️", "prev": "◀️", "next": "▶️", "last": "⏭️", "jump": "🔢"}
+LAST = 1 << 30  # a page number past any chapter's end: clamped to its last page
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,9 @@ class PagerState:
     def custom_id(self, action: str) -> str:
         return f"sb:{self.kind}:{self.story}:{self.chapter}:{self.page}:{self.user}:{action}"
 
+    def jump_id(self, total: int) -> str:
+        return f"sb:jm:{self.kind}:{self.story}:{self.chapter}:{self.page}:{self.user}:{total}"
+
     @classmethod
     def from_match(cls, match: re.Match[str]) -> PagerState:
         return cls(
@@ -59,26 +69,24 @@ class PagerState:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """One page ready to send: its embed, the page it shows, and how many there are."""
+    """One page ready to send: the page it shows, how many there are, and what it is made of
+    (a chapter's page, or an embed of the /stories list)."""
 
-    embed: discord.Embed
     page: int
     total: int
+    embed: discord.Embed | None = None
+    chapter: Chapter | None = None
+    pages: Sequence[str] = ()
+    position: int = 0  # the first paragraph of a chapter's page
+    before: bool = False  # a chapter before this one (Prev on the first page goes there)
+    after: bool = False  # a chapter after this one (Next on the last page goes there)
 
-
-def page_of_position(chapter: Chapter, pages: Sequence[str], position: int) -> int:
-    """The index of the page holding the paragraph at ``position`` (0 if it is not here)."""
-    offset = 0
-    for p in chapter.paragraphs:
-        if p.position >= position:
-            break
-        offset += len(p.text) + 2
-    start = 0
-    for index, page in enumerate(pages):
-        if start <= offset < start + len(page):
-            return index
-        start += len(page)
-    return 0
+    def message(self, state: PagerState) -> dict[str, Any]:
+        """What to send or edit the message with, for a pager at ``state``'s page."""
+        if self.chapter is not None:
+            return {"view": reader_layout(self, state)}
+        view = pager_view(state, self.total)
+        return {"embed": self.embed, "view": view} if view else {"embed": self.embed}
 
 
 class ChapterPages:
@@ -87,11 +95,21 @@ class ChapterPages:
     not_yours = "This is {name}'s reader — start your own with /chapter"
 
     async def render(self, interaction: Interaction, state: PagerState) -> Rendered:
-        chapter, pages = await library_of(interaction).pages(
+        library = library_of(interaction)
+        chapter, pages = await library.pages(
             state.story, state.chapter, mature_ok=mature_ok(interaction)
         )
         index = max(0, min(state.page, len(pages) - 1))
-        return Rendered(chapter_page_embed(chapter, pages, index), index, len(pages))
+        story = chapter.story.id
+        return Rendered(
+            index,
+            len(pages),
+            chapter=chapter,
+            pages=pages,
+            position=library.page_position(chapter, pages, index),
+            before=await library.next_chapter(story, chapter.number, -1) is not None,
+            after=await library.next_chapter(story, chapter.number, 1) is not None,
+        )
 
 
 class LibraryPages:
@@ -103,7 +121,7 @@ class LibraryPages:
         stories = await library_of(interaction).stories(mature_ok=mature_ok(interaction))
         pages = library_pages(stories)
         index = max(0, min(state.page, len(pages) - 1))
-        return Rendered(library_embed(stories, pages, index), index, len(pages))
+        return Rendered(index, len(pages), embed=library_embed(stories, pages, index))
 
 
 # What a pager shows, by the kind in its custom_id (kept as they were: old messages hold them)
@@ -111,22 +129,63 @@ SOURCES: dict[str, ChapterPages | LibraryPages] = {"pg": ChapterPages(), "st": L
 
 
 async def render_page(interaction: Interaction, state: PagerState) -> Rendered:
-    """The page ``state`` asks for (clamped to what exists now), as an embed."""
+    """The page ``state`` asks for (clamped to what exists now)."""
     return await SOURCES[state.kind].render(interaction, state)
 
 
+def _nav_buttons(state: PagerState, rendered: Rendered) -> Iterator[PagerButton]:
+    """First / Prev / n of N / Next / Last: Prev and Next go on to the chapter before or
+    after when there is one."""
+    at_start, at_end = state.page <= 0, state.page >= rendered.total - 1
+    yield PagerButton(state, "first", disabled=at_start)
+    yield PagerButton(state, "prev", disabled=at_start and not rendered.before)
+    label = f"{state.page + 1} of {rendered.total}"
+    yield PagerButton(state, "at", disabled=True, label=label)
+    yield PagerButton(state, "next", disabled=at_end and not rendered.after)
+    yield PagerButton(state, "last", disabled=at_end)
+
+
 def pager_view(state: PagerState, total: int) -> discord.ui.View | None:
-    """First / Prev / n of N / Next / Last, and Jump; None when there is one page."""
+    """The /stories list's buttons: First / Prev / n of N / Next / Last, and Jump; None when
+    there is one page."""
     if total <= 1:
         return None
     view = discord.ui.View(timeout=None)
-    at_start, at_end = state.page <= 0, state.page >= total - 1
-    for action, disabled in (("first", at_start), ("prev", at_start)):
-        view.add_item(PagerButton(state, action, disabled=disabled))
-    view.add_item(PagerButton(state, "at", disabled=True, label=f"{state.page + 1} of {total}"))
-    for action, disabled in (("next", at_end), ("last", at_end)):
-        view.add_item(PagerButton(state, action, disabled=disabled))
+    for item in _nav_buttons(state, Rendered(state.page, total)):
+        view.add_item(item)
     view.add_item(PagerButton(state, "jump", row=1))
+    return view
+
+
+def action_row(*items: discord.ui.Item[Any]) -> discord.ui.ActionRow[Any]:
+    """A Components V2 row of buttons (dynamic items included)."""
+    row: discord.ui.ActionRow[Any] = discord.ui.ActionRow()
+    for item in items:
+        row.add_item(item)
+    return row
+
+
+def reader_layout(rendered: Rendered, state: PagerState) -> discord.ui.LayoutView:
+    """A chapter's page as a Components V2 reader: a container with the story title and chapter
+    label, the page's text, a separator, the footer line and the buttons."""
+    assert rendered.chapter is not None
+    texts = reader_texts(rendered.chapter, rendered.pages, rendered.page)
+    container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=COLOUR)
+    container.add_item(discord.ui.TextDisplay(texts.heading))
+    if texts.note is not None:
+        container.add_item(discord.ui.TextDisplay(texts.note))
+    container.add_item(discord.ui.TextDisplay(texts.body))
+    container.add_item(discord.ui.Separator())
+    container.add_item(discord.ui.TextDisplay(texts.footer))
+    if rendered.total > 1 or rendered.before or rendered.after:
+        container.add_item(action_row(*_nav_buttons(state, rendered)))
+    tools: list[discord.ui.Item[Any]] = []
+    if rendered.total > 1:
+        tools.append(PagerButton(state, "jump"))
+    tools.append(BookmarkButton(rendered.chapter.story.id, rendered.position))
+    container.add_item(action_row(*tools))
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(container)
     return view
 
 
@@ -168,7 +227,7 @@ class PagerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGER
                 custom_id=state.custom_id(action),
                 disabled=disabled,
             ),
-            row=row if row is not None else 0,
+            row=row,
         )
         self.state = state
         self.action = action
@@ -194,54 +253,91 @@ class PagerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGER
         try:
             if self.action == "jump":
                 current = await render_page(interaction, self.state)
-                await interaction.response.send_modal(JumpModal(self.state, current.total))
+                await interaction.response.send_modal(jump_modal(self.state, current.total))
                 return
-            await turn_to(interaction, self.state, self._target())
+            await turn_to(interaction, self.state, self._target(), step=self._step())
         except Exception as exc:
             await report(interaction, exc, f"pager {self.action}")
 
     def _target(self) -> int:
         page = self.state.page
-        return {
-            "first": 0,
-            "prev": page - 1,
-            "next": page + 1,
-            "last": 1 << 30,  # clamped to the last page by render_page
-        }.get(self.action, page)
+        return {"first": 0, "prev": page - 1, "next": page + 1, "last": LAST}.get(self.action, page)
+
+    def _step(self) -> int:
+        """Which way Prev and Next go on past the chapter's ends (0: they stop)."""
+        if self.state.kind != "pg":
+            return 0
+        return {"prev": -1, "next": 1}.get(self.action, 0)
 
 
-async def turn_to(interaction: Interaction, state: PagerState, page: int) -> None:
-    """Show ``page`` in the message the interaction came from."""
+async def turn_to(interaction: Interaction, state: PagerState, page: int, *, step: int = 0) -> None:
+    """Show ``page`` in the message the interaction came from; past the chapter's first or
+    last page, ``step`` goes on to the chapter before (-1) or after (1)."""
     rendered = await render_page(interaction, replace(state, page=max(0, page)))
+    if step and (page < 0 or page > rendered.page):
+        number = await library_of(interaction).next_chapter(state.story, state.chapter, step)
+        if number is not None:
+            moved = replace(state, chapter=number, page=0 if step > 0 else LAST)
+            rendered = await render_page(interaction, moved)
+            state = moved
     shown = replace(state, page=rendered.page)
-    await interaction.response.edit_message(
-        embed=rendered.embed, view=pager_view(shown, rendered.total)
-    )
+    await interaction.response.edit_message(**rendered.message(shown))
+    await _remember(interaction, rendered)
 
 
-class JumpModal(discord.ui.Modal, title="Jump to page"):
-    def __init__(self, state: PagerState, total: int) -> None:
-        super().__init__(timeout=600)
-        self.state = state
-        self.total = total
-        self.page_input: discord.ui.TextInput[JumpModal] = discord.ui.TextInput(
+async def _remember(interaction: Interaction, rendered: Rendered) -> None:
+    """Record the reader's place, after answering: the page turn does not wait for it."""
+    if rendered.chapter is not None:
+        await library_of(interaction).record_reading(
+            interaction.user.id, rendered.chapter, rendered.pages, rendered.page
+        )
+
+
+def jump_modal(state: PagerState, total: int) -> discord.ui.Modal:
+    """The Jump box. Its answer comes through ``answer_jump``, before or after a restart; the
+    Modal object itself does nothing on submit and is dropped after a second."""
+    modal = discord.ui.Modal(title="Jump to page", custom_id=state.jump_id(total), timeout=1)
+    modal.add_item(
+        discord.ui.TextInput(
             label=f"Page number (1-{total})",
             custom_id="page",
             placeholder=str(state.page + 1),
             min_length=1,
             max_length=6,
         )
-        self.add_item(self.page_input)
+    )
+    return modal
 
-    async def on_submit(self, interaction: Interaction, /) -> None:
-        typed = self.page_input.value.strip()
-        if not typed.isdigit() or not 1 <= int(typed) <= self.total:
-            await tell(interaction, f"Pick a page from 1 to {self.total}.")
+
+def _typed(components: Any) -> str:
+    """The value of the Jump box's "page" field in a modal submit's components."""
+    for component in components or ():
+        if component.get("custom_id") == "page":
+            return str(component.get("value") or "")
+        nested = component.get("components") or [component.get("component") or {}]
+        found = _typed(nested)
+        if found:
+            return found
+    return ""
+
+
+async def answer_jump(interaction: Interaction) -> None:
+    """Answer a Jump box, whichever process opened it: its custom_id holds the state."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return
+    data: Any = interaction.data or {}
+    match = re.fullmatch(JUMP_TEMPLATE, str(data.get("custom_id", "")))
+    if match is None:
+        return
+    try:
+        state, total = PagerState.from_match(match), int(match["total"])
+        typed = _typed(data.get("components")).strip()
+        if not typed.isdigit() or not 1 <= int(typed) <= total:
+            await tell(interaction, f"Pick a page from 1 to {total}.")
             return
-        await turn_to(interaction, self.state, int(typed) - 1)
-
-    async def on_error(self, interaction: Interaction, error: Exception, /) -> None:
-        await report(interaction, error, "jump modal")
+        await turn_to(interaction, state, int(typed) - 1)
+    except Exception as exc:
+        await report(interaction, exc, "jump modal")
 
 
 async def send_pager(
@@ -250,13 +346,19 @@ async def send_pager(
     """Answer the interaction with a new reader at ``state``'s page."""
     rendered = await render_page(interaction, state)
     shown = replace(state, page=rendered.page)
-    view = pager_view(shown, rendered.total)
-    if view is None:
-        await interaction.response.send_message(embed=rendered.embed, ephemeral=ephemeral)
-    else:
-        await interaction.response.send_message(
-            embed=rendered.embed, view=view, ephemeral=ephemeral
-        )
+    await interaction.response.send_message(**rendered.message(shown), ephemeral=ephemeral)
+    await _remember(interaction, rendered)
+
+
+async def open_reader(
+    interaction: Interaction, story: int, chapter: int, position: int, *, ephemeral: bool = True
+) -> None:
+    """A reader of one's own, opened at the page holding the paragraph at ``position``."""
+    found, _, page = await library_of(interaction).pages_at(
+        story, chapter, position, mature_ok=mature_ok(interaction)
+    )
+    state = PagerState("pg", found.story.id, found.number, page, interaction.user.id)
+    await send_pager(interaction, state, ephemeral=ephemeral)
 
 
 # ---- "Read chapter" / "Read from here" -----------------------------------------------------------
@@ -295,14 +397,56 @@ class ReadButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=READ_T
 
     async def callback(self, interaction: Interaction) -> None:
         try:
-            chapter, pages = await library_of(interaction).pages(
-                self.story, self.chapter, mature_ok=mature_ok(interaction)
-            )
-            page = page_of_position(chapter, pages, self.position)
-            state = PagerState("pg", chapter.story.id, chapter.number, page, interaction.user.id)
-            await send_pager(interaction, state, ephemeral=True)
+            await open_reader(interaction, self.story, self.chapter, self.position)
         except Exception as exc:
             await report(interaction, exc, "read")
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (PagerButton, ReadButton)
+# ---- "Bookmark" ---------------------------------------------------------------------------------
+
+BOOKMARK_TEMPLATE = r"sb:bm:(?P<story>\d+):(?P<position>\d+)"
+
+
+class BookmarkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BOOKMARK_TEMPLATE):
+    """Save this place (a page's first paragraph, an excerpt's, a hit's) for whoever clicks."""
+
+    def __init__(self, story: int, position: int, *, emoji: str | None = "🔖") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Bookmark",
+                emoji=emoji,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sb:bm:{story}:{position}",
+            )
+        )
+        self.story, self.position = story, position
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> BookmarkButton:
+        return cls(int(match["story"]), int(match["position"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            library = library_of(interaction)
+            saved = await library.add_bookmark(
+                interaction.user.id, self.story, self.position, mature_ok=mature_ok(interaction)
+            )
+            story = await library.find_story(saved.story_id, mature_ok=True)
+            label = story.chapter_info(saved.chapter)
+            where = f"{story.title} · {label.label if label else saved.chapter}"
+            await tell(
+                interaction,
+                f"Bookmarked {discord.utils.escape_markdown(where)}: “{saved.words}” "
+                "(see your bookmarks with /bookmarks).",
+            )
+        except Exception as exc:
+            await report(interaction, exc, "bookmark")
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    PagerButton,
+    ReadButton,
+    BookmarkButton,
+)

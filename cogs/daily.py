@@ -25,7 +25,7 @@ from bot import daily
 from bot.errors import StoryBotError
 from bot.models import DailySchedule
 from bot.runtime import StoryBot, tell
-from cogs._admin import require_manage_guild
+from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
 from cogs._context import channel_mature_ok
 from cogs.excerpt import excerpt_message
@@ -47,6 +47,8 @@ class DailyCog(commands.Cog):
         name="daily",
         description="A random excerpt posted every day at a set time (needs Manage Server).",
         guild_only=True,
+        allowed_contexts=SERVER_ONLY,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
@@ -237,7 +239,7 @@ class DailyCog(commands.Cog):
                     exc.message,
                 )
                 story = None
-        excerpt = await self.library.excerpt(story, mature_ok=allowed)
+        excerpt = await self.library.excerpt(story, mature_ok=allowed, channel=channel.id)
         try:
             scope = excerpt.story.id if story is not None else None
             message = excerpt_message(

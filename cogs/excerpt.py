@@ -1,4 +1,10 @@
-"""/excerpt: a random passage, with Another, Continue reading and Read chapter buttons."""
+"""/excerpt: a random passage, with Another, Continue reading, Read chapter and Bookmark buttons.
+
+A channel does not see a passage twice until it has seen all of its story's (the Library keeps
+each channel's shuffle in the database). Another and Continue reading post publicly, so they
+share /excerpt's per-user cooldown: a flood of clicks is answered privately, like a flood of
+commands.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +20,19 @@ from bot.models import Excerpt
 from bot.paging import paginate
 from cogs._choices import chapter_choices, story_choices
 from cogs._context import Interaction, library_of, mature_ok, report
+from cogs._limits import SharedCooldown
 from cogs._render import story_embed
-from cogs._views import DYNAMIC_ITEMS, ReadButton
+from cogs._views import DYNAMIC_ITEMS, BookmarkButton, ReadButton
 
-RECENT_PER_CHANNEL = 12  # excerpts a channel remembers, so "Another" does not repeat one
+RECENT_PER_CHANNEL = 12  # excerpts naming a character a channel remembers, not to repeat one
 CHARACTER_IN_ID = 40  # a longer character name is not carried by the Another button
 ANOTHER_TEMPLATE = r"sb:ex:a:(?P<story>\d+):(?P<chapter>-?\d+|-):(?P<character>.{0,40})"
 CONTINUE_TEMPLATE = r"sb:ex:c:(?P<story>\d+):(?P<end>\d+)"
 
 
 class RecentExcerpts:
-    """A short per-channel memory of (story id, first position) of the excerpts shown."""
+    """A short per-channel memory of (story id, first position) of the excerpts shown, for
+    excerpts naming a character (the others follow the channel's stored shuffle)."""
 
     def __init__(self, size: int = RECENT_PER_CHANNEL) -> None:
         self.size = size
@@ -38,11 +46,20 @@ class RecentExcerpts:
         seen.append((excerpt.story.id, excerpt.start))
 
 
-def _recent(interaction: Interaction) -> RecentExcerpts:
+def _cog(interaction: Interaction) -> Excerpts:
     cog = interaction.client.get_cog(Excerpts.__cog_name__)
-    if isinstance(cog, Excerpts):
-        return cog.recent
-    return RecentExcerpts()
+    if not isinstance(cog, Excerpts):
+        raise TypeError("the excerpt buttons need the Excerpts cog")
+    return cog
+
+
+def _recent(interaction: Interaction) -> RecentExcerpts:
+    return _cog(interaction).recent
+
+
+def _slow_down(interaction: Interaction) -> bool:
+    """/excerpt's per-user cooldown, shared by the buttons that post an excerpt publicly."""
+    return _cog(interaction).cooldown.check(interaction)
 
 
 def excerpt_message(
@@ -61,6 +78,7 @@ def excerpt_message(
     view.add_item(AnotherButton(scope_story, scope_chapter, character))
     view.add_item(ContinueButton(excerpt.story.id, excerpt.end))
     view.add_item(ReadButton(excerpt.story.id, excerpt.chapter, excerpt.start))
+    view.add_item(BookmarkButton(excerpt.story.id, excerpt.start))
     return {"embed": embed, "view": view}
 
 
@@ -78,6 +96,7 @@ async def _post_excerpt(
         character,
         mature_ok=mature_ok(interaction),
         avoid=recent.of(interaction.channel_id),
+        channel=interaction.channel_id,
     )
     recent.add(interaction.channel_id, excerpt)
     scope_story = excerpt.story.id if story is not None else None
@@ -116,6 +135,7 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANO
 
     async def callback(self, interaction: Interaction) -> None:
         try:
+            _slow_down(interaction)
             await _post_excerpt(interaction, self.story, self.chapter, self.character)
         except Exception as exc:
             await report(interaction, exc, "excerpt another")
@@ -144,6 +164,7 @@ class ContinueButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CO
 
     async def callback(self, interaction: Interaction) -> None:
         try:
+            _slow_down(interaction)
             library = library_of(interaction)
             excerpt = await library.continue_after(
                 self.story, self.end, mature_ok=mature_ok(interaction)
@@ -154,6 +175,7 @@ class ContinueButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CO
                     excerpt, scope_story=excerpt.story.id, scope_chapter=None, character=None
                 )
             )
+            await library.record_place(interaction.user.id, excerpt.story, excerpt.start)
         except Exception as exc:
             await report(interaction, exc, "excerpt continue")
 
@@ -162,6 +184,7 @@ class Excerpts(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         self.recent = RecentExcerpts()
+        self.cooldown = SharedCooldown()  # /excerpt, Another and Continue reading, per user
 
     @app_commands.command(name="excerpt")
     @app_commands.describe(
@@ -170,7 +193,7 @@ class Excerpts(commands.Cog):
         character="A passage that names this character",
     )
     @app_commands.autocomplete(story=story_choices, chapter=chapter_choices)
-    @app_commands.checks.cooldown(4, 10.0)
+    @app_commands.check(_slow_down)
     async def excerpt(
         self,
         interaction: Interaction,

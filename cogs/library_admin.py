@@ -17,7 +17,7 @@ from bot.errors import StoryBotError
 from bot.library_admin import AddResult
 from bot.models import IngestReport, Story
 from bot.runtime import StoryBot, tell
-from cogs._admin import require_manage_guild
+from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
 from cogs._limits import DESCRIPTION_LIMIT
 from cogs._render import fit
@@ -81,6 +81,8 @@ class LibraryAdminCog(commands.Cog):
         name="library",
         description="Change the bot's story library (needs Manage Server).",
         guild_only=True,
+        allowed_contexts=SERVER_ONLY,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 

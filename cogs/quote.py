@@ -13,7 +13,7 @@ from cogs._choices import story_choices
 from cogs._context import Interaction, library_of, mature_ok
 from cogs._limits import DESCRIPTION_LIMIT, FOOTER_LIMIT, TITLE_LIMIT
 from cogs._render import COLOUR, echo, fit, footer, render_snippet
-from cogs._views import DYNAMIC_ITEMS, ReadButton
+from cogs._views import DYNAMIC_ITEMS, BookmarkButton, ReadButton
 
 HITS_SHOWN = 3
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
@@ -37,28 +37,36 @@ def hit_embed(hit: Hit, number: int, total: int) -> discord.Embed:
     return embed
 
 
+def hidden_line(count: int) -> str:
+    """How many matches spoilers:False left out, e.g. "2 more matches in chapters you haven't
+    read"."""
+    return f"{count} more match{'es' if count != 1 else ''} in chapters you haven't read"
+
+
 def quote_message(result: SearchResult) -> dict[str, Any]:
     """The answer to /quote: a line naming the kind of match, one embed and button per hit."""
     query = echo(result.query)
     hits = result.hits[:HITS_SHOWN]
+    hidden = hidden_line(result.hidden)
     if not hits:
+        if result.hidden:
+            return {"content": f"No match for “{query}” in what you have read; {hidden}."}
         return {
             "content": f"No line in the library is close to “{query}”. "
             "Try fewer words, or words you are surer of."
         }
     view = discord.ui.View(timeout=None)
     for number, hit in enumerate(hits, start=1):
+        emoji = KEYCAPS[number - 1] if len(hits) > 1 else None
         view.add_item(
             ReadButton(
-                hit.story.id,
-                hit.chapter,
-                hit.position,
-                label="Read from here",
-                emoji=KEYCAPS[number - 1] if len(hits) > 1 else "📖",
+                hit.story.id, hit.chapter, hit.position, label="Read from here", emoji=emoji or "📖"
             )
         )
+        view.add_item(BookmarkButton(hit.story.id, hit.position, emoji=emoji or "🔖"))
+    heading = f"{HEADINGS.get(result.match, 'Matches for')} “{query}”"
     return {
-        "content": f"{HEADINGS.get(result.match, 'Matches for')} “{query}”:",
+        "content": f"{heading} ({hidden}):" if result.hidden else f"{heading}:",
         "embeds": [hit_embed(hit, n, len(hits)) for n, hit in enumerate(hits, start=1)],
         "view": view,
     }
@@ -72,17 +80,22 @@ class Quotes(commands.Cog):
     @app_commands.describe(
         text="The line as you remember it; close is good enough",
         story="Search only this story",
+        spoilers="False: only what you have read (chapters up to your furthest place)",
     )
     @app_commands.autocomplete(story=story_choices)
     @app_commands.checks.cooldown(4, 10.0)
-    async def quote(self, interaction: Interaction, text: str, story: str | None = None) -> None:
+    async def quote(
+        self, interaction: Interaction, text: str, story: str | None = None, spoilers: bool = True
+    ) -> None:
         """Find a line in the stories from the words you remember."""
         library = library_of(interaction)
         ok = mature_ok(interaction)
         # no words, or a story not to be searched here: answered privately, before deferring
         scope = await library.check_quote(text, story, mature_ok=ok)
-        await interaction.response.defer(thinking=True)
-        result = await library.quote(text, scope, mature_ok=ok, limit=HITS_SHOWN)
+        # spoilers:False answers privately: what was hidden would tell others how far you read
+        await interaction.response.defer(thinking=True, ephemeral=not spoilers)
+        reader = None if spoilers else interaction.user.id
+        result = await library.quote(text, scope, mature_ok=ok, limit=HITS_SHOWN, reader=reader)
         await interaction.followup.send(**quote_message(result))
 
 

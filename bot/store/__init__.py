@@ -9,10 +9,11 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -21,6 +22,7 @@ from bot.models import DailySchedule
 from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, is_locked, locked_error
 from bot.store.guilds import GuildSQL
 from bot.store.library import LibrarySQL
+from bot.store.readers import ReaderSQL
 from bot.store.scenes import SceneSQL
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.search import SearchSQL
@@ -30,7 +32,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 log = logging.getLogger(__name__)
 
 
-class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL):
+class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL):
     """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
 
     busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock
@@ -203,6 +205,10 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL):
                 raise
             else:
                 await self.db.execute("COMMIT")
+
+    async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        async with self._write_lock:
+            await self.db.executemany(sql, [tuple(row) for row in rows])
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:
         """A consistent copy of the database while it is in use (SQLite's backup API).

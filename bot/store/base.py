@@ -38,6 +38,10 @@ class SQLBase:
     def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         raise NotImplementedError
 
+    async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One statement per row, each its own autocommitted write, in one trip to the thread."""
+        raise NotImplementedError
+
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         # One trip to aiosqlite's thread: each trip costs about 0.3 ms here, more than most of
         # our queries, so a read is never execute() + fetchall() + close() (three trips).

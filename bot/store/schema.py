@@ -157,6 +157,47 @@ MIGRATIONS: tuple[str, ...] = (
         WHEN NEW.id > (SELECT high FROM story_ids)
         BEGIN UPDATE story_ids SET high = NEW.id; END;
     """,
+    # readers: per-reader state, keyed by Discord user id (reading positions, bookmarks), and
+    # each channel's excerpt shuffle (which passages of a story it has been shown). A story's
+    # rows go with it (the trigger), so nothing is kept about a story the library no longer
+    # has; a story changed in place keeps its id, and its readers keep their places.
+    """
+    CREATE TABLE reading_positions (
+        user_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        furthest INTEGER NOT NULL,
+        turn INTEGER NOT NULL,
+        PRIMARY KEY (user_id, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX reading_positions_by_story ON reading_positions (story_id);
+    CREATE TABLE bookmarks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        words TEXT NOT NULL
+    );
+    CREATE INDEX bookmarks_by_user ON bookmarks (user_id, id);
+    CREATE INDEX bookmarks_by_story ON bookmarks (story_id);
+    CREATE TABLE excerpt_shuffles (
+        channel_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        used INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, story_id, scope)
+    ) WITHOUT ROWID;
+    CREATE INDEX excerpt_shuffles_by_story ON excerpt_shuffles (story_id);
+    CREATE TRIGGER readers_forget_removed_story AFTER DELETE ON stories BEGIN
+        DELETE FROM reading_positions WHERE story_id = OLD.id;
+        DELETE FROM bookmarks WHERE story_id = OLD.id;
+        DELETE FROM excerpt_shuffles WHERE story_id = OLD.id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import simcord
+from simcord.components import walk_components
 
 from bot.library import Library
 from bot.runtime import StoryBot
@@ -40,18 +41,38 @@ def answer(result: simcord.InteractionResult) -> simcord.ResponseMessage:
     return message
 
 
+def buttons(message: simcord.ResponseMessage) -> list[dict[str, Any]]:
+    """Every button of a message, nested ones (Components V2) included, in order."""
+    return [c for c in walk_components(message.components) if c.get("type") == 2]
+
+
 def custom_ids(message: simcord.ResponseMessage) -> dict[str, str]:
     """Button label -> custom_id, for every button of a message (the first of a label)."""
     found: dict[str, str] = {}
-    for row in message.components:
-        for part in row.get("components", []):
-            found.setdefault(part.get("label") or "", part.get("custom_id") or "")
+    for part in buttons(message):
+        found.setdefault(part.get("label") or "", part.get("custom_id") or "")
     return found
 
 
 def button(message: simcord.ResponseMessage, label: str) -> dict[str, Any]:
-    for row in message.components:
-        for part in row.get("components", []):
-            if part.get("label") == label:
-                return part
+    for part in buttons(message):
+        if part.get("label") == label:
+            return part
     raise AssertionError(f"no button {label!r}")
+
+
+def texts(message: simcord.ResponseMessage) -> list[str]:
+    """The text displays of a Components V2 message, in order."""
+    return [c["content"] for c in walk_components(message.components) if c.get("type") == 10]
+
+
+def page_text(message: simcord.ResponseMessage) -> str:
+    """A reader page's story text (its third text display, or second with no author's note)."""
+    shown = texts(message)
+    assert len(shown) >= 3, shown
+    return shown[-2]
+
+
+def footer_text(message: simcord.ResponseMessage) -> str:
+    """A reader page's footer line, without its small-text marker."""
+    return texts(message)[-1].removeprefix("-# ")

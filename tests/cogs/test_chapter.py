@@ -8,11 +8,11 @@ from bot.paging import paginate
 from bot.runtime import StoryBot
 from cogs._render import render_text
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import answer, button, custom_ids, server
+from tests.cogs.helpers import answer, button, custom_ids, footer_text, page_text, server, texts
 
 
 def _shown(message: simcord.ResponseMessage) -> str:
-    return message.embeds[0].description or ""
+    return page_text(message)
 
 
 def _at(message: simcord.ResponseMessage) -> str:
@@ -30,12 +30,12 @@ async def test_chapter_pages_and_buttons(simcord_env: simcord.Env) -> None:
     expected = [render_text(page.strip()) for page in pages]
 
     message = answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
-    embed = message.embeds[0]
-    assert embed.author.name == "Breaking alone" and embed.title == "Part 2"
-    assert (embed.footer.text or "").startswith("Breaking alone · Part 2")
+    assert not message.embeds and texts(message)[0] == "### Breaking alone\n**Part 2**"
+    assert footer_text(message).startswith("Breaking alone · Part 2")
     assert _at(message) == f"1 of {total}"
     assert set(custom_ids(message)) >= {"First", "Prev", "Next", "Last", "Jump"}
-    assert button(message, "First")["disabled"] and button(message, "Prev")["disabled"]
+    assert button(message, "First")["disabled"]
+    assert not button(message, "Prev").get("disabled")  # back to Part 1
     assert all(len(custom_id) <= 100 for custom_id in custom_ids(message).values())
 
     seen = [_shown(message)]
@@ -44,7 +44,8 @@ async def test_chapter_pages_and_buttons(simcord_env: simcord.Env) -> None:
         assert _at(message) == f"{number} of {total}"
         seen.append(_shown(message))
     assert seen == expected  # every page, in order: the chapter, nothing dropped
-    assert button(message, "Next")["disabled"] and button(message, "Last")["disabled"]
+    assert button(message, "Last")["disabled"]
+    assert not button(message, "Next").get("disabled")  # on to Part 3
 
     message = answer(await s.alice.click(message, label="First"))
     assert _shown(message) == expected[0]
@@ -105,13 +106,12 @@ async def test_chapter_by_label_single_page_and_author_note(simcord_env: simcord
     assert chapter.note and chapter.note.startswith("A/N")
 
     result = await s.alice.slash(s.channel, "chapter", story=story.slug, chapter=label)
-    embed = answer(result).embeds[0]
-    assert embed.title == label == "Chapter 11"
-    assert (embed.footer.text or "").startswith(f"{story.title} · {label} · page 1 of ")
-    assert embed.fields[0].name == "Author's note"
-    assert embed.fields[0].value == render_text(chapter.note)
-    assert "A/N" not in (embed.description or "")
-    assert len(embed) <= 6000
+    heading, note, body, footer = texts(answer(result))
+    assert heading.endswith(f"**{label}**") and label == "Chapter 11"
+    assert footer.startswith(f"-# {story.title} · {label} · page 1 of ")
+    assert note == "-# Author's note\n" + render_text(chapter.note)
+    assert "A/N" not in body
+    assert sum(len(t) for t in texts(answer(result))) <= 4000
 
 
 async def test_chapter_autocomplete(simcord_env: simcord.Env) -> None:

@@ -72,7 +72,7 @@ async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
     assert embed.description and embed.footer.text
     assert EXPLICIT not in (embed.author.name or "")  # not an age-restricted channel
     labels = [c.label for row in posts[0].components for c in row.children]  # type: ignore[attr-defined]
-    assert labels == ["Another", "Continue reading", "Read chapter"]
+    assert labels == ["Another", "Continue reading", "Read chapter", "Bookmark"]
 
     await env.advance_time(30 * MINUTE)
     assert len(_posts(channel)) == 1

@@ -10,7 +10,7 @@ import simcord
 from discord import app_commands
 
 from bot.runtime import GENERIC_FAILURE
-from tests.cogs.helpers import answer, server
+from tests.cogs.helpers import answer, footer_text, server
 
 
 async def test_a_burst_is_slowed_down_then_allowed(simcord_env: simcord.Env) -> None:
@@ -63,6 +63,6 @@ async def test_a_failing_button_goes_to_the_same_handler(
     assert len(failures) == 1 and "pager next" in failures[0].getMessage()
     errors = simcord_env.errors
     assert len(errors) == 1
-    assert " · page 1 of " in (message.embeds[0].footer.text or "")  # the page did not turn
+    assert " · page 1 of " in footer_text(message)  # the page did not turn
     turned = answer(await s.alice.click(message, label="Next"))
-    assert " · page 2 of " in (turned.embeds[0].footer.text or "")
+    assert " · page 2 of " in footer_text(turned)

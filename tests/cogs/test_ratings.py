@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 import pytest
 import simcord
+from simcord.components import walk_components
 
 from bot.runtime import StoryBot
 from bot.settings import Settings
@@ -29,6 +30,7 @@ def simcord_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
 
 def _everything(message: simcord.ResponseMessage | discord.Message) -> str:
     parts = [message.content or ""]
+    parts += [c.get("content", "") for c in walk_components(message.components)]
     for embed in message.embeds:
         parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
         parts += [embed.author.name or ""] + [f"{f.name} {f.value}" for f in embed.fields]

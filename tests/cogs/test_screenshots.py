@@ -74,7 +74,7 @@ async def test_screenshots(simcord_env: simcord.Env, system_chromium: None, tmp_
     excerpt = await s.alice.slash(s.channel, "excerpt", story="breaking-alone", chapter="4")
     chapter = await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2")
     quote = await s.alice.slash(s.channel, "quote", text="my whole world is soaked in sorry")
-    assert answer(excerpt).embeds and answer(chapter).embeds and answer(quote).embeds
+    assert answer(excerpt).embeds and answer(chapter).components and answer(quote).embeds
 
     shots = (("excerpt", excerpt, 700), ("chapter", chapter, 2000), ("quote", quote, 500))
     async with simcord_env.preview(s.channel, viewers=[s.alice], width=900, height=700) as p:
