@@ -83,6 +83,10 @@ def _print_json(value: object) -> None:
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backup" and not settings.db_path.is_file():
         raise StoryBotError(f"there is no database at {settings.db_path} to back up")
+    if args.command == "console":
+        from bot.console import hold_interrupts
+
+        hold_interrupts(sys.stdin)  # before the library starts its threads
     library = await Library.open(settings, check=args.command == "ingest")
     try:
         if args.command == "backup":

@@ -177,16 +177,36 @@ class ConsoleSession:
         return render_page(self.chapter, self.pages, page) + "\n\n(/next, /prev, /page N)"
 
 
-def _interrupt_input() -> None:
-    """Let Ctrl-C stop input() at once.
+def hold_interrupts(stdin: TextIO) -> None:
+    """On a terminal, block SIGINT in this (the main) thread before any other thread starts.
 
-    asyncio.run() replaces Python's SIGINT handler with one that cancels the main task and
-    raises only at a second Ctrl-C; while the loop's thread waits in input() the first does
-    nothing, and the cancellation then swallows the next command. The default handler raises
-    KeyboardInterrupt inside input(), which the loop below takes as "leave".
+    A Ctrl-C goes to whichever thread of the process does not block it: to aiosqlite's or an
+    executor's thread it only sets a flag, and the main thread, waiting in input(), never
+    wakes (Ctrl-C "did nothing", then swallowed the next command). Threads inherit the mask
+    of the thread that starts them, so every thread started after this blocks SIGINT too; the
+    console unblocks it in the main thread only while it waits at the prompt.
+    """
+    if stdin.isatty():
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # not POSIX: as it was
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _prompt() -> str:
+    """input() with Ctrl-C able to interrupt it (see hold_interrupts).
+
+    asyncio.run() replaces Python's SIGINT handler with one that only cancels the main task
+    (raising at a second Ctrl-C); the default handler raises KeyboardInterrupt inside input(),
+    which the console takes as "leave".
     """
     with contextlib.suppress(ValueError):  # not the main thread: nothing to change
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        return input(PROMPT)  # on the loop's thread: nothing else runs meanwhile
+    finally:
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def _page_number(text: str) -> int:
@@ -201,7 +221,6 @@ async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
     session = ConsoleSession(library)
     interactive = stdin.isatty()
     if interactive:
-        _interrupt_input()
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401 - line editing and history for input()
         stories = await library.stories(mature_ok=True)
@@ -212,9 +231,7 @@ async def run_console(library: Library, stdin: TextIO, stdout: TextIO) -> int:
     while True:
         try:
             if interactive:
-                # read on the loop's own thread: nothing else runs meanwhile, and Ctrl-C
-                # interrupts input() at once (it cannot reach a worker thread)
-                line = input(PROMPT)  # noqa: ASYNC250
+                line = _prompt()
             else:
                 line = stdin.readline()
                 if not line:

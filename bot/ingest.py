@@ -385,7 +385,7 @@ async def _load_and_write(
 
 # Story files above this size are skipped by name (MAX_STORY_MB): parsing takes several
 # times a file's size in memory, and one huge file must not take the whole ingest down.
-DEFAULT_MAX_STORY_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_STORY_BYTES = 20 * 1024 * 1024
 
 
 async def ingest(

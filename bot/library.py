@@ -519,6 +519,10 @@ class Library:
         """Record that ``day``'s post is being made; False when it was already claimed."""
         return await self.store.claim_daily_post(guild_id, day)
 
+    async def release_daily_post(self, guild_id: int, day: date, previous: date | None) -> bool:
+        """Give back ``day``'s claim after a failed post, so it is tried again that day."""
+        return await self.store.release_daily_post(guild_id, day, previous)
+
 
 def one_line(text: str, width: int = 60) -> str:
     """``text`` on one line, cut to ``width`` with "…": for echoing what someone typed."""

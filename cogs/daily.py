@@ -6,15 +6,19 @@ serves and posts those that are due (see bot/daily.py for when that is).
 No double posts: the day is recorded in the database *before* the message is sent, by one
 conditional UPDATE that only one caller can win. A restart, a second loop or a slow send can
 therefore never post the same day twice. The price: if the process dies between recording and
-sending (a window of one HTTP request), that day's post is lost; a post that fails (channel
-gone, permission missing) is logged once and tried again the next day, not every 30 seconds.
+sending (a window of one HTTP request), that day's post is lost. A post that cannot be made
+(channel gone, permission missing) is logged once and tried again the next day, not every 30
+seconds; one that fails for a while (Discord down, the database locked) is tried again the same
+day, after 1, 5 and 15 minutes and then hourly (bot/daily.py, retry_at), its claim released
+so that a restart in between tries it too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -42,6 +46,17 @@ READ_ONLY = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """A post that failed: for which local day, how often, when to try again, and whether its
+    claim was given back (when it was not, this process still holds it)."""
+
+    day: date
+    failures: int
+    at: datetime
+    released: bool
+
+
 class DailyCog(commands.Cog):
     daily_group = app_commands.Group(
         name="daily",
@@ -59,6 +74,7 @@ class DailyCog(commands.Cog):
         # The schedules, read once and kept in step by /daily set and off: a server's schedule
         # changes only through the process that serves it, so a tick reads no database.
         self._schedules: dict[int, DailySchedule] | None = None
+        self._retries: dict[int, _Retry] = {}  # by guild id
 
     async def cog_load(self) -> None:
         if self.settings.read_only:
@@ -195,23 +211,72 @@ class DailyCog(commands.Cog):
             self._schedules = {s.guild_id: s for s in stored}
         now = discord.utils.utcnow()
         for schedule in list(self._schedules.values()):
+            if self.bot.get_guild(schedule.guild_id) is None:
+                continue  # another shard's (or process's) server, or one we left
+            retry = self._retries.get(schedule.guild_id)
+            if retry is not None and now < retry.at:
+                continue
             day = daily.due_date(schedule, now)
-            if day is None or self.bot.get_guild(schedule.guild_id) is None:
-                continue  # not due, or another shard's (or process's) server, or one we left
-            try:
-                # recorded before sending: see the module's docstring
-                self._schedules[schedule.guild_id] = dataclasses.replace(schedule, last_posted=day)
-                if not await self.library.claim_daily_post(schedule.guild_id, day):
+            if retry is not None and not retry.released:
+                day = retry.day  # this process still holds that day's claim
+            elif day is None:
+                continue
+            else:
+                try:
+                    # recorded before sending: see the module's docstring
+                    claimed = await self.library.claim_daily_post(schedule.guild_id, day)
+                except Exception as exc:  # the database is busy: the next tick tries again
+                    log.error(
+                        "daily excerpt for guild %s: cannot claim %s: %s",
+                        schedule.guild_id,
+                        day,
+                        exc,
+                    )
                     continue
+                self._schedules[schedule.guild_id] = dataclasses.replace(schedule, last_posted=day)
+                if not claimed:
+                    self._retries.pop(schedule.guild_id, None)
+                    continue
+            try:
                 await self._post(schedule)
             except Exception as exc:  # one server's failure must not stop the others
-                log.error(
-                    "daily excerpt for guild %s in channel %s failed: %s: %s",
-                    schedule.guild_id,
-                    schedule.channel_id,
-                    type(exc).__name__,
-                    exc,
-                )
+                await self._failed(schedule, day, retry, now, exc)
+            else:
+                self._retries.pop(schedule.guild_id, None)
+
+    async def _failed(
+        self,
+        schedule: DailySchedule,
+        day: date,
+        retry: _Retry | None,
+        now: datetime,
+        exc: Exception,
+    ) -> None:
+        """Plan the next try of a post that failed (the same day only), and say so once."""
+        failures = retry.failures + 1 if retry is not None else 1
+        at = daily.retry_at(schedule, day, failures, now)
+        where = f"daily excerpt for guild {schedule.guild_id} in channel {schedule.channel_id}"
+        if at is None:
+            self._retries.pop(schedule.guild_id, None)
+            log.error("%s failed (%s: %s); given up for %s", where, type(exc).__name__, exc, day)
+            return
+        released = False
+        try:
+            released = await self.library.release_daily_post(
+                schedule.guild_id, day, schedule.last_posted
+            )
+        except Exception as release_error:  # still ours: this process tries again itself
+            log.warning("%s: cannot release the claim: %s", where, release_error)
+        if released and self._schedules is not None:
+            self._schedules[schedule.guild_id] = schedule  # due again, at the retry time
+        self._retries[schedule.guild_id] = _Retry(day, failures, at, released)
+        log.error(
+            "%s failed (%s: %s); trying again at %s",
+            where,
+            type(exc).__name__,
+            exc,
+            at.strftime("%H:%M UTC"),
+        )
 
     @post_due.before_loop
     async def _wait_until_ready(self) -> None:
@@ -249,7 +314,9 @@ class DailyCog(commands.Cog):
                 "**Today's excerpt**", allowed_mentions=discord.AllowedMentions.none(), **message
             )
         except discord.HTTPException as exc:
-            log.warning(
+            if exc.status >= 500 or exc.status == 429:  # Discord's trouble: try again today
+                raise
+            log.warning(  # refused (permissions, the channel): tried again tomorrow
                 "daily excerpt for guild %s not posted in channel %s: %s",
                 schedule.guild_id,
                 schedule.channel_id,

@@ -43,6 +43,8 @@ def report_embed(report: IngestReport, title: str = "Library reloaded") -> disco
     ):
         if files:
             lines.append(f"**{label}** ({len(files)}): " + ", ".join(f"`{f}`" for f in files))
+    for warning in report.warnings:  # library.toml's problems: ratings fail closed meanwhile
+        lines.insert(0, f"⚠️ **Warning**: {warning}")
     for file, reason in report.skipped:
         lines.append(f"**Skipped** `{file}`: {reason}")
     lines.append(f"Unchanged: {len(report.unchanged)}")

@@ -145,7 +145,7 @@ async def test_messy_folder(store: Store, tmp_path: Path) -> None:
     write(folder, "binary.txt", bytes(range(256)) * 40)
     big = "".join(f"Line {i} has words in it and then it ends here. " for i in range(420_000))
     write(folder, "huge.txt", big)  # 20 MB on one line
-    report = await ingest(store, folder)
+    report = await ingest(store, folder, max_bytes=40 * 1024 * 1024)  # above the default
     assert sorted(f for f, _ in report.skipped) == ["binary.txt", "empty.txt"]
     assert all(reason for _, reason in report.skipped)
     assert sorted(report.added) == ["bom.txt", "cp1252.txt", "huge.txt"]

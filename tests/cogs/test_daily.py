@@ -236,3 +236,24 @@ async def test_members_without_manage_server_cannot_set_or_stop_it(
         assert "Manage Server" in _said(await bob.slash(channel, name, **options))
     await env.advance_time(5 * MINUTE)
     assert _posts(channel) == []
+
+
+async def test_a_post_discord_fails_is_tried_again_the_same_day(
+    simcord_env: simcord.Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord answers 500 to the first two sends: the loop gives the day's claim back and
+    posts once, after 1 then 5 minutes, not tomorrow."""
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("daily")
+    await _admin(env, guild).slash(channel, "daily set", channel=channel, time="00:01")
+    env.inject_error("POST", f"/channels/{channel.id}/messages", status=500, times=2)
+    caplog.set_level(logging.INFO, logger="cogs.daily")
+    await env.advance_time(3 * MINUTE)
+    assert _posts(channel) == []
+    assert sum("trying again at" in r.getMessage() for r in caplog.records) == 2
+    await env.advance_time(6 * MINUTE)
+    assert len(_posts(channel)) == 1
+    await env.advance_time(60 * MINUTE)
+    assert len(_posts(channel)) == 1  # once a day, never twice
+    assert env.errors == []

@@ -85,6 +85,24 @@ async def test_reload_reports_added_changed_removed_and_skipped(
     assert "Nothing changed." in again and "**Skipped** `broken.txt`" in again
 
 
+async def test_reload_with_a_broken_library_toml_warns_and_keeps_ratings(
+    simcord_env: simcord.Env, stories_dir: Path
+) -> None:
+    """One lost bracket in library.toml: the reload reply says so, and the explicit story
+    stays out of an ordinary channel."""
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("admin")
+    ada = _admin(env, guild)
+    toml = stories_dir / "library.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("]", "", 1), encoding="utf-8")
+    text = _text(await ada.slash(channel, "library reload"))
+    assert "**Warning**" in text and "library.toml" in text and "cannot be read" in text
+    refused = _text(await ada.slash(channel, "excerpt", story="taking-steps"))
+    assert "age-restricted" in refused
+    assert [type(e.__cause__) for e in env.errors] == [StoryBotError]
+
+
 async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_dir: Path) -> None:
     env = simcord_env
     guild = env.create_guild()
