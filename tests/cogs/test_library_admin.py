@@ -123,7 +123,7 @@ async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_d
     [
         ("big.txt", b"word " * (MAX_UPLOAD // 4), "is too big: 80 KB, the limit is 64 KB"),
         ("binary.txt", bytes(range(256)) * 8, "not a text file (binary content)"),
-        ("story.pdf", b"%PDF-1.7\n", "is not a .txt file"),
+        ("story.pdf", b"%PDF-1.7\n", "is not a story file"),
         ("empty.txt", b"\n\n  \n", "empty file"),
         ("../../escape.txt", b"\x00\x01", "not a text file"),
     ],
