@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import discord
 import simcord
 
 from bot.library import Library
@@ -55,3 +56,19 @@ def button(message: simcord.ResponseMessage, label: str) -> dict[str, Any]:
             if part.get("label") == label:
                 return part
     raise AssertionError(f"no button {label!r}")
+
+
+def admin(env: simcord.Env, guild: simcord.GuildHandle, name: str = "ada") -> simcord.MemberActor:
+    """A member with Manage Server, who may change the library."""
+    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    return guild.add_member(env.create_user(name), roles=[role])
+
+
+def everything(message: simcord.ResponseMessage | discord.Message) -> str:
+    """All a message says: content, and each embed's title, description, footer, author and
+    fields ("name: value")."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
+        parts += [embed.author.name or ""] + [f"{f.name}: {f.value}" for f in embed.fields]
+    return "\n".join(parts)

@@ -1,19 +1,18 @@
 """EPUB and HTML stories in Discord, end to end through simcord: an explicit EPUB dropped in
 the stories folder is refused in an ordinary channel and served in an age-restricted one;
-/library add takes an EPUB (or HTML) as it takes a .txt; /stories and the story embed show
-author, rating, fandom and summary."""
+/library add takes an EPUB (or HTML) as it takes a .txt (what it refuses: in
+test_library_admin.py); /stories and the story embed show author, rating, fandom and
+summary."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import discord
 import pytest
 import simcord
 
-from bot.errors import StoryBotError
 from bot.models import ChapterInfo, Story
 from bot.runtime import StoryBot
 from bot.settings import Settings
@@ -22,7 +21,8 @@ from cogs._render import SUMMARY_IN_LIST, library_pages
 from cogs.library_admin import story_embed
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
-from tests.cogs.helpers import answer
+from tests.cogs.helpers import admin, answer
+from tests.cogs.helpers import everything as _everything
 from tests.text import epub_fixtures as fx
 
 __all__ = ["age_restricted", "closing_bots"]
@@ -36,19 +36,6 @@ FANDOM = "The Time Machine - H. G. Wells"
 def simcord_bot(settings: Settings, stories_dir: Path, closing_bots: BuildBot) -> StoryBot:
     (stories_dir / "redux.epub").write_bytes(fx.archive_epub("Explicit"))
     return closing_bots(dataclasses.replace(settings, max_upload_bytes=256 * 1024))
-
-
-def _everything(message: simcord.ResponseMessage | discord.Message) -> str:
-    parts = [message.content or ""]
-    for embed in message.embeds:
-        parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
-        parts += [embed.author.name or ""] + [f"{f.name}: {f.value}" for f in embed.fields]
-    return "\n".join(parts)
-
-
-def _admin(env: simcord.Env, guild: simcord.GuildHandle) -> simcord.MemberActor:
-    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
-    return guild.add_member(env.create_user("ada"), roles=[role])
 
 
 @pytest.mark.simcord(check_errors=False)
@@ -104,7 +91,7 @@ async def test_library_add_takes_an_epub(simcord_env: simcord.Env, stories_dir: 
     env = simcord_env
     guild = env.create_guild()
     channel = guild.create_text_channel("admin")
-    ada = _admin(env, guild)
+    ada = admin(env, guild)
     data = fx.archive_epub("Teen And Up Audiences").replace(b"redux", b"again")
     result = await ada.slash(channel, "library add", file=("Redux Again.EPUB", data))
     said = _everything(answer(result))
@@ -130,35 +117,11 @@ async def test_library_add_takes_an_html_page(simcord_env: simcord.Env, stories_
     env = simcord_env
     guild = env.create_guild()
     channel = guild.create_text_channel("admin")
-    ada = _admin(env, guild)
+    ada = admin(env, guild)
     data = fx.archive_html("General Audiences")
     said = _everything(answer(await ada.slash(channel, "library add", file=("redux.htm", data))))
     assert "Story added" in said and "(`redux.htm`)" in said and "Rating: general" in said
     assert (stories_dir / "redux.htm").read_bytes() == data
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "reason"),
-    [
-        ("broken.epub", b"PK\x03\x04 not really a zip", "was not added"),
-        ("empty.html", b"<html><body><p> </p></body></html>", "was not added"),
-        ("story.mobi", b"BOOKMOBI", "is not a story file"),
-        (".hidden.epub", fx.archive_epub("Mature"), "hidden file name"),
-    ],
-)
-async def test_library_add_refuses_what_is_not_a_story(
-    simcord_env: simcord.Env, stories_dir: Path, name: str, data: bytes, reason: str
-) -> None:
-    env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
-    ada = _admin(env, guild)
-    before = sorted(os.listdir(stories_dir))
-    said = _everything(answer(await ada.slash(channel, "library add", file=(name, data))))
-    assert reason in said
-    assert [type(e.__cause__) for e in env.errors] == [StoryBotError]  # the one error path
-    env.errors.clear()
-    assert sorted(os.listdir(stories_dir)) == before
 
 
 def test_metadata_is_shown_as_written_within_limits() -> None:
