@@ -44,7 +44,7 @@ from bot.text import STORY_SUFFIXES, process
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "library.toml"
-STORY_SUFFIX = ".txt"  # what /library add saves uploads as (the folder reads STORY_SUFFIXES)
+STORY_SUFFIX = ".txt"  # what /library add saves an upload with no story suffix as
 
 
 def story_files(folder: Path) -> list[Path]:

@@ -209,7 +209,9 @@ class Library:
             if chapter is not None:
                 raise StoryBotError("Name a story to pick a chapter from.")
         if not candidates:
-            raise StoryBotError("The library is empty: add .txt stories to the stories folder.")
+            raise StoryBotError(
+                "The library is empty: add story files (.txt, .epub, .html) to the stories folder."
+            )
         # the store's chapter positions travel with each Story: no query per story here
         bounds: dict[int, tuple[int, int]] = {}
         for s in candidates:
@@ -221,6 +223,14 @@ class Library:
         anchors: dict[int, list[int]] | None = None
         if character:
             anchors = await self._character_positions(character, candidates, bounds)
+            # a story whose character tags list the name is the character's story even where
+            # no passage names them as typed (tag "Rupert Giles", text "Giles" or "the G-man"):
+            # any passage of it will do, the naming ones being preferred where there are some
+            anchors |= {
+                s.id: []
+                for s in candidates
+                if s.id not in anchors and s.id in bounds and _tags_name(s, character)
+            }
             if not anchors:
                 raise StoryBotError(f"No passage names “{one_line(character)}”.")
         usable = [s for s in candidates if s.id in (anchors if anchors is not None else bounds)]
@@ -240,12 +250,13 @@ class Library:
         result: Excerpt | None = None
         for _ in range(8):
             chosen = rng.choice(usable)
-            if anchors is not None:
-                position = rng.choice(anchors[chosen.id])
+            named = anchors.get(chosen.id) if anchors is not None else None
+            if named:
+                position = rng.choice(named)
             else:
                 first, last = bounds[chosen.id]
                 position = rng.randint(first, last)
-            result = await self._excerpt_at(chosen, position, focus=character)
+            result = await self._excerpt_at(chosen, position, focus=character if named else None)
             if (chosen.id, result.start) not in avoid:
                 break
         assert result is not None
@@ -528,6 +539,19 @@ def one_line(text: str, width: int = 60) -> str:
     """``text`` on one line, cut to ``width`` with "…": for echoing what someone typed."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _tags_name(story: Story, name: str) -> bool:
+    """Whether one of the story's character tags names ``name``: the whole tag or words of it
+    in order ("Giles", "Rupert Giles" for "Rupert Giles"), folded as search folds them."""
+    wanted = tokens(name)
+    if not wanted:
+        return False
+    for tag in story.characters:
+        words = tokens(tag)
+        if any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1)):
+            return True
+    return False
 
 
 def _match_story(stories: Sequence[Story], ref: str) -> Story:

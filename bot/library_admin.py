@@ -8,7 +8,8 @@ never leaves half a story in the folder.
 Removing a story moves its file into ``removed/`` beside the stories rather than deleting it:
 a slip in a Discord command should not destroy the only copy of a file the host was given,
 and putting the file back (or deleting it for good) is one ``mv``/``rm`` on the server.
-Ingest reads only the folder's own ``*.txt`` files, so nothing in ``removed/`` is served.
+Ingest reads only the folder's own story files (``.txt``, ``.epub``, ``.html``, ``.htm``), so
+nothing in ``removed/`` is served.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 from bot.errors import StoryBotError
 from bot.ingest import STORY_SUFFIX, load_metadata, too_big
 from bot.models import IngestReport, Story, StoryMeta
-from bot.text import process
+from bot.text import STORY_SUFFIXES, process
 
 if TYPE_CHECKING:
     from bot.library import Library
@@ -55,22 +56,36 @@ class RemoveResult:
     report: IngestReport
 
 
+def story_suffix(name: str) -> str | None:
+    """The story format of a file name, by its suffix in lower case (".txt", ".epub", ".html",
+    ".htm"), or None when the library does not read such files."""
+    base = _base_name(name)
+    suffix = "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
+    return suffix if suffix in STORY_SUFFIXES else None
+
+
 def safe_file_name(name: str) -> str:
     """A file name that stays inside the stories folder: no directories, no hidden files.
 
-    Keeps letters of any script, digits, '.', '-' and '_'; other runs become '_'.
+    Keeps letters of any script, digits, '.', '-' and '_'; other runs become '_'. The story's
+    format stays its suffix (".epub" in lower case); a name with none becomes a ".txt".
     """
     base = unicodedata.normalize("NFC", _base_name(name)).strip()
-    stem = base[: -len(STORY_SUFFIX)] if base.lower().endswith(STORY_SUFFIX) else base
+    suffix = story_suffix(base)
+    stem = base[: -len(suffix)] if suffix else base
+    suffix = suffix or STORY_SUFFIX
     stem = _UNSAFE.sub("_", stem).strip("._-")
-    stem = stem[: MAX_NAME_CHARS - len(STORY_SUFFIX)].rstrip("._-") or "story"
-    return stem + STORY_SUFFIX
+    stem = stem[: MAX_NAME_CHARS - len(suffix)].rstrip("._-") or "story"
+    return stem + suffix
 
 
 def check_declared(name: str, size: int, max_bytes: int) -> None:
     """What can be refused before downloading an upload: its name and its size."""
-    if not name.lower().endswith(STORY_SUFFIX):
-        raise StoryBotError(f"“{name[:60]}” is not a .txt file: stories are plain-text .txt files.")
+    if story_suffix(name) is None:
+        raise StoryBotError(
+            f"“{name[:60]}” is not a story file: the library reads .txt, .epub, .html and "
+            ".htm files."
+        )
     if _base_name(name).startswith("."):
         raise StoryBotError(
             f"“{name[:60]}” is a hidden file name (it starts with “.”), which the library "
@@ -167,7 +182,7 @@ class LibraryAdmin:
             target = removed / story.file
             if target.exists():
                 stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-                target = removed / f"{Path(story.file).stem}.{stamp}{STORY_SUFFIX}"
+                target = removed / f"{Path(story.file).stem}.{stamp}{Path(story.file).suffix}"
             try:
                 await asyncio.to_thread(removed.mkdir, exist_ok=True)
                 if source.exists():

@@ -22,7 +22,7 @@ from cogs._limits import (
 )
 
 COLOUR = discord.Colour(0x8E6BBF)
-EMPTY_LIBRARY = "The library is empty: add .txt stories to the stories folder."
+EMPTY_LIBRARY = "The library is empty: add story files (.txt, .epub, .html) to the stories folder."
 
 
 def fit(text: str, limit: int) -> str:
@@ -181,8 +181,21 @@ def escape(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+# what /stories shows of a story's own metadata: a line each, cut visibly
+FANDOM_IN_LIST = 120
+SUMMARY_IN_LIST = 300
+
+
+def plain(text: str, limit: int) -> str:
+    """Metadata (a title, an author, a summary) on one line, as written: no markdown it holds
+    is rendered, cut to ``limit`` with "…"."""
+    return discord.utils.escape_markdown(one_line(text, limit))
+
+
 def library_pages(stories: Sequence[Story]) -> list[str]:
-    """The /stories list as pages of text, one story per paragraph, cut between stories."""
+    """The /stories list as pages of text, one story per paragraph, cut between stories:
+    title, author, slug, rating, chapters and words; fandom and summary when the story has
+    them (EPUB and HTML files bring them, or library.toml); then the chapters."""
     if not stories:
         return [EMPTY_LIBRARY]
     blocks = []
@@ -190,10 +203,16 @@ def library_pages(stories: Sequence[Story]) -> list[str]:
         chapters = ", ".join(f"{c.label} ({c.words:,})" for c in s.chapters)
         count = f"{len(s.chapters)} chapter{'s' if len(s.chapters) != 1 else ''}"
         by = f" by {s.author}" if s.author else ""
-        blocks.append(
+        lines = [
             f"**{discord.utils.escape_markdown(s.title)}**{discord.utils.escape_markdown(by)}"
-            f" · `{s.slug}` · {count} · {s.words:,} words\n{render_text(chapters)}"
-        )
+            f" · `{s.slug}` · {s.rating} · {count} · {s.words:,} words"
+        ]
+        if s.fandom:
+            lines.append(f"Fandom: {plain(', '.join(s.fandom), FANDOM_IN_LIST)}")
+        if s.summary:
+            lines.append(f"> {plain(s.summary, SUMMARY_IN_LIST)}")
+        lines.append(render_text(chapters))
+        blocks.append("\n".join(lines))
     return [page.strip() for page in paginate("\n\n".join(blocks))]
 
 

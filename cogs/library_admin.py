@@ -19,8 +19,8 @@ from bot.models import IngestReport, Story
 from bot.runtime import StoryBot, tell
 from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
-from cogs._limits import DESCRIPTION_LIMIT
-from cogs._render import fit
+from cogs._limits import DESCRIPTION_LIMIT, FIELD_LIMIT, TITLE_LIMIT
+from cogs._render import fit, plain
 
 if TYPE_CHECKING:
     from bot.library import Library
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# a summary in the story embed: a field, with room left for its escapes (each may double a
+# character, and escape_markdown runs after the cut)
+SUMMARY_CHARS = FIELD_LIMIT // 2
 SHARED_LIBRARY = (
     "The story library is shared by every server this bot is in, and its host lets it be "
     "changed only from their own server."
@@ -52,14 +55,23 @@ def report_embed(report: IngestReport, title: str = "Library reloaded") -> disco
 
 
 def story_embed(story: Story, title: str) -> discord.Embed:
-    embed = discord.Embed(title=title, description=f"**{story.title}** (`{story.file}`)")
+    """What an added story is: title, file, author, rating, size, and the fandom and summary
+    its file (or library.toml) gives; its metadata is shown as written, never as markdown."""
+    name = discord.utils.escape_markdown(fit(story.title, TITLE_LIMIT))
+    embed = discord.Embed(title=title, description=f"**{name}** (`{story.file}`)")
     if story.url:
         embed.url = story.url
     if story.author:
-        embed.add_field(name="Author", value=story.author)
+        embed.add_field(name="Author", value=plain(story.author, TITLE_LIMIT))
     embed.add_field(name="Rating", value=story.rating)
     embed.add_field(name="Chapters", value=str(len(story.chapters)))
     embed.add_field(name="Words", value=f"{story.words:,}")
+    if story.fandom:
+        embed.add_field(
+            name="Fandom", value=plain(", ".join(story.fandom), TITLE_LIMIT), inline=False
+        )
+    if story.summary:
+        embed.add_field(name="Summary", value=plain(story.summary, SUMMARY_CHARS), inline=False)
     return embed
 
 
@@ -121,13 +133,13 @@ class LibraryAdminCog(commands.Cog):
 
     @library.command(name="add")
     @app_commands.describe(
-        file="A plain-text .txt story (UTF-8 or Windows-1252)",
+        file="A story file: .txt (UTF-8 or Windows-1252), .epub, or .html/.htm",
         replace="Replace a different story already saved under the same file name",
     )
     async def add(
         self, interaction: discord.Interaction, file: discord.Attachment, replace: bool = False
     ) -> None:
-        """Add a .txt story to the library."""
+        """Add a story (.txt, .epub or .html) to the library."""
         if not await self._allowed(interaction):
             return
         self.admin.check_declared(file.filename, file.size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.errors import StoryBotError
 from bot.excerpts import MAX_CHARS, trim_to_sentences, window
 from bot.library import Library
 from bot.models import Paragraph
+from bot.settings import Settings
 
 
 def para(position: int, text: str, scene: int = 0) -> Paragraph:
@@ -113,3 +115,32 @@ async def test_continue_at_the_end_says_so(library: Library) -> None:
     assert len(await library.store.paragraphs_between(story.id, last, last + 5)) == 1
     with pytest.raises(StoryBotError, match="end of"):
         await library.continue_after(story.id, last, mature_ok=True)
+
+
+async def test_character_tags_make_a_story_eligible(stories_dir: Path, settings: Settings) -> None:
+    """A story whose character tags list the name is picked even when no passage names it as
+    typed; where passages do name the character, the excerpt is one of them."""
+    toml = stories_dir / "library.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8")
+        + '\ncharacters = ["Gandalf the Grey", "Tara Maclay"]\n',  # for 003, the last table
+        encoding="utf-8",
+    )
+    library = await Library.open(settings)
+    try:
+        await library.ingest()
+        tagged = next(s for s in await library.stories(mature_ok=True) if s.file.startswith("003"))
+        assert tagged.characters == ("Gandalf the Grey", "Tara Maclay")
+        for seed in range(12):
+            rng = random.Random(seed)
+            for name in ("Gandalf", "gandalf the grey", "Grey"):
+                e = await library.excerpt(character=name, mature_ok=True, rng=rng)
+                assert e.story.id == tagged.id
+            e = await library.excerpt(tagged.slug, character="Tara", mature_ok=True, rng=rng)
+            assert "Tara" in e.text  # named in the text: a passage that names her
+        with pytest.raises(StoryBotError, match="No passage names"):
+            await library.excerpt(character="Grey Gandalf", mature_ok=True)  # not the tag
+        with pytest.raises(StoryBotError):  # the tags do not lift the age gate
+            await library.excerpt(character="Gandalf", mature_ok=False)
+    finally:
+        await library.close()

@@ -29,6 +29,12 @@ STORY = (
         ("...txt", "story.txt"),
         ("Café au lait.txt", "Café_au_lait.txt"),
         ("a" * 300 + ".txt", "a" * 76 + ".txt"),
+        ("My Story.EPUB", "My_Story.epub"),  # the format stays, in lower case
+        ("../redux.htm", "redux.htm"),
+        ("work.html", "work.html"),
+        (".hidden.epub", "hidden.epub"),
+        ("a" * 300 + ".epub", "a" * 75 + ".epub"),
+        ("notes", "notes.txt"),
     ],
 )
 def test_safe_file_name(name: str, expected: str) -> None:
@@ -48,7 +54,7 @@ def test_check_upload_reasons() -> None:
     check_upload("ok.txt", STORY.encode(), 10_000)
     check_upload("ok.txt", STORY.replace("his", "his\u2019").encode("cp1252"), 10_000)
     cases = {
-        ("a.pdf", b"%PDF-1.4 ..."): "not a .txt file",
+        ("a.pdf", b"%PDF-1.4 ..."): "is not a story file",
         ("a.txt", b"x" * 101): "too big",
         ("a.txt", b"   \n\n "): "empty",
         ("a.txt", bytes(range(64))): "binary",

@@ -709,8 +709,13 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
 
 
 def _front_matter_line(text: str) -> bool:
-    """A line of a title page: short, no sentence ('An Invention', 'by H. G. Wells')."""
-    return len(text) <= 80 and "\n" not in text and not _ends_sentence(text.rstrip("."))
+    """A line of a title page: short, no sentence ('An Invention', 'by H. G. Wells',
+    'Frankenstein;'); or a few such lines together, as a centred title page sets them
+    ('PRIDE.\nand\nPREJUDICE')."""
+    lines = text.split("\n")
+    return len(lines) <= 6 and all(
+        len(line) <= 80 and not _ends_sentence(line.rstrip(".;,:")) for line in lines
+    )
 
 
 _PREFACE_LIKE = re.compile(r"(?:\S+\s+)?(?:preface|introduction|foreword)", re.IGNORECASE)
@@ -851,6 +856,8 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
     if gutenberg is not None:
         pre, body, book_title = gutenberg
         text = f"{pre}\n\n{body}" if pre.strip() else body
+    if "[Illustration" in text:
+        text = _drop_illustrations(text)
     lines = [line.strip() for line in text.split("\n")]
     marks = [mark for mark in ("\t", "\u00a0", "  ") if mark in text]
     if marks:
@@ -865,6 +872,49 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
     chapters = _assemble(items, front_matter=gutenberg is not None)
     chosen = meta.title or title or book_title or title_from_file(file_name)
     return ParsedStory(chosen, tuple(chapters), meta)
+
+
+_ILLUSTRATION = re.compile(r"^[ \t]*\[Illustration\b", re.MULTILINE)
+_CAPTION_TRIM = " \t_[]:"
+
+
+def _drop_illustrations(text: str) -> str:
+    """Without Gutenberg's ``[Illustration: caption]`` blocks (captions, publishers' imprints
+    and "THE END" drawn as art are not story text), brackets nested within them included.
+
+    A heading on a block's last line stays, as its own paragraph: the 1894 illustrated Pride
+    and Prejudice draws chapter I's opening as one picture, ``[Illustration: ·PRIDE AND
+    PREJUDICE· ... Chapter I.]``, and its only "Chapter I." heading is that caption's last
+    line. A block left unclosed within 3,000 characters is left as it is.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in _ILLUSTRATION.finditer(text):
+        start = match.start()
+        if start < pos:
+            continue
+        depth, end = 0, -1
+        for at in range(match.end() - len("Illustration") - 1, min(len(text), start + 3000)):
+            char = text[at]
+            if char == "[":
+                depth += 1
+            elif char == "]":
+                depth -= 1
+                if depth == 0:
+                    end = at + 1
+                    break
+        if end < 0 or text[end : end + 1] not in ("", "\n", "\r", " ", "\t"):
+            continue
+        inner = [line.strip(_CAPTION_TRIM) for line in text[match.end() : end].split("\n")]
+        inner = [line for line in inner if line]
+        heading = inner[-1] if inner and _heading(inner[-1]) is not None else ""
+        out.append(text[pos:start])
+        out.append(f"\n{heading}\n" if heading else "")
+        pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import discord
 import simcord
 from simcord.components import walk_components
 
@@ -76,3 +77,20 @@ def page_text(message: simcord.ResponseMessage) -> str:
 def footer_text(message: simcord.ResponseMessage) -> str:
     """A reader page's footer line, without its small-text marker."""
     return texts(message)[-1].removeprefix("-# ")
+
+
+def admin(env: simcord.Env, guild: simcord.GuildHandle, name: str = "ada") -> simcord.MemberActor:
+    """A member with Manage Server, who may change the library."""
+    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    return guild.add_member(env.create_user(name), roles=[role])
+
+
+def everything(message: simcord.ResponseMessage | discord.Message) -> str:
+    """All a message says: content, its text displays, and each embed's title, description,
+    footer, author and fields ("name: value")."""
+    parts = [message.content or ""]
+    parts += [c.get("content", "") for c in walk_components(message.components)]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
+        parts += [embed.author.name or ""] + [f"{f.name}: {f.value}" for f in embed.fields]
+    return "\n".join(parts)

@@ -13,6 +13,8 @@ import simcord
 from bot.errors import StoryBotError
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot, closing_bots
+from tests.cogs.helpers import admin as _admin
+from tests.text import epub_fixtures as fx
 
 __all__ = ["closing_bots"]
 
@@ -28,11 +30,6 @@ STORY = (
 @pytest.fixture
 def simcord_bot(settings: Settings, closing_bots: BuildBot) -> discord.Client:
     return closing_bots(dataclasses.replace(settings, max_upload_bytes=MAX_UPLOAD))
-
-
-def _admin(env: simcord.Env, guild: simcord.GuildHandle, name: str = "ada") -> simcord.MemberActor:
-    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
-    return guild.add_member(env.create_user(name), roles=[role])
 
 
 def _text(result: simcord.InteractionResult) -> str:
@@ -141,9 +138,13 @@ async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_d
     [
         ("big.txt", b"word " * (MAX_UPLOAD // 4), "is too big: 80 KB, the limit is 64 KB"),
         ("binary.txt", bytes(range(256)) * 8, "not a text file (binary content)"),
-        ("story.pdf", b"%PDF-1.7\n", "is not a .txt file"),
+        ("story.pdf", b"%PDF-1.7\n", "is not a story file"),
         ("empty.txt", b"\n\n  \n", "empty file"),
         ("../../escape.txt", b"\x00\x01", "not a text file"),
+        ("broken.epub", b"PK\x03\x04 not really a zip", "was not added"),
+        ("empty.html", b"<html><body><p> </p></body></html>", "was not added"),
+        ("story.mobi", b"BOOKMOBI", "is not a story file"),
+        (".hidden.epub", fx.archive_epub("Mature"), "hidden file name"),
     ],
 )
 async def test_add_refuses_bad_files_with_the_reason(

@@ -6,15 +6,14 @@ excerpts, quote results and autocomplete, and naming it gets an ephemeral explan
 
 from __future__ import annotations
 
-import discord
 import pytest
 import simcord
-from simcord.components import walk_components
 
 from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
+from tests.cogs.helpers import everything as _everything
 
 __all__ = ["age_restricted", "closing_bots"]
 
@@ -26,15 +25,6 @@ ROUNDS = 60  # P(never drawing 1 story of 5 in 60 fair draws) = 0.8**60, about 1
 @pytest.fixture
 def simcord_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
     return closing_bots(settings)
-
-
-def _everything(message: simcord.ResponseMessage | discord.Message) -> str:
-    parts = [message.content or ""]
-    parts += [c.get("content", "") for c in walk_components(message.components)]
-    for embed in message.embeds:
-        parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
-        parts += [embed.author.name or ""] + [f"{f.name} {f.value}" for f in embed.fields]
-    return "\n".join(parts)
 
 
 async def _excerpt_authors(

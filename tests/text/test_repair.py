@@ -157,3 +157,41 @@ def test_fffd_elisions_and_hesitations_from_seed_002() -> None:
         "“Oh, yes here it is… hmm…I see… do they?”"
     )
     assert fix("alive\ufffdwell") == "alive—well"  # a word that is no hesitation: a dash
+
+
+@pytest.mark.parametrize(
+    ("broken", "fixed"),
+    [
+        ("It was don‚Äôt", "It was don’t"),  # MacRoman
+        ("It was donвЂ™t, Tip 2 вЂ“ Email", "It was don’t, Tip 2 – Email"),  # Windows-1251
+        ("LiĂ¨ge Avenue de l'HĂ´pital", "Liège Avenue de l'Hôpital"),  # Windows-1250
+        ("#╨┐╤Ç╨░╨▓╨╕╨╗╤î╨╜╨╛", "#правильно"),  # cp437
+        ("\x93Quoted\x94 and\x85", "“Quoted” and…"),  # C1 controls, Windows-1252 meant
+        ("voilÃ le travail", "voilà le travail"),  # a lost 0xA0
+    ],
+)
+def test_mojibake_beyond_windows_1252(broken: str, fixed: str) -> None:
+    text = f"A clean line, “curly” and café.\n{broken}\nAnother — clean… line.\n"
+    assert needs_repair(text)
+    assert repair(text) == f"A clean line, “curly” and café.\n{fixed}\nAnother — clean… line.\n"
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        "“Well…” she said—“no.” ‘Fine’, he thought – naïve, her fiancé, a café, 5 °C, ½ cup.",
+        "He’s the “Nordic” type: Æther, Ørsted, Ñandú, Zoë, Björk, São Paulo, Łódź.",
+        "Привет, мир. Καλημέρα κόσμε. Ça va, à bientôt — “très” bien!",
+        "A no-break\u00a0space, an ellipsis…\u00a0and a dash —\u00a0here.",
+    ],
+)
+def test_clean_text_shows_no_signature(clean: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Usual typography, accents and other scripts send no line to ftfy. (Some clean text does
+    show a signature, "fiancé’s" being cp1252's "é’": ftfy then leaves it as it is.)"""
+
+    def fail(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("ftfy called on clean text")
+
+    monkeypatch.setattr(repair_module.ftfy, "fix_text", fail)
+    assert not needs_repair(clean)
+    assert repair(clean) == clean

@@ -1,0 +1,84 @@
+"""Novels' front matter in plain-text Gutenberg books (issue 12, item 6): the 1894 illustrated
+Pride and Prejudice, whose chapter I heading is an illustration's caption, and a
+Frankenstein-shaped book of 4 letters and 24 chapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.text import process
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_pride_and_prejudice_1894_chapter_one_heading_in_a_caption() -> None:
+    story = process((FIXTURES / "pride_1894_mini.txt").read_bytes(), "pride.txt")
+    assert story.title == "Pride and Prejudice"
+    assert [(c.number, c.label) for c in story.chapters] == [
+        (1, "Chapter I"),
+        (2, "CHAPTER II"),
+        (3, "CHAPTER III"),
+    ]
+    first = [text for _, text in story.chapters[0].paragraphs]
+    assert first[0].startswith("It is a truth universally acknowledged, that a single man")
+    assert first[-1] == "Mr. Bennet made no answer."
+    served = "\n".join(
+        text for chapter in story.chapters for _, text in chapter.paragraphs
+    ) + "".join(c.note or "" for c in story.chapters)
+    for gone in (
+        "Illustration",  # captions, bare markers, imprints
+        "He came down to see the place",  # a caption, also in the list of illustrations
+        "Copyright 1894",
+        "GEORGE ALLEN",
+        "PREJUDICE\n",  # the title page
+        "Walt Whitman",  # the preface
+        "Heading to",  # the list of illustrations
+        "THE\nEND",
+        "Gutenberg",
+    ):
+        assert gone not in served, gone
+    last = [text for _, text in story.chapters[-1].paragraphs]
+    assert last[-1].startswith("“If I can but see one of my daughters happily settled")
+
+
+def _frankenstein_like() -> str:
+    contents = "\n".join(
+        [f" Letter {n}" for n in range(1, 5)] + [f" Chapter {n}" for n in range(1, 25)]
+    )
+    letters = "\n\n\n".join(
+        f"Letter {n}\n\n_To Mrs. Saville, England._\n\nSt. Petersburgh, Dec. {n}th, 17—.\n\n"
+        f"You will rejoice to hear that no disaster has accompanied letter {n}, which you\n"
+        "have regarded with such evil forebodings.\n\nYour affectionate brother,\n\nR. Walton"
+        for n in range(1, 5)
+    )
+    chapters = "\n\n\n".join(
+        f"Chapter {n}\n\n\nI am by birth a Genevese, and this is chapter {n} of my tale; my\n"
+        "family is one of the most distinguished of that republic.\n\n"
+        f"It was on a dreary night of November, the {n}th, that I beheld the accomplishment\n"
+        "of my toils."
+        for n in range(1, 25)
+    )
+    return (
+        "The Project Gutenberg eBook of Frankenstein, by Mary Wollstonecraft (Godwin) Shelley\n\n"
+        "Title: Frankenstein\n       or, The Modern Prometheus\n\nAuthor: Mary Shelley\n\n"
+        "*** START OF THE PROJECT GUTENBERG EBOOK FRANKENSTEIN ***\n\n\n\n\n"
+        "Frankenstein;\n\nor, the Modern Prometheus\n\nby Mary Wollstonecraft (Godwin) Shelley"
+        f"\n\n\n CONTENTS\n\n{contents}\n\n\n\n\n{letters}\n\n\n\n\n{chapters}\n\n\n\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK FRANKENSTEIN ***\n"
+    )
+
+
+def test_frankenstein_is_four_letters_and_twenty_four_chapters() -> None:
+    story = process(_frankenstein_like().encode(), "frankenstein.txt")
+    assert story.title == "Frankenstein"
+    labels = [c.label for c in story.chapters]
+    assert labels == [f"Letter {n}" for n in range(1, 5)] + [f"Chapter {n}" for n in range(1, 25)]
+    assert [c.number for c in story.chapters] == list(range(1, 29))
+    assert len(story.chapters) == 28
+    letter = [text for _, text in story.chapters[0].paragraphs]
+    assert "To Mrs. Saville, England." in letter[0]
+    chapter = [text for _, text in story.chapters[4].paragraphs]
+    assert chapter[0].startswith("I am by birth a Genevese, and this is chapter 1 of my tale")
+    served = "\n".join(t for c in story.chapters for _, t in c.paragraphs)
+    assert "CONTENTS" not in served and "Gutenberg" not in served
+    assert "Modern Prometheus" not in served
