@@ -229,9 +229,16 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
                 "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'texts'),"
                 " (SELECT max(id) FROM texts), 0) + 1"
             ).fetchone()[0],
+            # a story id is never reused (buttons on old messages hold them): new ones go
+            # above every id ever given, which story_ids remembers (see schema.py)
+            db.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM stories), 0),"
+                " coalesce((SELECT high FROM story_ids), 0)) + 1"
+            ).fetchone()[0],
         )
         for item in items:
             _write_one(db, item, taken, ids)
+        db.execute("UPDATE story_ids SET high = max(high, ?)", (ids.story - 1,))
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -241,10 +248,11 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
 
 @dataclass(slots=True)
 class _NextIds:
-    """The next free paragraph and text ids within a batch."""
+    """The next free paragraph, text and story ids within a batch."""
 
     paragraph: int
     text: int
+    story: int
 
 
 def _write_one(
@@ -295,16 +303,13 @@ def _write_one(
         meta.language,
     )
     if existing is None:
-        # a story id is never reused (buttons on old messages hold them): the next id is
-        # above every id ever given, which the story_ids counter remembers (see schema.py)
-        story_id = db.execute(
+        story_id, ids.story = ids.story, ids.story + 1
+        db.execute(
             "INSERT INTO stories (id, slug, title, author, rating, url, words, paragraph_count,"
             " size, mtime_ns, hash, meta_hash, fandom, relationships, characters, tags,"
-            " summary, language, file) VALUES ((SELECT max(coalesce("
-            "(SELECT max(id) FROM stories), 0), (SELECT high FROM story_ids)) + 1),"
-            " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*values, item.file),
-        ).lastrowid
+            " summary, language, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (story_id, *values, item.file),
+        )
     else:
         story_id = existing[0]
         for sql in DELETE_STORY_ROWS:
@@ -326,7 +331,6 @@ def _write_one(
         " VALUES (?,?,?,?,?,?)",
         [(r[0], story_id, r[1], r[2], r[3], t) for r, t in zip(rows, text_ids, strict=True)],
     )
-    assert story_id is not None  # lastrowid of an INSERT
     write_scenes(db, story_id, [(r[1], r[2], r[3], r[4]) for r in rows])
     taken[slug] = item.file
 
