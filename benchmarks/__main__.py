@@ -1,6 +1,6 @@
 """`make bench`: every figure beside a baseline measured in the same run.
 
-Builds (once) a library of at least 100 MB from the seeds and ../shared/corpus under
+Builds (once) a library of at least 100 MB from the seeds and tests/fixtures/corpus under
 bench-data/, then measures ingest, search and the running bot; ingest and search also on the
 same library with no paragraph repeated.
 """

@@ -1,4 +1,4 @@
-"""A large library for benchmarks: the seeds and ../shared/corpus, repeated under new titles."""
+"""A large library for benchmarks: the seeds and tests/fixtures/corpus, copied under new titles."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-# The public-domain novel lives beside the project when it is checked out in our workspace;
-# the shipped seeds alone are used when it is absent.
-CORPUS_CANDIDATES = [Path(os.environ.get("BENCH_CORPUS", "")), ROOT.parent / "shared" / "corpus"]
+# The public-domain novel ships with the tests (tests/fixtures/corpus); BENCH_CORPUS may name
+# another folder of .txt novels.
+CORPUS_CANDIDATES = [
+    Path(p) for p in (os.environ.get("BENCH_CORPUS"), ROOT / "tests" / "fixtures" / "corpus") if p
+]
 BENCH_DIR = ROOT / "bench-data"
 
 

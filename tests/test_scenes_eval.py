@@ -2,12 +2,11 @@
 
 Prints right chapter in the top 1 / top 3 (run with ``-s`` to see it) and fails when either
 falls below its floor, so a ranking change that loses scenes shows up here. The Time
-Machine's descriptions count when ../shared/corpus (or BENCH_CORPUS) holds the novel.
+Machine's descriptions read the novel from tests/fixtures/corpus.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot.text.normalize import word_spans, words
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DESCRIPTIONS = Path(__file__).parent / "scenes" / "descriptions.toml"
-CORPUS = [Path(os.environ.get("BENCH_CORPUS", "")), ROOT.parent / "shared" / "corpus"]
+CORPUS = [ROOT / "tests" / "fixtures" / "corpus"]
 
 # Floors a little under what the ranking reaches (see the report), so a regression fails.
 TOP1_FLOOR = 0.70

@@ -13,7 +13,7 @@ from bot.text.structure import _is_break
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-CORPUS = ROOT.parent / "shared" / "corpus" / "the_time_machine.txt"
+CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 FIXTURE = ROOT / "tests" / "text" / "fixtures" / "gutenberg_mini.txt"
 
 
@@ -149,7 +149,7 @@ def _check_time_machine(story: ParsedStory, chapters: int) -> None:
     _scenes_ok(story)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not beside this checkout")
+@pytest.mark.skipif(not CORPUS.exists(), reason="tests/fixtures/corpus is missing")
 def test_the_time_machine() -> None:
     story = process(CORPUS.read_bytes(), CORPUS.name)
     _check_time_machine(story, 16)

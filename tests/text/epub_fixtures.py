@@ -1,6 +1,6 @@
 # ruff: noqa: E501  (HTML and XML written as the archives write them, one element a line)
 """Story files in the formats people download, built from public-domain text (The Time Machine,
-from ../shared/corpus, or the seed library when the corpus is absent).
+from tests/fixtures/corpus, or the seed library when the corpus is absent).
 
 * :func:`archive_html`: the Archive of Our Own download layout (its public templates,
   app/views/downloads in otwcode/otwarchive): every preface field, chapter summary, notes and
@@ -27,7 +27,7 @@ from pathlib import Path
 from bot.text import process
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "the_time_machine.txt"
+CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = ROOT / "seeds" / "003_7455f1fa013af670.txt"
 
 # Notes whose words must never reach a chapter's text
