@@ -7,8 +7,10 @@ its words are the story's, and most of them are the reader's. So:
    stopwords and words about the asking ("scene", "bit", "remember") are dropped. What is
    left goes to the store as words only: the store quotes each one, so no user text becomes
    FTS5 syntax.
-2. Candidates: FTS5 finds the scene passages holding any of the words (porter stemming, so
-   "finds" meets "finding"), best BM25 first (bot/store/scenes.py).
+2. Candidates: FTS5 finds the scene texts holding any of the words (porter stemming, so
+   "finds" meets "finding"), best BM25 first (bot/store/scenes.py). A passage stored twice
+   (a chapter the library holds in two stories) is one text, indexed once and offered once,
+   in the first story in scope that holds it: three guesses are three different passages.
 3. Re-rank: each candidate is scored here by the words it holds, each weighted by its
    rarity in the library (IDF) and more when it is a character's name (a word written
    capitalised inside sentences); by how many of the description's words it covers; and by

@@ -147,6 +147,59 @@ MIGRATIONS: tuple[str, ...] = (
         ORDER BY story_id, min(position);
     INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
     """,
+    # scene2: scene passage texts are indexed once, as paragraph texts are. A passage's text
+    # is the run of paragraph texts it holds, so its key is their text ids in order
+    # (`scene_texts.text_ids`, "12,13,14"): passages of a chapter stored twice have the same
+    # text ids, hence the same key, and share one row of `scene_texts` and of the index. Each
+    # passage (`scenes`) points at its text (`scenes.text_id`); the index is over
+    # `scene_texts` and reads a text back through the view `scene_bodies` (the paragraphs of
+    # a passage holding it, joined by blank lines), so it still keeps no copy. (Not from
+    # the key through json_each: FTS5 may not read its content through a virtual table.)
+    # AUTOINCREMENT: a scene text id is never reused (a search never meets another text
+    # under an id it has just read). Existing passages keep their places and ids; their
+    # keys are computed here from the paragraphs.
+    """
+    DROP TABLE scenes_fts;
+    DROP VIEW scene_texts;
+    CREATE TABLE scene_texts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        text_ids TEXT NOT NULL UNIQUE
+    );
+    ALTER TABLE scenes ADD COLUMN text_id INTEGER;
+    CREATE TEMP TABLE scene_keys AS
+        SELECT s.id AS scene_id, (
+            SELECT group_concat(text_id) FROM (
+                SELECT p.text_id FROM paragraphs p
+                WHERE p.story_id = s.story_id
+                AND p.position BETWEEN s.first_position AND s.last_position
+                ORDER BY p.position
+            )
+        ) AS text_ids FROM scenes s;
+    INSERT INTO scene_texts (text_ids)
+        SELECT text_ids FROM temp.scene_keys GROUP BY text_ids ORDER BY min(scene_id);
+    UPDATE scenes SET text_id = (
+        SELECT st.id FROM temp.scene_keys k JOIN scene_texts st ON st.text_ids = k.text_ids
+        WHERE k.scene_id = scenes.id
+    );
+    DROP TABLE temp.scene_keys;
+    CREATE INDEX scenes_by_text ON scenes (text_id, story_id, first_position);
+    CREATE VIEW scene_bodies (id, text) AS
+        SELECT st.id, (
+            SELECT group_concat(text, char(10) || char(10)) FROM (
+                SELECT t.text FROM scenes s
+                JOIN paragraphs p ON p.story_id = s.story_id
+                AND p.position BETWEEN s.first_position AND s.last_position
+                JOIN texts t ON t.id = p.text_id
+                WHERE s.id = (SELECT o.id FROM scenes o WHERE o.text_id = st.id LIMIT 1)
+                ORDER BY p.position
+            )
+        ) FROM scene_texts st;
+    CREATE VIRTUAL TABLE scenes_fts USING fts5 (
+        text, content='scene_bodies', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
