@@ -29,7 +29,7 @@ from bot.models import (
     Story,
 )
 from bot.paging import paginate
-from bot.scenes import SceneSearch
+from bot.scenes import SceneSearch, query_words
 from bot.search import Search, tokens
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
@@ -38,6 +38,7 @@ from bot.text.normalize import fold
 AUTOCOMPLETE_LIMIT = 25
 CHARACTER_PASSAGES = 5000  # passages naming a character that /excerpt character: picks from
 NO_WORDS = "Type a few words of the line you remember."
+NO_SCENE_WORDS = "Describe the scene in a few words: who is in it, where, what happens."
 
 
 class Library:
@@ -255,6 +256,15 @@ class Library:
         limit = max(1, min(limit, 25))
         every = await self._every(scope)
         return await self.search.find(text, scope, every=every, limit=limit, context=context)
+
+    async def check_scene(
+        self, text: str, story: str | int | None = None, *, mature_ok: bool
+    ) -> Story | None:
+        """What can be refused before a scene search runs: a description with no words, a
+        story that cannot be searched here. Returns the story to hand to ``scene``."""
+        if not query_words(text)[0]:
+            raise StoryBotError(NO_SCENE_WORDS)
+        return None if story is None else await self.find_story(story, mature_ok=mature_ok)
 
     async def scene(
         self,
