@@ -10,18 +10,22 @@ The same rule is written twice: in Python (``passages``, the write path) and in 
 migration that backfills existing libraries, bot/store/schema.py); a test holds them equal.
 
 Table ``scenes`` holds each passage's place (story, chapter, first and last paragraph
-position) and its text (``text_id``). Passage texts are stored once, as paragraph texts are:
-a text (table ``scene_texts``) is keyed by the text ids of its paragraphs in order
-(``text_ids``, "12,13,14"), so the passages of a chapter stored twice (the same story filed
-twice, a chapter posted in two stories; bot/store/library.py shares its paragraph texts)
-point at the same scene texts, indexed once. ``scenes_fts`` indexes scene texts with the
-``porter`` stemmer (so "drives" and "driving" meet "drive"; "drove" does not). The index
-keeps no copy of the text: its content is the view ``scene_bodies``, which rebuilds a text
-from the paragraphs of a passage holding it, and FTS5 reads it only to forget a text (the
-'delete' command needs the old text) or to rebuild. Passages are written in the
-transaction that writes their story and deleted with it (``DELETE_SCENE_ROWS`` runs before
-the paragraphs go), and a scene text goes with the last passage pointing at it, so the
-index always holds the library's current passages, each distinct text once.
+position) and its text (``text_id``). Passage texts are stored once, as paragraph texts are.
+Paragraph texts are shared by whole chapter (bot/store/library.py): a text id belongs to one
+chapter text, however many chapters hold it, so a run of paragraphs is named by its first
+text id and its length, and a scene text (table ``scene_texts``) is keyed by
+(``first_text``, ``paragraphs``). The passages of a chapter stored twice (the same story
+filed twice, a chapter posted in two stories) then point at the same scene texts, indexed
+once. (Were paragraph texts ever shared one by one, this key would have to become the whole
+run of text ids; tests/test_scenes.py checks that equal keys mean equal runs.)
+``scenes_fts`` indexes scene texts with the ``porter`` stemmer (so "drives" and "driving"
+meet "drive"; "drove" does not). The index keeps no copy of the text: its content is the
+view ``scene_bodies``, which rebuilds a text from the paragraphs of a passage holding it,
+and FTS5 reads it only to forget a text (the 'delete' command needs the old text) or to
+rebuild. Passages are written in the transaction that writes their story and deleted with
+it (``DELETE_SCENE_ROWS`` runs before the paragraphs go), and a scene text goes with the
+last passage pointing at it, so the index always holds the library's current passages,
+each distinct text once.
 
 A search ranks scene texts; each is then placed in the first story in scope that holds it
 (lowest story id, the one filed first; its first place there): one hit per text, not one
@@ -102,18 +106,22 @@ def write_scenes(
     of shared chapters are looked up: a library without repeats pays no lookup.
     """
     by_position = {r[1]: r for r in rows}
-    mine: dict[str, int] = {}  # this story's scene texts by key
+    mine: dict[tuple[int, int], int] = {}  # this story's scene texts by key
     added: list[tuple[int, str]] = []
     places: list[tuple[int, int, int, int, int]] = []
     for chapter, first, last in passages([r[:4] for r in rows]):
         held = [by_position[p] for p in range(first, last + 1)]
-        key = ",".join(str(r[4]) for r in held)
+        key = (held[0][4], len(held))  # (first text id, paragraphs): see the module's doc
         text_id = mine.get(key)
-        if text_id is None and held[0][4] < fresh_from:
-            found = db.execute("SELECT id FROM scene_texts WHERE text_ids = ?", (key,)).fetchone()
+        if text_id is None and key[0] < fresh_from:
+            found = db.execute(
+                "SELECT id FROM scene_texts WHERE first_text = ? AND paragraphs = ?", key
+            ).fetchone()
             text_id = found[0] if found else None
         if text_id is None:
-            text_id = db.execute("INSERT INTO scene_texts (text_ids) VALUES (?)", (key,)).lastrowid
+            text_id = db.execute(
+                "INSERT INTO scene_texts (first_text, paragraphs) VALUES (?, ?)", key
+            ).lastrowid
             assert text_id is not None
             added.append((text_id, SEPARATOR.join(r[3] for r in held)))
         mine[key] = text_id

@@ -148,37 +148,37 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
     """,
     # scene2: scene passage texts are indexed once, as paragraph texts are. A passage's text
-    # is the run of paragraph texts it holds, so its key is their text ids in order
-    # (`scene_texts.text_ids`, "12,13,14"): passages of a chapter stored twice have the same
-    # text ids, hence the same key, and share one row of `scene_texts` and of the index. Each
-    # passage (`scenes`) points at its text (`scenes.text_id`); the index is over
-    # `scene_texts` and reads a text back through the view `scene_bodies` (the paragraphs of
-    # a passage holding it, joined by blank lines), so it still keeps no copy. (Not from
-    # the key through json_each: FTS5 may not read its content through a virtual table.)
-    # AUTOINCREMENT: a scene text id is never reused (a search never meets another text
-    # under an id it has just read). Existing passages keep their places and ids; their
-    # keys are computed here from the paragraphs.
+    # is the run of paragraph texts it holds. Paragraph texts are shared by whole chapter
+    # (a text id belongs to one chapter text, however many chapters hold it), so the run is
+    # named by its first text id and its number of paragraphs: `scene_texts` (first_text,
+    # paragraphs). Passages of a chapter stored twice have the same key and share one row
+    # of `scene_texts` and of the index. Each passage (`scenes`) points at its text
+    # (`scenes.text_id`); the index is over `scene_texts` and reads a text back through the
+    # view `scene_bodies` (the paragraphs of a passage holding it, joined by blank lines),
+    # so it still keeps no copy. AUTOINCREMENT: a scene text id is never reused (a search
+    # never meets another text under an id it has just read). Existing passages keep their
+    # places and ids; their keys are computed here from the paragraphs.
     """
     DROP TABLE scenes_fts;
     DROP VIEW scene_texts;
     CREATE TABLE scene_texts (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
-        text_ids TEXT NOT NULL UNIQUE
+        first_text INTEGER NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        UNIQUE (first_text, paragraphs)
     );
     ALTER TABLE scenes ADD COLUMN text_id INTEGER;
     CREATE TEMP TABLE scene_keys AS
-        SELECT s.id AS scene_id, (
-            SELECT group_concat(text_id) FROM (
-                SELECT p.text_id FROM paragraphs p
-                WHERE p.story_id = s.story_id
-                AND p.position BETWEEN s.first_position AND s.last_position
-                ORDER BY p.position
-            )
-        ) AS text_ids FROM scenes s;
-    INSERT INTO scene_texts (text_ids)
-        SELECT text_ids FROM temp.scene_keys GROUP BY text_ids ORDER BY min(scene_id);
+        SELECT s.id AS scene_id, p.text_id AS first_text,
+            s.last_position - s.first_position + 1 AS paragraphs
+        FROM scenes s JOIN paragraphs p
+        ON p.story_id = s.story_id AND p.position = s.first_position;
+    INSERT INTO scene_texts (first_text, paragraphs)
+        SELECT first_text, paragraphs FROM temp.scene_keys
+        GROUP BY first_text, paragraphs ORDER BY min(scene_id);
     UPDATE scenes SET text_id = (
-        SELECT st.id FROM temp.scene_keys k JOIN scene_texts st ON st.text_ids = k.text_ids
+        SELECT st.id FROM temp.scene_keys k JOIN scene_texts st
+        ON st.first_text = k.first_text AND st.paragraphs = k.paragraphs
         WHERE k.scene_id = scenes.id
     );
     DROP TABLE temp.scene_keys;
