@@ -321,6 +321,10 @@ class SceneSearch:
             keys = match_words(counts, vocabulary.total)
             story_ids = None if every else list(by_id)
             passages = await self.store.scene_candidates(keys, story_ids, CANDIDATES)
+            if len(passages) < limit:  # too few guesses: look for the commoner words too
+                wider = match_words(counts, vocabulary.total, share=1.0)
+                if len(wider) > len(keys):
+                    passages = await self.store.scene_candidates(wider, story_ids, CANDIDATES)
         except sqlite3.OperationalError as exc:  # never the asker's fault: words are quoted
             log.warning("scene search failed for %r: %s", text[:80], exc)
             return SceneResult(text, ())
@@ -347,7 +351,7 @@ class SceneSearch:
         return SceneResult(text, tuple(hits))
 
 
-def match_words(counts: dict[str, int], total: int) -> list[str]:
+def match_words(counts: dict[str, int], total: int, share: float = MATCH_SHARE) -> list[str]:
     """The words FTS5 looks for: the rarest first, while the passages holding them stay
     under MATCH_SHARE of the library and MATCH_ROWS (always the rarest word the library
     holds).
@@ -356,7 +360,7 @@ def match_words(counts: dict[str, int], total: int) -> list[str]:
     Willow fic) would make FTS5 score most of the library; such words are weighed in the
     re-ranking instead, over the passages the rarer words found.
     """
-    budget = min(MATCH_SHARE * total, MATCH_ROWS)
+    budget = min(share * total, MATCH_ROWS)
     chosen: list[str] = []
     used = 0
     for word in sorted((w for w in counts if counts[w] > 0), key=lambda w: counts[w]):

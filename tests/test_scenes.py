@@ -291,3 +291,15 @@ async def test_a_repeated_story_shares_its_passages_and_gives_one_hit_per_passag
         "SELECT count(*) FROM scenes_fts WHERE scenes_fts MATCH 'whiskey AND ratty'"
     )
     assert next(iter(gone))[0] == 0
+
+
+async def test_three_guesses_even_when_the_rarest_word_is_in_few_passages(
+    library: Library,
+) -> None:
+    """ "Scrabble" is in two passages of the seeds: the commoner words find the third."""
+    result = await library.scene("Spike cheats at Scrabble with demon words", mature_ok=True)
+    assert len(result.hits) == 3
+    assert (result.hits[0].story.slug, result.hits[0].chapter_label) == (
+        "breaking-alone",
+        "Part 10",
+    )
