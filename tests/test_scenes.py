@@ -303,3 +303,15 @@ async def test_three_guesses_even_when_the_rarest_word_is_in_few_passages(
         "breaking-alone",
         "Part 10",
     )
+
+
+def test_names_are_words_written_capitalised_inside_sentences() -> None:
+    from bot.scenes import _names, _uses
+
+    text = "SPIKE ran. Then Spike's coat, spiked punch and Spike-ish looks; Willow_Spike. Spike"
+    found = [text[a:b] for a, b in sorted(_uses(text, ["spike"]))]
+    assert found == ["SPIKE", "Spike", "Spike", "Spike", "Spike"]
+    texts = ["He saw Spike and the spike.", "Then Spike left and Spike came back, Buffy said."]
+    assert _names(texts, ["spike", "buffy", "back"]) == {stem("spike")}
+    odd = "İstanbul, said Spike to Spike"  # lower-casing "İ" moves every offset after it
+    assert [odd[a:b] for a, b in _uses(odd, ["spike"])] == ["Spike", "Spike"]

@@ -217,12 +217,17 @@ class SceneSQL(SQLBase):
             # rather than probe the index once per story id of a long list
             scope = f" AND +o.story_id IN ({','.join('?' * len(ids))})"
             params = ids
+        held = f"SELECT o.id FROM scenes o WHERE o.text_id = m.rowid{scope}"
+        in_scope = f" AND EXISTS ({held.replace('m.rowid', 'f.rowid')})" if scope else ""
+        # the best texts first (in scope), then the first place of each: FTS5 ranks alone,
+        # and only the texts kept are looked up
         found = await self._all(
-            "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position,"
-            " f.rank FROM scenes_fts f JOIN scenes s ON s.id = (SELECT o.id FROM scenes o"
-            f" WHERE o.text_id = f.rowid{scope} ORDER BY o.story_id, o.first_position LIMIT 1)"
-            " WHERE f.scenes_fts MATCH ? ORDER BY f.rank LIMIT ?",
-            (*params, query, limit),
+            "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position, m.rank"
+            " FROM (SELECT f.rowid, f.rank FROM scenes_fts f"
+            f" WHERE f.scenes_fts MATCH ?{in_scope} ORDER BY f.rank LIMIT ?) m"
+            f" JOIN scenes s ON s.id = ({held} ORDER BY o.story_id, o.first_position LIMIT 1)"
+            " ORDER BY m.rank",
+            (query, *params, limit, *params),
         )
         if not found:
             return []
