@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import Chapter, Excerpt, SceneResult, SearchResult, Story
+from bot.models import Chapter, Excerpt, Hit, SceneHit, SceneResult, SearchResult, Story
 
 
 def story_json(s: Story) -> dict[str, Any]:
@@ -53,23 +53,27 @@ def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _hit_json(h: Hit | SceneHit) -> dict[str, Any]:
+    """The keys every search hit has (a quote's paragraph, a scene's passage)."""
+    return {
+        "slug": h.story.slug,
+        "title": h.story.title,
+        "chapter": h.chapter,
+        "chapter_label": h.chapter_label,
+        "text": h.text,
+        "snippet": h.snippet,
+        "marks": [list(m) for m in h.marks],
+        "position": h.position,
+        "score": round(h.score, 4),
+    }
+
+
 def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
     return {
         "query": r.query,
         "match": r.match,
         "hits": [
-            {
-                "slug": h.story.slug,
-                "title": h.story.title,
-                "chapter": h.chapter,
-                "chapter_label": h.chapter_label,
-                "text": h.text,
-                "snippet": h.snippet,
-                "marks": [list(m) for m in h.marks],
-                "position": h.position,
-                "score": round(h.score, 4),
-                **({"before": h.before, "after": h.after} if context else {}),
-            }
+            {**_hit_json(h), **({"before": h.before, "after": h.after} if context else {})}
             for h in r.hits
         ],
     }
@@ -83,20 +87,5 @@ def scene_json(r: SceneResult) -> dict[str, Any]:
     return {
         "query": r.query,
         "match": r.hits[0].confidence if r.hits else "none",
-        "hits": [
-            {
-                "slug": h.story.slug,
-                "title": h.story.title,
-                "chapter": h.chapter,
-                "chapter_label": h.chapter_label,
-                "text": h.text,
-                "snippet": h.snippet,
-                "marks": [list(m) for m in h.marks],
-                "position": h.position,
-                "end": h.end,
-                "score": round(h.score, 4),
-                "confidence": h.confidence,
-            }
-            for h in r.hits
-        ],
+        "hits": [{**_hit_json(h), "end": h.end, "confidence": h.confidence} for h in r.hits],
     }

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bot.console import HELP, ConsoleSession
 from bot.library import Library
-from tests.test_cli import no_traceback, run
+from tests.test_cli import run
 
 BOOKSHOP = "Spike browsing poetry in an ordinary bookshop runs into Buffy holding a self-help book"
 HIT_KEYS = {"slug", "title", "chapter", "chapter_label", "text", "snippet", "marks", "position"}
@@ -53,26 +51,6 @@ def test_scene_in_words_marks_matches_and_says_how_sure(tmp_path: Path, stories_
     assert result.stdout.startswith("3 passages like “Spike browsing poetry")
     assert "1. Untitled story (Chapter Six), Chapter Six (" in result.stdout
     assert "*Spike*" in result.stdout
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("scene", "x", "--story", "zzz"),
-        ("scene", "   "),
-        ("scene", '" * "'),
-        ("scene", "Spike", "--limit", "0"),
-        ("scene", "Spike", "--limit", "many"),
-        ("scene",),
-    ],
-)
-def test_scene_usage_errors_exit_2_with_one_line(
-    tmp_path: Path, stories_dir: Path, args: tuple[str, ...]
-) -> None:
-    result = run(tmp_path, *args, stories=stories_dir)
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    no_traceback(result)
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_scene_of_nothing_in_the_library_is_not_an_error(tmp_path: Path, stories_dir: Path) -> None:
