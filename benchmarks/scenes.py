@@ -4,8 +4,9 @@
   (``write_scenes``), beside the time it spends storing and indexing paragraph texts
   (``_text_ids``, the paragraph index of quote search), both timed inside the ingests that
   benchmarks/ingest.py runs (``timing()`` wraps them).
-* Size: pages of the scene tables and index beside the paragraph texts and their index
-  (SQLite's dbstat).
+* Size: pages of the scene index and its texts (one row per distinct passage text: a
+  chapter stored twice shares them) and of the passages' places (one row per passage of
+  every story), beside the paragraph index, texts and places (SQLite's dbstat).
 * Latency: the hand-written descriptions of tests/scenes/descriptions.toml (scenes of the
   seeds and The Time Machine, and scenes in no story), asked over every story, and over the
   stories an ordinary channel may see (no mature story, or all but one: a long list of ids).
@@ -89,6 +90,9 @@ def _sizes(db_path: Path) -> dict[str, int]:
         db.close()
 
 
+_AUTO = "sqlite_autoindex_"
+
+
 def _mb(sizes: dict[str, int], keep: Callable[[str], bool]) -> float:
     return sum(v for k, v in sizes.items() if keep(k)) / 1e6
 
@@ -129,15 +133,21 @@ def run(db_path: Path, ingests: int = 1, times: WriteTimes | None = None) -> lis
             )
         )
     sizes = _sizes(db_path)
-    scene_mb = _mb(sizes, lambda n: n.startswith(("scenes", "scene_")))
-    index_mb = _mb(sizes, lambda n: n.startswith("texts_fts"))
+    # the index and its texts (one row per distinct passage text), and the passages' places
+    # (one row per passage of every story), beside the same for paragraphs
+    index_mb = _mb(sizes, lambda n: n.startswith(("scenes_fts", "scene_texts", _AUTO + "scene")))
+    places_mb = _mb(sizes, lambda n: n == "scenes" or n.startswith("scenes_by_"))
+    text_index_mb = _mb(sizes, lambda n: n.startswith("texts_fts"))
     text_mb = _mb(sizes, lambda n: n == "texts")
+    paragraphs_mb = _mb(sizes, lambda n: n.startswith("paragraphs"))
     total_mb = _mb(sizes, lambda n: True)
     rows.append(
         (
             "scene index size",
-            f"{scene_mb:.1f} MB ({scene_mb / total_mb:.0%} of the {total_mb:.0f} MB file)",
-            f"paragraph index {index_mb:.1f} MB, paragraph texts {text_mb:.1f} MB",
+            f"{index_mb:.1f} MB index + {places_mb:.1f} MB passage places"
+            f" ({(index_mb + places_mb) / total_mb:.0%} of the {total_mb:.0f} MB file)",
+            f"paragraph index {text_index_mb:.1f} MB, paragraph texts {text_mb:.1f} MB,"
+            f" paragraph places {paragraphs_mb:.1f} MB",
         )
     )
     every, ordinary, n_every, n_ordinary = asyncio.run(_latencies(db_path))

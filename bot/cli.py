@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.errors import StoryBotError
-from bot.json_contract import chapter_json, excerpt_json, quote_json, story_json
+from bot.json_contract import chapter_json, excerpt_json, quote_json, scene_json, story_json
 from bot.library import Library
 from bot.settings import Settings
 from bot.terminal import (
@@ -23,6 +23,7 @@ from bot.terminal import (
     render_page,
     render_quote,
     render_report,
+    render_scene,
     render_stories,
     terminal_progress,
 )
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--story")
     p.add_argument("--limit", type=int, default=5)
     p.add_argument("--context", action="store_true", help="add the paragraphs before and after")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("scene", help="find a scene from a description in your own words")
+    p.add_argument("text")
+    p.add_argument("--story")
+    p.add_argument("--limit", type=int, default=3)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
     p.add_argument("path", type=Path)
@@ -148,4 +154,12 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
             _print_json(quote_json(result, context=args.context))
         else:
             print(render_quote(result))
+    elif args.command == "scene":
+        if not args.text.strip():
+            raise StoryBotError('Describe the scene, e.g. scene "Spike teaches Dawn to drive".')
+        if args.limit < 1:
+            raise StoryBotError("--limit must be 1 or more.")
+        scope = await library.check_scene(args.text, args.story, mature_ok=True)
+        found = await library.scene(args.text, scope, mature_ok=True, limit=args.limit)
+        _print_json(scene_json(found)) if args.json else print(render_scene(found))
     return 0

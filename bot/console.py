@@ -1,8 +1,9 @@
 """The console: the bot's slash commands in a terminal, no Discord token needed.
 
 Commands take Discord-style options (`/excerpt story:taking-steps`) or plain words
-(`/chapter breaking-alone 2`, `/quote soaked in sorry`). When stdin is not a terminal
-it reads one command per line and prints each answer, so it can be scripted and timed.
+(`/chapter breaking-alone 2`, `/quote soaked in sorry`, `/scene Spike teaches Dawn to
+drive`). When stdin is not a terminal it reads one command per line and prints each answer,
+so it can be scripted and timed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import TextIO
 from bot.errors import StoryBotError
 from bot.library import Library
 from bot.models import Chapter, Excerpt, Story
-from bot.terminal import render_excerpt, render_page, render_quote, render_stories
+from bot.terminal import (
+    render_excerpt,
+    render_page,
+    render_quote,
+    render_scene,
+    render_stories,
+)
 
 PROMPT = "storybot> "
 HELP = """\
@@ -27,6 +34,7 @@ Commands (the same as in Discord):
                                             a random passage
   /chapter STORY CHAPTER [page:N]           read a chapter, page by page
   /quote TEXT [story:S]                     find a line you half-remember
+  /scene TEXT [story:S]                     find a scene you describe in your own words
 Then:  /next /prev /first /last /page N   turn the chapter's pages
        /more       continue reading after an excerpt
        /another    another excerpt like the last
@@ -131,6 +139,12 @@ class ConsoleSession:
             return render_quote(
                 await self.library.quote(text, options.get("story"), mature_ok=True)
             )
+        if name == "scene":
+            text = _unquote(options.get("text") or plain)
+            if not text.strip():
+                return "Usage: /scene TEXT [story:S]   e.g. /scene Spike teaches Dawn to drive"
+            scope = await self.library.check_scene(text, options.get("story"), mature_ok=True)
+            return render_scene(await self.library.scene(text, scope, mature_ok=True))
         return f"Unknown command /{name}. Type /help for the list."
 
     async def _chapter_words(self, words: str, page: str) -> str:

@@ -1,7 +1,8 @@
 """The CLI's JSON output: the shapes scripts rely on (listed in the README).
 
-Keys are kept from release to release; new ones may be added. A quote hit's ``snippet`` is
-plain text, and ``marks`` holds the [start, end) character ranges of it that matched.
+Keys are kept from release to release; new ones may be added. A quote or scene hit's
+``snippet`` is plain text, and ``marks`` holds the [start, end) character ranges of it that
+matched.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import Chapter, Excerpt, SearchResult, Story
+from bot.models import Chapter, Excerpt, Hit, SceneHit, SceneResult, SearchResult, Story
 
 
 def story_json(s: Story) -> dict[str, Any]:
@@ -52,23 +53,39 @@ def chapter_json(c: Chapter, pages: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _hit_json(h: Hit | SceneHit) -> dict[str, Any]:
+    """The keys every search hit has (a quote's paragraph, a scene's passage)."""
+    return {
+        "slug": h.story.slug,
+        "title": h.story.title,
+        "chapter": h.chapter,
+        "chapter_label": h.chapter_label,
+        "text": h.text,
+        "snippet": h.snippet,
+        "marks": [list(m) for m in h.marks],
+        "position": h.position,
+        "score": round(h.score, 4),
+    }
+
+
 def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
     return {
         "query": r.query,
         "match": r.match,
         "hits": [
-            {
-                "slug": h.story.slug,
-                "title": h.story.title,
-                "chapter": h.chapter,
-                "chapter_label": h.chapter_label,
-                "text": h.text,
-                "snippet": h.snippet,
-                "marks": [list(m) for m in h.marks],
-                "position": h.position,
-                "score": round(h.score, 4),
-                **({"before": h.before, "after": h.after} if context else {}),
-            }
+            {**_hit_json(h), **({"before": h.before, "after": h.after} if context else {})}
             for h in r.hits
         ],
+    }
+
+
+def scene_json(r: SceneResult) -> dict[str, Any]:
+    """A scene search: ``match`` is the best hit's confidence ("close match", "possible",
+    "long shot"), or "none" when no passage shares a word with the description; each hit is
+    a scene passage, with quote's keys (``text`` the whole passage, ``position`` and ``end``
+    its first and last paragraph) and its ``confidence``."""
+    return {
+        "query": r.query,
+        "match": r.hits[0].confidence if r.hits else "none",
+        "hits": [{**_hit_json(h), "end": h.end, "confidence": h.confidence} for h in r.hits],
     }

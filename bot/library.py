@@ -36,7 +36,7 @@ from bot.models import (
     Story,
 )
 from bot.paging import paginate
-from bot.scenes import SceneSearch
+from bot.scenes import SceneSearch, query_words
 from bot.search import Search, tokens
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
@@ -47,6 +47,7 @@ CHARACTER_PASSAGES = 5000  # passages naming a character that /excerpt character
 NO_WORDS = "Type a few words of the line you remember."
 STORY_GONE = "That story is no longer in the library."
 SPOILER_SCAN = 25  # hits looked at when some may be hidden as spoilers
+NO_SCENE_WORDS = "Describe the scene in a few words: who is in it, where, what happens."
 
 
 class Library:
@@ -360,6 +361,15 @@ class Library:
         shown = tuple(h for h in found.hits if h.position <= ends.get(h.story.id, -1))
         hidden = len(found.hits) - len(shown)
         return replace(found, hits=shown[:limit], hidden=hidden)
+
+    async def check_scene(
+        self, text: str, story: str | int | None = None, *, mature_ok: bool
+    ) -> Story | None:
+        """What can be refused before a scene search runs: a description with no words, a
+        story that cannot be searched here. Returns the story to hand to ``scene``."""
+        if not query_words(text)[0]:
+            raise StoryBotError(NO_SCENE_WORDS)
+        return None if story is None else await self.find_story(story, mature_ok=mature_ok)
 
     async def scene(
         self,

@@ -9,7 +9,15 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from bot.library import one_line
-from bot.models import Chapter, Excerpt, IngestReport, Progress, SearchResult, Story
+from bot.models import (
+    Chapter,
+    Excerpt,
+    IngestReport,
+    Progress,
+    SceneResult,
+    SearchResult,
+    Story,
+)
 
 WIDTH = 80
 
@@ -70,6 +78,17 @@ def render_quote(r: SearchResult) -> str:
         snippet = marked(h.snippet, h.marks)
         lines.append(f"\n{i}. {h.story.title}, {h.chapter_label}")
         lines.append(wrap(snippet, indent="   "))
+    return "\n".join(lines)
+
+
+def render_scene(r: SceneResult) -> str:
+    if not r.hits:
+        return f"No passage in the library shares a word with “{one_line(r.query)}”."
+    count = "1 passage" if len(r.hits) == 1 else f"{len(r.hits)} passages"
+    lines = [f"{count} like “{one_line(r.query)}”, best first:"]
+    for i, h in enumerate(r.hits, 1):
+        lines.append(f"\n{i}. {h.story.title}, {h.chapter_label} ({h.confidence})")
+        lines.append(wrap(marked(h.snippet, h.marks), indent="   "))
     return "\n".join(lines)
 
 

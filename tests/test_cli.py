@@ -107,6 +107,12 @@ def test_quote_text_marks_the_match_with_asterisks(tmp_path: Path, stories_dir: 
         ("chapter",),
         ("quote", "   "),
         ("quote", "x", "--limit", "0"),
+        ("scene", "x", "--story", "zzz"),
+        ("scene", "   "),
+        ("scene", '" * "'),
+        ("scene", "Spike", "--limit", "0"),
+        ("scene", "Spike", "--limit", "many"),
+        ("scene",),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

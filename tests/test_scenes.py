@@ -3,6 +3,7 @@ how well it finds described scenes)."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -47,20 +48,54 @@ async def scene_rows(store: Store) -> list[tuple[int, int, int, int]]:
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
+async def shared_groups(store: Store) -> set[frozenset[tuple[int, int]]]:
+    """The passages (story, first position) that share a scene text, group by group."""
+    groups: dict[int, set[tuple[int, int]]] = {}
+    for r in await store.db.execute_fetchall(
+        "SELECT text_id, story_id, first_position FROM scenes"
+    ):
+        groups.setdefault(r[0], set()).add((r[1], r[2]))
+    return {frozenset(g) for g in groups.values()}
+
+
 async def check_scenes(store: Store) -> None:
     """Every paragraph is in exactly one passage of its own chapter and scene, cut by the
-    rule of ``passages``; the index agrees with the passages' text (integrity-check with
-    rank 1 compares it with its content, the view; it raises if not)."""
+    rule of ``passages``; the passages pointing at one scene text hold the same paragraph
+    texts, every scene text is some passage's, and no run of texts is stored twice; the index agrees
+    with the texts (integrity-check with rank 1 compares it with its content, the view; it
+    raises if not)."""
     expected: list[tuple[int, int, int, int]] = []
+    keys: dict[tuple[int, int], str] = {}
     for story in await store.list_stories():
         paragraphs = await store.paragraphs_between(story.id, 0, 10**9)
         rows = [(p.chapter, p.position, p.scene, p.text) for p in paragraphs]
         expected += [(story.id, *cut) for cut in passages(rows)]
         by_position = {p.position: p for p in paragraphs}
+        text_ids = dict(
+            await store.db.execute_fetchall(  # type: ignore[arg-type]
+                "SELECT position, text_id FROM paragraphs WHERE story_id = ?", (story.id,)
+            )
+        )
         for chapter, first, last in await store.story_passages(story.id):
             inside = [by_position[i] for i in range(first, last + 1)]
             assert {(p.chapter, p.scene) for p in inside} == {(chapter, inside[0].scene)}
+            keys[story.id, first] = ",".join(str(text_ids[i]) for i in range(first, last + 1))
     assert await scene_rows(store) == sorted(expected)
+    pointed = await store.db.execute_fetchall(
+        "SELECT story_id, first_position, text_id FROM scenes"
+    )
+    runs: dict[int, set[str]] = {}
+    for r in pointed:
+        runs.setdefault(r[2], set()).add(keys[r[0], r[1]])
+    assert all(len(run) == 1 for run in runs.values()), "a scene text is one run of texts"
+    assert len(runs) == len(set(keys.values())), "and no run is stored twice"
+    unused = await store.db.execute_fetchall(
+        "SELECT count(*) FROM scene_texts t WHERE NOT EXISTS"
+        " (SELECT 1 FROM scenes s WHERE s.text_id = t.id)"
+    )
+    assert next(iter(unused))[0] == 0
+    distinct = await store.db.execute_fetchall("SELECT count(*) FROM scene_texts")
+    assert next(iter(distinct))[0] == len(set(keys.values()))
     await store.db.execute_fetchall(
         "INSERT INTO scenes_fts (scenes_fts, rank) VALUES ('integrity-check', 1)"
     )
@@ -83,20 +118,26 @@ async def test_seed_passages_are_consistent(library: Library) -> None:
     assert len(await scene_rows(library.store)) > 100
 
 
-async def test_the_migration_cuts_existing_libraries_as_the_write_path_does(
-    library: Library, tmp_path: Path
+async def test_the_migrations_cut_and_share_existing_libraries_as_the_write_path_does(
+    library: Library, stories_dir: Path
 ) -> None:
+    shutil.copy(stories_dir / "001_d0cd0b5318a30a05.txt", stories_dir / "copy.txt")
+    await library.ingest()
     written = await scene_rows(library.store)
-    step = next(m for m in MIGRATIONS if "CREATE TABLE scenes" in m)
+    sharing = await shared_groups(library.store)
+    assert any(len(g) == 2 for g in sharing), "the copy shares the original's passages"
+    cut = next(m for m in MIGRATIONS if "CREATE TABLE scenes (" in m)
+    share = next(m for m in MIGRATIONS if "CREATE TABLE scene_texts" in m)
     db = sqlite3.connect(library.store.path, isolation_level=None)
     try:
         db.executescript(
-            "BEGIN; DROP TABLE scenes_fts; DROP VIEW scene_texts; DROP TABLE scenes;"
-            f"{step}; COMMIT;"
+            "BEGIN; DROP TABLE scenes_fts; DROP VIEW scene_bodies; DROP TABLE scene_texts;"
+            f" DROP TABLE scenes; {cut}; {share}; COMMIT;"
         )
     finally:
         db.close()
     assert await scene_rows(library.store) == written
+    assert await shared_groups(library.store) == sharing
     await check_scenes(library.store)
 
 
@@ -209,3 +250,68 @@ async def test_search_works_on_a_read_only_database(library: Library) -> None:
         assert result.hits[0].story.file.startswith("000")
     finally:
         await store.close()
+
+
+async def test_a_repeated_story_shares_its_passages_and_gives_one_hit_per_passage(
+    library: Library, stories_dir: Path
+) -> None:
+    store = library.store
+    texts_before = next(iter(await store.db.execute_fetchall("SELECT count(*) FROM scene_texts")))
+    # Taking Steps (explicit) filed again under a name library.toml does not rate: general
+    shutil.copy(stories_dir / "003_7455f1fa013af670.txt", stories_dir / "zz_copy.txt")
+    await library.ingest()
+    await check_scenes(store)
+    texts_after = next(iter(await store.db.execute_fetchall("SELECT count(*) FROM scene_texts")))
+    assert texts_after[0] == texts_before[0], "the copy adds no scene text"
+    every = await library.stories(mature_ok=True)
+    original = next(s for s in every if s.file.startswith("003"))
+    copy = next(s for s in every if s.file == "zz_copy.txt")
+    assert original.id < copy.id and not copy.mature
+    query = "Tara and Spike pass a whiskey bottle back and forth on his ratty couch"
+
+    found = await library.scene(query, mature_ok=True, limit=5)
+    assert found.hits[0].story.id == original.id, "shown in the first story holding it"
+    assert len({h.text for h in found.hits}) == len(found.hits), "one hit per passage text"
+    # an ordinary channel may not see the original: the same passage, in the copy
+    ordinary = await library.scene(query, mature_ok=False)
+    assert ordinary.hits[0].story.id == copy.id
+    assert ordinary.hits[0].text == found.hits[0].text
+    scoped = await library.scene(query, copy.slug, mature_ok=False)
+    assert {h.story.id for h in scoped.hits} == {copy.id}
+
+    (stories_dir / original.file).unlink()
+    await library.ingest()
+    await check_scenes(store)
+    after = await library.scene(query, mature_ok=True)
+    assert after.hits[0].story.file == "zz_copy.txt"
+    (stories_dir / "zz_copy.txt").unlink()
+    await library.ingest()
+    await check_scenes(store)
+    gone = await store.db.execute_fetchall(
+        "SELECT count(*) FROM scenes_fts WHERE scenes_fts MATCH 'whiskey AND ratty'"
+    )
+    assert next(iter(gone))[0] == 0
+
+
+async def test_three_guesses_even_when_the_rarest_word_is_in_few_passages(
+    library: Library,
+) -> None:
+    """ "Scrabble" is in two passages of the seeds: the commoner words find the third."""
+    result = await library.scene("Spike cheats at Scrabble with demon words", mature_ok=True)
+    assert len(result.hits) == 3
+    assert (result.hits[0].story.slug, result.hits[0].chapter_label) == (
+        "breaking-alone",
+        "Part 10",
+    )
+
+
+def test_names_are_words_written_capitalised_inside_sentences() -> None:
+    from bot.scenes import _names, _uses
+
+    text = "SPIKE ran. Then Spike's coat, spiked punch and Spike-ish looks; Willow_Spike. Spike"
+    found = [text[a:b] for a, b in sorted(_uses(text, ["spike"]))]
+    assert found == ["SPIKE", "Spike", "Spike", "Spike", "Spike"]
+    texts = ["He saw Spike and the spike.", "Then Spike left and Spike came back, Buffy said."]
+    assert _names(texts, ["spike", "buffy", "back"]) == {stem("spike")}
+    odd = "İstanbul, said Spike to Spike"  # lower-casing "İ" moves every offset after it
+    assert [odd[a:b] for a, b in _uses(odd, ["spike"])] == ["Spike", "Spike"]

@@ -320,6 +320,7 @@ def _write_one(
             " relationships=?, characters=?, tags=?, summary=?, language=? WHERE id=?",
             (*values, story_id),
         )
+    fresh_from = ids.text  # text ids from here on are this story's new texts
     text_ids, hashes = _text_ids(db, _chapter_texts(rows, chapters), ids)
     db.executemany(
         "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
@@ -331,7 +332,12 @@ def _write_one(
         " VALUES (?,?,?,?,?,?)",
         [(r[0], story_id, r[1], r[2], r[3], t) for r, t in zip(rows, text_ids, strict=True)],
     )
-    write_scenes(db, story_id, [(r[1], r[2], r[3], r[4]) for r in rows])
+    write_scenes(
+        db,
+        story_id,
+        [(r[1], r[2], r[3], r[4], t) for r, t in zip(rows, text_ids, strict=True)],
+        fresh_from,
+    )
     taken[slug] = item.file
 
 

@@ -10,13 +10,27 @@ The same rule is written twice: in Python (``passages``, the write path) and in 
 migration that backfills existing libraries, bot/store/schema.py); a test holds them equal.
 
 Table ``scenes`` holds each passage's place (story, chapter, first and last paragraph
-position); ``scenes_fts`` indexes its text with the ``porter`` stemmer (so "drives" and
-"driving" meet "drive"; "drove" does not). The index keeps no copy of
-the text: its content is the view ``scene_texts``, which rebuilds a passage from its
-paragraphs, and FTS5 reads it only to forget a passage (the 'delete' command needs the old
-text) or to rebuild. Passages are written in the transaction that writes their story and
-deleted with it (``DELETE_SCENE_ROWS`` runs before the paragraphs go), so they are always
-the story's current text.
+position) and its text (``text_id``). Passage texts are stored once, as paragraph texts are.
+Paragraph texts are shared by whole chapter (bot/store/library.py): a text id belongs to one
+chapter text, however many chapters hold it, so a run of paragraphs is named by its first
+text id and its length, and a scene text (table ``scene_texts``) is keyed by
+(``first_text``, ``paragraphs``). The passages of a chapter stored twice (the same story
+filed twice, a chapter posted in two stories) then point at the same scene texts, indexed
+once. (Were paragraph texts ever shared one by one, this key would have to become the whole
+run of text ids; tests/test_scenes.py checks that equal keys mean equal runs.)
+``scenes_fts`` indexes scene texts with the ``porter`` stemmer (so "drives" and "driving"
+meet "drive"; "drove" does not). The index keeps no copy of the text: its content is the
+view ``scene_bodies``, which rebuilds a text from the paragraphs of a passage holding it,
+and FTS5 reads it only to forget a text (the 'delete' command needs the old text) or to
+rebuild. Passages are written in the transaction that writes their story and deleted with
+it (``DELETE_SCENE_ROWS`` runs before the paragraphs go), and a scene text goes with the
+last passage pointing at it, so the index always holds the library's current passages,
+each distinct text once.
+
+A search ranks scene texts; each is then placed in the first story in scope that holds it
+(lowest story id, the one filed first; its first place there): one hit per text, not one
+per copy, so three guesses are three different passages even when the library holds a
+story twice. A search limited to one story places the text in that story.
 
 The store takes words, never the user's text: ``any_words_query`` quotes each word, so
 quotes, ``*``, NEAR, AND/OR/NOT and column filters are only words.
@@ -34,11 +48,17 @@ PASSAGE_CHARS = 1250  # the migration's SQL holds the same number: change both o
 SEPARATOR = "\n\n"
 MAX_TERMS = 32
 
-# ?1 is the story id. The FTS5 'delete' must see the text it indexed, so this runs while
-# the paragraphs and texts are still there.
+# ?1 is the story id. The story's passages go, and the scene texts no other story's passage
+# points at; the FTS5 'delete' must see the text it indexed, so this runs while the
+# paragraphs and texts are still there.
+_UNSHARED = (
+    " WHERE {t}.id IN (SELECT text_id FROM scenes WHERE story_id = ?1) AND NOT EXISTS"
+    " (SELECT 1 FROM scenes o WHERE o.text_id = {t}.id AND o.story_id != ?1)"
+)
 DELETE_SCENE_ROWS = (
-    "INSERT INTO scenes_fts (scenes_fts, rowid, text) SELECT 'delete', id, text"
-    " FROM scene_texts WHERE id IN (SELECT id FROM scenes WHERE story_id = ?1)",
+    "INSERT INTO scenes_fts (scenes_fts, rowid, text) SELECT 'delete', b.id, b.text"
+    " FROM scene_bodies b" + _UNSHARED.format(t="b"),
+    "DELETE FROM scene_texts AS st" + _UNSHARED.format(t="st"),
     "DELETE FROM scenes WHERE story_id = ?1",
 )
 
@@ -73,22 +93,44 @@ def passages(rows: Sequence[tuple[int, int, int, str]]) -> list[tuple[int, int, 
 
 
 def write_scenes(
-    db: sqlite3.Connection, story_id: int, rows: Sequence[tuple[int, int, int, str]]
+    db: sqlite3.Connection,
+    story_id: int,
+    rows: Sequence[tuple[int, int, int, str, int]],
+    fresh_from: int,
 ) -> None:
     """Index a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
 
-    ``rows`` are the story's paragraphs as (chapter, position, scene, text), in order.
+    ``rows`` are the story's paragraphs as (chapter, position, scene, text, text id), in
+    order; text ids from ``fresh_from`` on were created for this story. A passage whose texts
+    were all created for it cannot be stored yet (outside this story), so only the passages
+    of shared chapters are looked up: a library without repeats pays no lookup.
     """
-    texts = {r[1]: r[3] for r in rows}
+    by_position = {r[1]: r for r in rows}
+    mine: dict[tuple[int, int], int] = {}  # this story's scene texts by key
     added: list[tuple[int, str]] = []
-    for chapter, first, last in passages(rows):
-        scene_id = db.execute(
-            "INSERT INTO scenes (story_id, chapter, first_position, last_position)"
-            " VALUES (?, ?, ?, ?)",
-            (story_id, chapter, first, last),
-        ).lastrowid
-        assert scene_id is not None
-        added.append((scene_id, SEPARATOR.join(texts[p] for p in range(first, last + 1))))
+    places: list[tuple[int, int, int, int, int]] = []
+    for chapter, first, last in passages([r[:4] for r in rows]):
+        held = [by_position[p] for p in range(first, last + 1)]
+        key = (held[0][4], len(held))  # (first text id, paragraphs): see the module's doc
+        text_id = mine.get(key)
+        if text_id is None and key[0] < fresh_from:
+            found = db.execute(
+                "SELECT id FROM scene_texts WHERE first_text = ? AND paragraphs = ?", key
+            ).fetchone()
+            text_id = found[0] if found else None
+        if text_id is None:
+            text_id = db.execute(
+                "INSERT INTO scene_texts (first_text, paragraphs) VALUES (?, ?)", key
+            ).lastrowid
+            assert text_id is not None
+            added.append((text_id, SEPARATOR.join(r[3] for r in held)))
+        mine[key] = text_id
+        places.append((story_id, chapter, first, last, text_id))
+    db.executemany(
+        "INSERT INTO scenes (story_id, chapter, first_position, last_position, text_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        places,
+    )
     db.executemany("INSERT INTO scenes_fts (rowid, text) VALUES (?, ?)", added)
 
 
@@ -145,14 +187,15 @@ class SceneSQL(SQLBase):
         return stems if len(stems) == len(words) else list(words)
 
     async def scene_vocabulary(self) -> tuple[dict[str, int], int]:
-        """Every stem of the scene index with the number of passages holding it, and the
-        number of passages. Reads the whole index (under a second at 100 MB): cache it."""
+        """Every stem of the scene index with the number of scene texts holding it, and the
+        number of scene texts (a passage stored twice counts once, as in the index). Reads
+        the whole index (under a second at 100 MB): cache it."""
         await self._scene_temp()
         out: dict[str, int] = {}
         async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
             while batch := await cursor.fetchmany(_VOCAB_BATCH):
                 out.update((r[0], int(r[1])) for r in batch)
-        total = await self._all("SELECT count(*) FROM scenes")
+        total = await self._all("SELECT count(*) FROM scene_texts")
         return out, int(total[0][0])
 
     async def scene_candidates(
@@ -161,21 +204,30 @@ class SceneSQL(SQLBase):
         story_ids: Sequence[int] | None,
         limit: int,
     ) -> list[ScenePassage]:
-        """The passages holding any of ``words`` among ``story_ids`` (None: all stories),
-        best BM25 first, at most ``limit``, each with its text."""
+        """The scene texts holding any of ``words`` and held in ``story_ids`` (None: all
+        stories), best BM25 first, at most ``limit``; each as a passage of the first story in
+        scope that holds it (lowest story id, then first position), with its text."""
         query = any_words_query(list(words)[:MAX_TERMS])
         if not query or limit < 1 or (story_ids is not None and not story_ids):
             return []
         scope, params = "", ()
         if story_ids is not None:
             ids = tuple(dict.fromkeys(story_ids))
-            scope = f" AND +s.story_id IN ({','.join('?' * len(ids))})"
+            # unary +: walk the text's holders in (story, position) order and test each,
+            # rather than probe the index once per story id of a long list
+            scope = f" AND +o.story_id IN ({','.join('?' * len(ids))})"
             params = ids
+        held = f"SELECT o.id FROM scenes o WHERE o.text_id = m.rowid{scope}"
+        in_scope = f" AND EXISTS ({held.replace('m.rowid', 'f.rowid')})" if scope else ""
+        # the best texts first (in scope), then the first place of each: FTS5 ranks alone,
+        # and only the texts kept are looked up
         found = await self._all(
-            "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position,"
-            " scenes_fts.rank FROM scenes_fts JOIN scenes s ON s.id = scenes_fts.rowid"
-            f" WHERE scenes_fts MATCH ?{scope} ORDER BY scenes_fts.rank LIMIT ?",
-            (query, *params, limit),
+            "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position, m.rank"
+            " FROM (SELECT f.rowid, f.rank FROM scenes_fts f"
+            f" WHERE f.scenes_fts MATCH ?{in_scope} ORDER BY f.rank LIMIT ?) m"
+            f" JOIN scenes s ON s.id = ({held} ORDER BY o.story_id, o.first_position LIMIT 1)"
+            " ORDER BY m.rank",
+            (query, *params, limit, *params),
         )
         if not found:
             return []

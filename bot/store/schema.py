@@ -197,6 +197,59 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM excerpt_shuffles WHERE story_id = OLD.id;
     END;
     """,
+    # scene2: scene passage texts are indexed once, as paragraph texts are. A passage's text
+    # is the run of paragraph texts it holds. Paragraph texts are shared by whole chapter
+    # (a text id belongs to one chapter text, however many chapters hold it), so the run is
+    # named by its first text id and its number of paragraphs: `scene_texts` (first_text,
+    # paragraphs). Passages of a chapter stored twice have the same key and share one row
+    # of `scene_texts` and of the index. Each passage (`scenes`) points at its text
+    # (`scenes.text_id`); the index is over `scene_texts` and reads a text back through the
+    # view `scene_bodies` (the paragraphs of a passage holding it, joined by blank lines),
+    # so it still keeps no copy. AUTOINCREMENT: a scene text id is never reused (a search
+    # never meets another text under an id it has just read). Existing passages keep their
+    # places and ids; their keys are computed here from the paragraphs.
+    """
+    DROP TABLE scenes_fts;
+    DROP VIEW scene_texts;
+    CREATE TABLE scene_texts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        first_text INTEGER NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        UNIQUE (first_text, paragraphs)
+    );
+    ALTER TABLE scenes ADD COLUMN text_id INTEGER;
+    CREATE TEMP TABLE scene_keys AS
+        SELECT s.id AS scene_id, p.text_id AS first_text,
+            s.last_position - s.first_position + 1 AS paragraphs
+        FROM scenes s JOIN paragraphs p
+        ON p.story_id = s.story_id AND p.position = s.first_position;
+    INSERT INTO scene_texts (first_text, paragraphs)
+        SELECT first_text, paragraphs FROM temp.scene_keys
+        GROUP BY first_text, paragraphs ORDER BY min(scene_id);
+    UPDATE scenes SET text_id = (
+        SELECT st.id FROM temp.scene_keys k JOIN scene_texts st
+        ON st.first_text = k.first_text AND st.paragraphs = k.paragraphs
+        WHERE k.scene_id = scenes.id
+    );
+    DROP TABLE temp.scene_keys;
+    CREATE INDEX scenes_by_text ON scenes (text_id, story_id, first_position);
+    CREATE VIEW scene_bodies (id, text) AS
+        SELECT st.id, (
+            SELECT group_concat(text, char(10) || char(10)) FROM (
+                SELECT t.text FROM scenes s
+                JOIN paragraphs p ON p.story_id = s.story_id
+                AND p.position BETWEEN s.first_position AND s.last_position
+                JOIN texts t ON t.id = p.text_id
+                WHERE s.id = (SELECT o.id FROM scenes o WHERE o.text_id = st.id LIMIT 1)
+                ORDER BY p.position
+            )
+        ) FROM scene_texts st;
+    CREATE VIRTUAL TABLE scenes_fts USING fts5 (
+        text, content='scene_bodies', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,75 @@
+"""`scene` in the CLI (its JSON contract, exit status 2 with one line) and `/scene` in the
+console."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.console import HELP, ConsoleSession
+from bot.library import Library
+from tests.test_cli import run
+
+BOOKSHOP = "Spike browsing poetry in an ordinary bookshop runs into Buffy holding a self-help book"
+HIT_KEYS = {"slug", "title", "chapter", "chapter_label", "text", "snippet", "marks", "position"}
+
+
+def test_scene_json(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "scene", BOOKSHOP, "--json", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer.keys() == {"query", "match", "hits"}
+    assert answer["query"] == BOOKSHOP
+    hits = answer["hits"]
+    assert len(hits) == 3
+    for hit in hits:
+        assert HIT_KEYS | {"score", "confidence", "end"} == hit.keys()
+        assert hit["confidence"] in ("close match", "possible", "long shot")
+        assert hit["snippet"].strip("…") in hit["text"]
+        for a, b in hit["marks"]:
+            assert 0 <= a < b <= len(hit["snippet"])
+    assert answer["match"] == hits[0]["confidence"]
+    assert (hits[0]["slug"], hits[0]["chapter"]) == ("untitled-story-chapter-six", 6)
+    assert next(hits[0]["snippet"][a:b] for a, b in hits[0]["marks"]) == "Spike"
+
+
+def test_scene_json_limit_and_story(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(
+        tmp_path,
+        *("scene", "Willow and Dawn in the kitchen", "--story", "breaking", "--limit", "5"),
+        *("--json",),
+        stories=stories_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert len(hits) == 5 and {h["slug"] for h in hits} == {"breaking-alone"}
+
+
+def test_scene_in_words_marks_matches_and_says_how_sure(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "scene", BOOKSHOP, stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("3 passages like “Spike browsing poetry")
+    assert "1. Untitled story (Chapter Six), Chapter Six (" in result.stdout
+    assert "*Spike*" in result.stdout
+
+
+def test_scene_of_nothing_in_the_library_is_not_an_error(tmp_path: Path, stories_dir: Path) -> None:
+    result = run(tmp_path, "scene", "zzyzx qwfpgj", "--json", stories=stories_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"query": "zzyzx qwfpgj", "match": "none", "hits": []}
+
+
+async def test_console_scene(library: Library) -> None:
+    session = ConsoleSession(library)
+    assert "/scene TEXT [story:S]" in HELP
+    answer = await session.handle(f"/scene {BOOKSHOP}")
+    assert answer is not None and "1. Untitled story (Chapter Six), Chapter Six (" in answer
+    scoped = await session.handle("/scene Willow in the kitchen story:breaking-alone")
+    assert scoped is not None and scoped.count("Breaking alone, ") == 3
+    assert await session.handle("/scene") == (
+        "Usage: /scene TEXT [story:S]   e.g. /scene Spike teaches Dawn to drive"
+    )
+    refused = await session.handle("/scene ***")
+    assert refused is not None and refused.startswith("Describe the scene")
+    unknown = await session.handle("/scene Willow story:zzz")
+    assert unknown is not None and unknown.startswith("No story called “zzz”")
