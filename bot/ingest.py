@@ -36,7 +36,7 @@ import ftfy
 
 import bot.text
 from bot.errors import StoryBotError
-from bot.models import RATINGS, IngestReport, Progress, StoryMeta
+from bot.models import RATINGS, IngestReport, Progress, Rating, StoryMeta
 from bot.store import Store
 from bot.store.library import FileState, StoryWrite
 from bot.text import STORY_SUFFIXES, process
@@ -189,6 +189,49 @@ def _size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n} bytes"
+
+
+def _orphan_sections(metas: dict[str, StoryMeta], names: set[str], folder: Path) -> list[str]:
+    """A library.toml section that names no story file in the folder: a typo, or a file
+    renamed; the story it meant to describe does not get its metadata (see _keep_rating)."""
+    return [
+        f"{folder / METADATA_FILE}: [{name!r}] names no story file in the folder (a typo, or a"
+        " renamed file?): its metadata applies to nothing"
+        for name in sorted(metas.keys() - names)
+    ]
+
+
+_STRICTNESS = {rating: i for i, rating in enumerate(RATINGS)}
+IN_DOUBT = "doubt:"  # marks the stored meta hash of a story rated explicit for want of metadata
+
+
+def _keep_rating(
+    item: StoryWrite,
+    metas: dict[str, StoryMeta] | None,
+    stored: dict[str, Rating],
+    renamed: dict[str, Rating],
+    warnings: list[str],
+) -> StoryWrite:
+    """Fail closed: a story's rating is never lowered but by library.toml saying so.
+
+    A story the library holds as mature or explicit that comes back rated lower, without a
+    ``rating`` of its own in library.toml (its entry lost to a typo, the file renamed, the
+    file's own metadata changed), keeps the rating it had, and the operator is told.
+    """
+    own = (metas or {}).get(item.file)
+    if own is not None and own.rating is not None:
+        return item  # the operator's word
+    before = stored.get(item.file) or renamed.get(item.state.hash)
+    now = item.meta.rating or "general"
+    if before is None or _STRICTNESS[now] >= _STRICTNESS[before]:
+        return item
+    warning = (
+        f"{item.file}: was rated {before}, now nothing rates it (its library.toml entry gone?):"
+        f' kept {before}; to change it, set rating = "{now}" in its library.toml section'
+    )
+    log.warning("%s", warning)
+    warnings.append(warning)
+    return dataclasses.replace(item, meta=dataclasses.replace(item.meta, rating=before))
 
 
 def _pipeline_fingerprint() -> bytes:
@@ -409,6 +452,22 @@ async def ingest(
     for warning in warnings:
         log.warning("%s", warning)
     known = await store.file_states()
+    names = {p.name for p in paths}
+    for warning in _orphan_sections(metas or {}, names, folder):
+        log.warning("%s", warning)
+        warnings.append(warning)
+    # ratings a story keeps (see _keep_rating), but not those given in doubt (library.toml
+    # was unreadable when the story came in): fixing library.toml may lower those
+    stored_ratings: dict[str, Rating] = {
+        f: rating
+        for f, rating in (await store.file_ratings()).items()
+        if not known[f].meta_hash.startswith(IN_DOUBT)
+    }
+    # a file whose bytes are those of a story whose file is gone is that story renamed: it
+    # keeps at least the rating it had (a renamed file loses its library.toml entry)
+    renamed: dict[str, Rating] = {
+        known[f].hash: stored_ratings[f] for f in set(known) - names if f in stored_ratings
+    }
     if not paths and known and not allow_empty:
         raise StoryBotError(
             f"the stories folder {folder} has no story files, and the library has"
@@ -458,6 +517,8 @@ async def ingest(
         else:
             meta = metas.get(name, StoryMeta())
         meta_hash = _meta_hash(meta)
+        if metas is None:  # rated in doubt: marked, so the fix of library.toml may lower it
+            meta_hash = IN_DOUBT + meta_hash
         old_hash = None
         if before is not None and before.meta_hash == meta_hash:
             if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
@@ -467,6 +528,7 @@ async def ingest(
         todo.append(_Job(path, stat.st_size, meta, meta_hash, old_hash))
 
     async def write(items: list[StoryWrite]) -> None:
+        items = [_keep_rating(item, metas, stored_ratings, renamed, warnings) for item in items]
         try:
             errors = await store.write_stories(items)
         except sqlite3.Error as exc:  # rolled back: the old version stands

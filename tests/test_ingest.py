@@ -180,6 +180,12 @@ async def test_library_toml_sets_metadata_and_change_is_picked_up(
     report = await ingest(store, folder)
     assert report.changed == ("a.txt",)
     [story] = await store.list_stories()
+    # a rating is lowered only by saying so (fail closed): a lost line keeps it, with a warning
+    assert (story.title, story.rating) == ("Second Title", "mature")
+    assert any("kept mature" in w for w in report.warnings)
+    write(folder, "library.toml", '["a.txt"]\ntitle = "Second Title"\nrating = "general"\n')
+    await ingest(store, folder)
+    [story] = await store.list_stories()
     assert (story.title, story.rating) == ("Second Title", "general")
 
 

@@ -62,6 +62,10 @@ class LibrarySQL(SQLBase):
 
     # ---- files ---------------------------------------------------------------------------
 
+    async def file_ratings(self) -> dict[str, Rating]:
+        """The rating each stored story file has now."""
+        return {r[0]: _rating(r[1]) for r in await self._all("SELECT file, rating FROM stories")}
+
     async def file_states(self) -> dict[str, FileState]:
         rows = await self._all("SELECT file, size, mtime_ns, hash, meta_hash FROM stories")
         return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}
@@ -424,7 +428,8 @@ def _names(value: str | None) -> tuple[str, ...]:
 
 
 def _rating(value: str) -> Rating:
-    return value if value in ("general", "teen", "mature", "explicit") else "general"  # type: ignore[return-value]
+    """A stored rating; anything unknown reads as explicit (fail closed)."""
+    return value if value in ("general", "teen", "mature", "explicit") else "explicit"  # type: ignore[return-value]
 
 
 def _slugify(title: str) -> str:

@@ -108,3 +108,45 @@ async def test_unreadable_toml_fails_closed(store: Store, tmp_path: Path) -> Non
     report = await ingest(store, folder)
     assert await ratings(store) == {"a.txt": "explicit"}
     assert report.warnings
+
+
+async def test_a_typo_in_a_section_name_never_lowers_a_rating(store: Store, tmp_path: Path) -> None:
+    """["a.text"] for ["a.txt"]: the section names no file (a warning says so), and the story,
+    explicit until now, stays explicit until library.toml says otherwise."""
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    write(folder, "library.toml", '["a.txt"]\nrating = "explicit"\n')
+    await ingest(store, folder)
+    assert (await ratings(store))["a.txt"] == "explicit"
+    write(folder, "library.toml", '["a.text"]\nrating = "explicit"\n')
+    report = await ingest(store, folder)
+    assert (await ratings(store))["a.txt"] == "explicit"
+    assert any("'a.text'" in w and "names no story file" in w for w in report.warnings)
+    assert any("a.txt" in w and "kept explicit" in w for w in report.warnings)
+    # the operator's own word lowers it
+    write(folder, "library.toml", '["a.txt"]\nrating = "general"\n')
+    await ingest(store, folder)
+    assert (await ratings(store))["a.txt"] == "general"
+
+
+async def test_a_renamed_file_keeps_its_rating(store: Store, tmp_path: Path) -> None:
+    """003_x.txt renamed taking-steps.txt: its library.toml entry no longer names it, but the
+    same bytes were an explicit story, so the renamed file is explicit too."""
+    folder = tmp_path / "stories"
+    write(folder, "003_x.txt", STORY.format(title="Taking Steps"))
+    write(folder, "library.toml", '["003_x.txt"]\nrating = "explicit"\n')
+    await ingest(store, folder)
+    (folder / "003_x.txt").rename(folder / "taking-steps.txt")
+    report = await ingest(store, folder)
+    assert report.added == ("taking-steps.txt",) and report.removed == ("003_x.txt",)
+    assert await ratings(store) == {"taking-steps.txt": "explicit"}
+    assert any("'003_x.txt'" in w and "names no story file" in w for w in report.warnings)
+
+
+async def test_an_unknown_stored_rating_reads_as_explicit(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    await ingest(store, folder)
+    async with store.transaction() as db:
+        await db.execute("UPDATE stories SET rating = 'X-rated'")
+    assert (await ratings(store))["a.txt"] == "explicit"
