@@ -118,12 +118,14 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL):
                 raise StoryBotError(
                     f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
                 ) from None
+        if read_only:
+            connecting = aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            connecting = aiosqlite.connect(path, isolation_level=None)
         try:
-            if read_only:
-                db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-            else:
-                db = await aiosqlite.connect(path, isolation_level=None)
+            db = await connecting
         except sqlite3.Error as exc:  # say which file
+            await _worker_stopped(connecting)
             raise _open_error(path, exc) from None
         db.row_factory = aiosqlite.Row
         store = cls(db, path)
@@ -226,6 +228,16 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL):
             await asyncio.to_thread(partial.unlink, missing_ok=True)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoryBotError(f"cannot write the backup {target}: {reason}") from None
+
+
+async def _worker_stopped(connecting: aiosqlite.Connection) -> None:
+    """Wait for a failed connection's worker thread to stop: it answers its stop request on
+    the event loop, and a loop closed meanwhile (the process leaving on the error) made it
+    print a traceback ("Event loop is closed")."""
+    worker = getattr(connecting, "_thread", None)
+    if worker is not None and worker.is_alive():
+        await asyncio.to_thread(worker.join, 5.0)
+    await asyncio.sleep(0)  # let its answer, already queued on the loop, be delivered
 
 
 def _move_aside(path: Path, aside: Path) -> None:

@@ -196,3 +196,17 @@ def test_hint_names_the_command_as_typed_from_the_project(tmp_path: Path, folder
     )
     line = one_line_error(result, 2, "No story called")
     assert "`.venv/bin/python -m bot stories`" in line
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_every_time(
+    tmp_path: Path, folder: Path
+) -> None:
+    """aiosqlite's worker thread used to answer its stop request on a loop already closed:
+    "Exception in thread … Event loop is closed" after the one-line error, now and then."""
+    (tmp_path / "a-folder.db").mkdir()
+    for _ in range(5):
+        result = cli(
+            tmp_path, "--stories", str(folder), "--db", str(tmp_path / "a-folder.db"), "stories"
+        )
+        one_line_error(result, 2, "cannot open the database")
+        assert "Event loop is closed" not in result.stderr
