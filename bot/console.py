@@ -75,7 +75,7 @@ class ConsoleSession:
     pages: list[str] = field(default_factory=list)
     page: int = 1
     excerpt: Excerpt | None = None
-    excerpt_args: tuple[str | None, str | None, str | None] = (None, None, None)
+    excerpt_args: tuple[str | int | None, str | None, str | None] = (None, None, None)
     recent: list[tuple[int, int]] = field(default_factory=list)
 
     async def handle(self, line: str) -> str | None:
@@ -99,11 +99,12 @@ class ConsoleSession:
         if name == "stories":
             return render_stories(await self.library.stories(mature_ok=True))
         if name == "excerpt":
-            story, chapter = options.get("story"), options.get("chapter")
+            story: str | int | None = options.get("story")
+            chapter = options.get("chapter")
             if story is None and chapter is None and plain:
                 # plain words: `/excerpt breaking-alone 4` (a story, then maybe a chapter)
                 found, rest = await self._story_then(plain)
-                story, chapter = str(found.id), rest or None
+                story, chapter = found.id, rest or None
             return await self._excerpt(story or plain or None, chapter, options.get("character"))
         if name == "another":
             return await self._excerpt(*self.excerpt_args)
@@ -171,7 +172,9 @@ class ConsoleSession:
             return found, _unquote(" ".join(parts[cut:]))
         raise StoryBotError("Name a story: see the list with /stories.")
 
-    async def _excerpt(self, story: str | None, chapter: str | None, character: str | None) -> str:
+    async def _excerpt(
+        self, story: str | int | None, chapter: str | None, character: str | None
+    ) -> str:
         self.excerpt_args = (story, chapter, character)
         self.excerpt = await self.library.excerpt(
             story, chapter, character, mature_ok=True, avoid=set(self.recent)

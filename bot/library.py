@@ -565,14 +565,9 @@ def _tags_name(story: Story, name: str) -> bool:
 
 
 def _match_story(stories: Sequence[Story], ref: str) -> Story:
-    if ref.strip().isdigit() and len(ref) < 10:
-        wanted_id = int(ref)
-        for s in stories:
-            if s.id == wanted_id:
-                return s
-        if isinstance(ref, int):  # an id from a button: its story was removed since
-            raise StoryBotError(STORY_GONE)
-    key = str(ref).strip()
+    """A story named by what someone typed: its slug, exact title, file name, or a unique
+    prefix of its slug or title. (Ids are not names: only buttons carry them, as ints.)"""
+    key = ref.strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")
     folded = fold(key)

@@ -37,7 +37,7 @@ def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
 def render_stories(stories: Sequence[Story]) -> str:
     if not stories:
         return "The library is empty: put .txt stories in the stories folder."
-    lines = [f"{len(stories)} stories:"]
+    lines = [f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}:"]
     for s in stories:
         chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
         rating = "" if s.rating == "general" else f", {s.rating}"

@@ -196,3 +196,10 @@ def test_author_note_is_shown_apart_once_labelled(tmp_path: Path, stories_dir: P
     assert result.returncode == 0, result.stderr
     assert "Author's note: this was written to explain" in result.stdout
     assert "A/N" not in result.stdout
+
+
+def test_a_number_is_not_a_story_name(tmp_path: Path, stories_dir: Path) -> None:
+    """Story ids belong to buttons; a shell user typing "1" means no story id."""
+    result = run(tmp_path, "excerpt", "--story", "1", stories=stories_dir)
+    assert result.returncode == 2, result.stdout
+    assert "No story called “1”" in result.stderr
