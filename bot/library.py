@@ -343,12 +343,8 @@ class Library:
 
         With a ``reader``, only what they have read is shown (the chapters up to their
         furthest place in each story); ``hidden`` counts the matches left out."""
-        if story is not None:
-            scope = [await self.find_story(story, mature_ok=mature_ok)]
-        else:
-            scope = await self.stories(mature_ok=mature_ok)
+        scope, every = await self._scope(story, mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
-        every = await self._every(scope)
         if reader is None:
             return await self.search.find(text, scope, every=every, limit=limit, context=context)
         await self.readers_settled()
@@ -380,13 +376,20 @@ class Library:
         limit: int = 3,
     ) -> SceneResult:
         """The passages that best fit a description of a scene, each labelled by how sure."""
+        scope, every = await self._scope(story, mature_ok=mature_ok)
+        limit = max(1, min(limit, 25))
+        return await self.scenes.find(text, scope, limit, every=every)
+
+    async def _scope(
+        self, story: str | int | Story | None, *, mature_ok: bool
+    ) -> tuple[list[Story], bool]:
+        """The stories a search looks in (the one named, or every one that may be shown
+        here), and whether they are the whole library."""
         if story is not None:
             scope = [await self.find_story(story, mature_ok=mature_ok)]
         else:
             scope = await self.stories(mature_ok=mature_ok)
-        limit = max(1, min(limit, 25))
-        every = await self._every(scope)
-        return await self.scenes.find(text, scope, limit, every=every)
+        return scope, await self._every(scope)
 
     async def _every(self, stories: Sequence[Story]) -> bool:
         """Whether ``stories`` (a selection of the library's) are all of them."""
