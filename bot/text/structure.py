@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.models import ParsedChapter, ParsedStory, StoryMeta
 
@@ -183,10 +183,23 @@ _NOTE = re.compile(
     r"|Category:|Categories:|Characters:|Word\s?count:|Archive:|Distribution:|Fandom:)",
     re.IGNORECASE,
 )
-# A closing paragraph that talks about the fic rather than telling it.
+# A closing paragraph that talks about the fic rather than telling it: a phrase only an author
+# writes to readers. A word alone ("chapter", "reading", "review", "update") is no signal:
+# story prose says "began the next chapter of the old book" and "reading the paper".
 _META = re.compile(
-    r"\b(?:fic|fics|fanfic|fanfiction|review|reviews|reviewing|R\s?&\s?R|update|updates|"
-    r"updated|sequel|readers?|reading|beta|chapters?|posted|finish it|feedback)\b",
+    r"\b(?:fic|fics|fanfic|fanfics|fanfiction|R\s?&\s?R|sequel)\b"
+    r"|\b(?:thanks?|thank\s+(?:you|u))\s+(?:\w+\s+){0,3}?(?:for|to)\s+(?:\w+\s+){0,2}?"
+    r"(?:reading|reviewing|(?:the\s+|your\s+|my\s+)?reviews?|(?:my\s+|the\s+)?betas?)\b"
+    r"|\bplease\s+(?:\w+\s+){0,2}?(?:review|r\s?&\s?r|comment|let\s+me\s+know)\b"
+    r"|\breviews?\s+(?:please|would\s+be|make\s+me|keep\s+me|(?:are|is)\s+(?:welcome|loved))\b"
+    r"|\b(?:leave|send|drop)\s+(?:me\s+)?(?:a\s+)?(?:review|reviews|comments?|feedback)\b"
+    r"|\bfeedback\s+(?:please|is|would\s+be|welcome|appreciated)\b"
+    r"|\b(?:next|new)\s+(?:chapter|part|update)\s+(?:will|should|is|'ll|’ll|coming|soon|up)\b"
+    r"|\b(?:update|post)(?:s|ed|ing)?\s+(?:again\s+)?(?:soon|asap)\b"
+    r"|\b(?:sorry|apologies)\s+(?:\w+\s+){0,3}?(?:the\s+)?(?:wait|delay|late\s+update)\b"
+    r"|\b(?:sorry|apologies)\b.{0,40}\bthis\s+(?:chapter|update)\b"
+    r"|\b(?:dear|my|to\s+(?:all\s+)?(?:my|the))\s+readers\b|\bmy\s+beta\b|\bunbeta['’]?d\b"
+    r"|\b(?:won['’]?t|will\s+not|never)\s+(?:get\s+|be\s+)?(?:finished|continued|updated)\b",
     re.IGNORECASE,
 )
 _BYLINE = re.compile(r"(?:by|written\s+by|story\s+by|author:)\s+\S.{0,60}", re.IGNORECASE)
@@ -600,6 +613,14 @@ class _Draft:
     heading: _Heading | None
     notes: list[str]
     paragraphs: list[tuple[int, str]]
+    # how many notes came before each paragraph, so one turned into a note takes its place
+    # among them in reading order
+    marks: list[int] = field(default_factory=list)
+
+    def note_paragraph(self, index: int) -> None:
+        """Move paragraph ``index`` (the first or the last) to the notes, where it was read."""
+        _, text = self.paragraphs.pop(index)
+        self.notes.insert(self.marks.pop(index), text)
 
 
 def _is_note(text: str) -> bool:
@@ -691,6 +712,7 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
             scene += 1
             new_scene = False
         draft.paragraphs.append((scene, text))
+        draft.marks.append(len(draft.notes))
         last_text = text
 
     # a closing paragraph about the fic (or an apology that it stops here) is a note
@@ -698,13 +720,13 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
     for _ in range(3):
         if last is None or len(last.paragraphs) < 2 or not _is_meta(last.paragraphs[-1][1]):
             break
-        last.notes.append(last.paragraphs.pop()[1])
+        last.note_paragraph(-1)  # the last first: each lands before the notes that followed it
     first_heading = next((d for d in drafts if d.heading is not None and d.paragraphs), None)
     lead = drafts[0]
     if first_heading is not None:
         # leading short paragraphs about the fic are notes too (000: "A/N thanks for ...")
         while lead.paragraphs and _is_meta(lead.paragraphs[0][1]) and len(lead.paragraphs) == 1:
-            lead.notes.append(lead.paragraphs.pop(0)[1])
+            lead.note_paragraph(0)
     return _number(drafts)
 
 

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from bot.errors import StoryBotError
 from bot.models import StoryMeta
 from bot.text import ParsedStory, process
-from bot.text.structure import _is_break, parse, parse_number, split_long, title_from_file
+from bot.text.structure import (
+    Section,
+    _is_break,
+    parse,
+    parse_number,
+    parse_sections,
+    split_long,
+    title_from_file,
+)
 
 
 def story(text: str, name: str = "story.txt", meta: StoryMeta | None = None) -> ParsedStory:
@@ -130,6 +138,94 @@ def test_trailing_apology_is_a_note() -> None:
     parsed = story(f"{PROSE}\n\n{PROSE} More.\n\n{tail}\n")
     assert tail not in paras(parsed)
     assert parsed.chapters[0].note == tail
+
+
+WILLOW = (
+    "Willow turned the page and began the next chapter of the old book, the one with the silver "
+    "clasp."
+)
+GILES = (
+    "Giles said the chapter on demons was the one she needed, and he was rarely wrong about books."
+)
+
+
+def test_closing_prose_that_mentions_a_chapter_stays_story_text() -> None:
+    parsed = story(f"Chapter 1\n\n{PROSE}\n\n{PROSE} More.\n\n{WILLOW}\n\n{GILES}\n")
+    assert paras(parsed) == [PROSE, f"{PROSE} More.", WILLOW, GILES]
+    assert parsed.chapters[0].note is None
+
+
+def test_steamy_chapter_paragraphs_stay_story_text() -> None:
+    texts = [
+        f"Paragraph {n} of a steamy chapter, where the two of them finally stopped pretending."
+        for n in range(1, 13)
+    ]
+    parsed = story("Chapter 3\n\n" + "\n\n".join(texts) + "\n")
+    assert paras(parsed) == texts
+    assert parsed.chapters[0].note is None
+
+
+def test_steamy_chapter_paragraphs_stay_story_text_in_sections() -> None:
+    """The EPUB/HTML path: a section per chapter, its closing paragraphs kept as text."""
+    texts = [
+        f"Paragraph {n} of a steamy chapter, where the two of them finally stopped pretending."
+        for n in range(1, 13)
+    ]
+    sections = [
+        Section("Chapter 1", PROSE),
+        Section("Chapter 2", "\n\n".join(texts), note="Thanks to my beta."),
+    ]
+    parsed = parse_sections(sections, "story.epub")
+    assert [t for _, t in parsed.chapters[-1].paragraphs] == texts
+    assert parsed.chapters[-1].note == "Thanks to my beta."
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "She was reading the paper when the update came through on the radio.",
+        "The reviews of the play had been cruel, and Giles had kept every one of them.",
+        "Her readers at the Sunnydale Press would never believe a word of it.",
+        "He said the council would review the case before the next chapter of her training.",
+        "The reviews are in, and the play was a flop from the first chapter of its run.",
+        "She was sorry, in the end, that the chapter of her life in Sunnydale had closed.",
+    ],
+)
+def test_closing_prose_with_a_note_word_stays_story_text(prose: str) -> None:
+    parsed = story(f"Chapter 1\n\n{PROSE}\n\n{prose}\n")
+    assert paras(parsed) == [PROSE, prose]
+    assert parsed.chapters[0].note is None
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "A/N: thanks for reading, next chapter soon!",
+        "Thanks for reading, please review!",
+        "Thank you all so much for the reviews, the next chapter will be up on Friday.",
+        "Sorry for the long wait, I'll update soon.",
+        "Please let me know what you think.",
+    ],
+)
+def test_real_trailing_note_goes_to_the_note(tail: str) -> None:
+    parsed = story(f"Chapter 1\n\n{PROSE}\n\n{GILES}\n\n{tail}\n")
+    assert paras(parsed) == [PROSE, GILES]
+    assert parsed.chapters[0].note == tail
+
+
+def test_trailing_notes_keep_their_reading_order() -> None:
+    first = "Thanks for reading, please review!"
+    second = "The next chapter will be up soon, I promise."
+    parsed = story(f"Chapter 1\n\n{PROSE}\n\n{GILES}\n\n{first}\n\n{second}\n")
+    assert paras(parsed) == [PROSE, GILES]
+    assert parsed.chapters[0].note == f"{first}\n\n{second}"
+
+
+def test_trailing_notes_keep_their_place_among_other_notes() -> None:
+    first = "Thanks for reading, please review!"
+    parsed = story(f"A/N: one\n\nChapter 1\n\n{PROSE}\n\n{GILES}\n\n{first}\n\nA/N: two\n")
+    assert paras(parsed) == [PROSE, GILES]
+    assert parsed.chapters[0].note == f"A/N: one\n\n{first}\n\nA/N: two"
 
 
 def test_text_after_an_end_marker_is_a_note() -> None:
