@@ -171,19 +171,26 @@ class SearchSQL(SQLBase):
         ids = list(dict.fromkeys(text_ids))
         if scope.empty or not ids:
             return {}
-        # SQLite takes the bare columns of an aggregate query from the row min() picked
+        # one query, one part per text: each part walks the (text_id, story_id) index and stops
+        # after ``per_text`` stories (a text a library repeats is in hundreds). SQLite takes
+        # the bare columns of an aggregate query from the row min() picked.
+        within, params = "", ()
+        if scope.story_ids is not None:  # named once, for every part
+            within = f"WITH scope(id) AS (VALUES {','.join(['(?)'] * len(scope.story_ids))}) "
+            params = scope.story_ids
+        part = (
+            "SELECT * FROM (SELECT p.id, p.story_id, p.chapter, min(p.position), p.scene,"
+            " t.text, p.text_id FROM paragraphs p JOIN texts t ON t.id = p.text_id"
+            f" WHERE p.text_id = ?{' AND +p.story_id IN scope' if within else ''}"
+            " GROUP BY p.story_id ORDER BY p.story_id LIMIT ?)"
+        )
         rows = await self._all(
-            "SELECT p.id, p.story_id, p.chapter, min(p.position), p.scene, t.text, p.text_id"
-            " FROM paragraphs p JOIN texts t ON t.id = p.text_id"
-            f" WHERE p.text_id IN ({','.join('?' * len(ids))}){scope.over_paragraphs()}"
-            " GROUP BY p.text_id, p.story_id ORDER BY p.text_id, p.story_id",
-            (*ids, *scope.params),
+            within + " UNION ALL ".join([part] * len(ids)),
+            [*params, *(v for text_id in ids for v in (text_id, per_text))],
         )
         out: dict[int, list[Paragraph]] = {}
         for r in rows:
-            found = out.setdefault(r[6], [])
-            if len(found) < per_text:
-                found.append(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]))
+            out.setdefault(r[6], []).append(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]))
         return out
 
     async def paragraphs_with_phrase(

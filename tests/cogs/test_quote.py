@@ -120,6 +120,7 @@ async def test_story_text_like_a_mark_is_shown_as_written(
     )
     await s.library.ingest()
     message = answer(await s.alice.slash(s.channel, "quote", text="the lantern keeper sighed"))
+    assert message.embeds, message.content
     description = message.embeds[0].description or ""
     assert "[[link]]" in description and "**[[link]]**" not in description
     assert "**the lantern keeper sighed**" in description
