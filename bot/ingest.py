@@ -202,6 +202,8 @@ def _orphan_sections(metas: dict[str, StoryMeta], names: set[str], folder: Path)
 
 
 _STRICTNESS = {rating: i for i, rating in enumerate(RATINGS)}
+# rewriting this many stories (or a quarter of the library) merges the search indexes after
+TIDY_AFTER = 50
 IN_DOUBT = "doubt:"  # marks the stored meta hash of a story rated explicit for want of metadata
 
 
@@ -562,6 +564,15 @@ async def ingest(
     removed = sorted(set(known) - present)
     for name in removed:
         await store.remove_story(name)
+    rewritten = len(changed) + len(removed)
+    if rewritten and rewritten >= min(TIDY_AFTER, max(1, len(known) // 4)):
+        started = time.monotonic()
+        await store.tidy_indexes()
+        log.info(
+            "search indexes merged after %d stories changed or removed (%.1f s)",
+            rewritten,
+            time.monotonic() - started,
+        )
     order = {name: i for i, name in enumerate(sorted(present))}
     return IngestReport(
         added=tuple(sorted(added, key=order.__getitem__)),

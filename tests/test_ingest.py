@@ -213,3 +213,25 @@ def test_seeds_are_shipped_unchanged() -> None:
     ours = Path(__file__).resolve().parents[1] / "seeds"
     for source in shared.glob("*.txt"):
         assert (ours / source.name).read_bytes() == source.read_bytes(), source.name
+
+
+async def test_rewriting_most_of_the_library_merges_the_search_indexes(
+    store: Store, tmp_path: Path
+) -> None:
+    """Every story rewritten (a new text pipeline re-reads them all) leaves the FTS5 indexes
+    full of deleted entries that every query reads, until they are merged: ingest merges them."""
+    folder = tmp_path / "stories"
+    for i in range(8):
+        write(folder, f"s{i}.txt", f"Story {i}\n\nThe keeper {i} climbed the stairs at dusk.\n")
+    await ingest(store, folder)
+    for i in range(8):
+        write(folder, f"s{i}.txt", f"Story {i}\n\nThe keeper {i} counted the stairs at dawn.\n")
+    report = await ingest(store, folder)
+    assert len(report.changed) == 8
+
+    async def rows() -> int:
+        return int((await store._all("SELECT count(*) FROM texts_fts_data"))[0][0])
+
+    merged = await rows()
+    await store.tidy_indexes()  # merging an index already merged changes nothing
+    assert await rows() == merged

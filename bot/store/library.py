@@ -134,6 +134,18 @@ class LibrarySQL(SQLBase):
                 results.append(None)
         return results
 
+    async def tidy_indexes(self) -> None:
+        """Merge the search indexes into one segment each (FTS5 'optimize').
+
+        A story rewritten leaves its old text's entries deleted but still read by every query
+        until segments merge; after most of a library was rewritten (a new text pipeline
+        re-reads everything) searches measured 3-4 times slower until this ran. It takes about
+        2 s for 100 MB of distinct text.
+        """
+        async with self.transaction() as db:
+            for table in ("texts_fts", "scenes_fts"):
+                await db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+
     async def remove_story(self, file: str) -> bool:
         async with self.transaction() as db:
             row = await self._one("SELECT id FROM stories WHERE file = ?", (file,))
