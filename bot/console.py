@@ -131,6 +131,8 @@ class ConsoleSession:
                 return "Open a chapter first: /chapter STORY CHAPTER"
             moves = {"next": self.page + 1, "prev": self.page - 1, "first": 1}
             if name == "page":
+                if not plain:
+                    return "Usage: /page N   e.g. /page 2"
                 return self._show(_page_number(plain))
             return self._show(moves.get(name, len(self.pages)))
         if name == "quote":
@@ -161,6 +163,11 @@ class ConsoleSession:
     async def _story_then(self, words: str) -> tuple[Story, str]:
         """A story named by plain words and what follows its name: the story is the longest
         start of the words that names one (`breaking alone 4` -> Breaking Alone, "4")."""
+        if words[:1] in "\"'" and words[0] in words[1:]:  # `"Breaking Alone" 2`: the quotes say
+            quote = words[0]
+            named, rest = words[1:].split(quote, 1)
+            found = await self.library.find_story(named, mature_ok=True)
+            return found, _unquote(rest.strip())
         parts = words.split()
         for cut in range(len(parts), 0, -1):
             try:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS_PACKAGE = "cogs"
 CLOSE_GRACE = 10.0
+PLAIN_LOG_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
 GENERIC_FAILURE = "Something went wrong on our side; it has been logged."
 
 
@@ -247,7 +248,14 @@ def _setup_logging(level: str) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):  # one handler, discord.py's, not two of everything
         root.removeHandler(handler)
-    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True)
+    # discord.py colours its lines in Docker even when they go to a file or a log collector:
+    # colour only a terminal
+    chosen = getattr(logging, level, logging.INFO)
+    if sys.stderr.isatty():
+        discord.utils.setup_logging(level=chosen, root=True)
+    else:
+        plain = logging.Formatter(PLAIN_LOG_FORMAT, style="{")
+        discord.utils.setup_logging(level=chosen, root=True, formatter=plain)
 
 
 async def _serve(bot: StoryBot, token: str) -> None:

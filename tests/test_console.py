@@ -89,3 +89,10 @@ def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
                 break
             out += chunk
     return out
+
+
+async def test_a_quoted_story_in_plain_words_and_page_without_a_number(library: Library) -> None:
+    session = ConsoleSession(library)
+    page = await session.handle('/chapter "Breaking Alone" 2')
+    assert page is not None and "Breaking alone — Part 2" in page
+    assert await session.handle("/page") == "Usage: /page N   e.g. /page 2"

@@ -142,3 +142,27 @@ def test_python_m_bot_with_a_refused_token_fails_in_one_line(tmp_path: Path) -> 
     )
     assert "Traceback" not in done.stderr
     assert TOKEN not in done.stderr + done.stdout
+
+
+def test_logs_to_a_file_or_a_collector_are_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """discord.py colours its log lines in Docker whatever they go to; not a terminal, plain."""
+    import logging
+
+    import discord.utils as du
+
+    from bot import runtime
+
+    monkeypatch.setattr(du, "stream_supports_colour", lambda stream: True)  # as in Docker
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        runtime._setup_logging("INFO")
+        formatter = root.handlers[-1].formatter
+        assert formatter is not None and formatter._fmt == runtime.PLAIN_LOG_FORMAT
+        assert "\x1b[" not in formatter.format(logging.makeLogRecord({"msg": "x"}))
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in before:
+            root.addHandler(handler)
+        root.setLevel(level)
