@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from simcord.components import walk_components
 
 from bot.library import Library
 from bot.runtime import StoryBot
+from bot.settings import Settings
 
 
 @dataclass
@@ -26,6 +28,15 @@ class Server:
         bot = self.env.bot
         assert isinstance(bot, StoryBot)
         return bot.library
+
+
+async def restart(env: simcord.Env, build: Callable[[Settings], StoryBot]) -> StoryBot:
+    """Restart the bot with the settings it runs on (a new process would read the same ones);
+    returns the bot that was stopped."""
+    old = env.bot
+    assert isinstance(old, StoryBot)
+    await env.restart_bot(build(old.settings))
+    return old
 
 
 def server(env: simcord.Env) -> Server:

@@ -8,7 +8,16 @@ from bot.paging import paginate
 from bot.runtime import StoryBot
 from cogs._render import render_text
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import answer, button, custom_ids, footer_text, page_text, server, texts
+from tests.cogs.helpers import (
+    answer,
+    button,
+    custom_ids,
+    footer_text,
+    page_text,
+    restart,
+    server,
+    texts,
+)
 
 
 def _shown(message: simcord.ResponseMessage) -> str:
@@ -86,7 +95,7 @@ async def test_buttons_work_after_a_restart(
     chapter = await s.library.chapter("breaking-alone", "2", mature_ok=False)
     pages = paginate(chapter.text)
 
-    await simcord_env.restart_bot(closing_bots(bot.settings))
+    assert await restart(simcord_env, closing_bots) is bot
     assert simcord_env.bot is not bot
 
     turned = answer(await s.alice.click(message, label="Next"))

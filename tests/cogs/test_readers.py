@@ -10,10 +10,9 @@ import pytest
 import simcord
 
 from bot.library import STORY_GONE
-from bot.runtime import StoryBot
 from cogs._render import render_text
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import answer, buttons, footer_text, page_text, server, texts
+from tests.cogs.helpers import answer, buttons, footer_text, page_text, restart, server, texts
 
 EXPLICIT = "Taking Steps"
 
@@ -26,13 +25,11 @@ async def test_continue_after_a_restart_and_each_reader_has_their_own_place(
     simcord_env: simcord.Env, closing_bots: BuildBot
 ) -> None:
     s = server(simcord_env)
-    bot = simcord_env.bot
-    assert isinstance(bot, StoryBot)
     message = answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
     page_two = page_text(answer(await s.alice.click(message, label="Next")))
     assert " · page 2 of " in footer_text(message)
 
-    await simcord_env.restart_bot(closing_bots(bot.settings))
+    await restart(simcord_env, closing_bots)
     back = answer(await s.alice.slash(s.channel, "continue"))
     assert back.ephemeral  # a reader's place is never shown to others
     assert page_text(back) == page_two and " · Part 2 · page 2 of " in footer_text(back)
@@ -196,12 +193,10 @@ async def test_a_jump_box_opened_before_a_restart_is_answered_after_it(
     simcord_env: simcord.Env, closing_bots: BuildBot
 ) -> None:
     s = server(simcord_env)
-    bot = simcord_env.bot
-    assert isinstance(bot, StoryBot)
     message = answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
     shown = await s.alice.click(message, label="Jump")
     assert shown.modal is not None
-    await simcord_env.restart_bot(closing_bots(bot.settings))
+    await restart(simcord_env, closing_bots)
     turned = answer(await s.alice.submit_modal(shown, {"page": "2"}))
     assert " · page 2 of " in footer_text(turned)
 
@@ -250,13 +245,11 @@ async def test_the_shuffle_survives_a_restart(
     simcord_env: simcord.Env, closing_bots: BuildBot, scope: dict[str, str]
 ) -> None:
     s = server(simcord_env)
-    bot = simcord_env.bot
-    assert isinstance(bot, StoryBot)
     pool = len(await s.library.excerpt_pool(scope["story"], mature_ok=False))
     seen = []
     for n in range(min(pool, 12)):
         if n == 6:
-            await simcord_env.restart_bot(bot := closing_bots(bot.settings))
+            await restart(simcord_env, closing_bots)
         if n and n % 4 == 0:
             await simcord_env.advance_time(11)
         seen.append(
