@@ -38,8 +38,8 @@ async def _summary(settings: Settings) -> None:
     library = await Library.open(settings, check=True)
     try:
         report = await library.ingest()
-        print(render_report(report))
-        print(render_stories(await library.stories(mature_ok=True)))
+        print(render_report(report, settings.stories_dir))
+        print(render_stories(await library.stories(mature_ok=True), settings.stories_dir))
     finally:
         await library.close()
 

@@ -38,43 +38,100 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (try --help)\n")
 
 
+_STORY_HELP = "a story: its slug (breaking-alone), title, or a unique start of its title"
+_JSON_HELP = "print JSON for scripts (keys listed in the README) instead of text"
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """--stories and --db, before the command or after it (`storybot ingest --stories DIR`)."""
+    parser.add_argument(
+        "--stories",
+        type=_path,
+        default=default,
+        metavar="DIR",
+        help="the stories folder (default: STORIES_DIR, else ./seeds)",
+    )
+    parser.add_argument(
+        "--db",
+        type=_path,
+        default=default,
+        metavar="PATH",
+        help="the database file (default: DATABASE_PATH, else DATA_DIR/stories.db)",
+    )
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser()  # `--stories=~/x` reaches us unexpanded by the shell
+
+
+def _search_options(p: argparse.ArgumentParser, what: str, limit: int) -> None:
+    p.add_argument("--story", metavar="S", help=f"search only this story ({_STORY_HELP})")
+    p.add_argument(
+        "--limit", type=int, default=limit, metavar="K", help=f"at most K {what} (default {limit})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="storybot", description="A Discord bot that serves a library of stories.")
-    parser.add_argument("--stories", type=Path, help="the stories folder (env STORIES_DIR)")
-    parser.add_argument("--db", type=Path, help="the database file (env DATABASE_PATH)")
+    parser = _Parser(
+        prog="storybot",
+        description="A Discord bot that serves a library of stories. With no command it starts "
+        "the bot (or, with no DISCORD_TOKEN, says how to set one).",
+        epilog="--stories and --db may also follow the command. Settings come from the "
+        "environment and .env (see .env.example).",
+    )
+    _global_options(parser)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    sub.add_parser("run", help="start the Discord bot (the default)")
-    p = sub.add_parser("ingest", help="load new and changed stories into the database")
+
+    def _command(name: str, help_: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_, description=help_[:1].upper() + help_[1:] + ".")
+        _global_options(command, default=argparse.SUPPRESS)
+        return command
+
+    _command("run", "start the Discord bot (the default)")
+    p = _command("ingest", "load new and changed stories into the database")
     p.add_argument(
         "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
     )
-    sub.add_parser("console", help="try the bot's commands in this terminal, no token needed")
-    p = sub.add_parser("stories", help="list the library")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("excerpt", help="a random passage")
-    p.add_argument("--story")
-    p.add_argument("--chapter")
-    p.add_argument("--character")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("chapter", help="a chapter, as pages")
-    p.add_argument("story")
-    p.add_argument("chapter")
-    p.add_argument("--page", type=int, help="only this page (1-based)")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("quote", help="find a line")
-    p.add_argument("text")
-    p.add_argument("--story")
-    p.add_argument("--limit", type=int, default=5)
-    p.add_argument("--context", action="store_true", help="add the paragraphs before and after")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("scene", help="find a scene from a description in your own words")
-    p.add_argument("text")
-    p.add_argument("--story")
-    p.add_argument("--limit", type=int, default=3)
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
-    p.add_argument("path", type=Path)
+    _command("console", "try the bot's commands in this terminal, no token needed")
+    p = _command("stories", "list the library: titles, slugs, chapters and word counts")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p = _command("excerpt", "a random passage of whole paragraphs")
+    p.add_argument("--story", metavar="S", help=f"from this story ({_STORY_HELP})")
+    p.add_argument(
+        "--chapter",
+        metavar="N",
+        help="from this chapter: its place 1..N or its label (needs --story)",
+    )
+    p.add_argument("--character", metavar="NAME", help="a passage that names this character")
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="INT",
+        help="pick with this random seed (the same passage each time)",
+    )
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p = _command("chapter", "a chapter, as the pages Discord shows")
+    p.add_argument("story", metavar="STORY", help=_STORY_HELP)
+    p.add_argument(
+        "chapter",
+        metavar="CHAPTER",
+        help='the chapter\'s place in the story, 1..N, or its own label ("Chapter Six")',
+    )
+    p.add_argument("--page", type=int, metavar="P", help="only page P (1-based)")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p = _command("quote", "find a line you half-remember")
+    p.add_argument("text", metavar="TEXT", help="the line, or the words you remember of it")
+    _search_options(p, "lines", 5)
+    p.add_argument(
+        "--context", action="store_true", help="add the paragraphs before and after each line"
+    )
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p = _command("scene", "find a scene from a description in your own words")
+    p.add_argument("text", metavar="TEXT", help="what happens in the scene, in your own words")
+    _search_options(p, "passages", 3)
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p = _command("backup", "copy the database consistently, even while the bot runs")
+    p.add_argument("path", type=_path, metavar="PATH", help="the file to write the copy to")
     p.add_argument("--force", action="store_true", help="replace an existing backup file")
     return parser
 
@@ -104,7 +161,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 raise StoryBotError("READ_ONLY is set: this process does not ingest")
             progress = terminal_progress(sys.stderr)
             report = await library.ingest(allow_empty=args.allow_empty, on_progress=progress)
-            print(render_report(report))
+            print(render_report(report, settings.stories_dir))
             return 0
         # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
         # reload's; only a library never loaded (first use) is loaded once here
@@ -127,7 +184,7 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
         if args.json:
             _print_json([story_json(s) for s in stories])
         else:
-            print(render_stories(stories))
+            print(render_stories(stories, library.stories_dir))
     elif args.command == "excerpt":
         rng = random.Random(args.seed) if args.seed is not None else None
         e = await library.excerpt(args.story, args.chapter, args.character, mature_ok=True, rng=rng)

@@ -97,7 +97,9 @@ class ConsoleSession:
         if name in ("help", "h", "?"):
             return HELP
         if name == "stories":
-            return render_stories(await self.library.stories(mature_ok=True))
+            return render_stories(
+                await self.library.stories(mature_ok=True), self.library.stories_dir
+            )
         if name == "excerpt":
             story: str | int | None = options.get("story")
             chapter = options.get("chapter")

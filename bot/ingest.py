@@ -47,6 +47,11 @@ METADATA_FILE = "library.toml"
 STORY_SUFFIX = ".txt"  # what /library add saves an upload with no story suffix as
 
 
+def _shown(folder: Path) -> Path:
+    """The folder as a message names it: resolved, so `~/x` or `../x` says where it looked."""
+    return folder.expanduser().resolve()
+
+
 def story_files(folder: Path) -> list[Path]:
     """The story files of a folder: visible .txt, .epub, .html and .htm files, sorted by name.
 
@@ -56,12 +61,12 @@ def story_files(folder: Path) -> list[Path]:
     try:
         entries = list(folder.iterdir())
     except FileNotFoundError:
-        raise StoryBotError(f"the stories folder {folder} does not exist") from None
+        raise StoryBotError(f"the stories folder {_shown(folder)} does not exist") from None
     except NotADirectoryError:
-        raise StoryBotError(f"the stories folder {folder} is not a folder") from None
+        raise StoryBotError(f"the stories folder {_shown(folder)} is not a folder") from None
     except OSError as exc:
         raise StoryBotError(
-            f"cannot read the stories folder {folder}: {exc.strerror or exc}"
+            f"cannot read the stories folder {_shown(folder)}: {exc.strerror or exc}"
         ) from None
     return sorted(
         p
@@ -472,7 +477,7 @@ async def ingest(
     }
     if not paths and known and not allow_empty:
         raise StoryBotError(
-            f"the stories folder {folder} has no story files, and the library has"
+            f"the stories folder {_shown(folder)} has no story files, and the library has"
             f" {len(known)}: not emptying it (ingest --allow-empty does)"
         )
     added: list[str] = []

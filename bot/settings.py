@@ -116,9 +116,9 @@ class Settings:
             raise StoryBotError("SHARD_IDS needs SHARD_COUNT, and each id below it")
         return cls(
             token=get("DISCORD_TOKEN"),
-            stories_dir=Path(stories_dir) if stories_dir else DEFAULT_STORIES_DIR,
-            data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
-            database_path=Path(database) if database else None,
+            stories_dir=Path(stories_dir).expanduser() if stories_dir else DEFAULT_STORIES_DIR,
+            data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
+            database_path=Path(database).expanduser() if database else None,
             dev_guild_id=integer("DEV_GUILD_ID"),
             log_level=choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             shard_count=shard_count,
@@ -129,3 +129,123 @@ class Settings:
             daily_check_seconds=float(daily_check) if daily_check and daily_check > 0 else 30.0,
             library_guild_ids=library_guild_ids,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingHelp:
+    """One environment setting as the README and .env.example describe it (bot/settings_doc.py)."""
+
+    name: str  # the environment variable
+    field: str  # the Settings attribute it sets
+    default: str  # what an empty value means, in words
+    help: str  # one or two sentences for a host
+    example: str  # a valid value that differs from the default (the test sets it)
+    hosting: bool = False  # listed under "running it for real servers"
+
+
+# The one list of settings: the README's Configuration table and .env.example are generated
+# from it (`make settings-docs`), and tests/test_settings_doc.py checks all three agree.
+SETTINGS_HELP: tuple[SettingHelp, ...] = (
+    SettingHelp(
+        "DISCORD_TOKEN",
+        "token",
+        "none: the bot explains how to get one and exits",
+        "The bot token from https://discord.com/developers/applications (Bot -> Reset Token).",
+        "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB",
+    ),
+    SettingHelp(
+        "DEV_GUILD_ID",
+        "dev_guild_id",
+        "none: commands sync globally",
+        "A server (guild) id to sync slash commands to instantly while you try things.",
+        "123456789012345678",
+    ),
+    SettingHelp(
+        "STORIES_DIR",
+        "stories_dir",
+        "./seeds",
+        "Where the stories are (.txt, .epub, .html, .htm files, plus an optional "
+        "library.toml). `~` means your home folder.",
+        "~/stories",
+    ),
+    SettingHelp(
+        "DATA_DIR",
+        "data_dir",
+        "./data",
+        "Where the database lives: DATA_DIR/stories.db. `~` means your home folder.",
+        "/var/lib/storybot",
+    ),
+    SettingHelp(
+        "DATABASE_PATH",
+        "database_path",
+        "DATA_DIR/stories.db",
+        "The database file itself, instead of DATA_DIR/stories.db.",
+        "/var/lib/storybot/library.db",
+    ),
+    SettingHelp(
+        "LOG_LEVEL",
+        "log_level",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR (anything else is refused).",
+        "DEBUG",
+    ),
+    SettingHelp(
+        "MAX_STORY_MB",
+        "max_story_bytes",
+        "20",
+        "Story files larger than this many MB are skipped by name at ingest (parsing one "
+        "takes about 14 times its size in memory: 20 MB fits a 512 MB VPS).",
+        "50",
+    ),
+    SettingHelp(
+        "MAX_UPLOAD_BYTES",
+        "max_upload_bytes",
+        "5242880 (5 MB)",
+        "The largest story file `/library add` accepts, in bytes.",
+        "1000000",
+        hosting=True,
+    ),
+    SettingHelp(
+        "LIBRARY_GUILD_IDS",
+        "library_guild_ids",
+        "none: the admins (Manage Server) of any server may",
+        "Only these servers (ids, comma-separated) may change the library, which every "
+        "server the bot is in shares.",
+        "123456789012345678",
+        hosting=True,
+    ),
+    SettingHelp(
+        "DAILY_CHECK_SECONDS",
+        "daily_check_seconds",
+        "30",
+        "How often, in seconds, the daily-excerpt loop looks for posts that are due.",
+        "60",
+        hosting=True,
+    ),
+    SettingHelp(
+        "SHARD_COUNT",
+        "shard_count",
+        "none: not sharded",
+        "Sharding, for bots in thousands of servers: the total number of shards.",
+        "4",
+        hosting=True,
+    ),
+    SettingHelp(
+        "SHARD_IDS",
+        "shard_ids",
+        "none: every shard",
+        "The shards this process serves (needs SHARD_COUNT), e.g. 0,1 here and 2,3 in "
+        "another process.",
+        "0,1",
+        hosting=True,
+    ),
+    SettingHelp(
+        "READ_ONLY",
+        "read_only",
+        "0",
+        "1: serve a copy of the database without ingesting or writing (extra processes). "
+        "1/0, true/false, yes/no; anything else is refused.",
+        "1",
+        hosting=True,
+    ),
+)

@@ -6,6 +6,7 @@ import re
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.library import one_line
@@ -34,9 +35,13 @@ def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
     return "\n\n".join(out)
 
 
-def render_stories(stories: Sequence[Story]) -> str:
+STORY_FORMATS = ".txt, .epub, .html or .htm"
+
+
+def render_stories(stories: Sequence[Story], folder: Path | None = None) -> str:
     if not stories:
-        return "The library is empty: put .txt stories in the stories folder."
+        where = f"the stories folder {shown_path(folder)}" if folder else "the stories folder"
+        return f"The library is empty: put story files ({STORY_FORMATS}) in {where}."
     lines = [f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}:"]
     for s in stories:
         chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
@@ -92,7 +97,9 @@ def render_scene(r: SceneResult) -> str:
     return "\n".join(lines)
 
 
-def render_report(report: IngestReport) -> str:
+def render_report(report: IngestReport, folder: Path | None = None) -> str:
+    if folder is not None and not (report.touched or report.unchanged or report.skipped):
+        return f"Ingest: no story files in {shown_path(folder)} (it reads {STORY_FORMATS} files)."
     parts = []
     for name, files in (
         ("added", report.added),
@@ -108,6 +115,11 @@ def render_report(report: IngestReport) -> str:
     lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
     lines += [f"  warning: {warning}" for warning in report.warnings]
     return "\n".join(lines)
+
+
+def shown_path(path: Path) -> Path:
+    """A path as errors name it: ``~`` expanded, made absolute, links resolved."""
+    return path.expanduser().resolve()
 
 
 def marked(snippet: str, marks: Sequence[tuple[int, int]], sign: str = "*") -> str:
