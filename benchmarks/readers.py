@@ -2,7 +2,7 @@
 
 Page turns go through simcord's full interaction path (a click on Next or Prev, the pager's
 render, the edit of the message), on the seed library, alternately with places recorded and
-not (``Library.remember_readers``), in several interleaved rounds so that drift in the machine
+not (``Library.readers.remember``), in several interleaved rounds so that drift in the machine
 hits both alike; the figure is the best round of each. The stored state is measured with
 SQLite's dbstat over many readers, each with a place in every story and 20 bookmarks.
 
@@ -55,7 +55,7 @@ async def _measure() -> dict[str, float]:
         best = {True: 0.0, False: 0.0}
         for _ in range(ROUNDS):
             for remember in (False, True):
-                library.remember_readers = remember
+                library.readers.remember = remember
                 best[remember] = max(best[remember], await _turn_rate(message, member, TURNS))
         out["without"], out["with"] = best[False], best[True]
 

@@ -1,7 +1,8 @@
 """The daily excerpt's clock: when a schedule is due, in the server's own time zone.
 
 Pure functions, no I/O and no Discord: the cog's loop asks ``due_date(schedule, now)`` every
-few seconds and posts when it returns a date.
+few seconds and posts when it returns a date. ``Daily``, a service of the Library, keeps the
+servers' schedules and the claims on each day's post in the store.
 
 The rules:
 
@@ -23,8 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import StoryBotError
 from bot.models import DailySchedule
+from bot.store import Store
 
 __all__ = [
+    "Daily",
     "DailySchedule",
     "canonical_zone",
     "due_date",
@@ -153,3 +156,32 @@ def retry_at(
     minutes = RETRY_MINUTES[min(max(failures, 1), len(RETRY_MINUTES)) - 1]
     at = failed_at + timedelta(minutes=minutes)
     return at if local_date(at, zone(schedule.timezone)) == day else None
+
+
+class Daily:
+    """The servers' daily schedules (one per server) and the claims on each day's post."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def schedule(self, guild_id: int) -> DailySchedule | None:
+        return await self._store.daily_schedule(guild_id)
+
+    async def schedules(self) -> list[DailySchedule]:
+        return await self._store.daily_schedules()
+
+    async def set_schedule(self, schedule: DailySchedule) -> None:
+        """Create or replace a server's schedule (one per server)."""
+        await self._store.set_daily_schedule(schedule)
+
+    async def delete_schedule(self, guild_id: int) -> bool:
+        """Remove a server's schedule; False when it had none."""
+        return await self._store.delete_daily_schedule(guild_id)
+
+    async def claim_post(self, guild_id: int, day: date) -> bool:
+        """Record that ``day``'s post is being made; False when it was already claimed."""
+        return await self._store.claim_daily_post(guild_id, day)
+
+    async def release_post(self, guild_id: int, day: date, previous: date | None) -> bool:
+        """Give back ``day``'s claim after a failed post, so it is tried again that day."""
+        return await self._store.release_daily_post(guild_id, day, previous)

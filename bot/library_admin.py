@@ -20,18 +20,16 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from bot.catalogue import Catalogue
 from bot.errors import StoryBotError
 from bot.ingest import STORY_SUFFIX, load_metadata, too_big
 from bot.models import IngestReport, Story, StoryMeta
 from bot.text import STORY_SUFFIXES, process
-
-if TYPE_CHECKING:
-    from bot.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +107,29 @@ def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None 
         raise StoryBotError(f"“{name[:60]}” was not added: {exc.message}.") from None
 
 
+# The library's ingest, as the Library runs it (rescanning the folder and forgetting what its
+# services keep in memory); ``allow_empty`` lets it empty the library.
+Reingest = Callable[..., Awaitable[IngestReport]]
+
+
 class LibraryAdmin:
     """The host's changes to the library. One at a time: each ends with an ingest."""
 
-    def __init__(self, library: Library, *, max_upload_bytes: int, read_only: bool) -> None:
-        self.library = library
+    def __init__(
+        self,
+        folder: Path,
+        catalogue: Catalogue,
+        reingest: Reingest,
+        *,
+        max_upload_bytes: int,
+        read_only: bool,
+    ) -> None:
+        self.folder = folder
+        self._catalogue = catalogue
+        self._reingest = reingest
         self.max_upload_bytes = max_upload_bytes
         self.read_only = read_only
         self._lock = asyncio.Lock()
-
-    @property
-    def folder(self) -> Path:
-        return self.library.stories_dir
 
     def check_declared(self, name: str, size: int) -> None:
         """Refuse an upload by its name and declared size, before downloading it."""
@@ -136,7 +145,7 @@ class LibraryAdmin:
     async def reload(self) -> IngestReport:
         self._writable()
         async with self._lock:
-            return await self.library.ingest()
+            return await self._reingest()
 
     async def add(self, name: str, data: bytes, *, replace: bool = False) -> AddResult:
         self._writable()
@@ -166,17 +175,17 @@ class LibraryAdmin:
                         f"Cannot save {file} in the stories folder: {exc.strerror or exc}.",
                         usage=False,
                     ) from exc
-            report = await self.library.ingest()
+            report = await self._reingest()
         log.info("library add %s (%d bytes)%s", file, len(data), " replacing" if replaced else "")
         story = next(
-            (s for s in await self.library.stories(mature_ok=True) if s.file == file), None
+            (s for s in await self._catalogue.stories(mature_ok=True) if s.file == file), None
         )
         return AddResult(file, story, replaced, unchanged, report)
 
     async def remove(self, story_ref: str) -> RemoveResult:
         self._writable()
         async with self._lock:
-            story = await self.library.find_story(story_ref, mature_ok=True)
+            story = await self._catalogue.find_story(story_ref, mature_ok=True)
             source = self.folder / story.file
             removed = self.folder / REMOVED_DIR
             target = removed / story.file
@@ -192,7 +201,7 @@ class LibraryAdmin:
                     f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
                     usage=False,
                 ) from exc
-            report = await self.library.ingest(allow_empty=True)  # removing the last is asked
+            report = await self._reingest(allow_empty=True)  # removing the last is asked
         log.info("library remove %s -> %s", story.file, target)
         return RemoveResult(story, target, report)
 

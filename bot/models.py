@@ -272,6 +272,24 @@ class Place:
 
 
 @dataclass(frozen=True, slots=True)
+class PageTurn:
+    """A page of a chapter as a reader turns to it, in one trip: the page (clamped to what
+    exists), the place it stands for (its first paragraph), and whether there is a chapter
+    before and after (where Prev on the first page and Next on the last one go)."""
+
+    chapter: Chapter
+    pages: tuple[str, ...]
+    page: int
+    position: int
+    before: bool
+    after: bool
+
+    @property
+    def total(self) -> int:
+        return len(self.pages)
+
+
+@dataclass(frozen=True, slots=True)
 class ReaderData:
     """How much the bot keeps about one reader (what /forget deletes)."""
 

@@ -1,5 +1,6 @@
 """Readers: where a reader is on a chapter's pages, which chapter comes next, what a bookmark
-keeps, and the per-channel shuffle of excerpts. Pure functions; the Library stores the state.
+keeps, and what a reader may see of search results without spoilers. The functions are pure;
+``Readers``, a service of the Library, keeps each reader's places and bookmarks in the store.
 
 A place is the position of a paragraph in its story (the first paragraph of a page), never a
 page number: it survives a change of page size, and a story re-read after an edit still opens
@@ -8,13 +9,22 @@ near where the reader was.
 
 from __future__ import annotations
 
-import random
+import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
-from bot.models import Chapter, Story
+from bot.catalogue import Catalogue
+from bot.errors import StoryBotError
+from bot.models import Bookmark, Chapter, PageTurn, Place, ReaderData, SearchResult, Story
+from bot.paging import paginate
+from bot.store import Store
 
 BOOKMARK_WORDS = 160  # characters of story text a bookmark keeps to show in /bookmarks
 BOOKMARK_LIMIT = 200  # bookmarks per reader: enough for any reader, bounded for the host
+READ_ONLY = (
+    "This copy of the bot is read-only (READ_ONLY is set): it cannot save bookmarks "
+    "or change what it keeps about readers."
+)
 NOTHING_TO_CONTINUE = (
     "You have nothing to continue yet: open a chapter with /chapter (see what there is with "
     "/stories), and /continue will bring you back to where you stop."
@@ -94,11 +104,185 @@ def bookmark_words(text: str, limit: int = BOOKMARK_WORDS) -> str:
     return line[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def shuffled(seed: int, size: int, index: int) -> int:
-    """The ``index``-th passage of the shuffle of ``size`` passages made from ``seed``.
+# ---- the service ------------------------------------------------------------------------------
+# Each reader's places and bookmarks, keyed by their Discord id; never shown to others.
 
-    The order is a function of the seed, so a channel's shuffle is stored as two numbers
-    (seed, how many used), not as a list."""
-    order = list(range(size))
-    random.Random(seed).shuffle(order)
-    return order[index]
+
+class Readers:
+    """Readers' places (written behind the page turns), bookmarks and spoiler horizon."""
+
+    def __init__(self, store: Store, catalogue: Catalogue, *, read_only: bool) -> None:
+        self._store = store
+        self._catalogue = catalogue
+        self._read_only = read_only
+        self.remember = not read_only  # off: page turns record nothing (benchmarks)
+        # places waiting to be written: (reader, story id) -> (chapter, position), the latest
+        self._places: dict[tuple[int, int], tuple[int, int]] = {}
+        self._writing: asyncio.Task[None] | None = None
+
+    # ---- turning pages ------------------------------------------------------------------
+
+    async def turn_page(
+        self,
+        reader: int | None,
+        story_ref: str | int,
+        chapter_ref: str | int,
+        page: int = 0,
+        *,
+        mature_ok: bool,
+        step: int = 0,
+        position: int | None = None,
+    ) -> PageTurn:
+        """Page ``page`` of a chapter (or the page holding ``position``), and the reader's
+        place recorded there. Past the chapter's first or last page, ``step`` goes on to the
+        chapter before (-1) or after (1), when there is one. ``reader`` None records nothing."""
+        chapter = await self._catalogue.chapter(story_ref, chapter_ref, mature_ok=mature_ok)
+        pages = paginate(chapter.text)
+        if position is not None:
+            page = page_of_position(chapter, pages, position)
+        elif step and (page < 0 or page > len(pages) - 1):
+            number = neighbour_chapter(chapter.story, chapter.number, step)
+            if number is not None:
+                chapter = await self._catalogue.chapter(chapter.story, number, mature_ok=mature_ok)
+                pages = paginate(chapter.text)
+                page = 0 if step > 0 else len(pages) - 1
+        index = max(0, min(page, len(pages) - 1))
+        turn = PageTurn(
+            chapter,
+            tuple(pages),
+            index,
+            first_position(chapter, pages, index),
+            neighbour_chapter(chapter.story, chapter.number, -1) is not None,
+            neighbour_chapter(chapter.story, chapter.number, 1) is not None,
+        )
+        if reader is not None and self.remember:
+            self._remember(reader, chapter.story.id, chapter.number, turn.position)
+        return turn
+
+    # ---- places -------------------------------------------------------------------------
+
+    async def record_reading(
+        self, reader: int, chapter: Chapter, pages: Sequence[str], page: int
+    ) -> None:
+        """Remember that ``reader`` is on ``page`` of ``chapter`` (as its first paragraph)."""
+        if self.remember:
+            position = first_position(chapter, pages, page)
+            self._remember(reader, chapter.story.id, chapter.number, position)
+
+    async def record_place(self, reader: int, story: Story, position: int) -> None:
+        """Remember that ``reader`` is at the paragraph at ``position`` (Continue reading)."""
+        number = chapter_of_position(story, position)
+        if self.remember and number is not None:
+            self._remember(reader, story.id, number, position)
+
+    def _remember(self, reader: int, story: int, chapter: int, position: int) -> None:
+        """Places are written behind the page turns, by one task, in batches: a reader turning
+        pages faster than the disk keeps only their latest place, and no turn waits for it."""
+        self._places.pop((reader, story), None)  # re-insert: the batch keeps the order of turns
+        self._places[(reader, story)] = (chapter, position)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_places(), name="storybot-places")
+
+    async def _write_places(self) -> None:
+        while self._places:
+            batch, self._places = self._places, {}
+            await self._store.record_positions(
+                [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
+            )
+
+    async def settled(self) -> None:
+        """Wait until every place recorded so far is written (reads of places call this)."""
+        if self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def reading_place(
+        self, reader: int, story_ref: str | int | None = None, *, mature_ok: bool
+    ) -> Place:
+        """Where ``reader`` stopped: in the story named, else in the one they read last (of
+        those that may be shown here)."""
+        await self.settled()
+        places = await self._store.reading_positions(reader)
+        if story_ref is not None:
+            story = await self._catalogue.find_story(story_ref, mature_ok=mature_ok)
+            place = next((p for p in places if p.story_id == story.id), None)
+            if place is None:
+                raise StoryBotError(
+                    f"You haven't started “{story.title}” yet: open it with /chapter."
+                )
+        else:
+            shown = {s.id: s for s in await self._catalogue.stories(mature_ok=mature_ok)}
+            place = next((p for p in places if p.story_id in shown), None)
+            if place is None:
+                raise StoryBotError(NOTHING_TO_CONTINUE)
+            story = shown[place.story_id]
+        number = chapter_of_position(story, place.position) or place.chapter
+        return Place(story, number, place.position)
+
+    async def unspoiled(self, found: SearchResult, reader: int, limit: int) -> SearchResult:
+        """``found`` without what ``reader`` has not read (the chapters past their furthest
+        place in each story): the first ``limit`` hits left, and how many were hidden."""
+        await self.settled()
+        furthest = {p.story_id: p.furthest for p in await self._store.reading_positions(reader)}
+        ends = {
+            h.story.id: read_up_to(h.story, furthest[h.story.id])
+            for h in found.hits
+            if h.story.id in furthest
+        }
+        shown = tuple(h for h in found.hits if h.position <= ends.get(h.story.id, -1))
+        return replace(found, hits=shown[:limit], hidden=len(found.hits) - len(shown))
+
+    # ---- bookmarks and what is kept -----------------------------------------------------
+
+    async def add_bookmark(
+        self, reader: int, story_ref: str | int, position: int, *, mature_ok: bool
+    ) -> Bookmark:
+        """Save the place at ``position`` with the story's words there."""
+        self._writable()
+        story = await self._catalogue.find_story(story_ref, mature_ok=mature_ok)
+        number = chapter_of_position(story, position)
+        found = await self._store.paragraphs_between(story.id, position, position)
+        if number is None or not found:
+            raise StoryBotError("That place is no longer in the story.")
+        if (await self._store.reader_data(reader)).bookmarks >= BOOKMARK_LIMIT:
+            raise StoryBotError(
+                f"You have {BOOKMARK_LIMIT} bookmarks: remove some with /bookmarks first."
+            )
+        words = bookmark_words(found[0].text)
+        bookmark_id = await self._store.add_bookmark(reader, story.id, number, position, words)
+        return Bookmark(bookmark_id, story.id, number, position, words)
+
+    async def bookmarks(
+        self, reader: int, *, mature_ok: bool
+    ) -> tuple[list[tuple[Bookmark, Story]], int]:
+        """The reader's bookmarks that may be shown here, newest first, each with its story;
+        and how many others there are (in stories that cannot be shown here)."""
+        stories = {s.id: s for s in await self._catalogue.stories(mature_ok=mature_ok)}
+        saved = await self._store.bookmarks(reader)
+        shown = [(b, stories[b.story_id]) for b in saved if b.story_id in stories]
+        return shown, len(saved) - len(shown)
+
+    async def bookmark_place(self, reader: int, bookmark_id: int, *, mature_ok: bool) -> Place:
+        bookmark = await self._store.bookmark(reader, bookmark_id)
+        if bookmark is None:
+            raise StoryBotError("That bookmark is gone: see yours with /bookmarks.")
+        story = await self._catalogue.find_story(bookmark.story_id, mature_ok=mature_ok)
+        number = chapter_of_position(story, bookmark.position) or bookmark.chapter
+        return Place(story, number, bookmark.position)
+
+    async def remove_bookmark(self, reader: int, bookmark_id: int) -> bool:
+        self._writable()
+        return await self._store.remove_bookmark(reader, bookmark_id)
+
+    async def reader_data(self, reader: int) -> ReaderData:
+        await self.settled()
+        return await self._store.reader_data(reader)
+
+    async def forget_reader(self, reader: int) -> ReaderData:
+        """Delete everything kept about ``reader`` (places and bookmarks)."""
+        self._writable()
+        await self.settled()
+        return await self._store.forget_reader(reader)
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise StoryBotError(READ_ONLY)

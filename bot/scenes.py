@@ -37,11 +37,10 @@ from functools import lru_cache
 
 from bot.models import Confidence, SceneHit, ScenePassage, SceneResult, Story
 from bot.store import Store
-from bot.text.normalize import word_spans, words
+from bot.text.normalize import MAX_QUERY_CHARS, cut_query, word_spans, words
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 500
 MAX_TERMS = 24
 CANDIDATES = 80  # passages FTS5 hands over for re-ranking
 MATCH_SHARE = 0.15  # FTS5 looks for the rarest words held by at most this share of passages
@@ -115,9 +114,7 @@ def query_words(text: str) -> tuple[list[str], bool]:
     """The description's words that say something, folded, in order, each once; and
     whether any did (if none does, every word is kept, and no match is better than a long
     shot)."""
-    if len(text) > MAX_QUERY_CHARS:
-        cut = text.rfind(" ", 0, MAX_QUERY_CHARS)
-        text = text[: cut if cut > 0 else MAX_QUERY_CHARS]
+    text = cut_query(text)
     every = [w for w in words(text) if len(w) <= 40]
     kept = [w for w in every if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
     return list(dict.fromkeys(kept or every))[:MAX_TERMS], bool(kept)

@@ -47,12 +47,10 @@ from rapidfuzz.distance import OSA
 
 from bot.models import Hit, IndexedText, MatchKind, Paragraph, SearchResult, Story
 from bot.store import Store
-from bot.text.normalize import word_spans, words
+from bot.text.normalize import query_tokens, word_spans, words
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 500
-MAX_TOKENS = 32
 SNIPPET_CHARS = 300
 LOOKUP_EXTRA = 5  # texts looked up beyond the hits wanted, for lines a story repeats
 
@@ -74,12 +72,7 @@ VOCAB_SMALL = 100_000  # above this many terms, words seen in one text only are 
 # ---- query text -----------------------------------------------------------------------------
 
 
-def tokens(query: str) -> list[str]:
-    """The query's words, folded, as FTS5's unicode61 tokenizer would see them."""
-    if len(query) > MAX_QUERY_CHARS:
-        cut = query.rfind(" ", 0, MAX_QUERY_CHARS)
-        query = query[: cut if cut > 0 else MAX_QUERY_CHARS]
-    return words(query)[:MAX_TOKENS]
+tokens = query_tokens  # the query's words, folded as the index folds them
 
 
 # ---- the vocabulary, for correcting misspelled words ----------------------------------------
@@ -367,13 +360,6 @@ class Search:
             del rows
             self._vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, total)
             return self._vocabulary
-
-    async def naming(self, name: str, story_ids: StoryIds, limit: int) -> list[Paragraph]:
-        """Paragraphs holding ``name`` word for word (unranked): where a character appears."""
-        found = tokens(name)
-        if not found:
-            return []
-        return await self._store.paragraphs_with_phrase(found, story_ids, limit)
 
     async def find(
         self,

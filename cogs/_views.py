@@ -94,21 +94,33 @@ class ChapterPages:
 
     not_yours = "This is {name}'s reader — start your own with /chapter"
 
-    async def render(self, interaction: Interaction, state: PagerState) -> Rendered:
-        library = library_of(interaction)
-        chapter, pages = await library.pages(
-            state.story, state.chapter, mature_ok=mature_ok(interaction)
+    async def render(
+        self,
+        interaction: Interaction,
+        state: PagerState,
+        *,
+        step: int = 0,
+        position: int | None = None,
+        record: bool = True,
+    ) -> Rendered:
+        """The page, in one trip through the door, which also records the reader's place."""
+        turn = await library_of(interaction).turn_page(
+            interaction.user.id if record else None,
+            state.story,
+            state.chapter,
+            state.page,
+            mature_ok=mature_ok(interaction),
+            step=step,
+            position=position,
         )
-        index = max(0, min(state.page, len(pages) - 1))
-        story = chapter.story.id
         return Rendered(
-            index,
-            len(pages),
-            chapter=chapter,
-            pages=pages,
-            position=library.page_position(chapter, pages, index),
-            before=await library.next_chapter(story, chapter.number, -1) is not None,
-            after=await library.next_chapter(story, chapter.number, 1) is not None,
+            turn.page,
+            turn.total,
+            chapter=turn.chapter,
+            pages=turn.pages,
+            position=turn.position,
+            before=turn.before,
+            after=turn.after,
         )
 
 
@@ -124,13 +136,21 @@ class LibraryPages:
         return Rendered(index, len(pages), embed=library_embed(stories, pages, index))
 
 
+CHAPTERS = ChapterPages()
+LIST = LibraryPages()
 # What a pager shows, by the kind in its custom_id (kept as they were: old messages hold them)
-SOURCES: dict[str, ChapterPages | LibraryPages] = {"pg": ChapterPages(), "st": LibraryPages()}
+SOURCES: dict[str, ChapterPages | LibraryPages] = {"pg": CHAPTERS, "st": LIST}
 
 
-async def render_page(interaction: Interaction, state: PagerState) -> Rendered:
-    """The page ``state`` asks for (clamped to what exists now)."""
-    return await SOURCES[state.kind].render(interaction, state)
+async def render_page(
+    interaction: Interaction, state: PagerState, *, step: int = 0, record: bool = True
+) -> Rendered:
+    """The page ``state`` asks for (clamped to what exists now); a chapter's page records the
+    reader's place there unless ``record`` is False. Past a chapter's first or last page,
+    ``step`` goes on to the chapter before (-1) or after (1)."""
+    if state.kind == "pg":
+        return await CHAPTERS.render(interaction, state, step=step, record=record)
+    return await LIST.render(interaction, state)
 
 
 def _nav_buttons(state: PagerState, rendered: Rendered) -> Iterator[PagerButton]:
@@ -252,7 +272,7 @@ class PagerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGER
     async def callback(self, interaction: Interaction) -> None:
         try:
             if self.action == "jump":
-                current = await render_page(interaction, self.state)
+                current = await render_page(interaction, self.state, record=False)
                 await interaction.response.send_modal(jump_modal(self.state, current.total))
                 return
             await turn_to(interaction, self.state, self._target(), step=self._step())
@@ -273,24 +293,11 @@ class PagerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGER
 async def turn_to(interaction: Interaction, state: PagerState, page: int, *, step: int = 0) -> None:
     """Show ``page`` in the message the interaction came from; past the chapter's first or
     last page, ``step`` goes on to the chapter before (-1) or after (1)."""
-    rendered = await render_page(interaction, replace(state, page=max(0, page)))
-    if step and (page < 0 or page > rendered.page):
-        number = await library_of(interaction).next_chapter(state.story, state.chapter, step)
-        if number is not None:
-            moved = replace(state, chapter=number, page=0 if step > 0 else LAST)
-            rendered = await render_page(interaction, moved)
-            state = moved
+    rendered = await render_page(interaction, replace(state, page=page), step=step)
+    if rendered.chapter is not None:
+        state = replace(state, chapter=rendered.chapter.number)
     shown = replace(state, page=rendered.page)
     await interaction.response.edit_message(**rendered.message(shown))
-    await _remember(interaction, rendered)
-
-
-async def _remember(interaction: Interaction, rendered: Rendered) -> None:
-    """Record the reader's place, after answering: the page turn does not wait for it."""
-    if rendered.chapter is not None:
-        await library_of(interaction).record_reading(
-            interaction.user.id, rendered.chapter, rendered.pages, rendered.page
-        )
 
 
 def jump_modal(state: PagerState, total: int) -> discord.ui.Modal:
@@ -341,24 +348,27 @@ async def answer_jump(interaction: Interaction) -> None:
 
 
 async def send_pager(
-    interaction: Interaction, state: PagerState, *, ephemeral: bool = False
+    interaction: Interaction,
+    state: PagerState,
+    *,
+    ephemeral: bool = False,
+    rendered: Rendered | None = None,
 ) -> None:
-    """Answer the interaction with a new reader at ``state``'s page."""
-    rendered = await render_page(interaction, state)
+    """Answer the interaction with a new reader at ``state``'s page (or the one rendered)."""
+    rendered = rendered or await render_page(interaction, state)
     shown = replace(state, page=rendered.page)
     await interaction.response.send_message(**rendered.message(shown), ephemeral=ephemeral)
-    await _remember(interaction, rendered)
 
 
 async def open_reader(
     interaction: Interaction, story: int, chapter: int, position: int, *, ephemeral: bool = True
 ) -> None:
     """A reader of one's own, opened at the page holding the paragraph at ``position``."""
-    found, _, page = await library_of(interaction).pages_at(
-        story, chapter, position, mature_ok=mature_ok(interaction)
-    )
-    state = PagerState("pg", found.story.id, found.number, page, interaction.user.id)
-    await send_pager(interaction, state, ephemeral=ephemeral)
+    asked = PagerState("pg", story, chapter, 0, interaction.user.id)
+    rendered = await CHAPTERS.render(interaction, asked, position=position)
+    assert rendered.chapter is not None
+    state = replace(asked, story=rendered.chapter.story.id, chapter=rendered.chapter.number)
+    await send_pager(interaction, state, ephemeral=ephemeral, rendered=rendered)
 
 
 # ---- "Read chapter" / "Read from here" -----------------------------------------------------------

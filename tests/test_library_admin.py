@@ -66,8 +66,20 @@ def test_check_upload_reasons() -> None:
             check_upload(name, data, 100)
 
 
+def _admin(library: Library, *, read_only: bool) -> LibraryAdmin:
+    """The admin service as the Library builds it: given the folder, the catalogue and the
+    library's ingest, never the Library itself."""
+    return LibraryAdmin(
+        library.stories_dir,
+        library.catalogue,
+        library.ingest,
+        max_upload_bytes=100_000,
+        read_only=read_only,
+    )
+
+
 async def test_add_replace_remove(library: Library, stories_dir: Path) -> None:
-    admin = LibraryAdmin(library, max_upload_bytes=100_000, read_only=False)
+    admin = _admin(library, read_only=False)
     added = await admin.add("Light house.txt", STORY.encode())
     assert added.file == "Light_house.txt"
     assert added.report.added == ("Light_house.txt",)
@@ -97,7 +109,7 @@ async def test_add_replace_remove(library: Library, stories_dir: Path) -> None:
 
 
 async def test_read_only_refuses(library: Library) -> None:
-    admin = LibraryAdmin(library, max_upload_bytes=100_000, read_only=True)
+    admin = _admin(library, read_only=True)
     for call in (admin.reload(), admin.add("x.txt", STORY.encode()), admin.remove("x")):
         with pytest.raises(StoryBotError, match="read-only"):
             await call

@@ -3,7 +3,7 @@ a real SQLite file: places, furthest, bookmarks, forgetting, shuffles, removed s
 
 from __future__ import annotations
 
-from bot import readers
+from bot import excerpts, readers
 from bot.library import Library
 from bot.paging import paginate
 
@@ -61,4 +61,4 @@ async def test_a_channel_sees_every_passage_once_per_round(library: Library) -> 
 
 def test_shuffles_are_permutations() -> None:
     for seed in range(20):
-        assert sorted(readers.shuffled(seed, 9, i) for i in range(9)) == list(range(9))
+        assert sorted(excerpts.shuffled(seed, 9, i) for i in range(9)) == list(range(9))

@@ -69,3 +69,20 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
         else:  # folding may split a word ("x½" -> "x1⁄2"): every piece keeps the span
             spans.extend((m.start(), m.end(), piece) for piece in _WORD.findall(fold(word)))
     return spans
+
+
+MAX_QUERY_CHARS = 500  # what a search reads of a query: a line or a description, not a book
+MAX_QUERY_WORDS = 32
+
+
+def cut_query(text: str) -> str:
+    """``text`` cut at a space to at most MAX_QUERY_CHARS characters."""
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_QUERY_CHARS)
+    return text[: cut if cut > 0 else MAX_QUERY_CHARS]
+
+
+def query_tokens(query: str) -> list[str]:
+    """The query's words, folded, as FTS5's unicode61 tokenizer would see them."""
+    return words(cut_query(query))[:MAX_QUERY_WORDS]

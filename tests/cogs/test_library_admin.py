@@ -51,7 +51,7 @@ def _deferred(env: simcord.Env) -> bool:
 
 
 def _story_titles(env: simcord.Env) -> set[str]:
-    return {s.title for s in env.bot.library._stories or []}  # type: ignore[attr-defined]
+    return {s.title for s in env.bot.library.catalogue._stories or []}  # type: ignore[attr-defined]
 
 
 async def test_reload_reports_added_changed_removed_and_skipped(

@@ -65,6 +65,39 @@ async def test_next_on_a_chapters_last_page_opens_the_next_chapter(
     assert footer_text(message).endswith(f"page {total} of {total}")
 
 
+def _count_door_calls(monkeypatch: pytest.MonkeyPatch, library: object) -> list[str]:
+    """Every call through the Library's entrances from now on, by name."""
+    calls: list[str] = []
+    for name in dir(library):
+        entrance = getattr(library, name)
+        if name.startswith("_") or not callable(entrance) or isinstance(entrance, type):
+            continue
+
+        def counted(*args: object, _name: str = name, _call=entrance, **kwargs: object) -> object:
+            calls.append(_name)
+            return _call(*args, **kwargs)
+
+        monkeypatch.setattr(library, name, counted)
+    return calls
+
+
+async def test_a_page_turn_crosses_the_door_once(
+    simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = server(simcord_env)
+    message = answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
+    message = answer(await s.alice.click(message, label="Last"))
+    calls = _count_door_calls(monkeypatch, s.library)
+    message = answer(await s.alice.click(message, label="Next"))  # on to Part 3
+    assert footer_text(message).startswith("Breaking alone · Part 3")
+    assert calls == ["turn_page"]
+    calls.clear()
+    message = answer(await s.alice.click(message, label="Next"))
+    assert calls == ["turn_page"]
+    place = await s.library.reading_place(s.alice.id, mature_ok=False)
+    assert place.chapter == 3 and " · Part 3 · page 2 of " in footer_text(message)
+
+
 async def test_bookmarks_are_listed_opened_removed_and_private(simcord_env: simcord.Env) -> None:
     s = server(simcord_env)
     message = answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
