@@ -29,7 +29,7 @@ from typing import Any
 import bot.store.library as library_sql
 from benchmarks.corpus import BENCH_DIR, ROOT, build_library
 from benchmarks.search import _ensure_ingested, _fmt
-from bot.scenes import SceneSearch
+from bot.search import SceneSearch
 from bot.store import Store
 
 Row = tuple[str, str, str]

@@ -10,7 +10,7 @@ look in). The services:
 - ``excerpts`` (bot/excerpts.py): random passages, a channel's shuffle, Continue reading;
 - ``readers`` (bot/readers.py): page turns, places, bookmarks, the spoiler horizon;
 - ``daily`` (bot/daily.py): the servers' daily schedules and the claims on each day's post;
-- ``search`` and ``scenes`` (bot/search.py, bot/scenes.py): quote and scene search;
+- ``quotes`` and ``scenes`` (bot/search/): quote and scene search;
 - ``admin`` (bot/library_admin.py): the host's reload, add and remove;
 - ingest (bot/ingest.py): the stories folder into the store.
 
@@ -34,8 +34,7 @@ from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
 from bot.models import IngestReport, Progress, SceneResult, SearchResult, Story
 from bot.readers import Readers
-from bot.scenes import SceneSearch, query_words
-from bot.search import Search, tokens
+from bot.search import QuoteSearch, SceneSearch, query_words, tokens
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
 
@@ -65,7 +64,7 @@ class Library:
         self.excerpts = Excerpts(store, catalogue, self.rng, read_only=read_only)
         self.readers = readers = Readers(store, catalogue, read_only=read_only)
         self.daily = daily = Daily(store)
-        self.search = Search(store)
+        self.quotes = QuoteSearch(store)
         self.scenes = SceneSearch(store)
         # the host's changes to the library (reload, add, remove), one at a time
         self.admin = LibraryAdmin(
@@ -166,8 +165,8 @@ class Library:
         scope, every = await self._scope(story, mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
         if reader is None:
-            return await self.search.find(text, scope, every=every, limit=limit, context=context)
-        found = await self.search.find(
+            return await self.quotes.find(text, scope, every=every, limit=limit, context=context)
+        found = await self.quotes.find(
             text, scope, every=every, limit=max(limit, SPOILER_SCAN), context=context
         )
         return await self.readers.unspoiled(found, reader, limit)
@@ -207,5 +206,5 @@ class Library:
 
     async def warm(self) -> None:
         """Load what search keeps in memory now, so the first /quote does not wait for it."""
-        await self.search.warm()
+        await self.quotes.warm()
         await self.scenes.warm()

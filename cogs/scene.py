@@ -10,33 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.models import SceneHit, SceneResult
+from bot.models import SceneResult
 from cogs._choices import story_choices
-from cogs._context import Interaction, library_of, mature_ok
-from cogs._limits import DESCRIPTION_LIMIT, FOOTER_LIMIT, TITLE_LIMIT
-from cogs._render import COLOUR, echo, fit, footer, render_snippet
-from cogs._views import DYNAMIC_ITEMS, ReadButton
+from cogs._context import Interaction
+from cogs._render import echo
+from cogs._results import HITS_SHOWN, answer_search, results_message
+from cogs._views import DYNAMIC_ITEMS
 
-HITS_SHOWN = 3
-KEYCAPS = ("1️⃣", "2️⃣", "3️⃣")
 SURE = {"close match": "Close match", "possible": "Possible", "long shot": "Long shot"}
-
-
-def scene_embed(hit: SceneHit, number: int, total: int) -> discord.Embed:
-    embed = discord.Embed(
-        title=fit(hit.story.title, TITLE_LIMIT),
-        url=hit.story.url or None,
-        description=fit(render_snippet(hit.snippet, hit.marks), DESCRIPTION_LIMIT),
-        colour=COLOUR,
-    )
-    place = f"{number} of {total} · " if total > 1 else ""
-    embed.set_author(name=f"{place}{SURE[hit.confidence]}")
-    embed.set_footer(text=fit(footer(hit.story, hit.chapter_label), FOOTER_LIMIT))
-    return embed
 
 
 def scene_message(result: SceneResult) -> dict[str, Any]:
@@ -48,26 +32,16 @@ def scene_message(result: SceneResult) -> dict[str, Any]:
             "content": f"No passage in the library shares a word with “{query}”. "
             "Try the names of the characters, the place, or what happens."
         }
-    view = discord.ui.View(timeout=None)
-    for number, hit in enumerate(hits, start=1):
-        view.add_item(
-            ReadButton(
-                hit.story.id,
-                hit.chapter,
-                hit.position,
-                label="Read from here",
-                emoji=KEYCAPS[number - 1] if len(hits) > 1 else "📖",
-            )
-        )
     if all(hit.confidence == "long shot" for hit in hits):
         heading = f"Nothing close to “{query}”; the best guesses, long shots all:"
     else:
         heading = f"Scenes like “{query}”, best first:"
-    return {
-        "content": heading,
-        "embeds": [scene_embed(hit, n, len(hits)) for n, hit in enumerate(hits, start=1)],
-        "view": view,
-    }
+    total = len(hits)
+    authors = [
+        (f"{n} of {total} · " if total > 1 else "") + SURE[hit.confidence]
+        for n, hit in enumerate(hits, start=1)
+    ]
+    return results_message(heading, hits, authors)
 
 
 class Scenes(commands.Cog):
@@ -85,13 +59,14 @@ class Scenes(commands.Cog):
         self, interaction: Interaction, description: str, story: str | None = None
     ) -> None:
         """Find a scene from a description: the best three passages, and how sure."""
-        library = library_of(interaction)
-        ok = mature_ok(interaction)
-        # no words, or a story not to be searched here: answered privately, before deferring
-        scope = await library.check_scene(description, story, mature_ok=ok)
-        await interaction.response.defer(thinking=True)
-        result = await library.scene(description, scope, mature_ok=ok, limit=HITS_SHOWN)
-        await interaction.followup.send(**scene_message(result))
+        await answer_search(
+            interaction,
+            lambda library, ok: library.check_scene(description, story, mature_ok=ok),
+            lambda library, scope, ok: library.scene(
+                description, scope, mature_ok=ok, limit=HITS_SHOWN
+            ),
+            scene_message,
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

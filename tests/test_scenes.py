@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bot.library import Library
 from bot.models import CONFIDENCES, SceneResult, Story
-from bot.scenes import SceneSearch, stem
+from bot.search import SceneSearch
+from bot.search.scene import stem
 from bot.store import Store
 from bot.store.scenes import PASSAGE_CHARS, SEPARATOR, passages
 from bot.store.schema import MIGRATIONS
@@ -306,7 +307,7 @@ async def test_three_guesses_even_when_the_rarest_word_is_in_few_passages(
 
 
 def test_names_are_words_written_capitalised_inside_sentences() -> None:
-    from bot.scenes import _names, _uses
+    from bot.search.scene import _names, _uses
 
     text = "SPIKE ran. Then Spike's coat, spiked punch and Spike-ish looks; Willow_Spike. Spike"
     found = [text[a:b] for a, b in sorted(_uses(text, ["spike"]))]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.library import Library
-from bot.scenes import SceneSearch
+from bot.search import SceneSearch
 from bot.settings import Settings
 from bot.text.normalize import word_spans, words
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import search
 from bot.library import Library
 from bot.models import SearchResult
+from bot.search import snippets, vocabulary
 from bot.text.normalize import _WORD, fold, words
 
 # (file prefix, the line as a reader types it). Lines of 002 are typed with plain apostrophes
@@ -202,7 +202,7 @@ async def test_snippet_is_a_window_cut_at_words(library: Library) -> None:
     top = result.hits[0]
     assert len(top.text) > 400
     body = top.snippet
-    assert len(body) <= search.SNIPPET_CHARS + 2
+    assert len(body) <= snippets.SNIPPET_CHARS + 2
     assert body.startswith("…") or top.text.startswith(body[:20])
     for piece in body.strip("…").split("…"):
         assert piece.strip() in top.text
@@ -251,7 +251,7 @@ async def test_vocabulary_follows_the_library(
     library: Library, stories_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A misspelled word is corrected against words added by a later ingest."""
-    monkeypatch.setattr(search, "SIGNATURE_TTL", 0.0)
+    monkeypatch.setattr(vocabulary, "SIGNATURE_TTL", 0.0)
     assert (await quote(library, "the quixotically marmalade zeppelin")).match == "none"
     (stories_dir / "005_new.txt").write_text(
         "A New One\n\nThe zeppelin drifted quixotically over the marmalade factory at dawn.\n",

@@ -67,7 +67,7 @@ async def search(
     """Quote search among some of the stories, through the Library's Search object."""
     library = Library(store, Path("unused"))
     every = len(stories) == len(await library.stories(mature_ok=True))
-    return await library.search.find(text, stories, every=every, limit=limit)
+    return await library.quotes.find(text, stories, every=every, limit=limit)
 
 
 async def rows(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:

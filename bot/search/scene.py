@@ -25,28 +25,23 @@ Nothing here downloads or loads a model: the signal is the library's own words.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
 import re
-import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.models import Confidence, SceneHit, ScenePassage, SceneResult, Story
+from bot.search.hits import chapter_label, or_none
+from bot.search.snippets import SNIPPET_CHARS, Marks, stretch_snippet
+from bot.search.vocabulary import Cached, StemCounts, load_stems
 from bot.store import Store
 from bot.text.normalize import MAX_QUERY_CHARS, cut_query, word_spans, words
-
-log = logging.getLogger(__name__)
 
 MAX_TERMS = 24
 CANDIDATES = 80  # passages FTS5 hands over for re-ranking
 MATCH_SHARE = 0.15  # FTS5 looks for the rarest words held by at most this share of passages
 MATCH_ROWS = 3000  # ...and at most about this many passages (BM25 scores each)
-VOCABULARY_TTL = 2.0  # seconds a loaded vocabulary is trusted before checking the library
-SNIPPET_CHARS = 300
 PROXIMITY_WINDOW = 60  # words: the stretch in which the description's words should meet
 PROXIMITY_WEIGHT = 0.6  # share of the score earned by words meeting within that stretch
 NAME_BOOST = 2.0  # a character's name counts this many times a common word of equal rarity
@@ -230,7 +225,7 @@ def confidence(near: float, cover: float) -> Confidence:
 # ---- snippets -----------------------------------------------------------------------------
 
 
-def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, tuple[tuple[int, int], ...]]:
+def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, Marks]:
     """About SNIPPET_CHARS of the passage around its best stretch, and the matched words'
     ranges within that snippet."""
     text = c.passage.text
@@ -238,57 +233,12 @@ def _snippet(c: _Scored, weights: dict[str, float]) -> tuple[str, tuple[tuple[in
     if not spans or len(spans) != len(c.stems):  # cannot happen: words() cuts the same words
         return text[:SNIPPET_CHARS], ()
     first, last = c.window
-    lo, hi = spans[first][0], spans[min(last, len(spans)) - 1][1]
-    if len(text) <= SNIPPET_CHARS:
-        start, end = 0, len(text)
-    else:
-        if hi - lo > SNIPPET_CHARS:  # keep the start of the stretch, where it begins
-            hi = lo + SNIPPET_CHARS
-        pad = (SNIPPET_CHARS - (hi - lo)) // 3
-        start = max(0, lo - pad)
-        end = min(len(text), start + SNIPPET_CHARS)
-        start = max(0, min(start, end - SNIPPET_CHARS))
-        if start > 0:
-            cut = text.find(" ", start, lo + 1)
-            start = cut + 1 if cut >= 0 else start
-        if end < len(text):
-            cut = text.rfind(" ", start + 1, end)
-            end = cut if cut > start else end
-    prefix = "…" if start > 0 else ""
-    raw = text[start:end]
-    lead = len(raw) - len(raw.lstrip())
-    body = raw.strip()
-    snippet = prefix + body + ("…" if end < len(text) else "")
-    shift = len(prefix) - start - lead  # a text offset plus shift is a snippet offset
-    ranges: list[tuple[int, int]] = []
-    for (s_start, s_end, _), s in zip(spans, c.stems, strict=True):
-        if s not in weights or s_start < start + lead or s_end > start + lead + len(body):
-            continue
-        a, b = s_start + shift, s_end + shift
-        if ranges and _joinable(snippet, ranges[-1][1], a):
-            ranges[-1] = (ranges[-1][0], b)
-        else:
-            ranges.append((a, b))
-    return snippet, tuple(ranges)
-
-
-def _joinable(text: str, end: int, start: int) -> bool:
-    gap = text[end:start]
-    return len(gap) <= 2 and "\n" not in gap and not any(ch.isalnum() for ch in gap)
+    stretch = spans[first][0], spans[min(last, len(spans)) - 1][1]
+    matched = ((a, b) for (a, b, _), s in zip(spans, c.stems, strict=True) if s in weights)
+    return stretch_snippet(text, stretch, matched, SNIPPET_CHARS)
 
 
 # ---- the search ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Vocabulary:
-    """How many passages hold each stem of the scene index; reloaded when the library
-    changes (a few thousand words for the seeds, tens of thousands for a big library)."""
-
-    signature: tuple[int, ...]
-    checked: float
-    counts: dict[str, int]
-    total: int
 
 
 class SceneSearch:
@@ -296,29 +246,11 @@ class SceneSearch:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._vocab: _Vocabulary | None = None
-        self._vocab_lock = asyncio.Lock()
-
-    async def _vocabulary(self) -> _Vocabulary:
-        now = time.monotonic()
-        cached = self._vocab
-        if cached is not None and now - cached.checked < VOCABULARY_TTL:
-            return cached
-        signature = await self.store.library_signature()
-        if cached is not None and cached.signature == signature:
-            cached.checked = now
-            return cached
-        async with self._vocab_lock:
-            if self._vocab is not None and self._vocab.signature == signature:
-                return self._vocab
-            self._vocab = None
-            counts, total = await self.store.scene_vocabulary()
-            self._vocab = _Vocabulary(signature, time.monotonic(), counts, total)
-            return self._vocab
+        self._stems: Cached[StemCounts] = Cached(store, lambda: load_stems(store))
 
     async def warm(self) -> None:
         """Load the vocabulary now, so the first search does not wait for it."""
-        await self._vocabulary()
+        await self._stems.get()
 
     async def find(
         self, text: str, stories: Sequence[Story], limit: int = 3, *, every: bool = False
@@ -333,41 +265,57 @@ class SceneSearch:
         if not terms or not stories or limit < 1:
             return SceneResult(text, ())
         by_id = {s.id: s for s in stories}
-        try:
-            vocabulary = await self._vocabulary()
-            stems = await self.store.scene_stems(terms)
-            counts = {w: vocabulary.counts.get(st, 0) for w, st in zip(terms, stems, strict=True)}
-            keys = match_words(counts, vocabulary.total)
-            story_ids = None if every else list(by_id)
-            passages = await self.store.scene_candidates(keys, story_ids, CANDIDATES)
-            if len(passages) < limit:  # too few guesses: look for the commoner words too
-                wider = match_words(counts, vocabulary.total, share=1.0)
-                if len(wider) > len(keys):
-                    passages = await self.store.scene_candidates(wider, story_ids, CANDIDATES)
-        except sqlite3.OperationalError as exc:  # never the asker's fault: words are quoted
-            log.warning("scene search failed for %r: %s", text[:80], exc)
-            return SceneResult(text, ())
+        found = self._candidates(terms, None if every else list(by_id), limit)
+        passages, counts, total = await or_none(found, ([], {}, 0), "scene", text)
         passages = [p for p in passages if p.story_id in by_id]
         if not passages:
             return SceneResult(text, ())
-        weights = _weights(terms, counts, vocabulary.total)
-        # a chapter stored twice gives identical passages: cut each text once
-        cut: dict[str, list[str]] = {}
-        scored = [
-            _Scored(p, cut.get(p.text) or cut.setdefault(p.text, [stem(w) for w in words(p.text)]))
-            for p in passages
-        ]
-        names = _names(cut, terms) | {stem(w) for w in _capitalised_in_query(text)}
-        for s in list(weights):
-            if s in names:
-                weights[s] *= NAME_BOOST
-        whole = sum(weights.values())
-        for c in scored:
-            _score(c, weights, whole)
-        ranked = sorted(scored, key=lambda c: (-c.score, c.passage.rank, c.passage.id))
-        chosen = _spread(ranked, limit)
+        weights = _weights(terms, counts, total)
+        chosen = _rank(text, terms, passages, weights, limit)
         hits = [_hit(c, by_id[c.passage.story_id], weights, meaningful) for c in chosen]
         return SceneResult(text, tuple(hits))
+
+    async def _candidates(
+        self, terms: list[str], story_ids: list[int] | None, limit: int
+    ) -> tuple[list[ScenePassage], dict[str, int], int]:
+        """The passages FTS5 offers for the description's words; and how many passages hold
+        each word, of how many in all."""
+        vocabulary = await self._stems.get()
+        stems = await self.store.scene_stems(terms)
+        counts = {w: vocabulary.counts.get(st, 0) for w, st in zip(terms, stems, strict=True)}
+        keys = match_words(counts, vocabulary.total)
+        passages = await self.store.scene_candidates(keys, story_ids, CANDIDATES)
+        if len(passages) < limit:  # too few guesses: look for the commoner words too
+            wider = match_words(counts, vocabulary.total, share=1.0)
+            if len(wider) > len(keys):
+                passages = await self.store.scene_candidates(wider, story_ids, CANDIDATES)
+        return passages, counts, vocabulary.total
+
+
+def _rank(
+    text: str,
+    terms: Sequence[str],
+    passages: Sequence[ScenePassage],
+    weights: dict[str, float],
+    limit: int,
+) -> list[_Scored]:
+    """The ``limit`` best passages for the description, spread over chapters; names in
+    ``weights`` (words the texts or the asker write capitalised) are boosted in place."""
+    # a chapter stored twice gives identical passages: cut each text once
+    cut: dict[str, list[str]] = {}
+    scored = [
+        _Scored(p, cut.get(p.text) or cut.setdefault(p.text, [stem(w) for w in words(p.text)]))
+        for p in passages
+    ]
+    names = _names(cut, terms) | {stem(w) for w in _capitalised_in_query(text)}
+    for s in list(weights):
+        if s in names:
+            weights[s] *= NAME_BOOST
+    whole = sum(weights.values())
+    for c in scored:
+        _score(c, weights, whole)
+    ranked = sorted(scored, key=lambda c: (-c.score, c.passage.rank, c.passage.id))
+    return _spread(ranked, limit)
 
 
 def match_words(counts: dict[str, int], total: int, share: float = MATCH_SHARE) -> list[str]:
@@ -422,12 +370,11 @@ def _spread(ranked: Sequence[_Scored], limit: int) -> list[_Scored]:
 
 def _hit(c: _Scored, story: Story, weights: dict[str, float], meaningful: bool) -> SceneHit:
     p = c.passage
-    info = story.chapter_info(p.chapter)
     snippet, ranges = _snippet(c, weights)
     return SceneHit(
         story=story,
         chapter=p.chapter,
-        chapter_label=info.label if info else str(p.chapter),
+        chapter_label=chapter_label(story, p.chapter),
         position=p.first,
         end=p.last,
         text=p.text,

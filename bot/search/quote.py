@@ -1,13 +1,13 @@
 """Quote search: exact phrase, then all words (BM25), then fuzzy; "none" when nothing is close.
 
-One ``Search`` object, owned by the Library, holds what search keeps in memory (the index
-vocabulary). The user's text is folded and cut into words exactly as the index's unicode61
-tokenizer cuts text (bot/text/normalize.py); the store turns words into FTS5 queries and
-quotes every one (bot/store/search.py), so nothing the user typed is FTS5 syntax.
+One ``QuoteSearch`` object, owned by the Library, holds what search keeps in memory (the index
+vocabulary, bot/search/vocabulary.py). The user's text is folded and cut into words exactly
+as the index's unicode61 tokenizer cuts text (bot/text/normalize.py); the store turns words
+into FTS5 queries and quotes every one (bot/store/search.py), so nothing the user typed is
+FTS5 syntax.
 
-A hit carries its snippet as plain text and the character ranges of it that matched; each
-front end renders them its own way (bold in an embed, asterisks in a terminal, ranges in
-JSON).
+A hit carries its snippet as plain text and the character ranges of it that matched
+(bot/search/snippets.py).
 
 The index holds paragraph texts, and a chapter stored twice shares them (bot/store/schema.py),
 so a search ranks texts; the best are then looked up in the stories that hold them, one hit
@@ -33,25 +33,18 @@ below FUZZY_MIN closeness is noise, and the answer is "none".
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
-import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from bot.models import Hit, IndexedText, MatchKind, Paragraph, SearchResult, Story
+from bot.search.hits import chapter_label, or_none
+from bot.search.snippets import Marks, joined, snippet
+from bot.search.vocabulary import Cached, WordList, load_words
 from bot.store import Store
 from bot.text.normalize import query_tokens, word_spans, words
 
-log = logging.getLogger(__name__)
-
-SNIPPET_CHARS = 300
 LOOKUP_EXTRA = 5  # texts looked up beyond the hits wanted, for lines a story repeats
 
 CANDIDATES = 100  # texts fetched per stage
@@ -62,11 +55,7 @@ FUZZY_MIN_SHORT = 88.0  # the same for queries of at most SHORT_QUERY characters
 SHORT_QUERY = 12
 FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
 COMMON_SHARE = 0.2  # a word in more than this share of texts finds nothing useful
-CORRECTIONS = 3  # vocabulary words tried per unknown query word
-VOCAB_MAX_LEN = 32
-SIGNATURE_TTL = 2.0  # seconds a cached vocabulary is trusted before checking the library
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
-VOCAB_SMALL = 100_000  # above this many terms, words seen in one text only are dropped
 
 
 # ---- query text -----------------------------------------------------------------------------
@@ -75,68 +64,6 @@ VOCAB_SMALL = 100_000  # above this many terms, words seen in one text only are 
 tokens = query_tokens  # the query's words, folded as the index folds them
 
 
-# ---- the vocabulary, for correcting misspelled words ----------------------------------------
-
-
-@dataclass(slots=True)
-class _Vocabulary:
-    """The index's words by length, sorted, with how many texts hold each.
-
-    Kept in memory so a search knows which query words are rare (FTS5's own count, through
-    fts5vocab, reads a common word's whole doclist: 30 ms for "the" at 100 MB) and can
-    correct misspelled words. Counts live in compact arrays.
-    """
-
-    signature: tuple[int, ...]
-    checked: float  # when the signature was last compared with the database
-    by_length: dict[int, list[str]]
-    counts: dict[int, array[int]]
-    total: int  # texts in the library
-
-    def count(self, word: str) -> int | None:
-        """Texts holding ``word``; None when the vocabulary does not list it."""
-        terms = self.by_length.get(len(word))
-        if terms is None:
-            return None
-        at = bisect_left(terms, word)
-        if at < len(terms) and terms[at] == word:
-            return self.counts[len(word)][at]
-        return None
-
-    def corrections(self, word: str) -> list[str]:
-        """Index words within a small edit distance of ``word``, closest and commonest first.
-
-        Words with the same first letter are tried first (a slice of each sorted list, so a
-        200,000-word vocabulary costs a few milliseconds); all words only if none is close.
-        """
-        if len(word) < 3 or not word.isalpha():
-            return []
-        return self._corrections(word, word[0]) or self._corrections(word, "")
-
-    def _corrections(self, word: str, prefix: str) -> list[str]:
-        most = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
-        found: list[tuple[int, int, str]] = []
-        for length in range(max(2, len(word) - most), len(word) + most + 1):
-            terms = self.by_length.get(length)
-            if not terms:
-                continue
-            lo, hi = 0, len(terms)
-            if prefix:
-                lo = bisect_left(terms, prefix)
-                hi = bisect_left(terms, prefix + "\U0010ffff", lo)
-            counts = self.counts[length]
-            for choice, distance, index in process.extract(
-                word,
-                terms[lo:hi] if prefix else terms,
-                scorer=OSA.distance,
-                score_cutoff=most,
-                limit=CORRECTIONS * 4,
-            ):
-                found.append((int(distance), -counts[lo + index], choice))
-        return [w for _, _, w in sorted(found)[:CORRECTIONS]]
-
-
-Marks = tuple[tuple[int, int], ...]
 StoryIds = Sequence[int] | None  # None: every story in the library
 
 # ---- scoring --------------------------------------------------------------------------------
@@ -243,14 +170,7 @@ def _marks(
             hit = scattered and len(word) >= 4 and word in wanted
         if hit:
             chosen.append(i)
-    ranges: list[tuple[int, int]] = []
-    for i in chosen:
-        start, end, _ = spans[i]
-        if ranges and _joinable(c.text.text, ranges[-1][1], start):
-            ranges[-1] = (ranges[-1][0], end)
-        else:
-            ranges.append((start, end))
-    return ranges
+    return joined(c.text.text, ((spans[i][0], spans[i][1]) for i in chosen), gap=3)
 
 
 def _spans(c: _Candidate) -> list[tuple[int, int, str]]:
@@ -273,53 +193,7 @@ def _close_to(word: str, wanted: set[str]) -> bool:
     return process.extractOne(word, wanted, scorer=fuzz.ratio, score_cutoff=80) is not None
 
 
-def _joinable(text: str, end: int, start: int) -> bool:
-    gap = text[end:start]
-    return len(gap) <= 3 and "\n" not in gap and not any(ch.isalnum() for ch in gap)
-
-
-def snippet(
-    text: str,
-    marks: Sequence[tuple[int, int]],
-    focus: tuple[int, int] | None = None,
-    width: int = SNIPPET_CHARS,
-) -> tuple[str, Marks]:
-    """A window of about ``width`` characters around ``focus`` (else the first mark), cut at
-    spaces, with "…" where it was cut; and the marks that fall inside it, as character ranges
-    of the window."""
-    if len(text) <= width:
-        start, end = 0, len(text)
-    else:
-        if focus is None:
-            focus = marks[0] if marks else (0, 0)
-        lo, hi = focus[0], max(focus)
-        span = max(width, hi - lo)
-        start = max(0, lo - (span - (hi - lo)) // 3)
-        end = min(len(text), start + span)
-        start = max(0, min(start, end - span))
-        if start > 0:
-            cut = text.find(" ", start, lo)
-            start = cut + 1 if cut >= 0 else start
-        if end < len(text):
-            cut = text.rfind(" ", max(hi, start + 1), end)
-            end = cut if cut > 0 else end
-    window = text[start:end]
-    body = window.strip()
-    lead = "…" if start > 0 else ""
-    shift = len(lead) - start - (len(window) - len(window.lstrip()))
-    shown: list[tuple[int, int]] = []
-    at = 0
-    for mark_start, mark_end in marks:
-        lo, hi = max(mark_start, start) + shift, min(mark_end, end) + shift
-        lo, hi = max(lo, len(lead)), min(hi, len(lead) + len(body))
-        if lo >= hi or lo < at:
-            continue
-        shown.append((lo, hi))
-        at = hi
-    return lead + body + ("…" if end < len(text) else ""), tuple(shown)
-
-
-class Search:
+class QuoteSearch:
     """Quote search over one store, with what it keeps in memory: the index vocabulary.
 
     Owned by the Library (one per open library): no module state, so two libraries (a test's
@@ -328,38 +202,11 @@ class Search:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._vocabulary: _Vocabulary | None = None
-        self._lock = asyncio.Lock()
+        self._words: Cached[WordList] = Cached(store, lambda: load_words(store))
 
     async def warm(self) -> None:
         """Load the vocabulary now, so the first fuzzy search does not wait for it."""
-        await self._vocab()
-
-    async def _vocab(self) -> _Vocabulary:
-        cached = self._vocabulary
-        now = time.monotonic()
-        if cached is not None and now - cached.checked < SIGNATURE_TTL:
-            return cached
-        signature = await self._store.library_signature()
-        if cached is not None and cached.signature == signature:
-            cached.checked = now
-            return cached
-        async with self._lock:
-            cached = self._vocabulary
-            if cached is not None and cached.signature == signature:
-                return cached
-            self._vocabulary = None  # let the old one go before building the new
-            rows, total = await self._store.vocabulary(1, VOCAB_MAX_LEN)
-            keep_single = len(rows) <= VOCAB_SMALL
-            by_length: dict[int, list[str]] = {}
-            counts: dict[int, array[int]] = {}
-            for term, doc in rows:  # sorted by term, so every length's list is sorted too
-                if doc > 1 or keep_single:
-                    by_length.setdefault(len(term), []).append(term)
-                    counts.setdefault(len(term), array("I")).append(doc)
-            del rows
-            self._vocabulary = _Vocabulary(signature, time.monotonic(), by_length, counts, total)
-            return self._vocabulary
+        await self._words.get()
 
     async def find(
         self,
@@ -379,36 +226,55 @@ class Search:
         query_words = tokens(query)
         if not query_words or not stories or limit < 1:
             return SearchResult(query, "none", ())
+        found = self._find(query, query_words, stories, every=every, limit=limit, context=context)
+        return await or_none(found, SearchResult(query, "none", ()), "quote", query)
+
+    async def _find(
+        self,
+        query: str,
+        query_words: list[str],
+        stories: Sequence[Story],
+        *,
+        every: bool,
+        limit: int,
+        context: bool,
+    ) -> SearchResult:
         by_id = {s.id: s for s in stories}
         story_ids = None if every else list(by_id)
-        try:
-            kind, chosen, extra = await self._cascade(query_words, story_ids)
-            hits: list[Hit] = []
-            shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
-            # the best texts are looked up in one query: ``limit`` texts give ``limit`` hits
-            # unless stories repeat lines, and a few more cover that; rarely, a second batch
-            for at in range(0, len(chosen), limit + LOOKUP_EXTRA):
-                batch = chosen[at : at + limit + LOOKUP_EXTRA]
-                places = await self._store.occurrences([c.text.id for c in batch], story_ids, limit)
-                for c in batch:
-                    clip: tuple[str, Marks] | None = None
-                    for p in places.get(c.text.id, ()):
-                        story = by_id.get(p.story_id)  # None: a story not in the list given
-                        if story is not None and (p.story_id, p.text) not in shown:
-                            shown.add((p.story_id, p.text))
-                            clip = clip or _clip(c, query_words, extra)
-                            hits.append(_hit(c, p, story, clip))
-                    if len(hits) >= limit:
-                        break
-                if len(hits) >= limit:
-                    break
-            hits = hits[:limit]
-            if context and hits:
-                hits = await self._with_context(hits)
-        except sqlite3.OperationalError as exc:  # never the user's fault: our queries are escaped
-            log.warning("quote search failed for %r: %s", query[:80], exc)
-            return SearchResult(query, "none", ())
+        kind, chosen, extra = await self._cascade(query_words, story_ids)
+        hits = await self._places(chosen, by_id, story_ids, limit, (query_words, extra))
+        if context and hits:
+            hits = await self._with_context(hits)
         return SearchResult(query, kind if hits else "none", tuple(hits))
+
+    async def _places(
+        self,
+        chosen: list[_Candidate],
+        by_id: dict[int, Story],
+        story_ids: StoryIds,
+        limit: int,
+        marked: tuple[list[str], list[str]],
+    ) -> list[Hit]:
+        """The best texts' places in the stories, one hit per story and text, best text
+        first, until ``limit``; ``marked``: the query's words and the corrections to mark."""
+        hits: list[Hit] = []
+        shown: set[tuple[int, str]] = set()  # a story repeating a line shows it once
+        # the best texts are looked up in one query: ``limit`` texts give ``limit`` hits
+        # unless stories repeat lines, and a few more cover that; rarely, a second batch
+        for at in range(0, len(chosen), limit + LOOKUP_EXTRA):
+            batch = chosen[at : at + limit + LOOKUP_EXTRA]
+            places = await self._store.occurrences([c.text.id for c in batch], story_ids, limit)
+            for c in batch:
+                clip: tuple[str, Marks] | None = None
+                for p in places.get(c.text.id, ()):
+                    story = by_id.get(p.story_id)  # None: a story not in the list given
+                    if story is not None and (p.story_id, p.text) not in shown:
+                        shown.add((p.story_id, p.text))
+                        clip = clip or _clip(c, *marked)
+                        hits.append(_hit(c, p, story, clip))
+                if len(hits) >= limit:
+                    return hits[:limit]
+        return hits[:limit]
 
     async def _with_context(self, hits: list[Hit]) -> list[Hit]:
         beside = await self._store.neighbours([(h.story.id, h.chapter, h.position) for h in hits])
@@ -427,7 +293,7 @@ class Search:
         store = self._store
         joined = " ".join(query)
         normaliser = _Normaliser(query)
-        vocabulary = await self._vocab()
+        vocabulary = await self._words.get()
         known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
 
         # FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
@@ -478,7 +344,7 @@ class Search:
         query: list[str],
         story_ids: StoryIds,
         *,
-        vocabulary: _Vocabulary,
+        vocabulary: WordList,
         known: dict[str, int | None],
         seen: set[int],
         normaliser: _Normaliser,
@@ -523,11 +389,10 @@ def _best_first(candidates: list[_Candidate]) -> list[_Candidate]:
 
 
 def _hit(c: _Candidate, p: Paragraph, story: Story, clip: tuple[str, Marks]) -> Hit:
-    info = story.chapter_info(p.chapter)
     return Hit(
         story=story,
         chapter=p.chapter,
-        chapter_label=info.label if info else str(p.chapter),
+        chapter_label=chapter_label(story, p.chapter),
         position=p.position,
         text=p.text,
         snippet=clip[0],

@@ -1,0 +1,31 @@
+"""What quote and scene hits share: where a hit stands (its chapter's label), and a search
+that fails in the index answering with no hits rather than an error."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from bot.models import Story
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+def chapter_label(story: Story, number: int) -> str:
+    """The story's own label of chapter ``number`` ("Part 2"), else the number."""
+    info = story.chapter_info(number)
+    return info.label if info else str(number)
+
+
+async def or_none(search: Awaitable[R], none: R, what: str, query: str) -> R:
+    """``search``'s answer, or ``none`` when the index refuses the query: never the asker's
+    fault (every word reaches FTS5 quoted), so it is logged and answered as no match."""
+    try:
+        return await search
+    except sqlite3.OperationalError as exc:
+        log.warning("%s search failed for %r: %s", what, query[:80], exc)
+        return none
