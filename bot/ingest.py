@@ -276,6 +276,7 @@ class _Job:
     meta: StoryMeta
     meta_hash: str
     old_hash: str | None  # the stored version's hash, when its metadata still matches
+    max_text: int  # MAX_STORY_MB, for the text an EPUB or HTML file yields
 
 
 def _load(job: _Job) -> _Loaded:
@@ -292,7 +293,7 @@ def _load(job: _Job) -> _Loaded:
     if digest == job.old_hash:
         return _Loaded(name, state=state)
     try:
-        parsed = process(data, name, meta)
+        parsed = process(data, name, meta, max_text=job.max_text)
     except StoryBotError as exc:
         return _Loaded(name, problem=exc.message)
     # parsed.meta: library.toml's fields over what an EPUB or HTML file says of itself
@@ -532,7 +533,7 @@ async def ingest(
                 unchanged.append(name)
                 continue
             old_hash = before.hash
-        todo.append(_Job(path, stat.st_size, meta, meta_hash, old_hash))
+        todo.append(_Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes))
 
     async def write(items: list[StoryWrite]) -> None:
         items = [_keep_rating(item, metas, stored_ratings, renamed, warnings) for item in items]

@@ -98,11 +98,20 @@ def _base_name(name: str) -> str:
     return re.split(r"[\\/]", name)[-1]
 
 
-def check_upload(name: str, data: bytes, max_bytes: int, meta: StoryMeta | None = None) -> None:
-    """Raise StoryBotError(usage=True) saying why an upload cannot be a story; None when fine."""
+def check_upload(
+    name: str,
+    data: bytes,
+    max_bytes: int,
+    meta: StoryMeta | None = None,
+    *,
+    max_text: int | None = None,
+) -> None:
+    """Raise StoryBotError(usage=True) saying why an upload cannot be a story; None when fine.
+
+    Parses the whole file: call it in a worker thread, never on the event loop."""
     check_declared(name, len(data), max_bytes)
     try:  # the same pipeline ingest runs: empty, binary, unreadable text or no story in it
-        process(data, name, meta)
+        process(data, name, meta, max_text=max_text)
     except StoryBotError as exc:
         raise StoryBotError(f"“{name[:60]}” was not added: {exc.message}.") from None
 
@@ -151,7 +160,14 @@ class LibraryAdmin:
         self._writable()
         file = safe_file_name(name)
         metas, _ = load_metadata(self.folder)
-        check_upload(name, data, self.max_upload_bytes, (metas or {}).get(file))
+        await asyncio.to_thread(
+            check_upload,
+            name,
+            data,
+            self.max_upload_bytes,
+            (metas or {}).get(file),
+            max_text=self.library.max_story_bytes,
+        )
         async with self._lock:
             target = self.folder / file
             replaced = unchanged = False

@@ -37,15 +37,18 @@ def _suffix(file_name: str) -> str:
     return "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
 
 
-def process(data: bytes, file_name: str, meta: StoryMeta | None = None) -> ParsedStory:
+def process(
+    data: bytes, file_name: str, meta: StoryMeta | None = None, *, max_text: int | None = None
+) -> ParsedStory:
     """Turn a story file's bytes into its structure, or raise StoryBotError saying why not.
 
     ``meta`` (library.toml) overrides what an EPUB or HTML file says of itself; the merged
-    metadata is the returned story's ``meta``.
+    metadata is the returned story's ``meta``. ``max_text`` (MAX_STORY_MB) bounds the text an
+    EPUB or HTML file yields, in characters, as it bounds a .txt file's bytes.
     """
     suffix = _suffix(file_name)
     if suffix in (".epub", ".html", ".htm"):
-        story = _process_document(data, file_name, suffix, meta or StoryMeta())
+        story = _process_document(data, file_name, suffix, meta or StoryMeta(), max_text)
     else:
         story = parse(repair(decode(data)), file_name, meta)
     if not any(chapter.paragraphs for chapter in story.chapters):
@@ -60,8 +63,17 @@ def _read_document(data: bytes, suffix: str) -> Document:
         raise StoryBotError("markup nested too deeply", usage=False) from None
 
 
-def _process_document(data: bytes, file_name: str, suffix: str, meta: StoryMeta) -> ParsedStory:
+def _process_document(
+    data: bytes, file_name: str, suffix: str, meta: StoryMeta, max_text: int | None
+) -> ParsedStory:
     document = _read_document(data, suffix)
+    size = sum(len(s.text) + len(s.note or "") for s in document.sections)
+    if max_text is not None and size > max_text:
+        raise StoryBotError(
+            f"its text is too big: {size / (1024 * 1024):.1f} MB, the limit is"
+            f" {max_text / (1024 * 1024):.1f} MB (MAX_STORY_MB)",
+            usage=False,
+        )
     merged = meta.over(_repaired_meta(document.meta))
     sections = [
         Section(

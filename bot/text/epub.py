@@ -39,6 +39,7 @@ from bot.text.markup import (
     Block,
     Document,
     blocks,
+    check_tags,
     element_text,
     is_rating,
     local,
@@ -52,6 +53,12 @@ __all__ = ["MAX_TOTAL_BYTES", "read_epub"]
 
 MAX_TOTAL_BYTES = 100 * 1024 * 1024  # inflated, all entries together
 MAX_ENTRIES = 10_000
+# What is read and parsed, all documents together, counted as read (not as the zip declares):
+# with MAX_TAGS this bounds the trees held, whatever the spine names.
+MAX_PARSED_BYTES = 40 * 1024 * 1024
+# Font obfuscation (IDPF, Adobe) hides only fonts; any other algorithm in encryption.xml is DRM.
+_OBFUSCATION = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
+_DOCUMENT = re.compile(r"\.(?:x?html?|xml|opf|ncx)$", re.IGNORECASE)
 
 _EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 # guide / landmarks types and epub:type values of pages that are not story text
@@ -101,6 +108,8 @@ class _Container:
                 f" {MAX_TOTAL_BYTES // (1024 * 1024)} MB"
             )
         self.names = {info.filename for info in infos}
+        self.parsed = 0  # bytes read so far
+        self.tags = 0  # and the tags in them
 
     def read(self, name: str) -> bytes:
         if name not in self.names:
@@ -114,7 +123,34 @@ class _Container:
             raise _fail(f"{name}: {type(exc).__name__}") from None
         if len(data) > MAX_DOCUMENT_BYTES:
             raise _fail(f"{name} is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        self.parsed += len(data)
+        if self.parsed > MAX_PARSED_BYTES:
+            raise _fail(
+                f"its documents hold more than {MAX_PARSED_BYTES // (1024 * 1024)} MB of markup"
+            )
+        self.tags += data.count(b"<")
+        check_tags(self.tags, "its documents")
         return data
+
+
+def _refuse_drm(box: _Container) -> None:
+    """An EPUB whose documents are encrypted (Adobe ADEPT, Readium LCP, ...) has no text we can
+    read; one whose fonts alone are obfuscated is read as usual."""
+    if "META-INF/encryption.xml" not in box.names:
+        return
+    drm = StoryBotError("encrypted (DRM): cannot be read", usage=False)
+    try:
+        root = parse_xml(box.read("META-INF/encryption.xml"), "META-INF/encryption.xml")
+    except StoryBotError:
+        raise drm from None
+    for element in root.iter("*"):
+        tag = local(element.tag)
+        algorithm = (element.get("Algorithm") or "").strip()
+        uri = unquote(element.get("URI") or "")
+        if (tag == "encryptionmethod" and algorithm not in _OBFUSCATION) or (
+            tag == "cipherreference" and _DOCUMENT.search(uri)
+        ):
+            raise drm
 
 
 @dataclass(slots=True)
@@ -289,6 +325,7 @@ def _same_title(text: str, title: str | None) -> bool:
 def read_epub(data: bytes) -> Document:
     """An EPUB story, or StoryBotError with a one-line reason."""
     box = _Container(data)
+    _refuse_drm(box)
     opf = _package_path(box)
     package = parse_xml(box.read(opf), opf)
     if local(package.tag) != "package":
@@ -304,11 +341,13 @@ def read_epub(data: bytes) -> Document:
     spine = next(iter(_children(package, "spine")), None)
     if spine is None:
         raise _fail("no spine")
-    order = [
-        items[ref.get("idref", "")]
-        for ref in _children(spine, "itemref")
-        if ref.get("idref") in items and ref.get("linear", "yes") != "no"
-    ]
+    order = list(  # a document the spine names twice is read once
+        {
+            items[ref.get("idref", "")].href: items[ref.get("idref", "")]
+            for ref in _children(spine, "itemref")
+            if ref.get("idref") in items and ref.get("linear", "yes") != "no"
+        }.values()
+    )
     if not order:
         raise _fail("the spine lists no documents")
     labels, front = _labels(box, items, spine.get("toc"))

@@ -16,6 +16,7 @@ note and scene rules apply to every format.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +25,17 @@ from lxml import etree, html
 
 from bot.errors import StoryBotError
 from bot.models import Rating, StoryMeta
+from bot.text.decode import looks_binary
 from bot.text.structure import Section
 
 __all__ = [
     "BREAK",
     "MAX_DOCUMENT_BYTES",
+    "MAX_TAGS",
     "Block",
     "Document",
     "blocks",
+    "check_tags",
     "element_text",
     "local",
     "parse_html",
@@ -42,6 +46,10 @@ __all__ = [
 
 # A story document larger than this is refused (a 50 MB HTML file is not a story download).
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Tags ("<") in a document, or in all of an EPUB's: memory grows with elements, not bytes (20 MB
+# of "<p>a</p>" is a 780 MB tree). A story has a few per paragraph: a 1,000,000-word story
+# about 100,000.
+MAX_TAGS = 400_000
 BREAK = "* * *"
 
 _SKIP = frozenset(
@@ -95,11 +103,23 @@ def _check_size(data: bytes, what: str) -> None:
             f" {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB)",
             usage=False,
         )
+    check_tags(data.count(b"<"), what)
+
+
+def check_tags(tags: int, what: str) -> None:
+    """Refuse more markup than a story has: each element costs lxml about 300 bytes."""
+    if tags > MAX_TAGS:
+        raise StoryBotError(
+            f"{what} has too much markup ({tags:,} tags; the limit is {MAX_TAGS:,})", usage=False
+        )
 
 
 def parse_html(data: bytes, what: str = "HTML document") -> etree._Element:
     """Parse HTML leniently (as browsers do) but safely: nothing fetched, no entity expansion."""
     _check_size(data, what)
+    if not data.startswith(_UTF16_BOMS) and looks_binary(data):
+        raise StoryBotError(f"{what} is not a text file (binary content)", usage=False)
+    data = _without_internal_subset(data)
     parser = html.HTMLParser(
         no_network=True,
         remove_comments=True,
@@ -112,20 +132,59 @@ def parse_html(data: bytes, what: str = "HTML document") -> etree._Element:
         root = html.document_fromstring(data, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise StoryBotError(f"{what} cannot be read: {_reason(exc)}", usage=False) from None
+    _check_depth(parser.error_log, what)
     return root
 
 
-_CHARSET = re.compile(rb"charset\s*=", re.IGNORECASE)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# A DOCTYPE with an internal subset (<!DOCTYPE html [ <!ENTITY x "..."> ]>): an HTML parser
+# does not read one (its "]>" became text), and its entities are never expanded (billion laughs).
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]{0,200}\[(.{0,65536}?)\]\s*>", re.I | re.S)
+_ENTITY_NAME = re.compile(rb"<!ENTITY\s+([\w.:-]+)", re.IGNORECASE)
+
+
+def _without_internal_subset(data: bytes) -> bytes:
+    """The page without its DOCTYPE's internal subset, nor references to the entities it
+    declares (they would stay as literal "&name;" text)."""
+    match = _INTERNAL_SUBSET.search(data, 0, 70_000)
+    if match is None:
+        return data
+    names = _ENTITY_NAME.findall(match[1])
+    data = data[: match.start()] + b"<!DOCTYPE html>" + data[match.end() :]
+    if names:
+        refs = re.compile(b"&(?:" + b"|".join(re.escape(n) for n in names) + b");")
+        data = refs.sub(b"", data)
+    return data
+
+
+def _check_depth(log: etree._ListErrorLog, what: str) -> None:
+    """libxml2 stops reading at 256 levels of nesting: say so rather than lose the rest."""
+    if any("Excessive depth" in entry.message for entry in log):
+        raise StoryBotError(f"{what} cannot be read: markup nested too deeply", usage=False)
+
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 
 
 def _html_encoding(data: bytes) -> str | None:
-    """UTF-8 when the bytes are UTF-8 (whatever a stale <meta> says; libxml2 alone would read
-    a page with no <meta charset> as Latin-1); else the page's declared charset (None: lxml
-    reads it); else Windows-1252, as for .txt files."""
+    """The bytes decide, as for .txt files, whatever a <meta charset> says: UTF-8 when they are
+    UTF-8 (libxml2 alone would read a page with no <meta charset> as Latin-1); else the declared
+    charset when it is not UTF-8 and the bytes decode in it (Windows-1251, Shift JIS); else
+    Windows-1252."""
+    if data.startswith(_UTF16_BOMS):
+        return None  # lxml reads the BOM
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return None if _CHARSET.search(data, 0, 4096) else "windows-1252"
+        declared = _CHARSET.search(data, 0, 4096)
+        name = declared[1].decode("ascii", "replace") if declared else ""
+        try:
+            codec = codecs.lookup(name).name if name else ""
+            if codec not in ("", "utf-8", "utf-16", "utf-32") and data.decode(codec):
+                return codec
+        except (LookupError, UnicodeDecodeError):
+            pass
+        return "windows-1252"
     return "utf-8"
 
 

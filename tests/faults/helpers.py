@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,3 +60,38 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# The figures the fault suite prints at its end (peak memory and time of the amplification cases)
+FIGURES: list[str] = []
+
+
+def measured_cli(
+    tmp_path: Path, *args: str, limit_mb: int = 1024, extra: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run the CLI in a subprocess under an address-space limit (resource.setrlimit, as a
+    small VPS or a container would impose): (result, peak RSS in MB, seconds). The peak is the
+    largest of the process and the parser processes it waited for (wait4's rusage)."""
+    limit = limit_mb * 1024 * 1024
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    out, err = tmp_path / "cli.out", tmp_path / "cli.err"
+    started = time.monotonic()
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            stdout=stdout,
+            stderr=stderr,
+            cwd=tmp_path,
+            env=env(tmp_path, {"MALLOC_ARENA_MAX": "2"} | (extra or {})),
+            preexec_fn=cap,  # noqa: PLW1509 (no threads are started before the exec)
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    result = subprocess.CompletedProcess(
+        process.args, process.returncode, out.read_text(), err.read_text()
+    )
+    return result, usage.ru_maxrss / 1024, seconds
