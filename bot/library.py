@@ -72,6 +72,7 @@ class Library:
             catalogue,
             self.ingest,
             max_upload_bytes=max_upload_bytes,
+            max_story_bytes=max_story_bytes,
             read_only=read_only,
         )
         # The entrances the front ends use, each answered by one service.

@@ -131,9 +131,11 @@ class LibraryAdmin:
         reingest: Reingest,
         *,
         max_upload_bytes: int,
+        max_story_bytes: int | None = None,
         read_only: bool,
     ) -> None:
         self.folder = folder
+        self.max_story_bytes = max_story_bytes  # MAX_STORY_MB: the text an upload may yield
         self._catalogue = catalogue
         self._reingest = reingest
         self.max_upload_bytes = max_upload_bytes
@@ -166,7 +168,7 @@ class LibraryAdmin:
             data,
             self.max_upload_bytes,
             (metas or {}).get(file),
-            max_text=self.library.max_story_bytes,
+            max_text=self.max_story_bytes,
         )
         async with self._lock:
             target = self.folder / file

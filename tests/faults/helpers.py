@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -66,32 +64,50 @@ def write(folder: Path, name: str, text: str) -> Path:
 FIGURES: list[str] = []
 
 
+# Runs the CLI under an address-space limit and prints the peak RSS of it and its children: a
+# small process of its own, so the peak is not that of the pytest process it was forked from.
+_MEASURE = """
+import os, resource, subprocess, sys, time
+limit, fd = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+started = time.monotonic()
+code = subprocess.call(sys.argv[3:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+os.write(fd, f"{code} {peak} {time.monotonic() - started}".encode())
+"""
+
+
 def measured_cli(
     tmp_path: Path, *args: str, limit_mb: int = 1024, extra: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run the CLI in a subprocess under an address-space limit (resource.setrlimit, as a
     small VPS or a container would impose): (result, peak RSS in MB, seconds). The peak is the
-    largest of the process and the parser processes it waited for (wait4's rusage)."""
-    limit = limit_mb * 1024 * 1024
-
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    out, err = tmp_path / "cli.out", tmp_path / "cli.err"
-    started = time.monotonic()
-    with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args],
-            stdout=stdout,
-            stderr=stderr,
+    largest of the CLI and the parser processes it waited for."""
+    read, write = os.pipe()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _MEASURE,
+                str(limit_mb * 1024 * 1024),
+                str(write),
+                sys.executable,
+                "-m",
+                "bot",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
             cwd=tmp_path,
             env=env(tmp_path, {"MALLOC_ARENA_MAX": "2"} | (extra or {})),
-            preexec_fn=cap,  # noqa: PLW1509 (no threads are started before the exec)
+            pass_fds=(write,),
+            timeout=600,
+            check=False,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - started
-    result = subprocess.CompletedProcess(
-        process.args, process.returncode, out.read_text(), err.read_text()
-    )
-    return result, usage.ru_maxrss / 1024, seconds
+    finally:
+        os.close(write)
+    with os.fdopen(read) as figures:
+        code, peak_kb, seconds = figures.read().split()
+    result.returncode = int(code)
+    return result, int(peak_kb) / 1024, float(seconds)
