@@ -38,10 +38,23 @@ Commands (the same as in Discord):
 Then:  /next /prev /first /last /page N   turn the chapter's pages
        /more       continue reading after an excerpt
        /another    another excerpt like the last
-       /help  /quit"""
+       /help  /quit
+Discord-only: /club (a server reads a story together), /follow, /unfollow,
+       /daily, /library, /continue, /bookmarks, /forget"""
 
 CHAPTER_USAGE = "Usage: /chapter STORY CHAPTER   e.g. /chapter breaking-alone 2"
 WIDTH = 80
+# what only Discord has (a server, its channels, a reader's own account): why, in a word
+DISCORD_ONLY = {
+    "club": "a club reads a story together in a server's channel",
+    "follow": "followers are told of new chapters by a Discord message",
+    "unfollow": "followers are told of new chapters by a Discord message",
+    "daily": "the daily excerpt is posted in a server's channel",
+    "library": "it changes the library for a Discord server's admins",
+    "continue": "it belongs to a Discord reader",
+    "bookmarks": "it belongs to a Discord reader",
+    "forget": "it belongs to a Discord reader",
+}
 _OPTION = re.compile(r"(?:^|\s)(story|chapter|character|text|page):", re.IGNORECASE)
 
 
@@ -150,6 +163,8 @@ class ConsoleSession:
                 return "Usage: /scene TEXT [story:S]   e.g. /scene Spike teaches Dawn to drive"
             scope = await self.library.check_scene(text, options.get("story"), mature_ok=True)
             return render_scene(await self.library.scene(text, scope, mature_ok=True))
+        if name in DISCORD_ONLY:
+            return f"/{name} works only in Discord: {DISCORD_ONLY[name]}."
         return f"Unknown command /{name}. Type /help for the list."
 
     async def _chapter_words(self, words: str, page: str) -> str:

@@ -10,6 +10,7 @@ look in). The services:
 - ``excerpts`` (bot/excerpts.py): random passages, a channel's shuffle, Continue reading;
 - ``readers`` (bot/readers.py): page turns, places, bookmarks, the spoiler horizon;
 - ``daily`` (bot/daily.py): the servers' daily schedules and the claims on each day's post;
+- ``clubs`` (bot/clubs.py): reading together (clubs, their boards and votes) and followers;
 - ``quotes`` and ``scenes`` (bot/search/): quote and scene search;
 - ``admin`` (bot/library_admin.py): the host's reload, add and remove;
 - ingest (bot/ingest.py): the stories folder into the store.
@@ -26,13 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.catalogue import STORY_GONE, Catalogue, one_line
+from bot.clubs import Clubs, Growth
 from bot.daily import Daily
 from bot.errors import StoryBotError
 from bot.excerpts import Excerpts
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
-from bot.models import IngestReport, Progress, SceneResult, SearchResult, Story
+from bot.models import IngestReport, Progress, ReaderData, SceneResult, SearchResult, Story
 from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
@@ -64,6 +66,7 @@ class Library:
         self.excerpts = Excerpts(store, catalogue, self.rng, read_only=read_only)
         self.readers = readers = Readers(store, catalogue, read_only=read_only)
         self.daily = daily = Daily(store)
+        self.clubs = Clubs(store, catalogue, readers.settled)
         self.quotes = QuoteSearch(store)
         self.scenes = SceneSearch(store)
         # the host's changes to the library (reload, add, remove), one at a time
@@ -93,8 +96,6 @@ class Library:
         self.bookmarks = readers.bookmarks
         self.bookmark_place = readers.bookmark_place
         self.remove_bookmark = readers.remove_bookmark
-        self.reader_data = readers.reader_data
-        self.forget_reader = readers.forget_reader
         self.daily_schedule = daily.schedule
         self.daily_schedules = daily.schedules
         self.set_daily_schedule = daily.set_schedule
@@ -134,9 +135,27 @@ class Library:
             allow_empty=allow_empty,
             on_progress=on_progress,
         )
+        self._forget_stories()
+        self.clubs.ingested()  # followers may have news
+        return report
+
+    def _forget_stories(self) -> None:
         self.catalogue.forget()
         self.excerpts.forget()
-        return report
+
+    # ---- what is kept about a reader: the readers' and the clubs' ----------------------
+
+    async def reader_data(self, reader: int) -> ReaderData:
+        return await self.clubs.kept_about(reader, await self.readers.reader_data(reader))
+
+    async def forget_reader(self, reader: int) -> ReaderData:
+        """Delete everything kept about ``reader`` (places, bookmarks, clubs, follows)."""
+        return await self.clubs.forget(reader, await self.readers.forget_reader(reader))
+
+    async def story_growth(self) -> list[Growth]:
+        """Followed (or club-read) stories that gained chapters since last seen (whichever
+        process ingested), each claimed so that it is told once."""
+        return await self.clubs.growth(self._forget_stories)
 
     # ---- search: the door decides which stories a search looks in -----------------------
 

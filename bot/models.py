@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 Rating = Literal["general", "teen", "mature", "explicit"]
@@ -295,3 +295,83 @@ class ReaderData:
 
     positions: int
     bookmarks: int
+    clubs: int = 0  # club boards they are on
+    follows: int = 0  # stories they follow
+
+
+# ---- reading together (bot/clubs.py) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Club:
+    """A channel reading one story a chapter at a time, as stored (one club per channel).
+
+    ``last_chapter`` is the number of the chapter released last (None before the first): a
+    release is claimed by moving it on, in one conditional write, so it is never posted twice.
+    """
+
+    channel_id: int
+    guild_id: int
+    story_id: int
+    every: str  # "day" | "week"
+    weekday: int  # 0 = Monday; the day of a weekly club's releases (unused when daily)
+    at: str  # "HH:MM", local to ``timezone``
+    timezone: str  # an IANA name
+    starting: int  # the first chapter's number
+    last_chapter: int | None
+    released: int  # how many chapters have gone out
+    next_due: datetime | None  # UTC; None while paused or finished
+    state: str  # "active" | "paused" | "finished"
+    starter_id: int  # who started it: told (once) when the bot lacks a permission
+    blocked: str | None = None  # the permission that was missing when last tried (reported)
+
+
+@dataclass(frozen=True, slots=True)
+class ClubRelease:
+    """A chapter a club released: where its message and thread are."""
+
+    channel_id: int
+    chapter: int
+    message_id: int | None
+    thread_id: int | None
+    released_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClubMember:
+    """A member on a club's progress board and the furthest paragraph they have read in its
+    story (None: not opened yet)."""
+
+    user_id: int
+    furthest: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClubVote:
+    """A poll for a club's next story: the stories are its answers, in order."""
+
+    message_id: int
+    channel_id: int
+    guild_id: int
+    story_ids: tuple[int, ...]
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A reader following a story. ``channel_id``: where its updates are announced instead
+    of a DM (an age-restricted channel, for a mature or explicit story)."""
+
+    user_id: int
+    story_id: int
+    channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryGrowth:
+    """A watched story (followed, or read by a club) whose chapters grew since last seen."""
+
+    story_id: int
+    before: int  # the chapters it had when last seen
+    after: int  # the chapters it has now
+    new: tuple[tuple[int, str], ...]  # (number, label) of the chapters past ``before``

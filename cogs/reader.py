@@ -151,10 +151,20 @@ def _note_layout(text: str) -> discord.ui.LayoutView:
     return view
 
 
+def _kept(data: ReaderData) -> str:
+    """What the bot keeps about a reader, in words: "your place in 2 stories and 1 bookmark"."""
+    parts = [f"your place in {_count(data.positions, 'story', 'stories')}"]
+    parts.append(_count(data.bookmarks, "bookmark"))
+    if data.clubs:
+        parts.append(f"your place on {_count(data.clubs, 'club board')}")
+    if data.follows:
+        parts.append(f"{_count(data.follows, 'story', 'stories')} you follow")
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def forget_question(data: ReaderData) -> str:
     return (
-        f"This deletes everything the bot keeps about you: your place in "
-        f"{_count(data.positions, 'story', 'stories')} and {_count(data.bookmarks, 'bookmark')}. "
+        f"This deletes everything the bot keeps about you: {_kept(data)}. "
         "It cannot be undone. Forget it all?"
     )
 
@@ -190,10 +200,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
                 text = "Nothing was deleted."
             else:
                 gone = await library_of(interaction).forget_reader(self.user)
-                text = (
-                    f"Done: your place in {_count(gone.positions, 'story', 'stories')} and "
-                    f"{_count(gone.bookmarks, 'bookmark')} are deleted."
-                )
+                text = f"Done: {_kept(gone)} are deleted."
             await interaction.response.edit_message(content=text, view=None)
         except Exception as exc:
             await report(interaction, exc, "forget")
@@ -233,7 +240,7 @@ class Readers(commands.Cog):
     async def forget(self, interaction: Interaction) -> None:
         """Delete everything the bot keeps about you (reading places, bookmarks)."""
         data = await library_of(interaction).reader_data(interaction.user.id)
-        if not data.positions and not data.bookmarks:
+        if not (data.positions or data.bookmarks or data.clubs or data.follows):
             await interaction.response.send_message(
                 "The bot keeps nothing about you: no reading place, no bookmark.", ephemeral=True
             )

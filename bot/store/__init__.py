@@ -20,6 +20,7 @@ import aiosqlite
 from bot.errors import StoryBotError
 from bot.models import DailySchedule
 from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, is_locked, locked_error
+from bot.store.clubs import ClubSQL
 from bot.store.guilds import GuildSQL
 from bot.store.library import LibrarySQL
 from bot.store.readers import ReaderSQL
@@ -32,7 +33,7 @@ __all__ = ["SCHEMA_VERSION", "Store"]
 log = logging.getLogger(__name__)
 
 
-class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL):
+class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL, ClubSQL):
     """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
 
     busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock

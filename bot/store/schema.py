@@ -250,6 +250,72 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO scenes_fts (scenes_fts) VALUES ('rebuild');
     """,
+    # club: reading together (bot/store/clubs.py). A club is a channel's (one per channel);
+    # its release is claimed by moving last_chapter on in one conditional UPDATE, so two
+    # processes or a restart never post it twice. Members are the board (their progress is
+    # read from reading_positions). Votes wait for their poll to close. Follows and the
+    # chapter counts last seen of watched stories (followed, or read by a club) say when a
+    # story grew. A removed story's follows, watch and clubs go with it.
+    """
+    CREATE TABLE clubs (
+        channel_id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        every TEXT NOT NULL,
+        weekday INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        starting INTEGER NOT NULL,
+        last_chapter INTEGER,
+        released INTEGER NOT NULL DEFAULT 0,
+        next_due TEXT,
+        state TEXT NOT NULL,
+        starter_id INTEGER NOT NULL,
+        blocked TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX clubs_by_due ON clubs (state, next_due);
+    CREATE INDEX clubs_by_story ON clubs (story_id);
+    CREATE TABLE club_releases (
+        channel_id INTEGER NOT NULL,
+        chapter INTEGER NOT NULL,
+        message_id INTEGER,
+        thread_id INTEGER,
+        released_at TEXT NOT NULL,
+        PRIMARY KEY (channel_id, chapter)
+    ) WITHOUT ROWID;
+    CREATE TABLE club_members (
+        channel_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX club_members_by_user ON club_members (user_id);
+    CREATE TABLE club_managers (
+        guild_id INTEGER PRIMARY KEY,
+        role_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE club_votes (
+        message_id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL,
+        guild_id INTEGER NOT NULL,
+        story_ids TEXT NOT NULL,
+        ends_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE follows (
+        user_id INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        channel_id INTEGER,
+        PRIMARY KEY (user_id, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX follows_by_story ON follows (story_id);
+    CREATE TABLE story_watch (
+        story_id INTEGER PRIMARY KEY,
+        chapters INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER clubs_forget_removed_story AFTER DELETE ON stories BEGIN
+        DELETE FROM follows WHERE story_id = OLD.id;
+        DELETE FROM story_watch WHERE story_id = OLD.id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
