@@ -34,9 +34,18 @@ from bot.excerpts import Excerpts
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
-from bot.models import IngestReport, Progress, ReaderData, SceneResult, SearchResult, Story
+from bot.models import (
+    IngestReport,
+    Progress,
+    ReaderData,
+    SceneIndexStatus,
+    SceneResult,
+    SearchResult,
+    Story,
+)
 from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
+from bot.search.vectors import SceneVectors
 from bot.settings import DEFAULT_MAX_UPLOAD, Settings
 from bot.store import Store
 
@@ -56,6 +65,7 @@ class Library:
         *,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
         read_only: bool = False,
+        vectors: SceneVectors | None = None,
     ) -> None:
         self.store = store  # for the library's own tests and tools; front ends use the methods
         self.stories_dir = stories_dir
@@ -68,7 +78,9 @@ class Library:
         self.daily = daily = Daily(store)
         self.clubs = Clubs(store, catalogue, readers.settled)
         self.quotes = QuoteSearch(store)
-        self.scenes = SceneSearch(store)
+        # the scene index by meaning, built in the background (SCENE_MODEL=off: none)
+        self.vectors = vectors or SceneVectors(store, "off")
+        self.scenes = SceneSearch(store, self.vectors)
         # the host's changes to the library (reload, add, remove), one at a time
         self.admin = LibraryAdmin(
             stories_dir,
@@ -113,9 +125,16 @@ class Library:
             settings.max_story_bytes,
             max_upload_bytes=settings.max_upload_bytes,
             read_only=settings.read_only,
+            vectors=SceneVectors(
+                store,
+                settings.scene_model,
+                settings.scene_vectors_mb,
+                settings.scene_index_cpu / 100,
+            ),
         )
 
     async def close(self) -> None:
+        await self.vectors.stop()
         await self.readers.settled()
         await self.store.close()
 
@@ -137,7 +156,18 @@ class Library:
         )
         self._forget_stories()
         self.clubs.ingested()  # followers may have news
+        self.vectors.invalidate()
+        if self.vectors.started and report.touched:
+            await self.start_scene_index()  # the new passages get vectors too
         return report
+
+    async def start_scene_index(self) -> None:
+        """Embed the passages that have no vector yet, in the background (search/vectors.py)."""
+        if not self.read_only:
+            self.vectors.start(await self.stories(mature_ok=True))
+
+    async def scene_index_status(self) -> SceneIndexStatus:
+        return await self.vectors.status(await self.stories(mature_ok=True))
 
     def _forget_stories(self) -> None:
         self.catalogue.forget()

@@ -193,6 +193,23 @@ class SceneResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SceneIndexStatus:
+    """How far the background scene index (vectors of the scene model) has come."""
+
+    model: str | None  # None: no model (SCENE_MODEL=off, or none can run here)
+    passages: int  # passages of the stories within the budget
+    embedded: int  # of those, passages with a vector
+    stories_ready: int  # stories whose every passage has one: ranked by meaning and words
+    stories_budgeted: int  # stories within SCENE_VECTORS_MB
+    stories: int  # stories in the library
+    building: bool  # the worker is embedding now
+
+    @property
+    def done(self) -> bool:
+        return self.embedded >= self.passages
+
+
+@dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingest pass did, by file name."""
 

@@ -194,6 +194,8 @@ class StoryBot(commands.Bot):
             # each skipped file was already logged by ingest, by name and reason
         # search's in-memory word list loads in the background: the first /quote needn't wait
         self._warming = asyncio.create_task(library.warm(), name="storybot-warm-search")
+        # scene search by meaning: passages are embedded in the background (bot/search/vectors.py)
+        await library.start_scene_index()
         for extension in discover_extensions():
             await self.load_extension(extension)
         await self.sync_commands()

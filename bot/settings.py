@@ -18,6 +18,8 @@ DEFAULT_STORIES_DIR = _ROOT / "seeds"
 DEFAULT_DATA_DIR = _ROOT / "data"
 DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
 DEFAULT_MAX_STORY_MB = 20
+DEFAULT_SCENE_VECTORS_MB = 20
+SCENE_MODELS = ("e5", "off")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -40,6 +42,12 @@ class Settings:
     daily_check_seconds: float = 30.0  # how often the daily-excerpt loop looks for due posts
     # servers whose admins may change the (bot-wide) library; None: any server's admins
     library_guild_ids: tuple[int, ...] | None = None
+    # scene search by meaning (bot/search/vectors.py): the model ("e5" or "off"), the largest
+    # library, in MB of story text, whose stories get vectors, and the share of one core
+    # (percent) that building them in the background may use
+    scene_model: str = "e5"
+    scene_vectors_mb: int = DEFAULT_SCENE_VECTORS_MB
+    scene_index_cpu: int = 100
 
     @property
     def db_path(self) -> Path:
@@ -112,6 +120,12 @@ class Settings:
                 f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
             ) from None
         shard_count = integer("SHARD_COUNT")
+        vectors_mb = integer("SCENE_VECTORS_MB")
+        if vectors_mb is not None and vectors_mb < 0:
+            raise StoryBotError(f"SCENE_VECTORS_MB must be 0 or more, not {vectors_mb}")
+        index_cpu = integer("SCENE_INDEX_CPU")
+        if index_cpu is not None and not 1 <= index_cpu <= 100:
+            raise StoryBotError(f"SCENE_INDEX_CPU must be a percentage, 1 to 100, not {index_cpu}")
         if ids is not None and (shard_count is None or any(not 0 <= i < shard_count for i in ids)):
             raise StoryBotError("SHARD_IDS needs SHARD_COUNT, and each id below it")
         return cls(
@@ -128,6 +142,9 @@ class Settings:
             read_only=flag("READ_ONLY"),
             daily_check_seconds=float(daily_check) if daily_check and daily_check > 0 else 30.0,
             library_guild_ids=library_guild_ids,
+            scene_model=choice("SCENE_MODEL", "e5", tuple(m.upper() for m in SCENE_MODELS)).lower(),
+            scene_vectors_mb=DEFAULT_SCENE_VECTORS_MB if vectors_mb is None else vectors_mb,
+            scene_index_cpu=100 if index_cpu is None else index_cpu,
         )
 
 
@@ -246,6 +263,33 @@ SETTINGS_HELP: tuple[SettingHelp, ...] = (
         "1: serve a copy of the database without ingesting or writing (extra processes). "
         "1/0, true/false, yes/no; anything else is refused.",
         "1",
+        hosting=True,
+    ),
+    SettingHelp(
+        "SCENE_MODEL",
+        "scene_model",
+        "e5",
+        "/scene ranks passages by meaning as well as by words, with a small model that "
+        "comes with the bot (multilingual-e5-small, x86-64 Linux); off: by words alone.",
+        "off",
+        hosting=True,
+    ),
+    SettingHelp(
+        "SCENE_VECTORS_MB",
+        "scene_vectors_mb",
+        "20",
+        "The stories (in the order filed) that get scene vectors, in MB of story text: "
+        "about 20 minutes of one core per MB, in the background. The rest are searched "
+        "by words alone. 0: none.",
+        "5",
+        hosting=True,
+    ),
+    SettingHelp(
+        "SCENE_INDEX_CPU",
+        "scene_index_cpu",
+        "100",
+        "The share of one core, in percent, that building scene vectors may use.",
+        "50",
         hosting=True,
     ),
 )

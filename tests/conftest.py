@@ -30,7 +30,9 @@ def stories_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, stories_dir: Path) -> Settings:
-    return Settings(stories_dir=stories_dir, data_dir=tmp_path / "data")
+    # no scene model: a bot under test would embed the seeds in the background (minutes of
+    # CPU); tests/test_scene_vectors.py and the scene evaluation use it on purpose
+    return Settings(stories_dir=stories_dir, data_dir=tmp_path / "data", scene_model="off")
 
 
 @pytest.fixture

@@ -27,13 +27,14 @@ from bot.store.readers import ReaderSQL
 from bot.store.scenes import SceneSQL
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.search import SearchSQL
+from bot.store.vectors import VectorSQL
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
 log = logging.getLogger(__name__)
 
 
-class Store(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL, ClubSQL):
+class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, ClubSQL):
     """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
 
     busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock

@@ -58,6 +58,9 @@ _UNSHARED = (
 DELETE_SCENE_ROWS = (
     "INSERT INTO scenes_fts (scenes_fts, rowid, text) SELECT 'delete', b.id, b.text"
     " FROM scene_bodies b" + _UNSHARED.format(t="b"),
+    "DELETE FROM scene_vectors WHERE text_id IN (SELECT st.id FROM scene_texts st"
+    + _UNSHARED.format(t="st")
+    + ")",
     "DELETE FROM scene_texts AS st" + _UNSHARED.format(t="st"),
     "DELETE FROM scenes WHERE story_id = ?1",
 )

@@ -316,6 +316,18 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM story_watch WHERE story_id = OLD.id;
     END;
     """,
+    # vectors: one embedding per scene text, made in the background after ingest by the scene
+    # model (bot/search/vectors.py; SQL in bot/store/vectors.py): int8 bytes and one scale,
+    # and the model's name, so vectors of another model are never compared with its own.
+    # Keyed by scene text, so a passage held twice is embedded once; it goes with its text.
+    """
+    CREATE TABLE scene_vectors (
+        text_id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        scale REAL NOT NULL,
+        vector BLOB NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

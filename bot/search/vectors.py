@@ -1,0 +1,296 @@
+"""The scene index by meaning: vectors of scene passages, built in the background, and the
+passages nearest a description.
+
+After the lexical ingest (the bot is ready as fast as without a model), ``build`` embeds the
+passages of the stories within the budget, a batch at a time, in a thread of its own at a
+lower priority and on one core: a passage of ~1,250 characters costs about a second of one
+core. Each batch is committed, so a restart resumes where it stopped (texts with a vector
+are not embedded again). A passage held by two stories is one scene text, embedded once.
+
+Budget (SCENE_VECTORS_MB): stories get vectors in the order they were filed while their
+passages fit in the budget (PASSAGES_PER_MB a megabyte); the others, and every story while
+its vectors are being built, are ranked by words alone: ``nearest`` offers only stories all
+of whose passages have vectors (``ready``), and says nothing of the others.
+
+Ranking is brute force: the int8 vectors of the ready stories, read once into memory (384
+bytes a passage), times the description's vector, in numpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.models import SceneIndexStatus, Story
+from bot.search import embedding
+from bot.search.embedding import Embedder
+from bot.store import Store
+from bot.store.vectors import VectorRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 8  # passages embedded and committed together (~8 s of one core)
+PASSAGES_PER_MB = 800  # scene passages of ~1,250 characters in a megabyte of story text
+LOG_EVERY = 60.0  # seconds between progress lines in the log
+NICE = 10  # the worker thread's niceness: serving readers comes first
+CHUNK_ROWS = 8192  # rows of the vector matrix turned to float32 at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """A passage near the description: where it is, and the cosine."""
+
+    row: VectorRow
+    similarity: float
+
+
+@dataclass(slots=True)
+class _Matrix:
+    key: tuple[str, frozenset[int]]
+    rows: list[VectorRow]
+    vectors: npt.NDArray[np.int8]
+    scales: npt.NDArray[np.float32]
+    stories: npt.NDArray[np.int64]
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # Linux: a thread's own niceness
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+
+
+class SceneVectors:
+    """Vectors of scene passages: the background build, its progress, and nearest passages."""
+
+    def __init__(
+        self,
+        store: Store,
+        choice: str = "e5",
+        budget_mb: float = 20.0,
+        cpu: float = 1.0,
+        *,
+        model: Embedder | None = None,
+    ) -> None:
+        """``model``: a model already loaded (tests and tools), instead of SCENE_MODEL's."""
+        self.store = store
+        self.choice = choice
+        self.budget = int(budget_mb * PASSAGES_PER_MB)
+        self.cpu = min(max(cpu, 0.05), 1.0)  # share of one core the worker may use
+        self._model: Embedder | None = model
+        self._tried = model is not None
+        self._executor: ThreadPoolExecutor | None = None
+        self._ready: set[int] | None = None  # stories all of whose passages have vectors
+        self._ready_key: tuple[object, ...] | None = None
+        self._matrix: _Matrix | None = None
+        self._building = False
+        self._progress = (0, 0)  # (embedded, passages) of the budgeted stories, while building
+        self._budgeted = 0
+        self._task: asyncio.Task[None] | None = None
+        self.on_batch: Callable[[int, int], None] | None = None  # tests watch the build
+
+    # ---- the model -------------------------------------------------------------------------
+
+    async def model(self) -> Embedder | None:
+        if not self._tried:
+            self._model = await asyncio.to_thread(embedding.load, self.choice)
+            self._tried = True
+        return self._model
+
+    # ---- the build -------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """The library changed (an ingest): look again at which stories are ready."""
+        self._ready_key = None
+
+    def start(self, stories: Sequence[Story]) -> None:
+        """(Re)start the background build over ``stories`` (a task of its own)."""
+        self._cancel()
+        self._task = asyncio.create_task(self.build(stories), name="storybot-scene-vectors")
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    def _cancel(self) -> asyncio.Task[None] | None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    async def stop(self) -> None:
+        """Stop the background build; what it committed stays, and the next build goes on
+        from there."""
+        task = self._cancel()
+        if task is not None:
+            await asyncio.wait([task])
+
+    def budgeted(self, stories: Sequence[Story], counts: dict[int, tuple[int, int]]) -> list[Story]:
+        """The stories that get vectors: in the order filed, each while it fits the budget."""
+        chosen: list[Story] = []
+        used = 0
+        for story in sorted(stories, key=lambda s: s.id):
+            size = counts.get(story.id, (0, 0))[0]
+            if used + size <= self.budget:
+                chosen.append(story)
+                used += size
+        return chosen
+
+    async def build(self, stories: Sequence[Story]) -> None:
+        """Embed the passages of the budgeted stories that have no vector yet (cancellable:
+        what is committed stays, and the next build goes on from there)."""
+        model = await self.model()
+        if model is None or self._building:
+            return
+        self._building = True
+        try:
+            await self._build(model, stories)
+        except Exception:  # the bot serves on, by words: said once, with the reason
+            log.exception("scene vectors: the background build stopped")
+        finally:
+            self._building = False
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
+
+    async def _build(self, model: Embedder, stories: Sequence[Story]) -> None:
+        counts = await self.store.vector_counts(model.name)
+        chosen = self.budgeted(stories, counts)
+        self._budgeted = len(chosen)
+        total = sum(counts.get(s.id, (0, 0))[0] for s in chosen)
+        done = sum(counts.get(s.id, (0, 0))[1] for s in chosen)
+        self._progress = (done, total)
+        if done >= total:
+            return
+        log.info(
+            "scene vectors: %d of %d passages of %d stories have them; building the rest in"
+            " the background (%d stories over SCENE_VECTORS_MB are ranked by words)",
+            done,
+            total,
+            len(chosen),
+            len(stories) - len(chosen),
+        )
+        started = last_log = time.monotonic()
+        for story in chosen:
+            done = await self._build_story(model, story, done, total)
+            self._ready_key = None  # a story may be ready: look again at the next search
+            if time.monotonic() - last_log >= LOG_EVERY:
+                last_log = time.monotonic()
+                log.info("scene vectors: %d of %d passages (%s)", done, total, story.title)
+        log.info(
+            "scene vectors: all %d passages embedded in %.0f s", total, time.monotonic() - started
+        )
+
+    async def _build_story(self, model: Embedder, story: Story, done: int, total: int) -> int:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, "storybot-vectors", _lower_priority)
+        loop = asyncio.get_running_loop()
+        while batch := await self.store.vector_pending(model.name, story.id, BATCH):
+            began = time.monotonic()
+            texts = [text for _, text in batch]
+            vectors = await loop.run_in_executor(self._executor, model.passages, texts)
+            rows, scales = embedding.quantize(vectors)
+            ids = [text_id for text_id, _ in batch]
+            await self.store.write_vectors(
+                model.name,
+                [
+                    (t, float(sc), row.tobytes())
+                    for t, sc, row in zip(ids, scales, rows, strict=True)
+                ],
+            )
+            done += len(batch)
+            self._progress = (done, total)
+            if self.on_batch is not None:
+                self.on_batch(done, total)
+            if self.cpu < 1.0:  # rest, so the worker uses at most SCENE_INDEX_CPU of a core
+                await asyncio.sleep((time.monotonic() - began) * (1 - self.cpu) / self.cpu)
+        return done
+
+    async def status(self, stories: Sequence[Story]) -> SceneIndexStatus:
+        model = await self.model() if self.choice != "off" else None
+        if model is None:
+            return SceneIndexStatus(None, 0, 0, 0, 0, len(stories), False)
+        counts = await self.store.vector_counts(model.name)
+        chosen = self.budgeted(stories, counts)
+        total = sum(counts.get(s.id, (0, 0))[0] for s in chosen)
+        done = sum(counts.get(s.id, (0, 0))[1] for s in chosen)
+        ready = sum(1 for s in chosen if _complete(counts.get(s.id)))
+        return SceneIndexStatus(
+            model.name, total, done, ready, len(chosen), len(stories), self._building
+        )
+
+    # ---- the search ------------------------------------------------------------------------
+
+    async def ready(self, stories: Sequence[Story]) -> set[int]:
+        """The ids of ``stories`` whose every passage has a vector (none without a model)."""
+        name = self._model.name if self._model else embedding.model_name(self.choice)
+        if name is None:
+            return set()
+        key = (await self.store.library_signature(),)
+        if self._ready is None or key != self._ready_key:
+            counts = await self.store.vector_counts(name)
+            self._ready = {sid for sid, c in counts.items() if _complete(c)}
+            self._ready_key = key
+        ready = {s.id for s in stories} & self._ready
+        if ready and await self.model() is None:  # vectors, but the model cannot load here
+            return set()
+        return ready
+
+    async def nearest(self, text: str, stories: Sequence[Story], limit: int) -> list[Near]:
+        """The passages of the ready ones of ``stories`` nearest the description, best first,
+        one per scene text (in the first of the stories holding it)."""
+        ready = await self.ready(stories)
+        model = self._model
+        if not ready or model is None:
+            return []
+        matrix = await self._load(model.name)
+        query = await asyncio.to_thread(model.query, text)
+        mask = np.isin(matrix.stories, np.fromiter(ready, dtype=np.int64))
+        scores = np.full(len(matrix.rows), -2.0, dtype=np.float32)
+        for at in range(0, len(matrix.rows), CHUNK_ROWS):
+            part = matrix.vectors[at : at + CHUNK_ROWS].astype(np.float32)
+            scores[at : at + CHUNK_ROWS] = (part @ query) / matrix.scales[at : at + CHUNK_ROWS]
+        scores[~mask] = -2.0
+        take = min(len(scores), limit * 2)
+        if take == 0:
+            return []
+        best = np.argpartition(-scores, take - 1)[:take]
+        out: list[Near] = []
+        seen: set[int] = set()
+        for i in sorted(best.tolist(), key=lambda i: (-scores[i], matrix.rows[i].story_id)):
+            row = matrix.rows[i]
+            if scores[i] < -1.5 or row.text_id in seen:
+                continue
+            seen.add(row.text_id)
+            out.append(Near(row, float(scores[i])))
+        return out[:limit]
+
+    async def _load(self, model: str) -> _Matrix:
+        assert self._ready is not None
+        key = (model, frozenset(self._ready))
+        if self._matrix is not None and self._matrix.key == key:
+            return self._matrix
+        rows = await self.store.scene_vector_rows(model, sorted(self._ready))
+        dim = rows[0].vector.__len__() if rows else embedding.DIM
+        vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.int8).reshape(-1, dim)
+        self._matrix = _Matrix(
+            key,
+            rows,
+            vectors,
+            np.array([r.scale for r in rows], dtype=np.float32),
+            np.array([r.story_id for r in rows], dtype=np.int64),
+        )
+        return self._matrix
+
+
+def _complete(count: tuple[int, int] | None) -> bool:
+    return count is not None and count[0] > 0 and count[1] >= count[0]

