@@ -44,6 +44,7 @@ from bot.text import STORY_SUFFIXES, process
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "library.toml"
+REMOVED_DIR = "removed"  # where /library remove moves a story file (never read)
 STORY_SUFFIX = ".txt"  # what /library add saves an upload with no story suffix as
 
 
@@ -197,12 +198,15 @@ def _size(n: int) -> str:
 
 
 def _orphan_sections(metas: dict[str, StoryMeta], names: set[str], folder: Path) -> list[str]:
-    """A library.toml section that names no story file in the folder: a typo, or a file
-    renamed; the story it meant to describe does not get its metadata (see _keep_rating)."""
+    """A library.toml section that names no story file in the folder (nor one /library remove
+    moved aside): a typo, or a file renamed. The story it meant to describe may be any story
+    without a section, so until it is fixed those are rated explicit (see ``ingest``)."""
     return [
         f"{folder / METADATA_FILE}: [{name!r}] names no story file in the folder (a typo, or a"
-        " renamed file?): its metadata applies to nothing"
+        " renamed file?): until it is fixed, new or changed stories with no section of their"
+        " own are rated explicit"
         for name in sorted(metas.keys() - names)
+        if not (folder / REMOVED_DIR / name).is_file()
     ]
 
 
@@ -461,9 +465,12 @@ async def ingest(
         log.warning("%s", warning)
     known = await store.file_states()
     names = {p.name for p in paths}
-    for warning in _orphan_sections(metas or {}, names, folder):
+    orphans = _orphan_sections(metas or {}, names, folder)
+    for warning in orphans:
         log.warning("%s", warning)
         warnings.append(warning)
+    # with a section naming no file, a story with no section may be the one it meant
+    doubtful = {n for n in names if n not in metas} if orphans and metas is not None else set()
     # ratings a story keeps (see _keep_rating), but not those given in doubt (library.toml
     # was unreadable when the story came in): fixing library.toml may lower those
     stored_ratings: dict[str, Rating] = {
@@ -522,10 +529,20 @@ async def ingest(
                     skip(name, f"not re-read while {METADATA_FILE} cannot be read")
                 continue
             meta = StoryMeta(rating="explicit")
+        elif name in doubtful:
+            if before is not None and (before.size, before.mtime_ns) == (
+                stat.st_size,
+                stat.st_mtime_ns,
+            ):
+                unchanged.append(name)
+                continue
+            meta = StoryMeta(rating="explicit")
         else:
             meta = metas.get(name, StoryMeta())
         meta_hash = _meta_hash(meta)
-        if metas is None:  # rated in doubt: marked, so the fix of library.toml may lower it
+        if (
+            metas is None or name in doubtful
+        ):  # rated in doubt: the fix of library.toml may lower it
             meta_hash = IN_DOUBT + meta_hash
         old_hash = None
         if before is not None and before.meta_hash == meta_hash:

@@ -27,13 +27,12 @@ from pathlib import Path
 
 from bot.catalogue import Catalogue
 from bot.errors import StoryBotError
-from bot.ingest import STORY_SUFFIX, load_metadata, too_big
+from bot.ingest import REMOVED_DIR, STORY_SUFFIX, load_metadata, too_big
 from bot.models import IngestReport, Story, StoryMeta
 from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
 
-REMOVED_DIR = "removed"
 MAX_NAME_CHARS = 80
 _UNSAFE = re.compile(r"[^\w.\-]+")
 

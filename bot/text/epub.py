@@ -33,7 +33,7 @@ from lxml import etree
 
 from bot.errors import StoryBotError
 from bot.models import StoryMeta
-from bot.text.html import is_archive, read_archive, split_by_headings
+from bot.text.html import archive_rating, is_archive, read_archive, split_by_headings
 from bot.text.markup import (
     MAX_DOCUMENT_BYTES,
     Block,
@@ -399,4 +399,4 @@ def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) 
         for child in list(doc_body):
             body.append(child)
     document = read_archive(html_root)
-    return Document(document.meta.over(meta), document.sections)
+    return Document(archive_rating(document.meta.over(meta)), document.sections)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from lxml import etree
 
-from bot.models import StoryMeta
+from bot.models import Rating, StoryMeta
 from bot.text.markup import (
     Block,
     Document,
@@ -35,7 +36,14 @@ from bot.text.markup import (
 )
 from bot.text.structure import Section
 
-__all__ = ["is_archive", "read_archive", "read_html", "split_by_headings"]
+__all__ = [
+    "archive_rating",
+    "is_archive",
+    "read_archive",
+    "read_html",
+    "split_by_headings",
+    "stated_rating",
+]
 
 _HAS_CLASS = "contains(concat(' ', normalize-space(@class), ' '), ' {} ')"
 _ARCHIVE_PARTS = etree.XPath(
@@ -263,10 +271,46 @@ def read_html(data: bytes) -> Document:
     """An HTML story: an Archive download, or any page read by its headings."""
     root = parse_html(data)
     if is_archive(root):
-        return read_archive(root)
+        document = read_archive(root)
+        return Document(archive_rating(document.meta), document.sections)
     body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
-    title, sections = split_by_headings(blocks(body))
+    parts = blocks(body)
+    title, sections = split_by_headings(parts)
     meta = _head_meta(root)
     if title:
         meta = StoryMeta(title=title).over(meta)
+    rating = stated_rating(parts[:_FRONT_BLOCKS])
+    if rating is not None:
+        meta = StoryMeta(rating=rating).over(meta)
     return Document(meta, tuple(sections))
+
+
+def archive_rating(meta: StoryMeta) -> StoryMeta:
+    """The Archive always states a rating: a preface whose rating is empty or missing was
+    edited or cut, and is read as "Not Rated" (mature), never as general."""
+    return meta if meta.rating is not None else replace(meta, rating="mature")
+
+
+# The blocks a downloader's title page can fill before the story begins (FanFicFare writes a
+# dozen fields; fanfiction.net's story header is one line).
+_FRONT_BLOCKS = 60
+_RATING_LABEL = re.compile(r"[*_\s]*(?:rating|rated|content\s+rating)[*_\s]*:?[*_\s]*", re.I)
+_RATING_FIELD = re.compile(
+    r"(?<!\w)(?:content\s+)?(?:rating|rated)[*_\s]*:[*_\s]*(\S[^\n]*)", re.IGNORECASE
+)
+
+
+def stated_rating(parts: list[Block]) -> Rating | None:
+    """The rating a page states in its header: "**Rating:** Explicit" on one line (FanFicFare's
+    EPUB title page, its HTML's table as two cells), "Rated: Fiction T - English - ..."
+    (fanfiction.net). An unknown value is mature (see rating_from_text)."""
+    for i, block in enumerate(parts):
+        for line in block.text.split("\n"):
+            if _RATING_LABEL.fullmatch(line) and i + 1 < len(parts):
+                value = parts[i + 1].text.split("\n", 1)[0]
+            elif match := _RATING_FIELD.search(line):
+                value = match[1]
+            else:
+                continue
+            return rating_from_text(value.split(" - ", 1)[0].strip(" *_"))
+    return None

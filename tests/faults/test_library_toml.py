@@ -122,7 +122,9 @@ async def test_a_typo_in_a_section_name_never_lowers_a_rating(store: Store, tmp_
     report = await ingest(store, folder)
     assert (await ratings(store))["a.txt"] == "explicit"
     assert any("'a.text'" in w and "names no story file" in w for w in report.warnings)
-    assert any("a.txt" in w and "kept explicit" in w for w in report.warnings)
+    # a.txt is unchanged: not re-read, it keeps explicit; the warning says stories without a
+    # section are rated explicit until the typo is fixed
+    assert any("'a.text'" in w and "rated explicit" in w for w in report.warnings)
     # the operator's own word lowers it
     write(folder, "library.toml", '["a.txt"]\nrating = "general"\n')
     await ingest(store, folder)
@@ -150,3 +152,36 @@ async def test_an_unknown_stored_rating_reads_as_explicit(store: Store, tmp_path
     async with store.transaction() as db:
         await db.execute("UPDATE stories SET rating = 'X-rated'")
     assert (await ratings(store))["a.txt"] == "explicit"
+
+
+async def test_a_section_naming_no_file_rates_new_stories_explicit_until_fixed(
+    store: Store, tmp_path: Path
+) -> None:
+    """The hunt's case: ["explicit-seed.tx"] for explicit-seed.txt on the story's first ingest
+    stored it as general. While a section names no file, stories without one are explicit;
+    once the name is fixed, each gets its own rating. (Failed before: "general".)"""
+    folder = tmp_path / "stories"
+    write(folder, "explicit-seed.txt", STORY.format(title="Seed"))
+    write(folder, "other.txt", STORY.format(title="Other"))
+    toml = write(folder, "library.toml", '["explicit-seed.tx"]\nrating = "explicit"\n')
+    report = await ingest(store, folder)
+    assert await ratings(store) == {"explicit-seed.txt": "explicit", "other.txt": "explicit"}
+    assert any("'explicit-seed.tx'" in w and "rated explicit" in w for w in report.warnings)
+    toml.write_text('["explicit-seed.txt"]\nrating = "explicit"\n')
+    report = await ingest(store, folder)
+    assert await ratings(store) == {"explicit-seed.txt": "explicit", "other.txt": "general"}
+    assert not report.warnings
+
+
+async def test_a_section_for_a_removed_story_is_no_typo(store: Store, tmp_path: Path) -> None:
+    """/library remove moves the file into removed/: its section stays, and is not a typo."""
+    folder = tmp_path / "stories"
+    write(folder, "gone.txt", STORY.format(title="Gone"))
+    write(folder, "library.toml", '["gone.txt"]\nrating = "teen"\n')
+    await ingest(store, folder)
+    (folder / "removed").mkdir()
+    (folder / "gone.txt").rename(folder / "removed" / "gone.txt")
+    write(folder, "new.txt", STORY.format(title="New"))
+    report = await ingest(store, folder, allow_empty=True)
+    assert await ratings(store) == {"new.txt": "general"}
+    assert not report.warnings
