@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.errors import StoryBotError
-from bot.models import Chapter, Story
+from bot.models import Chapter, Story, mark_shared_titles
 from bot.paging import paginate
 from bot.store import Store
 from bot.text.normalize import fold
+from bot.text.structure import parse_number
 
 AUTOCOMPLETE_LIMIT = 25
 STORY_GONE = "That story is no longer in the library."
@@ -32,7 +33,7 @@ class Catalogue:
 
     async def stories(self, *, mature_ok: bool) -> list[Story]:
         if self._stories is None:
-            self._stories = await self._store.list_stories()
+            self._stories = mark_shared_titles(await self._store.list_stories())
         return [s for s in self._stories if mature_ok or not s.mature]
 
     async def every(self, stories: Sequence[Story]) -> bool:
@@ -114,12 +115,18 @@ def match_story(stories: Sequence[Story], ref: str) -> Story:
 
 
 def chapter_number(story: Story, ref: str | int) -> int:
-    """A chapter by number ("2"), or by its label ("Chapter Six", "part 2")."""
+    """A chapter by number ("2"), by its place in the story (1..N), by its label ("Chapter
+    Six", "part 2"), or by the number its label gives ("6" for a lone "Chapter Six")."""
     key = str(ref).strip()
     if key.lstrip("-").isdigit() and len(key) < 10:
         number = int(key)
         if story.chapter_info(number) is not None:
             return number
+        if 1 <= number <= len(story.chapters):
+            return story.chapters[number - 1].number
+        labelled = [c for c in story.chapters if parse_number(c.label.split()[-1]) == number]
+        if len(labelled) == 1:
+            return labelled[0].number
     else:
         folded = fold(key)
         for c in story.chapters:
@@ -128,5 +135,6 @@ def chapter_number(story: Story, ref: str | int) -> int:
     numbers = ", ".join(c.label for c in story.chapters[:10])
     more = "…" if len(story.chapters) > 10 else ""
     raise StoryBotError(
-        f"“{story.title}” has no chapter {one_line(key, 30)}; its chapters: {numbers}{more}."
+        f"“{story.title}” has no chapter {one_line(key, 30)}: give its place, 1 to"
+        f" {len(story.chapters)}, or its label ({numbers}{more})."
     )

@@ -19,6 +19,7 @@ from bot.json_contract import chapter_json, excerpt_json, quote_json, scene_json
 from bot.library import Library
 from bot.settings import Settings
 from bot.terminal import (
+    marks_for,
     render_excerpt,
     render_page,
     render_quote,
@@ -210,7 +211,7 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
         if args.json:
             _print_json(quote_json(result, context=args.context))
         else:
-            print(render_quote(result))
+            print(render_quote(result, marks_for(sys.stdout)))
     elif args.command == "scene":
         if not args.text.strip():
             raise StoryBotError('Describe the scene, e.g. scene "Spike teaches Dawn to drive".')
@@ -218,5 +219,7 @@ async def one_shot(library: Library, args: argparse.Namespace) -> int:
             raise StoryBotError("--limit must be 1 or more.")
         scope = await library.check_scene(args.text, args.story, mature_ok=True)
         found = await library.scene(args.text, scope, mature_ok=True, limit=args.limit)
-        _print_json(scene_json(found)) if args.json else print(render_scene(found))
+        _print_json(scene_json(found)) if args.json else print(
+            render_scene(found, marks_for(sys.stdout))
+        )
     return 0

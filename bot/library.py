@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.catalogue import STORY_GONE, Catalogue, one_line
@@ -214,12 +215,14 @@ class Library:
         furthest place in each story); ``hidden`` counts the matches left out."""
         scope, every = await self._scope(story, mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
+        named = scope[0] if story is not None else None  # a "no match" names it
         if reader is None:
-            return await self.quotes.find(text, scope, every=every, limit=limit, context=context)
+            found = await self.quotes.find(text, scope, every=every, limit=limit, context=context)
+            return replace(found, story=named)
         found = await self.quotes.find(
             text, scope, every=every, limit=max(limit, SPOILER_SCAN), context=context
         )
-        return await self.readers.unspoiled(found, reader, limit)
+        return replace(await self.readers.unspoiled(found, reader, limit), story=named)
 
     async def check_scene(
         self, text: str, story: str | int | None = None, *, mature_ok: bool
@@ -241,7 +244,8 @@ class Library:
         """The passages that best fit a description of a scene, each labelled by how sure."""
         scope, every = await self._scope(story, mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
-        return await self.scenes.find(text, scope, limit, every=every)
+        found = await self.scenes.find(text, scope, limit, every=every)
+        return replace(found, story=scope[0] if story is not None else None)
 
     async def _scope(
         self, story: str | int | Story | None, *, mature_ok: bool

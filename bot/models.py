@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Literal
@@ -83,13 +85,27 @@ class Story:
     tags: tuple[str, ...] = ()
     summary: str | None = None
     language: str | None = None
+    # another story of the library has the same title (the same book filed twice, an EPUB
+    # beside its .txt): front ends then name it with its file, so the two can be told apart
+    shared_title: bool = False
 
     @property
     def mature(self) -> bool:
         return self.rating in MATURE_RATINGS
 
+    @property
+    def name(self) -> str:
+        """The title, with the file name when another story has the same title."""
+        return f"{self.title} ({self.file})" if self.shared_title else self.title
+
     def chapter_info(self, number: int) -> ChapterInfo | None:
         return next((c for c in self.chapters if c.number == number), None)
+
+
+def mark_shared_titles(stories: Sequence[Story]) -> list[Story]:
+    """The stories, each marked ``shared_title`` when another has the same title (any case)."""
+    counts = Counter(s.title.casefold() for s in stories)
+    return [replace(s, shared_title=counts[s.title.casefold()] > 1) for s in stories]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +171,7 @@ class SearchResult:
     match: MatchKind
     hits: tuple[Hit, ...]
     hidden: int = 0  # matches left out because they are beyond what the reader has read
+    story: Story | None = None  # the one story searched; None: every story shown here
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +207,7 @@ class SceneHit:
 class SceneResult:
     query: str
     hits: tuple[SceneHit, ...]  # best first; empty only when the query has no words
+    story: Story | None = None  # the one story searched; None: every story shown here
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -47,7 +49,7 @@ def render_stories(stories: Sequence[Story], folder: Path | None = None) -> str:
         chapters = "1 chapter" if len(s.chapters) == 1 else f"{len(s.chapters)} chapters"
         rating = "" if s.rating == "general" else f", {s.rating}"
         by = f" by {s.author}" if s.author else ""
-        lines.append("  " + textwrap.shorten(f"{s.title}{by}", WIDTH - 2, placeholder="…"))
+        lines.append("  " + textwrap.shorten(f"{s.name}{by}", WIDTH - 2, placeholder="…"))
         lines.append(f"    [{s.slug}] {chapters}, {s.words:,} words{rating}")
         labels = ", ".join(c.label for c in s.chapters[:8])
         more = ", …" if len(s.chapters) > 8 else ""
@@ -58,11 +60,11 @@ def render_stories(stories: Sequence[Story], folder: Path | None = None) -> str:
 
 
 def render_excerpt(e: Excerpt) -> str:
-    return f"{wrap(e.text)}\n\n  — {e.story.title}, {e.chapter_label}"
+    return f"{wrap(e.text)}\n\n  — {e.story.name}, {e.chapter_label}"
 
 
 def render_page(c: Chapter, pages: Sequence[str], page: int) -> str:
-    head = f"{c.story.title} — {c.label}  (page {page} of {len(pages)})"
+    head = f"{c.story.name} — {c.label}  (page {page} of {len(pages)})"
     note = ""
     if c.note and page == 1:
         note = "\n\n" + wrap("Author's note: " + _NOTE_PREFIX.sub("", c.note, count=1))
@@ -73,27 +75,38 @@ def render_page(c: Chapter, pages: Sequence[str], page: int) -> str:
 _NOTE_PREFIX = re.compile(r"^\s*(?:A/N|AN(?=\s*[:-])|Author'?s note)\s*[:\-–—]?\s*", re.IGNORECASE)
 
 
-def render_quote(r: SearchResult) -> str:
-    if r.match == "none":
-        return f"No line close to “{one_line(r.query)}” in the library."
+def _searched(story: Story | None) -> str:
+    return f"“{story.name}”" if story is not None else "the library"
+
+
+def render_quote(r: SearchResult, marks: Marks | None = None, first: int = 1) -> str:
+    """A quote search's answer, its hits numbered from ``first``."""
+    if r.match == "none" or not r.hits:
+        return f"No line close to “{one_line(r.query)}” in {_searched(r.story)}."
     kind = {"exact": "exact match", "words": "all the words", "fuzzy": "closest lines"}[r.match]
     count = "1 result" if len(r.hits) == 1 else f"{len(r.hits)} results"
-    lines = [f"{count}, {kind}:"]
-    for i, h in enumerate(r.hits, 1):
-        snippet = marked(h.snippet, h.marks)
-        lines.append(f"\n{i}. {h.story.title}, {h.chapter_label}")
-        lines.append(wrap(snippet, indent="   "))
+    if first > 1:
+        count = f"results {first} to {len(r.hits)}"
+    where = f" in {_searched(r.story)}" if r.story is not None else ""
+    lines = [f"{count[:1].upper()}{count[1:]}{where}, {kind}:"]
+    for i, h in enumerate(r.hits[first - 1 :], first):
+        lines.append(f"\n{i}. {h.story.name}, {h.chapter_label}")
+        lines.append(wrap(marked(h.snippet, h.marks, marks or PLAIN), indent="   "))
     return "\n".join(lines)
 
 
-def render_scene(r: SceneResult) -> str:
+def render_scene(r: SceneResult, marks: Marks | None = None, first: int = 1) -> str:
+    """A scene search's answer, its passages numbered from ``first``."""
     if not r.hits:
-        return f"No passage in the library shares a word with “{one_line(r.query)}”."
+        return f"No passage in {_searched(r.story)} shares a word with “{one_line(r.query)}”."
     count = "1 passage" if len(r.hits) == 1 else f"{len(r.hits)} passages"
-    lines = [f"{count} like “{one_line(r.query)}”, best first:"]
-    for i, h in enumerate(r.hits, 1):
-        lines.append(f"\n{i}. {h.story.title}, {h.chapter_label} ({h.confidence})")
-        lines.append(wrap(marked(h.snippet, h.marks), indent="   "))
+    if first > 1:
+        count = f"passages {first} to {len(r.hits)}"
+    where = f" in {_searched(r.story)}" if r.story is not None else ""
+    lines = [f"{count[:1].upper()}{count[1:]}{where} like “{one_line(r.query)}”, best first:"]
+    for i, h in enumerate(r.hits[first - 1 :], first):
+        lines.append(f"\n{i}. {h.story.name}, {h.chapter_label} ({h.confidence})")
+        lines.append(wrap(marked(h.snippet, h.marks, marks or PLAIN), indent="   "))
     return "\n".join(lines)
 
 
@@ -122,14 +135,35 @@ def shown_path(path: Path) -> Path:
     return path.expanduser().resolve()
 
 
-def marked(snippet: str, marks: Sequence[tuple[int, int]], sign: str = "*") -> str:
-    """A snippet with each matched range between ``sign``s, as a terminal shows emphasis."""
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """How a terminal shows the words a search matched."""
+
+    open: str
+    close: str
+
+
+PLAIN = Marks("*", "*")  # a pipe, a file, NO_COLOR: the author's *italics* look the same
+BOLD = Marks("\x1b[1m", "\x1b[22m")  # a real terminal: bold, unlike the author's *italics*
+
+
+def marks_for(stream: TextIO, env: Mapping[str, str] | None = None) -> Marks:
+    """Bold on a terminal; ``*…*`` when ``stream`` is not one, or NO_COLOR (no-color.org) is
+    set, or TERM is dumb."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb" or not stream.isatty():
+        return PLAIN
+    return BOLD
+
+
+def marked(snippet: str, marks: Sequence[tuple[int, int]], style: Marks = PLAIN) -> str:
+    """A snippet with each matched range between ``style``'s marks."""
     out: list[str] = []
     at = 0
     for start, end in marks:
         if start < at or start >= end:
             continue
-        out += [snippet[at:start], sign, snippet[start:end], sign]
+        out += [snippet[at:start], style.open, snippet[start:end], style.close]
         at = end
     out.append(snippet[at:])
     return "".join(out)

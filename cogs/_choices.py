@@ -24,7 +24,7 @@ async def story_choices(interaction: Interaction, current: str) -> list[app_comm
     except StoryBotError:
         return []
     return [
-        app_commands.Choice(name=fit(s.title, CHOICE_NAME_LIMIT), value=s.slug[:CHOICE_NAME_LIMIT])
+        app_commands.Choice(name=fit(s.name, CHOICE_NAME_LIMIT), value=s.slug[:CHOICE_NAME_LIMIT])
         for s in stories[:CHOICES_LIMIT]
     ]
 

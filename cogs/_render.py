@@ -105,9 +105,14 @@ def echo(text: str, limit: int = 80) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(one_line(text, limit)))
 
 
+def searched(story: Story | None) -> str:
+    """Where a search looked, for a "no match" line: the story named, or the library."""
+    return f"“{discord.utils.escape_markdown(story.name)}”" if story else "the library"
+
+
 def footer(story: Story, label: str, extra: str | None = None) -> str:
     """ "Story title · Chapter label" (always starting with the story title)."""
-    text = f"{story.title} · {label}"
+    text = f"{story.name} · {label}"
     return f"{text} · {extra}" if extra else text
 
 
@@ -117,7 +122,7 @@ def story_embed(story: Story, label: str, text: str, *, extra: str | None = None
     if len(body) > DESCRIPTION_LIMIT:  # escapes made it too long: show it unescaped instead
         body = fit(text.strip(), DESCRIPTION_LIMIT)
     embed = discord.Embed(title=fit(label, TITLE_LIMIT), description=body, colour=COLOUR)
-    embed.set_author(name=fit(story.title, TITLE_LIMIT), url=story.url or None)
+    embed.set_author(name=fit(story.name, TITLE_LIMIT), url=story.url or None)
     embed.set_footer(text=fit(footer(story, label, extra), FOOTER_LIMIT))
     return embed
 
@@ -159,7 +164,7 @@ class ReaderTexts:
 def reader_texts(chapter: Chapter, pages: Sequence[str], index: int) -> ReaderTexts:
     """What a reader page says, within the 4,000 characters of a message's text displays."""
     story = chapter.story
-    title, label = fit(escape(story.title), READER_TITLE), fit(escape(chapter.label), READER_LABEL)
+    title, label = fit(escape(story.name), READER_TITLE), fit(escape(chapter.label), READER_LABEL)
     heading = f"### {title}\n**{label}**"
     total = len(pages)
     extra = f"page {index + 1} of {total}" if total > 1 else None
@@ -204,7 +209,7 @@ def library_pages(stories: Sequence[Story]) -> list[str]:
         count = f"{len(s.chapters)} chapter{'s' if len(s.chapters) != 1 else ''}"
         by = f" by {s.author}" if s.author else ""
         lines = [
-            f"**{discord.utils.escape_markdown(s.title)}**{discord.utils.escape_markdown(by)}"
+            f"**{discord.utils.escape_markdown(s.name)}**{discord.utils.escape_markdown(by)}"
             f" · `{s.slug}` · {s.rating} · {count} · {s.words:,} words"
         ]
         if s.fandom:

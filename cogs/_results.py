@@ -26,7 +26,7 @@ R = TypeVar("R")
 def hit_embed(hit: Hit | SceneHit, author: str | None) -> discord.Embed:
     """One hit: ``author`` above (which of how many, how sure), the snippet, the place."""
     embed = discord.Embed(
-        title=fit(hit.story.title, TITLE_LIMIT),
+        title=fit(hit.story.name, TITLE_LIMIT),
         url=hit.story.url or None,
         description=fit(render_snippet(hit.snippet, hit.marks), DESCRIPTION_LIMIT),
         colour=COLOUR,

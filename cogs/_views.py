@@ -445,7 +445,7 @@ class BookmarkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BO
             )
             story = await library.find_story(saved.story_id, mature_ok=True)
             label = story.chapter_info(saved.chapter)
-            where = f"{story.title} · {label.label if label else saved.chapter}"
+            where = f"{story.name} · {label.label if label else saved.chapter}"
             await tell(
                 interaction,
                 f"Bookmarked {discord.utils.escape_markdown(where)}: “{saved.words}” "

@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.models import SearchResult
 from cogs._choices import story_choices
 from cogs._context import Interaction
-from cogs._render import echo
+from cogs._render import echo, searched
 from cogs._results import HITS_SHOWN, answer_search, results_message
 from cogs._views import DYNAMIC_ITEMS
 
@@ -36,7 +36,7 @@ def quote_message(result: SearchResult) -> dict[str, Any]:
         if result.hidden:
             return {"content": f"No match for “{query}” in what you have read; {hidden}."}
         return {
-            "content": f"No line in the library is close to “{query}”. "
+            "content": f"No line in {searched(result.story)} is close to “{query}”. "
             "Try fewer words, or words you are surer of."
         }
     heading = f"{HEADINGS.get(result.match, 'Matches for')} “{query}”"

@@ -37,7 +37,7 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
 
 def _where(bookmark: Bookmark, story: Story) -> str:
     info = story.chapter_info(bookmark.chapter)
-    return f"{story.title} · {info.label if info else bookmark.chapter}"
+    return f"{story.name} · {info.label if info else bookmark.chapter}"
 
 
 async def bookmarks_layout(interaction: Interaction, page: int) -> discord.ui.LayoutView | None:

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.models import SceneResult
 from cogs._choices import story_choices
 from cogs._context import Interaction
-from cogs._render import echo
+from cogs._render import echo, searched
 from cogs._results import HITS_SHOWN, answer_search, results_message
 from cogs._views import DYNAMIC_ITEMS
 
@@ -29,7 +29,7 @@ def scene_message(result: SceneResult) -> dict[str, Any]:
     hits = result.hits[:HITS_SHOWN]
     if not hits:
         return {
-            "content": f"No passage in the library shares a word with “{query}”. "
+            "content": f"No passage in {searched(result.story)} shares a word with “{query}”. "
             "Try the names of the characters, the place, or what happens."
         }
     if all(hit.confidence == "long shot" for hit in hits):

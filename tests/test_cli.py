@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -160,7 +161,9 @@ def test_messy_folder_via_cli(tmp_path: Path) -> None:
 def test_console_reads_commands_from_a_pipe(tmp_path: Path, stories_dir: Path) -> None:
     script = "/stories\n/quote soaked in sorry\n/excerpt\n/more\n/chapter nope 1\n/bogus\n/quote\n"
     result = run(tmp_path, "console", stories=stories_dir, stdin=script)
-    assert result.returncode == 0, result.stderr
+    # every command is answered, and the script learns that three of them failed
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == "storybot: 3 of 7 commands failed (lines 5, 6, 7)\n"
     no_traceback(result)
     out = result.stdout
     assert "5 stories" in out
@@ -169,6 +172,8 @@ def test_console_reads_commands_from_a_pipe(tmp_path: Path, stories_dir: Path) -
     assert "Unknown command /bogus" in out
     assert "Usage: /quote" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+    good = run(tmp_path, "console", stories=stories_dir, stdin="/stories\n/excerpt\n")
+    assert good.returncode == 0 and good.stderr == ""
 
 
 def test_backup_makes_a_consistent_copy(tmp_path: Path, stories_dir: Path) -> None:
@@ -184,7 +189,7 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path, stories_dir: Path) -> No
 def test_console_chapter_by_label_in_plain_words(tmp_path: Path, stories_dir: Path) -> None:
     script = "/chapter breaking-alone Part 3\n/chapter breaking-alone part 99\n"
     result = run(tmp_path, "console", stories=stories_dir, stdin=script)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1 and "(line 2)" in result.stderr, result.stderr
     assert "Breaking alone — Part 3  (page 1 of" in result.stdout
     assert "has no chapter part 99" in result.stdout.replace("\n", " ")
 
@@ -203,3 +208,83 @@ def test_a_number_is_not_a_story_name(tmp_path: Path, stories_dir: Path) -> None
     result = run(tmp_path, "excerpt", "--story", "1", stories=stories_dir)
     assert result.returncode == 2, result.stdout
     assert "No story called “1”" in result.stderr
+
+
+def test_global_options_work_after_the_command_too(tmp_path: Path, stories_dir: Path) -> None:
+    db = str(tmp_path / "elsewhere.db")
+    after = run(tmp_path, "ingest", "--stories", str(stories_dir), "--db", db)
+    assert after.returncode == 0, after.stderr
+    assert "added 5" in after.stdout and Path(db).is_file()
+    listed = run(tmp_path, "stories", "--json", "--db", db, "--stories", str(stories_dir))
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 5
+
+
+def test_every_option_and_argument_says_what_it_does() -> None:
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    parsers = {"storybot": parser, **commands.choices}  # pyright: ignore[reportAttributeAccessIssue]
+    for name, command in parsers.items():
+        for action in command._actions:
+            if action.dest in ("help", "command"):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_a_tilde_folder_is_expanded_and_errors_name_it_resolved(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "stories").mkdir(parents=True)
+    shutil.copy(ROOT / "seeds" / "003_7455f1fa013af670.txt", home / "stories")
+    env = {"HOME": str(home), "STORIES_DIR": "~/stories"}
+    ok = run(tmp_path, "stories", env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "1 story" in ok.stdout
+    missing = run(tmp_path, "ingest", env={"HOME": str(home), "STORIES_DIR": "~/nope"})
+    assert missing.returncode == 2
+    assert missing.stderr == f"storybot: the stories folder {home / 'nope'} does not exist\n"
+    flag = run(tmp_path, "ingest", "--stories=~/elsewhere", env={"HOME": str(home)})
+    assert f"{home / 'elsewhere'} does not exist" in flag.stderr
+
+
+def test_an_empty_folder_and_an_empty_library_name_the_folder(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    ingest = run(tmp_path, "ingest", stories=empty)
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stdout == (
+        f"Ingest: no story files in {empty} (it reads .txt, .epub, .html or .htm files).\n"
+    )
+    stories = run(tmp_path, "stories", stories=empty)
+    assert stories.stdout.replace("\n", " ").strip() == (
+        "The library is empty: put story files (.txt, .epub, .html or .htm) in the stories"
+        f" folder {empty}."
+    )
+
+
+def test_chapter_by_place_or_by_label(tmp_path: Path, stories_dir: Path) -> None:
+    """A one-chapter story whose only chapter is labelled "Chapter Six" is chapter 1; its
+    label, and the number the label gives, find it too."""
+    for ref in ("1", "Chapter Six", "6"):
+        result = run(tmp_path, "chapter", "untitled-story-chapter-six", ref, "--json",
+                     stories=stories_dir)  # fmt: skip
+        assert result.returncode == 0, (ref, result.stderr)
+        assert json.loads(result.stdout)["chapter_label"] == "Chapter Six"
+    wrong = run(tmp_path, "chapter", "untitled-story-chapter-six", "2", stories=stories_dir)
+    assert wrong.returncode == 2
+    assert "give its place, 1 to 1, or its label (Chapter Six)" in wrong.stderr
+
+
+def test_the_same_book_twice_is_told_apart_by_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    source = ROOT / "seeds" / "001_d0cd0b5318a30a05.txt"
+    shutil.copy(source, folder / "soaked.txt")
+    shutil.copy(source, folder / "soaked-again.txt")
+    (folder / "library.toml").write_text(
+        '["soaked.txt"]\ntitle = "Soaked"\n["soaked-again.txt"]\ntitle = "Soaked"\n'
+    )
+    listed = run(tmp_path, "stories", stories=folder)
+    assert "Soaked (soaked.txt)" in listed.stdout and "Soaked (soaked-again.txt)" in listed.stdout
+    found = run(tmp_path, "quote", "soaked in sorry", stories=folder)
+    assert "1. Soaked (soaked" in found.stdout and "2. Soaked (soaked" in found.stdout

@@ -3,6 +3,7 @@ and Ctrl-C at the prompt."""
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import select
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from bot.console import ConsoleSession
 from bot.library import Library
+from bot.terminal import BOLD, PLAIN, marks_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,14 +36,24 @@ async def test_excerpt_in_plain_words_takes_a_story_then_a_chapter(library: Libr
     assert answer is not None and "— Breaking alone, " in answer
 
 
-async def test_prev_on_the_first_page_and_next_on_the_last(library: Library) -> None:
+async def test_prev_and_next_cross_chapters_as_discord_does(library: Library) -> None:
+    """Next on a chapter's last page opens the next chapter; Prev on a first page, the last
+    page of the one before; at the story's ends they say so."""
     session = ConsoleSession(library)
     first = await session.handle("/chapter breaking-alone 1")
     assert first is not None and "(page 1 of" in first
-    assert await session.handle("/prev") == "This is the first page."
+    assert await session.handle("/prev") == "This is the first page of the story."
     last = await session.handle("/last")
-    assert last is not None and "page" in last
-    assert await session.handle("/next") == "This is the last page."
+    assert last is not None and "Breaking alone — Part 1  (page" in last
+    after = await session.handle("/next")
+    assert after is not None and after.startswith("Breaking alone — Part 2  (page 1 of")
+    back = await session.handle("/prev")
+    assert back is not None and back.startswith("Breaking alone — Part 1  (page ")
+    assert "(page 1 of" not in back.splitlines()[0] or session.pages == [session.pages[0]]
+    end = await session.handle("/chapter breaking-alone 10")
+    assert end is not None
+    await session.handle("/last")
+    assert await session.handle("/next") == "This is the last page of the story."
     assert "is not a page number" in (await session.handle("/page two") or "")
 
 
@@ -96,3 +108,78 @@ async def test_a_quoted_story_in_plain_words_and_page_without_a_number(library: 
     page = await session.handle('/chapter "Breaking Alone" 2')
     assert page is not None and "Breaking alone — Part 2" in page
     assert await session.handle("/page") == "Usage: /page N   e.g. /page 2"
+
+
+async def test_search_hits_are_numbered_and_open_reads_from_there(library: Library) -> None:
+    session = ConsoleSession(library)
+    found = await session.handle("/scene Spike cheats at Scrabble")
+    assert found is not None and "\n1. " in found and "\n3. " in found
+    opened = await session.handle("/open 1")
+    assert opened is not None and opened.startswith("Breaking alone — Part 10  (page ")
+    assert "Scrabble" in opened
+    # /more follows what was shown last: now a page, so the page after it
+    more = await session.handle("/more")
+    assert more is not None and "(page " in more.splitlines()[0]
+    assert await session.handle("/open 9") == (
+        "Usage: /open N, where N is 1 to 3 (the results shown)."
+    )
+
+
+async def test_more_after_a_search_shows_the_next_results(library: Library) -> None:
+    session = ConsoleSession(library)
+    await session.handle("/excerpt breaking-alone")
+    await session.handle("/scene Willow in the kitchen")
+    more = await session.handle("/more")
+    # not the excerpt's next passage: the next scene results, numbered on
+    assert more is not None and more.startswith("Passages 4 to ")
+    assert "\n4. " in more and "\n1. " not in more
+    opened = await session.handle("/open 4")
+    assert opened is not None and "(page " in opened.splitlines()[0]
+
+
+async def test_more_after_an_excerpt_continues_it(library: Library) -> None:
+    session = ConsoleSession(library)
+    first = await session.handle("/excerpt breaking-alone 2")
+    assert first is not None and session.excerpt is not None
+    end = session.excerpt.end
+    more = await session.handle("/more")
+    assert more is not None and session.excerpt.start > end
+
+
+async def test_discord_only_commands_say_so_in_one_line(library: Library) -> None:
+    session = ConsoleSession(library)
+    for command in ("/continue", "/bookmarks", "/forget", "/library reload", "/daily show"):
+        answer = await session.handle(command)
+        assert answer is not None and "\n" not in answer
+        assert answer.startswith(f"{command.split()[0]} is Discord-only: "), answer
+    assert session.failures == 5
+
+
+async def test_no_match_names_the_story_searched(library: Library) -> None:
+    session = ConsoleSession(library)
+    answer = await session.handle("/quote qwfp zxcv story:breaking-alone")
+    assert answer == "No line close to “qwfp zxcv” in “Breaking alone”."
+    anywhere = await session.handle("/quote qwfp zxcv")
+    assert anywhere == "No line close to “qwfp zxcv” in the library."
+
+
+async def test_matches_are_bold_on_a_terminal_and_starred_when_piped(library: Library) -> None:
+    """The author's *italics* stay as the text has them; a match is bold (an escape code),
+    so the two cannot be confused; piped or NO_COLOR, matches are *…* as before."""
+    bold = ConsoleSession(library, marks=BOLD)
+    answer = await bold.handle("/quote soaked in sorry")
+    assert answer is not None and "\x1b[1msoaked in sorry\x1b[22m" in answer
+    plain = ConsoleSession(library)
+    answer = await plain.handle("/quote soaked in sorry")
+    assert answer is not None and "*soaked in sorry*" in answer and "\x1b" not in answer
+
+
+def test_marks_follow_the_terminal_and_no_color() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert marks_for(Tty(), {}) == BOLD
+    assert marks_for(Tty(), {"NO_COLOR": "1"}) == PLAIN
+    assert marks_for(Tty(), {"TERM": "dumb"}) == PLAIN
+    assert marks_for(io.StringIO(), {}) == PLAIN
