@@ -179,9 +179,11 @@ class Library:
     async def reader_data(self, reader: int) -> ReaderData:
         return await self.clubs.kept_about(reader, await self.readers.reader_data(reader))
 
-    async def forget_reader(self, reader: int) -> ReaderData:
-        """Delete everything kept about ``reader`` (places, bookmarks, clubs, follows)."""
-        return await self.clubs.forget(reader, await self.readers.forget_reader(reader))
+    async def forget_reader(self, reader: int, dm_channel: int | None = None) -> ReaderData:
+        """Delete everything kept about ``reader`` (places, bookmarks, clubs, follows, what
+        their DM channel with the bot was shown)."""
+        gone = await self.readers.forget_reader(reader, dm_channel)
+        return await self.clubs.forget(reader, gone)
 
     async def story_growth(self) -> list[Growth]:
         """Followed (or club-read) stories that gained chapters since last seen (whichever

@@ -277,11 +277,12 @@ class Readers:
         await self.settled()
         return await self._store.reader_data(reader)
 
-    async def forget_reader(self, reader: int) -> ReaderData:
-        """Delete everything kept about ``reader`` (places and bookmarks)."""
+    async def forget_reader(self, reader: int, dm_channel: int | None = None) -> ReaderData:
+        """Delete everything kept about ``reader`` (places, bookmarks, and the excerpt shuffles
+        of their DM channel with the bot)."""
         self._writable()
         await self.settled()
-        return await self._store.forget_reader(reader)
+        return await self._store.forget_reader(reader, dm_channel)
 
     def _writable(self) -> None:
         if self._read_only:

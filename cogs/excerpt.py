@@ -45,6 +45,9 @@ class RecentExcerpts:
         seen = self._seen.setdefault(channel_id or 0, deque(maxlen=self.size))
         seen.append((excerpt.story.id, excerpt.start))
 
+    def forget(self, channel_id: int) -> None:
+        self._seen.pop(channel_id, None)
+
 
 def _cog(interaction: Interaction) -> Excerpts:
     cog = interaction.client.get_cog(Excerpts.__cog_name__)

@@ -7,6 +7,7 @@ it, on their own data.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from cogs._context import Interaction, library_of, mature_ok, report
 from cogs._limits import COMMAND_PER, COMMAND_RATE
 from cogs._render import COLOUR, escape
 from cogs._views import DYNAMIC_ITEMS, action_row, answer_jump, open_reader
+
+log = logging.getLogger(__name__)
 
 BOOKMARKS_PER_PAGE = 5
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
@@ -169,6 +172,25 @@ def forget_question(data: ReaderData) -> str:
     )
 
 
+async def _dm_channel(interaction: Interaction) -> int | None:
+    """The asker's DM channel with the bot (its excerpt shuffles are about them), also
+    forgotten from the excerpt cog's memory; None when Discord will not say."""
+    if interaction.guild is None and interaction.channel_id is not None:
+        channel: int | None = interaction.channel_id
+    else:
+        try:
+            dm = interaction.user.dm_channel or await interaction.user.create_dm()
+        except discord.HTTPException:
+            log.warning("forget %s: cannot find their DM channel", interaction.user.id)
+            return None
+        channel = dm.id
+    cog = interaction.client.get_cog("Excerpts")
+    recent = getattr(cog, "recent", None)
+    if channel is not None and recent is not None:
+        recent.forget(channel)
+    return channel
+
+
 class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORGET_TEMPLATE):
     """The answer to /forget's question: "Forget me" deletes, "Keep" leaves things as they are."""
 
@@ -199,7 +221,8 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
             if self.answer == "no":
                 text = "Nothing was deleted."
             else:
-                gone = await library_of(interaction).forget_reader(self.user)
+                dm_channel = await _dm_channel(interaction)
+                gone = await library_of(interaction).forget_reader(self.user, dm_channel)
                 text = f"Done: {_kept(gone)} are deleted."
             await interaction.response.edit_message(content=text, view=None)
         except Exception as exc:

@@ -12,3 +12,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("fault suite figures")
         for line in FIGURES:
             terminalreporter.write_line(line)
+
+
+# the simcord fixtures of the story cogs, for the faults that need Discord
+from tests.cogs.conftest import closing_bots, simcord_bot  # noqa: E402
+
+__all__ = ["closing_bots", "simcord_bot"]
