@@ -123,6 +123,13 @@ class ClubCog(commands.Cog):
         else:
             self.tick.start()
 
+    @commands.Cog.listener("on_guild_channel_update")
+    @commands.Cog.listener("on_guild_role_update")
+    async def permissions_changed(self, *_: object) -> None:
+        """A channel's or a role's permissions changed: a waiting club may go on now."""
+        if self.tick.is_running():
+            self.look_now()
+
     def look_for_news(self) -> None:
         """The library was ingested here: the loop looks for stories that grew at once."""
         self._news_at = None

@@ -10,16 +10,19 @@ allows one advance.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import discord
 import pytest
 import simcord
 
+from bot.library import Library
+from bot.models import Club
 from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import Server, admin, answer, server
+from tests.cogs.helpers import Server, admin, answer, restart, server
 
 MINUTE = 60.0
 HOUR = 60 * MINUTE
@@ -141,3 +144,197 @@ async def test_buttons_put_members_on_the_board_with_the_chapter_they_reached(
     said(await s.alice.slash(s.channel, "club leave"))
     status = answer(await s.bob.slash(s.channel, "club status"))
     assert f"<@{s.alice.id}>" not in status.embeds[0].fields[-1].value
+
+
+async def advance(env: simcord.Env, seconds: float, step: float = 3 * HOUR) -> None:
+    """Advance in steps: simcord gives one advance a few seconds of real time, and the daily
+    excerpt's loop ticks every 30 s."""
+    while seconds > 0:
+        await env.advance_time(min(step, seconds))
+        seconds -= step
+
+
+async def test_a_restart_between_two_releases_still_posts_the_second_once(
+    monday_env: simcord.Env, closing_bots: BuildBot
+) -> None:
+    env = monday_env
+    s = server(env)
+    ada = admin(env, s.guild)
+    said(
+        await ada.slash(
+            s.channel,
+            "club start",
+            story="breaking-alone",
+            every="day",
+            at="19:00",
+            timezone="Europe/Paris",
+        )
+    )
+    await env.advance_time(HOUR + MINUTE)
+    assert [m.embeds[0].title for m in releases(s.channel)] == ["Breaking alone · Part 1"]
+    await restart(env, closing_bots)
+    await advance(env, DAY - 2 * MINUTE)
+    assert len(releases(s.channel)) == 1
+    await env.advance_time(2 * MINUTE)
+    titles = [m.embeds[0].title for m in releases(s.channel)]
+    assert titles == ["Breaking alone · Part 1", "Breaking alone · Part 2"]
+    await restart(env, closing_bots)
+    await env.advance_time(HOUR)
+    assert len(releases(s.channel)) == 2, "a restart after a release must not post it again"
+    assert [t.name for t in s.channel.threads] == [
+        "Breaking alone · Part 1",
+        "Breaking alone · Part 2",
+    ]
+
+
+async def test_a_release_missed_while_down_goes_out_once_when_back(
+    monday_env: simcord.Env, club_settings: Settings, closing_bots: BuildBot
+) -> None:
+    """The club was started four days ago for every day at 19:00 in Paris and the bot was
+    down since: back, it releases one chapter, not four, and the next at the next time."""
+    env = monday_env
+    s = server(env)
+    library = await Library.open(club_settings)
+    try:
+        schedule = Club(
+            s.channel.id,
+            s.guild.id,
+            0,
+            "day",
+            0,
+            "19:00",
+            "Europe/Paris",
+            0,
+            None,
+            0,
+            None,
+            "active",
+            s.alice.id,
+        )
+        four_days_ago = env.now() - dt.timedelta(days=4)
+        await library.clubs.start(
+            schedule, "breaking-alone", None, mature_ok=False, now=four_days_ago
+        )
+    finally:
+        await library.close()
+    await restart(env, closing_bots)
+    await env.advance_time(MINUTE)
+    posted = releases(s.channel)
+    assert [m.embeds[0].title for m in posted] == ["Breaking alone · Part 1"]
+    next_at = {f.name: f.value for f in posted[0].embeds[0].fields}["Next chapter"]
+    assert f"<t:{MONDAY_1900_PARIS}:F>" in next_at  # today's 19:00, not one of the missed
+    await env.advance_time(HOUR - 2 * MINUTE)
+    assert len(releases(s.channel)) == 1
+    await env.advance_time(2 * MINUTE)
+    assert len(releases(s.channel)) == 2
+
+
+async def test_the_vote_is_a_poll_and_its_close_offers_the_winner_to_managers(
+    monday_env: simcord.Env,
+) -> None:
+    env = monday_env
+    s, ada = await start_monday_club(env, starting="10")  # one chapter left: it finishes
+    await env.advance_time(HOUR + MINUTE)
+    last = releases(s.channel)[-1]
+    assert "/club vote" in {f.name: f.value for f in last.embeds[0].fields}["The last chapter"]
+    status = answer(await s.alice.slash(s.channel, "club status"))
+    assert "Finished" in {f.name: f.value for f in status.embeds[0].fields}["Next release"]
+
+    stories = "a tale of two sinners, untitled-story-chapter-six, Breaking alone"
+    await s.alice.slash(s.channel, "club vote", stories=stories, hours=2)
+    poll_message = s.channel.last_message
+    assert poll_message is not None and poll_message.poll is not None
+    answers = [a.text for a in poll_message.poll.answers]
+    assert answers == ["A Tale of Two Sinners", "Untitled story (Chapter Six)", "Breaking alone"]
+    await s.alice.vote(poll_message, answer=2)
+    await s.bob.vote(poll_message, answer=2)
+    await ada.vote(poll_message, answer=1)
+    await env.advance_time(2 * HOUR + MINUTE)
+    result = s.channel.last_message
+    assert result is not None and "Untitled story (Chapter Six)" in result.content
+    assert "2 votes" in result.content
+
+    refused = said(await s.bob.click(result, label="Start the club"))
+    assert "Only club managers" in refused
+    started = said(await ada.click(result, label="Start the club"))
+    assert "Untitled story (Chapter Six)" in started and "every Monday at 19:00" in started
+    status = answer(await s.bob.slash(s.channel, "club status"))
+    assert status.embeds[0].title == "Reading club: Untitled story (Chapter Six)"
+
+
+async def test_missing_permissions_are_told_once_to_the_starter_and_the_club_waits(
+    monday_env: simcord.Env,
+) -> None:
+    env = monday_env
+    s = server(env)
+    ada_user = env.create_user("ada")
+    role = s.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    ada = s.guild.add_member(ada_user, roles=[role])
+    bot_role = s.guild.roles["TestBot"]
+    deny = discord.PermissionOverwrite(create_public_threads=False)
+    room = s.guild.create_text_channel("club-room", overwrites={bot_role: deny})
+    started = said(
+        await ada.slash(
+            room,
+            "club start",
+            story="breaking-alone",
+            every="day",
+            at="19:00",
+            timezone="Europe/Paris",
+        )
+    )
+    assert "Create Public Threads" in started  # said at once, too
+    await env.advance_time(HOUR + MINUTE)
+    await env.advance_time(HOUR)
+    assert releases(room) == []
+    dms = ada_user.dm_channel.history()
+    assert len(dms) == 1 and "Create Public Threads" in dms[0].content
+    status = answer(await ada.slash(room, "club status"))
+    assert "Create Public Threads" in (status.embeds[0].footer.text or "")
+
+    env.backend.delete_overwrite(room.id, bot_role.id)  # the admin gives the permission
+    await env.settle()
+    await env.advance_time(MINUTE)
+    assert [m.embeds[0].title for m in releases(room)] == ["Breaking alone · Part 1"]
+    assert len(ada_user.dm_channel.history()) == 1
+
+
+async def test_a_forum_club_releases_a_post(monday_env: simcord.Env) -> None:
+    env = monday_env
+    s = server(env)
+    ada = admin(env, s.guild)
+    forum = s.guild.create_forum_channel("book-club")
+    said(
+        await ada.slash(
+            s.channel,
+            "club start",
+            story="breaking-alone",
+            every="monday",
+            at="19:00",
+            timezone="Europe/Paris",
+            channel=forum,
+        )
+    )
+    await env.advance_time(HOUR + MINUTE)
+    posts = forum.threads
+    assert [p.name for p in posts] == ["Breaking alone · Part 1"]
+    opening = posts[0].history()[0]
+    assert opening.embeds[0].title == "Breaking alone · Part 1"
+    said(await s.alice.click(opening, label="I've read it"))
+    status = answer(await s.alice.slash(posts[0], "club status"))  # from inside the post
+    assert (
+        f"<@{s.alice.id}> — Part 1"
+        in {f.name: f.value for f in status.embeds[0].fields}["Progress"]
+    )
+
+
+async def test_forget_takes_a_member_off_every_board(monday_env: simcord.Env) -> None:
+    env = monday_env
+    s, _ = await start_monday_club(env)
+    said(await s.alice.slash(s.channel, "club join"))
+    question = answer(await s.alice.slash(s.channel, "forget"))
+    assert "1 club board" in question.content
+    done = answer(await s.alice.click(question, label="Forget me"))
+    assert "club board" in done.content
+    status = answer(await s.bob.slash(s.channel, "club status"))
+    assert "Nobody yet" in status.embeds[0].fields[-1].value
