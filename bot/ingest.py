@@ -283,6 +283,51 @@ class _Job:
     max_text: int  # MAX_STORY_MB, for the text an EPUB or HTML file yields
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return _digest(path.read_bytes())
+    except OSError:
+        return None
+
+
+async def _follow_renames(
+    store: Store, paths: list[Path], known: dict[str, FileState], warnings: list[str]
+) -> dict[str, str]:
+    """A new file whose bytes are those of a stored story whose file is gone is that story
+    renamed: the store renames it (same id, places and bookmarks) and ``known`` follows.
+    Only a file of the same size as a gone one is read here. Returns new name -> old."""
+    names = {p.name for p in paths}
+    gone = {f: state for f, state in known.items() if f not in names}
+    moves: dict[str, str] = {}
+    for path in paths:
+        if not gone or path.name in known or path.is_symlink():
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if not any(state.size == size for state in gone.values()):
+            continue
+        digest = await asyncio.to_thread(_file_digest, path)
+        old = next((f for f, state in gone.items() if state.hash == digest), None)
+        if old is None:
+            continue
+        await store.rename_story(old, path.name)
+        known[path.name] = gone.pop(old)
+        del known[old]
+        moves[path.name] = old
+        warning = (
+            f"{old} renamed {path.name} (the same bytes): its story, places and bookmarks kept"
+        )
+        log.info("%s", warning)
+        warnings.append(warning)
+    return moves
+
+
 def _load(job: _Job) -> _Loaded:
     """Read, hash and parse one file. Runs in a worker thread or process: no shared state."""
     path, meta, meta_hash = job.path, job.meta, job.meta_hash
@@ -292,7 +337,7 @@ def _load(job: _Job) -> _Loaded:
         data = path.read_bytes()
     except OSError as exc:
         return _Loaded(name, problem=f"cannot read: {exc.strerror or exc}")
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = _digest(data)
     state = FileState(stat.st_size, stat.st_mtime_ns, digest, meta_hash)
     if digest == job.old_hash:
         return _Loaded(name, state=state)
@@ -471,6 +516,7 @@ async def ingest(
         warnings.append(warning)
     # with a section naming no file, a story with no section may be the one it meant
     doubtful = {n for n in names if n not in metas} if orphans and metas is not None else set()
+    await _follow_renames(store, paths, known, warnings)
     # ratings a story keeps (see _keep_rating), but not those given in doubt (library.toml
     # was unreadable when the story came in): fixing library.toml may lower those
     stored_ratings: dict[str, Rating] = {

@@ -146,6 +146,12 @@ class LibrarySQL(SQLBase):
             for table in ("texts_fts", "scenes_fts"):
                 await db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
 
+    async def rename_story(self, old: str, new: str) -> None:
+        """A story file renamed (the same bytes under a new name): the story, its id and
+        everything keyed by it (readers' places, bookmarks) stay."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE stories SET file = ? WHERE file = ?", (new, old))
+
     async def remove_story(self, file: str) -> bool:
         async with self.transaction() as db:
             row = await self._one("SELECT id FROM stories WHERE file = ?", (file,))

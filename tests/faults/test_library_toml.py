@@ -140,7 +140,8 @@ async def test_a_renamed_file_keeps_its_rating(store: Store, tmp_path: Path) -> 
     await ingest(store, folder)
     (folder / "003_x.txt").rename(folder / "taking-steps.txt")
     report = await ingest(store, folder)
-    assert report.added == ("taking-steps.txt",) and report.removed == ("003_x.txt",)
+    # the same story under its new name (issue 17, item 5): neither added nor removed
+    assert not report.added and not report.removed
     assert await ratings(store) == {"taking-steps.txt": "explicit"}
     assert any("'003_x.txt'" in w and "names no story file" in w for w in report.warnings)
 
