@@ -54,6 +54,7 @@ FUZZY_MIN = 78.0  # below this closeness a fuzzy candidate is noise: answer "non
 FUZZY_MIN_SHORT = 88.0  # the same for queries of at most SHORT_QUERY characters
 SHORT_QUERY = 12
 FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
+SHORT_WORDS = 4  # a query of at most this many words also looks at texts holding one key
 COMMON_SHARE = 0.2  # a word in more than this share of texts finds nothing useful
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
 
@@ -371,12 +372,30 @@ class QuoteSearch:
         rows, _ = await self._store.texts_with_two_of(
             chosen, story_ids, CANDIDATES, rank_cap=RANK_CAP
         )
+        if len(query) <= SHORT_WORDS:
+            rows += await self._single_key_rows(useful, story_ids)
         candidates = [
-            normaliser.candidate(t, rank, "fuzzy") for t, rank in rows if t.id not in seen
+            normaliser.candidate(t, rank, "fuzzy")
+            for t, rank in {t.id: (t, rank) for t, rank in rows}.values()
+            if t.id not in seen
         ]
         for c in candidates:
             normaliser.score(c)
         return candidates, corrected
+
+    async def _single_key_rows(
+        self, keys: list[tuple[int, list[str]]], story_ids: StoryIds
+    ) -> list[tuple[IndexedText, float]]:
+        """For a query of a few words, the texts holding any one of its rarer words: with
+        one word of three wrong and one common, no two of the others may be left to pair."""
+        rows: list[tuple[IndexedText, float]] = []
+        for count, alternatives in keys[:FUZZY_KEYS]:
+            if len(alternatives) == 1 and count <= CANDIDATES:
+                found, _ = await self._store.texts_with_all(
+                    alternatives, story_ids, CANDIDATES, rank_cap=RANK_CAP
+                )
+                rows += found
+        return rows
 
 
 def fuzzy_floor(joined: str) -> float:
