@@ -16,6 +16,21 @@ from bot.settings import Settings
 hypothesis_settings.register_profile("storybot", deadline=None)
 hypothesis_settings.load_profile("storybot")
 
+# simcord waits at most settle_timeout seconds of wall clock for the bot to settle; its 5 s
+# default fails a day of virtual time (tests/cogs/test_daily.py) when the machine is busy.
+# A ceiling, not a delay: a settled bot returns at once. A test's own marker keeps its options.
+SIMCORD_SETTLE_SECONDS = 60.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "simcord_env" not in getattr(item, "fixturenames", ()):
+            continue
+        own = item.get_closest_marker("simcord")
+        options = {"settle_timeout": SIMCORD_SETTLE_SECONDS, **(own.kwargs if own else {})}
+        item.add_marker(pytest.mark.simcord(**options), append=False)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
