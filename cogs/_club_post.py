@@ -138,7 +138,7 @@ class Releaser:
             thread = await message.create_thread(
                 name=release.thread_name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
             )
-            await message.edit(embed=release_embed(release, thread.id), view=view)
+            await message.edit(view=release_view(release, thread.jump_url))
         except discord.HTTPException as exc:  # the chapter is out: its thread is not vital
             log.warning("club in channel %s: no thread: %s", channel.id, exc.text or exc.status)
             return message.id, None

@@ -33,7 +33,7 @@ def stamp(when: datetime, style: str = "F") -> str:
 # ---- a release ----------------------------------------------------------------------------------
 
 
-def release_embed(release: Release, thread_id: int | None = None) -> discord.Embed:
+def release_embed(release: Release) -> discord.Embed:
     story, chapter = release.story, release.chapter
     embed = discord.Embed(
         title=fit(f"{story.title} · {chapter.label}", TITLE_LIMIT),
@@ -50,17 +50,19 @@ def release_embed(release: Release, thread_id: int | None = None) -> discord.Emb
             value="The club finishes the story with this one: pick the next with /club vote.",
             inline=False,
         )
-    if thread_id is not None:
-        embed.add_field(name="Talk about it", value=f"<#{thread_id}>", inline=False)
     embed.set_footer(text="Read chapter opens it just for you · I've read it puts you on the board")
     return embed
 
 
-def release_view(release: Release) -> discord.ui.View:
+def release_view(release: Release, thread: str | None = None) -> discord.ui.View:
+    """Read chapter and I've read it; and, once the thread is open, a link to it (``thread``:
+    its URL)."""
     view = discord.ui.View(timeout=None)
     club, chapter = release.club, release.chapter
     view.add_item(ClubButton("read", club.channel_id, chapter.story.id, chapter.number))
     view.add_item(ClubButton("done", club.channel_id, chapter.story.id, chapter.number))
+    if thread is not None:
+        view.add_item(discord.ui.Button(label="Talk about it", emoji="💬", url=thread))
     return view
 
 

@@ -108,9 +108,9 @@ async def test_a_release_comes_at_its_time_with_its_thread_and_the_next_date(
     assert f"<t:{next_monday}:F>" in fields["Next chapter"]
     threads = s.channel.threads
     assert [t.name for t in threads] == ["Breaking alone · Part 1"]
-    assert fields["Talk about it"] == f"<#{threads[0].id}>"
-    labels = [c.label for row in posted[0].components for c in row.children]  # type: ignore[attr-defined]
-    assert labels == ["Read chapter", "I've read it"]
+    children = [c for row in posted[0].components for c in row.children]  # type: ignore[attr-defined]
+    assert [c.label for c in children] == ["Read chapter", "I've read it", "Talk about it"]
+    assert children[2].url.endswith(f"/{threads[0].id}")
 
 
 async def test_buttons_put_members_on_the_board_with_the_chapter_they_reached(
