@@ -148,11 +148,14 @@ async def test_more_after_an_excerpt_continues_it(library: Library) -> None:
 
 async def test_discord_only_commands_say_so_in_one_line(library: Library) -> None:
     session = ConsoleSession(library)
-    for command in ("/continue", "/bookmarks", "/forget", "/library reload", "/daily show"):
+    commands = ("/continue", "/bookmarks", "/forget", "/library reload", "/daily show")
+    commands += ("/club start story:breaking-alone every:monday at:19:00", "/follow breaking-alone")
+    for command in commands:
         answer = await session.handle(command)
         assert answer is not None and "\n" not in answer
         assert answer.startswith(f"{command.split()[0]} is Discord-only: "), answer
-    assert session.failures == 5
+    assert session.failures == len(commands)
+    assert "Discord-only: /club" in (await session.handle("/help") or "")
 
 
 async def test_no_match_names_the_story_searched(library: Library) -> None:
