@@ -50,8 +50,16 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, Clu
         """Open the database; with ``check`` (a process starting up to serve or ingest), run
         SQLite's quick_check first and, if the file is damaged, put it aside and start a new
         one keeping the per-server settings that can still be read: the caller's ingest then
-        rebuilds the library from the stories folder. A read-only process stops instead."""
-        store = await cls._open(path, read_only=read_only)
+        rebuilds the library from the stories folder. A read-only process stops instead.
+
+        A file too damaged to open at all (truncated: "database disk image is malformed") is
+        treated alike; without ``check`` it is one line (exit 2), never a restart loop."""
+        try:
+            store = await cls._open(path, read_only=read_only)
+        except _Malformed as exc:
+            if not check or read_only:
+                raise _damaged_error(path, exc.problem) from None
+            return await cls._start_afresh(path, exc.problem, [])
         if not check or str(path) == ":memory:":
             return store
         problem = await store.quick_check()
@@ -59,12 +67,14 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, Clu
             return store
         if read_only:
             await store.close()
-            raise StoryBotError(
-                f"the database {path} is damaged ({problem}): restore a backup made with"
-                " `backup` (see README, Back up)"
-            )
+            raise _damaged_error(path, problem)
         schedules = await store.rescue_schedules()
         await store.close()
+        return await cls._start_afresh(path, problem, schedules)
+
+    @classmethod
+    async def _start_afresh(cls, path: Path, problem: str, schedules: list[DailySchedule]) -> Store:
+        """Move a damaged file aside (never delete it) and open a new one with ``schedules``."""
         aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC):%Y%m%d-%H%M%S}")
         try:
             await asyncio.to_thread(_move_aside, path, aside)
@@ -259,9 +269,27 @@ def _prepare_backup(target: Path, partial: Path, overwrite: bool) -> None:
     partial.unlink(missing_ok=True)
 
 
+class _Malformed(StoryBotError):
+    """The file is an SQLite database too damaged to open (truncated, pages lost)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"the database {path} is damaged ({problem})")
+        self.problem = problem
+
+
+def _damaged_error(path: Path, problem: str) -> StoryBotError:
+    return StoryBotError(
+        f"the database {path} is damaged ({problem}): restore a backup made with `backup`"
+        " (see README, Back up), or start the bot or `ingest` to rebuild it from the stories"
+        " folder"
+    )
+
+
 def _open_error(path: Path, exc: sqlite3.Error) -> StoryBotError:
     """One line saying what is wrong with the database file and what to do."""
     text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in text:
+        return _Malformed(path, text)
     if is_locked(exc):
         return locked_error(path)
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
