@@ -186,3 +186,48 @@ def test_marks_follow_the_terminal_and_no_color() -> None:
     assert marks_for(Tty(), {"NO_COLOR": "1"}) == PLAIN
     assert marks_for(Tty(), {"TERM": "dumb"}) == PLAIN
     assert marks_for(io.StringIO(), {}) == PLAIN
+
+
+def test_a_reader_in_a_real_terminal(tmp_path: Path, stories_dir: Path) -> None:
+    """The console on a pseudo-terminal, as a person uses it: matches in bold (an escape
+    code, not the author's *italics*), a numbered hit opened, /next past a chapter's last
+    page into the next chapter, and Ctrl-C at the prompt leaving with status 0."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "STORIES_DIR")}
+    env |= {"DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT), "PYTHONUTF8": "1"}
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm"
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--stories", str(stories_dir), "console"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(follower)
+    prompt = b"storybot> "
+
+    def say(line: str) -> bytes:
+        os.write(leader, line.encode() + b"\r")
+        _read_until(leader, line.encode(), 30)  # the terminal echoes what was typed
+        return _read_until(leader, prompt, 120)
+
+    try:
+        assert prompt in _read_until(leader, prompt, 120)
+        found = say("/quote soaked in sorry")
+        assert b"\x1b[1msoaked in sorry\x1b[22m" in found.replace(b"\r\n", b" "), found
+        opened = say("/open 1")
+        assert b"Chapter Six  (page " in opened and b"soaked in sorry" in opened
+        say("/chapter breaking-alone 1")
+        say("/last")
+        crossed = say("/next")
+        assert b"Breaking alone \xe2\x80\x94 Part 2  (page 1 of" in crossed, crossed[:300]
+        _read_until(leader, b"\x00", 1)  # a person's pause before the key (see above)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 0
+        assert b"Traceback" not in found + opened + crossed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
