@@ -1,0 +1,142 @@
+"""bot/clubs.py and bot/store/clubs.py on a real SQLite file: the schedule (time zones, daylight
+saving), the claim that posts a release once even when two processes race for it, the
+opening lines, the board, and story growth told once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clubs import next_slot, opening_lines, parse_every, thread_name
+from bot.errors import StoryBotError
+from bot.library import Library
+from bot.models import Club, Paragraph
+from bot.settings import Settings
+
+MONDAY = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def schedule(**changes: object) -> Club:
+    club = Club(
+        channel_id=10,
+        guild_id=1,
+        story_id=0,
+        every="week",
+        weekday=0,
+        at="19:00",
+        timezone="Europe/Paris",
+        starting=0,
+        last_chapter=None,
+        released=0,
+        next_due=None,
+        state="active",
+        starter_id=7,
+    )
+    return dataclasses.replace(club, **changes)  # type: ignore[arg-type]
+
+
+def test_weekly_slots_are_local_times_across_daylight_saving() -> None:
+    club = schedule()
+    first = next_slot(club, MONDAY, inclusive=True)
+    assert first == datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # 19:00 in Paris, winter
+    assert next_slot(club, first, inclusive=True) == first
+    assert next_slot(club, first, inclusive=False) == first + timedelta(days=7)
+    # the clocks go forward on Sunday 2026-03-29: Monday 19:00 is 17:00 UTC from then on
+    spring = next_slot(club, datetime(2026, 3, 28, tzinfo=UTC), inclusive=True)
+    assert spring == datetime(2026, 3, 30, 17, 0, tzinfo=UTC)
+
+
+def test_every_takes_day_week_or_a_weekday() -> None:
+    assert parse_every("day", MONDAY, "UTC") == ("day", 0)
+    assert parse_every("week", MONDAY, "UTC") == ("week", 0)  # on today's weekday
+    assert parse_every("Friday", MONDAY, "Asia/Tokyo") == ("week", 4)
+    assert parse_every("fri", MONDAY, "UTC") == ("week", 4)
+    with pytest.raises(StoryBotError, match="not a schedule"):
+        parse_every("fortnight", MONDAY, "UTC")
+
+
+def test_opening_lines_never_pass_the_limit_and_end_cleanly() -> None:
+    long = "She ran. " * 100
+    chapter = _chapter([long, "Second paragraph."])
+    shown = opening_lines(chapter)
+    assert len(shown) <= 400 and shown.endswith("She ran.")
+    short = opening_lines(_chapter(["“Hi.”", "He waved back at her from the crypt door."]))
+    assert short == "“Hi.”\n\nHe waved back at her from the crypt door."
+    assert len(thread_name("T" * 200, "Part 1")) <= 100
+    assert thread_name("T" * 200, "Part 1").endswith("· Part 1")
+
+
+def _chapter(texts: list[str]) -> object:
+    from bot.models import Chapter, Story
+
+    story = Story(1, "s", "S", "s.txt", None, "general", None, 10, ())
+    paragraphs = tuple(Paragraph(i, 1, 1, i, 0, t) for i, t in enumerate(texts))
+    return Chapter(story, 1, "Part 1", None, paragraphs)
+
+
+async def test_two_processes_racing_for_one_release_post_it_once(
+    library: Library, settings: Settings
+) -> None:
+    """Two Library objects on one database file are two processes: each reads the club as
+    due and claims its release at the same moment; exactly one wins, every time."""
+    club, _ = await library.clubs.start(
+        schedule(), "breaking-alone", None, mature_ok=False, now=MONDAY
+    )
+    other = await Library.open(settings)
+    try:
+        for _ in range(5):
+            due = await library.clubs.club(club.channel_id)
+            again = await other.clubs.club(club.channel_id)
+            now = (due.next_due or MONDAY) + timedelta(seconds=1)
+            won = await asyncio.gather(library.clubs.claim(due, now), other.clubs.claim(again, now))
+            assert sum(r is not None for r in won) == 1, won
+        after = await library.clubs.club(club.channel_id)
+        assert after.released == 5 and after.last_chapter == 5
+    finally:
+        await other.close()
+
+
+async def test_an_unclaimed_release_is_released_again_once(library: Library) -> None:
+    club, _ = await library.clubs.start(
+        schedule(), "breaking-alone", None, mature_ok=False, now=MONDAY
+    )
+    now = MONDAY + timedelta(hours=7)
+    release = await library.clubs.claim(club, now)
+    assert release is not None and release.chapter.label == "Part 1"
+    assert await library.clubs.unclaim(release)  # Discord refused it: given back
+    back = await library.clubs.club(club.channel_id)
+    assert back.released == 0 and back.next_due == club.next_due
+    again = await library.clubs.claim(back, now)
+    assert again is not None and again.chapter.label == "Part 1"
+    assert await library.clubs.claim(back, now) is None  # the stale copy loses
+
+
+async def test_a_mature_story_is_refused_for_an_ordinary_channel(library: Library) -> None:
+    with pytest.raises(StoryBotError, match="age-restricted"):
+        await library.clubs.start(schedule(), "taking-steps", None, mature_ok=False, now=MONDAY)
+    with pytest.raises(StoryBotError, match="age-restricted"):
+        await library.clubs.vote_stories("breaking-alone, taking-steps", mature_ok=False)
+
+
+async def test_a_story_that_grows_is_told_once_whoever_looks(
+    library: Library, settings: Settings
+) -> None:
+    story = await library.find_story("breaking-alone", mature_ok=False)
+    assert await library.clubs.follow(42, story, None)
+    assert not await library.clubs.follow(42, story, None)  # already
+    path = settings.stories_dir / story.file
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nPart 11\n\nMore.\n", encoding="utf-8")
+    await library.ingest()
+    other = await Library.open(settings)
+    try:
+        seen = await asyncio.gather(library.story_growth(), other.story_growth())
+    finally:
+        await other.close()
+    told = [g for found in seen for g in found]
+    assert len(told) == 1
+    assert told[0].growth.new == ((11, "Part 11"),)
+    assert [f.user_id for f in told[0].followers] == [42]
+    assert await library.story_growth() == []
