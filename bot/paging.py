@@ -36,14 +36,36 @@ def _cut(text: str, start: int, limit: int) -> int:
     return end
 
 
-def paginate(text: str, limit: int = PAGE_LIMIT) -> list[str]:
-    """Split ``text`` into pages of at most ``limit`` characters that join back to it."""
+# A page is shown inert: a front end escapes what would render as markup (cogs/_render.py
+# escapes Discord markdown: code, spoilers, strikethrough, masked links, line-start headings,
+# quotes and lists, stray emphasis), each escape one more character. A page's shown length, with
+# every escape it may need, stays within SHOWN_LIMIT, so a page full of markup characters is
+# cut shorter here rather than shown unescaped (the reader's text displays hold 4,000
+# characters, about 3,600 of them for the page).
+SHOWN_LIMIT = 3590
+_ESCAPED_ONE = re.compile(
+    r"[`*_]|^[ \t]*(?:#{1,3}[ \t]|-#[ \t]|>>>[ \t]|>[ \t]|[-+][ \t]|\d+\.[ \t])", re.M
+)
+_ESCAPED_TWO = ("||", "~~", "](")
+
+
+def shown_length(text: str) -> int:
+    """``text``'s length once every markup character in it is escaped (an upper bound)."""
+    extra = len(_ESCAPED_ONE.findall(text)) + sum(2 * text.count(m) for m in _ESCAPED_TWO)
+    return len(text) + extra
+
+
+def paginate(text: str, limit: int = PAGE_LIMIT, shown: int = SHOWN_LIMIT) -> list[str]:
+    """Split ``text`` into pages of at most ``limit`` characters (``shown`` once escaped) that
+    join back to it."""
     if limit < 1:
         raise ValueError("limit must be positive")
     pages: list[str] = []
     start = 0
     while start < len(text):
         end = _cut(text, start, limit)
+        while end - start > 1 and (over := shown_length(text[start:end]) - shown) > 0:
+            end = _cut(text, start, max(1, end - start - over))
         pages.append(text[start:end])
         start = end
     return pages or [""]

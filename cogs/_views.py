@@ -20,7 +20,7 @@ import discord
 from bot.models import Chapter
 from bot.runtime import tell
 from cogs._context import Interaction, library_of, mature_ok, report
-from cogs._render import COLOUR, library_embed, library_pages, reader_texts
+from cogs._render import COLOUR, escape, library_embed, library_pages, reader_texts
 
 # ---- the pager ----------------------------------------------------------------------------------
 
@@ -448,7 +448,7 @@ class BookmarkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BO
             where = f"{story.name} · {label.label if label else saved.chapter}"
             await tell(
                 interaction,
-                f"Bookmarked {discord.utils.escape_markdown(where)}: “{saved.words}” "
+                f"Bookmarked {escape(where)}: “{escape(saved.words)}” "
                 "(see your bookmarks with /bookmarks).",
             )
         except Exception as exc:
