@@ -1,0 +1,270 @@
+"""The blind scene descriptions: where each described scene is, and the split into a
+development half and a held-out half (tests/scenes/blind_dev.toml, blind_heldout.toml).
+
+The descriptions were written by someone given only the story texts (the five seeds and The
+Time Machine), never the ranking code. Each scene names its file, the chapter heading line
+as printed ("" if none) and an anchor: 6-12 words copied from the scene, used here only to
+find where it is and never handed to the ranking. The chapter is found with the bot's own
+parsing: the anchor's words are looked for in the chapters as the bot serves them, and the
+heading line is checked against the chapter's label.
+
+``python -m tests.blind_eval SOURCE.toml`` writes the split (seeded, stratified by story for
+scenes and by kind for absent ones); it was written and committed once, before any tuning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import shutil
+import sys
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from bot.library import Library
+from bot.models import Story
+from bot.settings import Settings
+from bot.text.normalize import words
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENES = Path(__file__).parent / "scenes"
+DEV = SCENES / "blind_dev.toml"
+HELDOUT = SCENES / "blind_heldout.toml"
+NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
+SEED = 21
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    file: str
+    chapter: int
+    heading: str
+    anchor: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    kind: str
+    description: str
+
+
+def read(path: Path) -> tuple[list[Scene], list[Absent]]:
+    """A split file, as written by ``write``."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    scenes = [
+        Scene(
+            str(e["file"]),
+            int(e["chapter"]),
+            str(e["heading"]),
+            str(e["anchor"]),
+            str(e["kind"]),
+            str(e["description"]),
+        )
+        for e in data.get("scene", [])
+    ]
+    absent = [Absent(str(e["kind"]), str(e["description"])) for e in data.get("absent", [])]
+    return scenes, absent
+
+
+def _key(text: str) -> str:
+    return " ".join(words(text))
+
+
+def locate(story: Story, chapters: dict[int, list[str]], heading: str, anchor: str) -> int:
+    """The chapter of ``story`` holding the anchor's words in a row (chapters: each one's
+    words, as served); the heading line must agree with its label when it names one."""
+    wanted = words(anchor)
+    found = [
+        number
+        for number, text in chapters.items()
+        if any(text[i : i + len(wanted)] == wanted for i in range(len(text) - len(wanted) + 1))
+    ]
+    if len(found) != 1:
+        raise LookupError(f"{story.file}: anchor {anchor!r} found in chapters {found}")
+    number = found[0]
+    info = story.chapter_info(number)
+    label = _key(info.label) if info else ""
+    if heading and not label.startswith(_key(heading)):
+        raise LookupError(f"{story.file}: {anchor!r} is in {label!r}, not under {heading!r}")
+    return number
+
+
+async def served_chapters(library: Library) -> dict[str, tuple[Story, dict[int, list[str]]]]:
+    """Each story's chapters as the bot serves them, as lists of words, by file name."""
+    out: dict[str, tuple[Story, dict[int, list[str]]]] = {}
+    for story in await library.stories(mature_ok=True):
+        chapters: dict[int, list[str]] = {}
+        for p in await library.store.paragraphs_between(story.id, 0, 10**9):
+            chapters.setdefault(p.chapter, []).extend(words(p.text))
+        out[story.file] = (story, chapters)
+    return out
+
+
+async def resolve(data: dict[str, list[dict[str, str]]]) -> tuple[list[Scene], list[Absent]]:
+    """The blind file's scenes with their chapters found, and its absent scenes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "stories"
+        shutil.copytree(ROOT / "seeds", folder)
+        shutil.copy(NOVEL, folder / NOVEL.name)
+        settings = Settings(stories_dir=folder, data_dir=Path(tmp) / "data", scene_model="off")
+        library = await Library.open(settings)
+        try:
+            await library.ingest()
+            served = await served_chapters(library)
+        finally:
+            await library.close()
+    scenes: list[Scene] = []
+    for e in data["scene"]:
+        story, chapters = served[str(e["file"])]
+        number = locate(story, chapters, str(e["heading"]), str(e["anchor"]))
+        scenes.append(
+            Scene(
+                story.file,
+                number,
+                str(e["heading"]),
+                str(e["anchor"]),
+                str(e["kind"]),
+                str(e["description"]),
+            )
+        )
+    absent = [Absent(str(e["kind"]), str(e["description"])) for e in data["absent"]]
+    return scenes, absent
+
+
+def _stable(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def split(items: Sequence[T], group: str, key: str, seed: int = SEED) -> tuple[list[T], list[T]]:
+    """Half of each group (by the attribute ``group``) to development, half held out: each
+    group in a stable order (by hash of ``key``), shuffled with ``seed``, then alternated,
+    so the halves differ by at most one per group."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(str(getattr(item, group)), []).append(item)
+    rng = random.Random(seed)
+    dev: list[T] = []
+    held: list[T] = []
+    for name in sorted(groups):
+        members = sorted(groups[name], key=lambda item: _stable(str(getattr(item, key))))
+        rng.shuffle(members)
+        for i, item in enumerate(members):
+            (dev if i % 2 == 0 else held).append(item)
+    return dev, held
+
+
+def _toml(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else json.dumps(value, ensure_ascii=False)
+
+
+def write(path: Path, scenes: Sequence[Scene], absent: Sequence[Absent], note: str) -> None:
+    lines = [f"# {line}" if line else "#" for line in note.splitlines()]
+    for s in scenes:
+        lines += ["", "[[scene]]"]
+        for name in ("file", "chapter", "heading", "anchor", "kind", "description"):
+            lines.append(f"{name} = {_toml(getattr(s, name))}")
+    for a in absent:
+        lines += [
+            "",
+            "[[absent]]",
+            f"kind = {_toml(a.kind)}",
+            f"description = {_toml(a.description)}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+NOTE = """{half} of the blind scene descriptions ({count} scenes, {absent} absent).
+Written by someone given only the story texts, never the ranking code; split by
+tests/blind_eval.py (seed {seed}, half of each story's scenes and of each kind of absent
+scene), before any tuning. {use}
+chapter: found by the anchor's words in the chapters as the bot serves them. The anchor
+locates the scene; it is never given to the ranking."""
+
+
+def main(argv: list[str]) -> int:
+    data = tomllib.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    scenes, absent = asyncio.run(resolve(data))
+    dev, held = split(scenes, "file", "description")
+    dev_absent, held_absent = split(absent, "kind", "description")
+    for path, half, chosen, none, use in (
+        (DEV, "The development half", dev, dev_absent, "Tune on this half only."),
+        (HELDOUT, "The held-out half", held, held_absent, "Never tune on this half."),
+    ):
+        note = NOTE.format(half=half, count=len(chosen), absent=len(none), seed=SEED, use=use)
+        write(path, chosen, none, note)
+        print(f"{path}: {len(chosen)} scenes, {len(none)} absent")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
+
+
+# ---- the evaluation -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    """How one ranking did on one half."""
+
+    name: str
+    asked: int = 0
+    top1: int = 0
+    top3: int = 0
+    close: int = 0  # first answers labelled "close match"
+    close_right: int = 0  # ...of which in the right chapter
+    absent: int = 0
+    absent_close: int = 0  # absent scenes with any answer labelled "close match"
+    found: set[int] | None = None  # indexes of the scenes right in the top 3
+
+    def line(self) -> str:
+        precision = f"{self.close_right}/{self.close}" if self.close else "0/0"
+        share = f" ({self.close_right / self.close:.0%})" if self.close else ""
+        return (
+            f"{self.name:<8} top-1 {self.top1:>3}/{self.asked} ({self.top1 / self.asked:.0%})"
+            f"  top-3 {self.top3:>3}/{self.asked} ({self.top3 / self.asked:.0%})"
+            f"  close-match precision {precision}{share}"
+            f"  absent labelled close match {self.absent_close}/{self.absent}"
+        )
+
+
+async def tally(
+    name: str,
+    search: object,
+    stories: Sequence[Story],
+    scenes: Sequence[Scene],
+    absent: Sequence[Absent],
+) -> Tally:
+    """Run every description of a half through ``search`` (a SceneSearch), three answers
+    each, as /scene gives them."""
+    from bot.search import SceneSearch
+
+    assert isinstance(search, SceneSearch)
+    out = Tally(name, found=set())
+    assert out.found is not None
+    for i, scene in enumerate(scenes):
+        result = await search.find(scene.description, stories, limit=3, every=True)
+        places = [(h.story.file, h.chapter) for h in result.hits]
+        wanted = (scene.file, scene.chapter)
+        out.asked += 1
+        out.top1 += places[:1] == [wanted]
+        if wanted in places:
+            out.top3 += 1
+            out.found.add(i)
+        if result.hits and result.hits[0].confidence == "close match":
+            out.close += 1
+            out.close_right += places[0] == wanted
+    for a in absent:
+        result = await search.find(a.description, stories, limit=3, every=True)
+        out.absent += 1
+        out.absent_close += any(h.confidence == "close match" for h in result.hits)
+    return out
