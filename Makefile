@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PROD := $(VENV)/.installed-prod
 DEV := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint console ingest lock clean settings-docs
+.PHONY: run test bench eval lint console ingest lock clean settings-docs
 
 $(PROD): pyproject.toml requirements.lock
 	@echo "Installing storybot into $(VENV) (first run only; the log is $(VENV)/install.log)..."
@@ -46,6 +46,10 @@ lint: $(DEV)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/pyright
 	@$(VENV)/bin/lint-imports --no-cache
+
+# scene search on the blind descriptions: the held-out half's figures beside words alone
+eval: $(DEV)
+	@$(PY) -m pytest -s -q -p no:randomly tests/test_scenes_eval.py -k blind
 
 bench: $(DEV)
 	@$(PY) -m benchmarks
