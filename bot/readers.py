@@ -10,6 +10,7 @@ near where the reader was.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -18,6 +19,8 @@ from bot.errors import StoryBotError
 from bot.models import Bookmark, Chapter, PageTurn, Place, ReaderData, SearchResult, Story
 from bot.paging import paginate
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 BOOKMARK_WORDS = 160  # characters of story text a bookmark keeps to show in /bookmarks
 BOOKMARK_LIMIT = 200  # bookmarks per reader: enough for any reader, bounded for the host
@@ -186,9 +189,14 @@ class Readers:
     async def _write_places(self) -> None:
         while self._places:
             batch, self._places = self._places, {}
-            await self._store.record_positions(
-                [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
-            )
+            try:
+                await self._store.record_positions(
+                    [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
+                )
+            except StoryBotError as exc:  # locked past every retry: the next turn tries again
+                log.warning("%d reading place(s) not saved: %s", len(batch), exc.message)
+                self._places = batch | self._places  # newer turns win
+                return
 
     async def settled(self) -> None:
         """Wait until every place recorded so far is written (reads of places call this)."""

@@ -221,8 +221,10 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, Clu
                 await self.db.execute("COMMIT")
 
     async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        async with self._write_lock:
-            await self.db.executemany(sql, [tuple(row) for row in rows])
+        """One statement per row, in one transaction: retried like any write while another
+        process holds the lock (a reader's places are not lost to an ingest elsewhere)."""
+        async with self.transaction() as db:
+            await db.executemany(sql, [tuple(row) for row in rows])
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:
         """A consistent copy of the database while it is in use (SQLite's backup API).
