@@ -291,34 +291,10 @@ class QuoteSearch:
     async def _cascade(
         self, query: list[str], story_ids: StoryIds
     ) -> tuple[MatchKind, list[_Candidate], list[str]]:
-        store = self._store
-        joined = " ".join(query)
         normaliser = _Normaliser(query)
         vocabulary = await self._words.get()
         known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
-
-        # FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
-        # words reads their whole doclists and positions); the phrase and the other words are
-        # checked here. Only when the rare words are in too many texts to look at them all
-        # does FTS5 check the phrase itself.
-        rarest = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
-        rows, complete = await store.texts_with_all(
-            rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
-        )
-        wanted = set(known)
-        held: list[_Candidate] = []
-        for t, rank in rows:
-            c = normaliser.candidate(t, rank, "exact")
-            if wanted.issubset(c.normal.split(" ")):
-                normaliser.score(c)
-                held.append(c)
-        exact = [c for c in held if c.kind == "exact"]
-        if not exact and not complete:
-            phrase, _ = await store.texts_with_phrase(query, story_ids, CANDIDATES)
-            exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
-            for c in exact:
-                normaliser.score(c)
-            exact = [c for c in exact if c.kind == "exact"]
+        held, exact = await self._exact(query, story_ids, known, normaliser)
         if exact:
             return "exact", _best_first(exact), []
 
@@ -332,13 +308,47 @@ class QuoteSearch:
         fuzzy, corrected = await self._fuzzy(
             query, story_ids, vocabulary=vocabulary, known=known, seen=seen, normaliser=normaliser
         )
-        floor = fuzzy_floor(joined)
+        floor = fuzzy_floor(" ".join(query))
         pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
         if not pool:
             return "none", [], []
         if pool[0].kind == "words":
             return "words", pool, corrected
         return "fuzzy", [c for c in pool if c.score >= floor], corrected
+
+    async def _exact(
+        self,
+        query: list[str],
+        story_ids: StoryIds,
+        known: dict[str, int | None],
+        normaliser: _Normaliser,
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
+        """The texts holding every query word, scored (the words stage's candidates), and
+        those of them holding the phrase.
+
+        FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
+        words reads their whole doclists and positions); the phrase and the other words are
+        checked here. Only when the rare words are in too many texts to look at them all
+        does FTS5 check the phrase itself."""
+        rarest = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
+        rows, complete = await self._store.texts_with_all(
+            rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
+        )
+        wanted = set(known)
+        held: list[_Candidate] = []
+        for t, rank in rows:
+            c = normaliser.candidate(t, rank, "exact")
+            if wanted.issubset(c.normal.split(" ")):
+                normaliser.score(c)
+                held.append(c)
+        exact = [c for c in held if c.kind == "exact"]
+        if not exact and not complete:
+            phrase, _ = await self._store.texts_with_phrase(query, story_ids, CANDIDATES)
+            exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
+            for c in exact:
+                normaliser.score(c)
+            exact = [c for c in exact if c.kind == "exact"]
+        return held, exact
 
     async def _fuzzy(
         self,
