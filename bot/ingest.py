@@ -27,10 +27,11 @@ import threading
 import time
 import tomllib
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ftfy
 
@@ -104,52 +105,67 @@ def load_metadata(folder: Path) -> tuple[dict[str, StoryMeta] | None, list[str]]
             "metadata and new ones are treated as explicit until it is fixed"
         ]
     lines = _toml_lines(source)
-    known = {f.name for f in dataclasses.fields(StoryMeta)}
     metas: dict[str, StoryMeta] = {}
     problems: list[str] = []
     for name, fields in data.items():
-        where = f"{path} line {lines.get((name,), '?')}"
         if not isinstance(fields, dict):
+            where = f"{path} line {lines.get((name,), '?')}"
             problems.append(f"{where}: [{name}] is not a table; rated explicit until fixed")
             metas[name] = StoryMeta(rating="explicit")
             continue
-        doubtful = False
-        for key in sorted(set(fields) - known):
-            problems.append(
-                f"{path} line {lines.get((name, key), '?')}: [{name}] unknown key {key!r}"
-                f" (known: {', '.join(sorted(known))})"
-            )
-            doubtful = True
-        rating = fields.get("rating")
-        if rating is not None:
-            folded = rating.strip().lower() if isinstance(rating, str) else None
-            if folded in RATINGS:
-                rating = folded
-            else:
-                problems.append(
-                    f"{path} line {lines.get((name, 'rating'), '?')}: [{name}] rating"
-                    f" {rating!r} is not one of {', '.join(RATINGS)}"
-                )
-                rating, doubtful = None, True
-        if doubtful and rating is None:
-            problems.append(f"{where}: [{name}] rated explicit until fixed")
-            rating = "explicit"
-
-        def text(key: str, fields: dict[str, object] = fields) -> str | None:
-            value = fields.get(key)
-            return value.strip() or None if isinstance(value, str) else None
-
-        def names(key: str, fields: dict[str, object] = fields) -> tuple[str, ...]:
-            value = fields.get(key)
-            items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-            return tuple(v.strip() for v in items if isinstance(v, str) and v.strip())
-
-        metas[name] = StoryMeta(
-            text("title"), text("author"), rating, text("url"), names("fandom"),
-            names("relationships"), names("characters"), names("tags"), text("summary"),
-            text("language"),
-        )  # fmt: skip
+        metas[name] = _story_meta(name, fields, path, lines, problems)
     return metas, problems
+
+
+_META_KEYS = frozenset(f.name for f in dataclasses.fields(StoryMeta))
+
+
+def _story_meta(
+    name: str,
+    fields: dict[str, Any],
+    path: Path,
+    lines: dict[tuple[str, ...], int],
+    problems: list[str],
+) -> StoryMeta:
+    """One story's entry of library.toml; what is wrong in it is added to ``problems``."""
+    doubtful = False
+    for key in sorted(set(fields) - _META_KEYS):
+        problems.append(
+            f"{path} line {lines.get((name, key), '?')}: [{name}] unknown key {key!r}"
+            f" (known: {', '.join(sorted(_META_KEYS))})"
+        )
+        doubtful = True
+    rating = fields.get("rating")
+    if rating is not None:
+        folded = rating.strip().lower() if isinstance(rating, str) else None
+        if folded in RATINGS:
+            rating = folded
+        else:
+            problems.append(
+                f"{path} line {lines.get((name, 'rating'), '?')}: [{name}] rating"
+                f" {rating!r} is not one of {', '.join(RATINGS)}"
+            )
+            rating, doubtful = None, True
+    if doubtful and rating is None:
+        problems.append(
+            f"{path} line {lines.get((name,), '?')}: [{name}] rated explicit until fixed"
+        )
+        rating = "explicit"
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return value.strip() or None if isinstance(value, str) else None
+
+    def names(key: str) -> tuple[str, ...]:
+        value = fields.get(key)
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return tuple(v.strip() for v in items if isinstance(v, str) and v.strip())
+
+    return StoryMeta(
+        text("title"), text("author"), rating, text("url"),
+        names("fandom"), names("relationships"), names("characters"), names("tags"),
+        text("summary"), text("language"),
+    )  # fmt: skip
 
 
 _TABLE = re.compile(r"^\s*\[(?!\[)(.*)\]\s*(?:#.*)?$")
@@ -405,6 +421,50 @@ def _worker_dies_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class _Writer:
+    """A task writing finished batches in order, one at a time, while parsing goes on."""
+
+    def __init__(self, write: Callable[[list[StoryWrite]], Awaitable[None]]) -> None:
+        self._write = write
+        self._batches: asyncio.Queue[list[StoryWrite] | None] = asyncio.Queue(maxsize=1)
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while (items := await self._batches.get()) is not None:
+            await self._write(items)
+
+    async def send(self, items: list[StoryWrite] | None) -> None:
+        """Hand over a batch (None: the end); raises the writer's error if it failed."""
+        # the writer may have failed (say, the database stayed locked): don't wait on it
+        put = asyncio.ensure_future(self._batches.put(items))
+        await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            self.task.result()  # raises the writer's error
+
+
+async def _parsed(todo: list[_Job], pool: Executor) -> AsyncIterator[tuple[int, _Loaded]]:
+    """Each job's result in file order, with its size, while the workers are kept fed with
+    up to AHEAD_BYTES of files, so they parse on while the writer is busy."""
+    loop = asyncio.get_running_loop()
+    pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
+    jobs = iter(todo)
+    in_flight = 0
+    while True:
+        while not pending or in_flight < AHEAD_BYTES:
+            job = next(jobs, None)
+            if job is None:
+                break
+            pending.append((job.size, loop.run_in_executor(pool, _load, job)))
+            in_flight += job.size
+        if not pending:
+            return
+        size, future = pending.popleft()
+        loaded = await future
+        in_flight -= size
+        yield size, loaded
+
+
 async def _load_and_write(
     todo: list[_Job],
     *,
@@ -420,45 +480,13 @@ async def _load_and_write(
     Cancelled (the bot stopping mid-ingest), it stops at once: the batch being written
     commits or rolls back whole, the rest is dropped, and the workers are let go.
     """
-    loop = asyncio.get_running_loop()
-    batches: asyncio.Queue[list[StoryWrite] | None] = asyncio.Queue(maxsize=1)
-
-    async def writer() -> None:
-        while (items := await batches.get()) is not None:
-            await write(items)
-
-    writing = asyncio.create_task(writer())
-
-    async def send(items: list[StoryWrite] | None) -> None:
-        # the writer may have failed (say, the database stayed locked): don't wait on it
-        put = asyncio.ensure_future(batches.put(items))
-        await asyncio.wait({put, writing}, return_when=asyncio.FIRST_COMPLETED)
-        if not put.done():
-            put.cancel()
-            writing.result()  # raises the writer's error
-
+    writer = _Writer(write)
     batch: list[StoryWrite] = []
     batch_bytes = 0
     pool = _executor(sum(job.size for job in todo), workers)
     finished = False
     try:
-        pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
-        jobs = iter(todo)
-        in_flight = 0
-        while True:
-            # keep the workers fed with up to AHEAD_BYTES of files, so they parse on
-            # while the writer is busy with the previous batch
-            while not pending or in_flight < AHEAD_BYTES:
-                job = next(jobs, None)
-                if job is None:
-                    break
-                pending.append((job.size, loop.run_in_executor(pool, _load, job)))
-                in_flight += job.size
-            if not pending:
-                break
-            size, future = pending.popleft()
-            loaded = await future
-            in_flight -= size
+        async for size, loaded in _parsed(todo, pool):
             progress(1, size)
             if loaded.problem is not None:
                 skip(loaded.name, loaded.problem)
@@ -466,20 +494,20 @@ async def _load_and_write(
                 batch.append(loaded.write)
                 batch_bytes += loaded.write.state.size
                 if batch_bytes >= BATCH_BYTES:
-                    await send(batch)
+                    await writer.send(batch)
                     batch, batch_bytes = [], 0
             elif loaded.state is not None:
                 await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
                 unchanged.append(loaded.name)
         if batch:
-            await send(batch)
-        await send(None)
-        await writing
+            await writer.send(batch)
+        await writer.send(None)
+        await writer.task
         finished = True
     finally:
         if not finished:
-            writing.cancel()
-            await asyncio.wait([writing])  # write_stories lets its batch end first
+            writer.task.cancel()
+            await asyncio.wait([writer.task])  # write_stories lets its batch end first
         pool.shutdown(wait=finished, cancel_futures=True)
 
 
@@ -503,113 +531,19 @@ async def ingest(
     ``workers``: parse in this many processes when there is much to parse (default: the
     usable CPUs; 1 or 0 keeps everything in this process). A folder with no story files
     does not empty a library that has stories unless ``allow_empty`` (StoryBotError).
+
+    The steps: read the folder and what the store holds (``_Run.start``); decide, file by
+    file, what must be parsed (``_Run.job``); parse and write (``_load_and_write``); remove
+    the stories whose files are gone, and merge the indexes after many changes (``_finish``).
     """
     paths = story_files(folder)  # raises when the folder is missing or unreadable
-    metas, warnings = load_metadata(folder)
-    for warning in warnings:
-        log.warning("%s", warning)
-    known = await store.file_states()
-    names = {p.name for p in paths}
-    orphans = _orphan_sections(metas or {}, names, folder)
-    for warning in orphans:
-        log.warning("%s", warning)
-        warnings.append(warning)
-    # with a section naming no file, a story with no section may be the one it meant
-    doubtful = {n for n in names if n not in metas} if orphans and metas is not None else set()
-    await _follow_renames(store, paths, known, warnings)
-    # ratings a story keeps (see _keep_rating), but not those given in doubt (library.toml
-    # was unreadable when the story came in): fixing library.toml may lower those
-    stored_ratings: dict[str, Rating] = {
-        f: rating
-        for f, rating in (await store.file_ratings()).items()
-        if not known[f].meta_hash.startswith(IN_DOUBT)
-    }
-    # a file whose bytes are those of a story whose file is gone is that story renamed: it
-    # keeps at least the rating it had (a renamed file loses its library.toml entry)
-    renamed: dict[str, Rating] = {
-        known[f].hash: stored_ratings[f] for f in set(known) - names if f in stored_ratings
-    }
-    if not paths and known and not allow_empty:
+    run = await _Run.start(store, folder, paths, on_skip)
+    if not paths and run.known and not allow_empty:
         raise StoryBotError(
             f"the stories folder {_shown(folder)} has no story files, and the library has"
-            f" {len(known)}: not emptying it (ingest --allow-empty does)"
+            f" {len(run.known)}: not emptying it (ingest --allow-empty does)"
         )
-    added: list[str] = []
-    changed: list[str] = []
-    unchanged: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    todo: list[_Job] = []
-    present: set[str] = set()
-
-    def skip(name: str, reason: str) -> None:
-        skipped.append((name, reason))
-        kept = " (previous version kept)" if name in known else ""
-        log.warning("skipped story file %s: %s%s", name, reason, kept)
-        if on_skip is not None:
-            on_skip(name, reason)
-
-    for path in paths:
-        name = path.name
-        try:
-            if _outside(path, folder):  # and no longer served, if it ever was
-                skip(name, "a link to a file outside the stories folder: not followed")
-                continue
-        except OSError as exc:
-            skip(name, f"cannot read: {exc.strerror or exc}")
-            continue
-        present.add(name)
-        before = known.get(name)
-        try:
-            stat = path.stat()
-        except OSError as exc:
-            skip(name, f"cannot read: {exc.strerror or exc}")
-            continue
-        if stat.st_size > max_bytes:
-            skip(name, f"{too_big(stat.st_size, max_bytes)} (MAX_STORY_MB)")
-            continue
-        if metas is None:  # library.toml unreadable: fail closed (see load_metadata)
-            if before is not None:
-                if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
-                    unchanged.append(name)
-                else:
-                    skip(name, f"not re-read while {METADATA_FILE} cannot be read")
-                continue
-            meta = StoryMeta(rating="explicit")
-        elif name in doubtful:
-            if before is not None and (before.size, before.mtime_ns) == (
-                stat.st_size,
-                stat.st_mtime_ns,
-            ):
-                unchanged.append(name)
-                continue
-            meta = StoryMeta(rating="explicit")
-        else:
-            meta = metas.get(name, StoryMeta())
-        meta_hash = _meta_hash(meta)
-        if (
-            metas is None or name in doubtful
-        ):  # rated in doubt: the fix of library.toml may lower it
-            meta_hash = IN_DOUBT + meta_hash
-        old_hash = None
-        if before is not None and before.meta_hash == meta_hash:
-            if before.size == stat.st_size and before.mtime_ns == stat.st_mtime_ns:
-                unchanged.append(name)
-                continue
-            old_hash = before.hash
-        todo.append(_Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes))
-
-    async def write(items: list[StoryWrite]) -> None:
-        items = [_keep_rating(item, metas, stored_ratings, renamed, warnings) for item in items]
-        try:
-            errors = await store.write_stories(items)
-        except sqlite3.Error as exc:  # rolled back: the old version stands
-            errors = [str(exc)] * len(items)
-        for item, error in zip(items, errors, strict=True):
-            if error is None:
-                (changed if item.file in known else added).append(item.file)
-            else:
-                skip(item.file, f"database error: {error}")
-
+    todo = [job for path in paths if (job := run.job(path, folder, max_bytes)) is not None]
     if todo:
         done = Progress(0, len(todo), 0, sum(job.size for job in todo), time.monotonic())
 
@@ -622,32 +556,166 @@ async def ingest(
         await _load_and_write(
             todo,
             workers=workers,
-            write=write,
-            skip=skip,
+            write=run.write,
+            skip=run.skip,
             store=store,
-            unchanged=unchanged,
+            unchanged=run.unchanged,
             progress=advance,
         )
         log.info("ingest: read %s", done.describe())
+    return await run.finish()
 
-    removed = sorted(set(known) - present)
-    for name in removed:
-        await store.remove_story(name)
-    rewritten = len(changed) + len(removed)
-    if rewritten and rewritten >= min(TIDY_AFTER, max(1, len(known) // 4)):
-        started = time.monotonic()
-        await store.tidy_indexes()
-        log.info(
-            "search indexes merged after %d stories changed or removed (%.1f s)",
-            rewritten,
-            time.monotonic() - started,
+
+@dataclass(slots=True)
+class _Run:
+    """One ingest pass: what the store held when it began, and what became of each file."""
+
+    store: Store
+    known: dict[str, FileState]
+    metas: dict[str, StoryMeta] | None  # None: library.toml unreadable (fail closed)
+    warnings: list[str]
+    # ratings a story keeps (see _keep_rating), but not those given in doubt (library.toml
+    # was unreadable when the story came in): fixing library.toml may lower those
+    stored_ratings: dict[str, Rating]
+    # a file whose bytes are those of a story whose file is gone is that story renamed: it
+    # keeps at least the rating it had (a renamed file loses its library.toml entry)
+    renamed: dict[str, Rating]
+    on_skip: Callable[[str, str], None] | None
+    # with a library.toml section naming no file, a story with no section may be the one it
+    # meant: rated in doubt (explicit) until library.toml is fixed
+    doubtful: set[str]
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def start(
+        cls,
+        store: Store,
+        folder: Path,
+        paths: list[Path],
+        on_skip: Callable[[str, str], None] | None,
+    ) -> _Run:
+        metas, warnings = load_metadata(folder)
+        for warning in warnings:
+            log.warning("%s", warning)
+        known = await store.file_states()
+        names = {p.name for p in paths}
+        orphans = _orphan_sections(metas or {}, names, folder)
+        for warning in orphans:
+            log.warning("%s", warning)
+            warnings.append(warning)
+        doubtful = {n for n in names if n not in metas} if orphans and metas is not None else set()
+        await _follow_renames(store, paths, known, warnings)
+        stored_ratings: dict[str, Rating] = {
+            f: rating
+            for f, rating in (await store.file_ratings()).items()
+            if not known[f].meta_hash.startswith(IN_DOUBT)
+        }
+        renamed: dict[str, Rating] = {
+            known[f].hash: stored_ratings[f] for f in set(known) - names if f in stored_ratings
+        }
+        return cls(store, known, metas, warnings, stored_ratings, renamed, on_skip, doubtful)
+
+    def skip(self, name: str, reason: str) -> None:
+        self.skipped.append((name, reason))
+        kept = " (previous version kept)" if name in self.known else ""
+        log.warning("skipped story file %s: %s%s", name, reason, kept)
+        if self.on_skip is not None:
+            self.on_skip(name, reason)
+
+    def job(self, path: Path, folder: Path, max_bytes: int) -> _Job | None:
+        """What to do with one story file: a job to parse it, or None (skipped, unchanged)."""
+        name = path.name
+        try:
+            if _outside(path, folder):  # and no longer served, if it ever was
+                self.skip(name, "a link to a file outside the stories folder: not followed")
+                return None
+        except OSError as exc:
+            self.skip(name, f"cannot read: {exc.strerror or exc}")
+            return None
+        self.present.add(name)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            self.skip(name, f"cannot read: {exc.strerror or exc}")
+            return None
+        if stat.st_size > max_bytes:
+            self.skip(name, f"{too_big(stat.st_size, max_bytes)} (MAX_STORY_MB)")
+            return None
+        return self._job_by_meta(path, stat, max_bytes)
+
+    def _job_by_meta(self, path: Path, stat: os.stat_result, max_bytes: int) -> _Job | None:
+        name, before = path.name, self.known.get(path.name)
+        same_file = (
+            before is not None
+            and before.size == stat.st_size
+            and before.mtime_ns == stat.st_mtime_ns
         )
-    order = {name: i for i, name in enumerate(sorted(present))}
-    return IngestReport(
-        added=tuple(sorted(added, key=order.__getitem__)),
-        changed=tuple(sorted(changed, key=order.__getitem__)),
-        removed=tuple(removed),
-        unchanged=tuple(sorted(unchanged, key=order.__getitem__)),
-        skipped=tuple(sorted(skipped, key=lambda s: order.get(s[0], 0))),
-        warnings=tuple(warnings),
-    )
+        if self.metas is None:  # library.toml unreadable: fail closed (see load_metadata)
+            if before is not None:
+                if same_file:
+                    self.unchanged.append(name)
+                else:
+                    self.skip(name, f"not re-read while {METADATA_FILE} cannot be read")
+                return None
+            meta = StoryMeta(rating="explicit")
+        elif name in self.doubtful:
+            if same_file:
+                self.unchanged.append(name)
+                return None
+            meta = StoryMeta(rating="explicit")
+        else:
+            meta = self.metas.get(name, StoryMeta())
+        meta_hash = _meta_hash(meta)
+        if self.metas is None or name in self.doubtful:
+            meta_hash = IN_DOUBT + meta_hash  # rated in doubt: the fix of library.toml may lower it
+        old_hash = None
+        if before is not None and before.meta_hash == meta_hash:
+            if same_file:
+                self.unchanged.append(name)
+                return None
+            old_hash = before.hash
+        return _Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes)
+
+    async def write(self, items: list[StoryWrite]) -> None:
+        items = [
+            _keep_rating(item, self.metas, self.stored_ratings, self.renamed, self.warnings)
+            for item in items
+        ]
+        try:
+            errors = await self.store.write_stories(items)
+        except sqlite3.Error as exc:  # rolled back: the old version stands
+            errors = [str(exc)] * len(items)
+        for item, error in zip(items, errors, strict=True):
+            if error is None:
+                (self.changed if item.file in self.known else self.added).append(item.file)
+            else:
+                self.skip(item.file, f"database error: {error}")
+
+    async def finish(self) -> IngestReport:
+        """Remove the stories whose files are gone, merge the search indexes after many
+        changes, and say what was done."""
+        removed = sorted(set(self.known) - self.present)
+        for name in removed:
+            await self.store.remove_story(name)
+        rewritten = len(self.changed) + len(removed)
+        if rewritten and rewritten >= min(TIDY_AFTER, max(1, len(self.known) // 4)):
+            started = time.monotonic()
+            await self.store.tidy_indexes()
+            log.info(
+                "search indexes merged after %d stories changed or removed (%.1f s)",
+                rewritten,
+                time.monotonic() - started,
+            )
+        order = {name: i for i, name in enumerate(sorted(self.present))}
+        return IngestReport(
+            added=tuple(sorted(self.added, key=order.__getitem__)),
+            changed=tuple(sorted(self.changed, key=order.__getitem__)),
+            removed=tuple(removed),
+            unchanged=tuple(sorted(self.unchanged, key=order.__getitem__)),
+            skipped=tuple(sorted(self.skipped, key=lambda s: order.get(s[0], 0))),
+            warnings=tuple(self.warnings),
+        )
