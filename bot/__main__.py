@@ -80,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
     except sqlite3.DatabaseError as exc:  # damage found mid-command: one line, and the cure
+        if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
+            print(
+                "storybot: the disk is full: this command's changes were rolled back and the"
+                " library is as it was; free some space and run it again",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"storybot: the database is damaged ({exc}): run `{_command()} ingest` to check and"
             " rebuild it, or restore a backup (see README, Back up)",

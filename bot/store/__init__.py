@@ -239,7 +239,7 @@ class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, Clu
                 await self.db.backup(dest)
             await asyncio.to_thread(os.replace, partial, target)
         except (OSError, sqlite3.Error) as exc:
-            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            await asyncio.to_thread(_remove_partial, partial)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoryBotError(f"cannot write the backup {target}: {reason}") from None
 
@@ -260,6 +260,18 @@ def _move_aside(path: Path, aside: Path) -> None:
         journal = path.with_name(path.name + suffix)
         if journal.exists():
             os.replace(journal, aside.with_name(aside.name + suffix))
+
+
+def _remove_partial(partial: Path) -> None:
+    """A failed backup leaves nothing behind: the partial copy nor its journal."""
+    for leftover in (partial, *(partial.with_name(partial.name + s) for s in _JOURNALS)):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot remove the partial backup %s: %s", leftover, exc)
+
+
+_JOURNALS = ("-journal", "-wal", "-shm")
 
 
 def _prepare_backup(target: Path, partial: Path, overwrite: bool) -> None:
