@@ -19,6 +19,7 @@ import discord
 from discord.ext import commands
 
 from bot.clubs import Clubs, Release
+from bot.errors import StoryBotError
 from bot.models import Club
 from cogs._club_views import release_embed, release_view
 
@@ -97,7 +98,15 @@ class Releaser:
         if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
             log.warning("club in channel %s: the channel is gone", club.channel_id)
             return Outcome(False, "The club's channel is gone.")
+        try:
+            story = await self.clubs.story_of(club)
+        except StoryBotError as exc:  # the story left the library: the club stops there
+            await self.clubs.pause(club.channel_id)
+            log.warning("club in channel %s paused: %s", club.channel_id, exc.message)
+            return Outcome(False, f"The club is paused: {exc.message}")
         missing = missing_permissions(channel)
+        if story.mature and not channel.is_nsfw():  # fail closed; the story is not named
+            missing = f"*Age-Restricted Channel* on (the club's story is rated {story.rating})"
         if missing is not None:
             await self._blocked(club, channel, missing)
             return Outcome(False, f"The club waits: I need {missing} in {channel.mention}.")

@@ -21,8 +21,11 @@ from bot.library import Library
 from bot.models import Club
 from bot.runtime import StoryBot
 from bot.settings import Settings
+from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import Server, admin, answer, restart, server
+
+__all__ = ["age_restricted"]
 
 MINUTE = 60.0
 HOUR = 60 * MINUTE
@@ -338,3 +341,33 @@ async def test_forget_takes_a_member_off_every_board(monday_env: simcord.Env) ->
     assert "club board" in done.content
     status = answer(await s.bob.slash(s.channel, "club status"))
     assert "Nobody yet" in status.embeds[0].fields[-1].value
+
+
+async def test_a_mature_club_waits_when_its_channel_stops_being_age_restricted(
+    monday_env: simcord.Env, age_restricted: Mark
+) -> None:
+    env = monday_env
+    s = server(env)
+    ada_user = env.create_user("ada")
+    role = s.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    ada = s.guild.add_member(ada_user, roles=[role])
+    after_dark = s.guild.create_text_channel("after-dark")
+    await age_restricted(env, after_dark)
+    said(
+        await ada.slash(
+            after_dark,
+            "club start",
+            story="taking-steps",
+            every="day",
+            at="19:00",
+            timezone="Europe/Paris",
+        )
+    )
+    env.backend.get_channel(after_dark.id).nsfw = False  # type: ignore[attr-defined]
+    env.backend.announce_channel_update(after_dark.id)  # the admin unticks Age-Restricted
+    await env.settle()
+    await env.advance_time(HOUR + MINUTE)
+    assert releases(after_dark) == []
+    dms = [m.content for m in ada_user.dm_channel.history()]
+    assert len(dms) == 1 and "Age-Restricted Channel" in dms[0]
+    assert "Taking Steps" not in dms[0]  # a mature story is never named in a DM
