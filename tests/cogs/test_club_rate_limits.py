@@ -21,6 +21,7 @@ from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import admin, answer, server
+from tests.conftest import SIMCORD_SETTLE_SECONDS
 
 GLOBAL_PER_SECOND = 50
 ROUTE_PER_5_SECONDS = 5
@@ -48,7 +49,7 @@ class TimedLog(list[object]):
 
 @pytest.fixture
 async def timed_env(simcord_bot: StoryBot) -> AsyncIterator[tuple[simcord.Env, TimedLog]]:
-    env = simcord.Env(simcord_bot)
+    env = simcord.Env(simcord_bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
     env.backend.clock.advance(START)
     log = TimedLog(env)
     env.backend.http_requests = log

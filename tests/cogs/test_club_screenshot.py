@@ -19,6 +19,7 @@ from bot.settings import Settings
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import admin, server
 from tests.cogs.test_screenshots import _destination, pytestmark, system_chromium
+from tests.conftest import SIMCORD_SETTLE_SECONDS
 
 __all__ = ["pytestmark", "system_chromium"]
 
@@ -32,7 +33,7 @@ def simcord_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
 
 @pytest.fixture
 async def monday_env(simcord_bot: StoryBot) -> AsyncIterator[simcord.Env]:
-    env = simcord.Env(simcord_bot)
+    env = simcord.Env(simcord_bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
     env.backend.clock.advance(START)
     await env.start()
     try:
