@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.errors import StoryBotError
-from bot.json_contract import chapter_json, excerpt_json, quote_json, scene_json, story_json
+from bot.json_contract import (
+    chapter_json,
+    excerpt_json,
+    ingest_json,
+    quote_json,
+    scene_json,
+    story_json,
+)
 from bot.library import Library
 from bot.settings import Settings
 from bot.terminal import (
@@ -93,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
     )
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     _command("console", "try the bot's commands in this terminal, no token needed")
     p = _command("stories", "list the library: titles, slugs, chapters and word counts")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
@@ -161,8 +169,13 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             if settings.read_only:
                 raise StoryBotError("READ_ONLY is set: this process does not ingest")
             progress = terminal_progress(sys.stderr)
+            # each skipped file is in the report: the log need not say it too
+            logging.getLogger("bot.ingest.files").setLevel(logging.ERROR)
             report = await library.ingest(allow_empty=args.allow_empty, on_progress=progress)
-            print(render_report(report, settings.stories_dir))
+            if args.json:
+                _print_json(ingest_json(report))
+            else:
+                print(render_report(report, settings.stories_dir))
             return 0
         # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
         # reload's; only a library never loaded (first use) is loaded once here

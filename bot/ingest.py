@@ -37,12 +37,14 @@ import ftfy
 
 import bot.text
 from bot.errors import StoryBotError
-from bot.models import RATINGS, IngestReport, Progress, Rating, StoryMeta
+from bot.ingest_report import file_report, not_read
+from bot.models import RATINGS, FileReport, IngestReport, Progress, Rating, RatingSource, StoryMeta
 from bot.store import Store
 from bot.store.library import FileState, StoryWrite
 from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
+files_log = logging.getLogger(f"{__name__}.files")  # a file skipped (the CLI's report says it)
 
 METADATA_FILE = "library.toml"
 REMOVED_DIR = "removed"  # where /library remove moves a story file (never read)
@@ -272,9 +274,11 @@ def _pipeline_fingerprint() -> bytes:
 _PIPELINE = _pipeline_fingerprint()
 
 
-def _meta_hash(meta: StoryMeta) -> str:
-    """What besides the file's bytes decides its parse: metadata and the pipeline itself."""
-    return hashlib.blake2b(_PIPELINE + repr(meta).encode(), digest_size=8).hexdigest()
+def _meta_hash(meta: StoryMeta, default_rating: Rating) -> str:
+    """What besides the file's bytes decides its parse: metadata, DEFAULT_RATING and the
+    pipeline itself."""
+    key = _PIPELINE + repr(meta).encode() + default_rating.encode()
+    return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +289,7 @@ class _Loaded:
     write: StoryWrite | None = None
     state: FileState | None = None  # set when the bytes are unchanged: only the stat moved
     problem: str | None = None
+    report: FileReport | None = None  # with ``write``: what the operator is told of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +302,7 @@ class _Job:
     meta_hash: str
     old_hash: str | None  # the stored version's hash, when its metadata still matches
     max_text: int  # MAX_STORY_MB, for the text an EPUB or HTML file yields
+    default_rating: Rating = "explicit"  # DEFAULT_RATING: for a story nothing rates
 
 
 def _digest(data: bytes) -> str:
@@ -362,7 +368,16 @@ def _load(job: _Job) -> _Loaded:
     except StoryBotError as exc:
         return _Loaded(name, problem=exc.message)
     # parsed.meta: library.toml's fields over what an EPUB or HTML file says of itself
-    return _Loaded(name, write=StoryWrite(name, parsed, parsed.meta, state))
+    source: RatingSource = "library.toml" if meta.rating else "file"
+    if parsed.meta.rating is None:  # nothing rates it: DEFAULT_RATING, failing closed
+        source = "DEFAULT_RATING"
+        rated = dataclasses.replace(parsed.meta, rating=job.default_rating)
+        parsed = dataclasses.replace(parsed, meta=rated)
+    return _Loaded(
+        name,
+        write=StoryWrite(name, parsed, parsed.meta, state),
+        report=file_report(name, parsed, source),
+    )
 
 
 # Stories are written in batches of about this much text: one transaction per batch is
@@ -473,6 +488,7 @@ async def _load_and_write(
     skip: Callable[[str, str], None],
     store: Store,
     unchanged: list[str],
+    reports: dict[str, FileReport],
     progress: Callable[[int, int], None] = lambda files, size: None,
 ) -> None:
     """Parse files in workers while a writer task writes finished batches, in file order.
@@ -491,6 +507,8 @@ async def _load_and_write(
             if loaded.problem is not None:
                 skip(loaded.name, loaded.problem)
             elif loaded.write is not None:
+                if loaded.report is not None:
+                    reports[loaded.name] = loaded.report
                 batch.append(loaded.write)
                 batch_bytes += loaded.write.state.size
                 if batch_bytes >= BATCH_BYTES:
@@ -525,12 +543,15 @@ async def ingest(
     max_bytes: int = DEFAULT_MAX_STORY_BYTES,
     allow_empty: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    default_rating: Rating = "explicit",
 ) -> IngestReport:
     """Bring the store in line with the folder; report what was added, changed, removed, skipped.
 
     ``workers``: parse in this many processes when there is much to parse (default: the
     usable CPUs; 1 or 0 keeps everything in this process). A folder with no story files
     does not empty a library that has stories unless ``allow_empty`` (StoryBotError).
+    ``default_rating`` (DEFAULT_RATING) rates a story that neither its file nor library.toml
+    rates; the report names each such story.
 
     The steps: read the folder and what the store holds (``_Run.start``); decide, file by
     file, what must be parsed (``_Run.job``); parse and write (``_load_and_write``); remove
@@ -538,6 +559,7 @@ async def ingest(
     """
     paths = story_files(folder)  # raises when the folder is missing or unreadable
     run = await _Run.start(store, folder, paths, on_skip)
+    run.default_rating = default_rating
     if not paths and run.known and not allow_empty:
         raise StoryBotError(
             f"the stories folder {_shown(folder)} has no story files, and the library has"
@@ -560,6 +582,7 @@ async def ingest(
             skip=run.skip,
             store=store,
             unchanged=run.unchanged,
+            reports=run.reports,
             progress=advance,
         )
         log.info("ingest: read %s", done.describe())
@@ -589,6 +612,10 @@ class _Run:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
+    default_rating: Rating = "explicit"
+    folder: Path | None = None
+    reports: dict[str, FileReport] = field(default_factory=dict)  # parsed, by file
+    read: list[FileReport] = field(default_factory=list)  # written: what the report says
 
     @classmethod
     async def start(
@@ -617,12 +644,14 @@ class _Run:
         renamed: dict[str, Rating] = {
             known[f].hash: stored_ratings[f] for f in set(known) - names if f in stored_ratings
         }
-        return cls(store, known, metas, warnings, stored_ratings, renamed, on_skip, doubtful)
+        run = cls(store, known, metas, warnings, stored_ratings, renamed, on_skip, doubtful)
+        run.folder = folder
+        return run
 
     def skip(self, name: str, reason: str) -> None:
         self.skipped.append((name, reason))
         kept = " (previous version kept)" if name in self.known else ""
-        log.warning("skipped story file %s: %s%s", name, reason, kept)
+        files_log.warning("skipped story file %s: %s%s", name, reason, kept)
         if self.on_skip is not None:
             self.on_skip(name, reason)
 
@@ -669,7 +698,7 @@ class _Run:
             meta = StoryMeta(rating="explicit")
         else:
             meta = self.metas.get(name, StoryMeta())
-        meta_hash = _meta_hash(meta)
+        meta_hash = _meta_hash(meta, self.default_rating)
         if self.metas is None or name in self.doubtful:
             meta_hash = IN_DOUBT + meta_hash  # rated in doubt: the fix of library.toml may lower it
         old_hash = None
@@ -678,7 +707,7 @@ class _Run:
                 self.unchanged.append(name)
                 return None
             old_hash = before.hash
-        return _Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes)
+        return _Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes, self.default_rating)
 
     async def write(self, items: list[StoryWrite]) -> None:
         items = [
@@ -692,8 +721,19 @@ class _Run:
         for item, error in zip(items, errors, strict=True):
             if error is None:
                 (self.changed if item.file in self.known else self.added).append(item.file)
+                self._reported(item)
             else:
                 self.skip(item.file, f"database error: {error}")
+
+    def _reported(self, item: StoryWrite) -> None:
+        """What the report says of a file written: its final rating, and where it came from
+        ("kept" when _keep_rating held a higher rating it had before)."""
+        report = self.reports.get(item.file)
+        if report is None:
+            return
+        rating = item.meta.rating or report.rating
+        source: RatingSource = "kept" if rating != report.rating else report.rating_from
+        self.read.append(dataclasses.replace(report, rating=rating, rating_from=source))
 
     async def finish(self) -> IngestReport:
         """Remove the stories whose files are gone, merge the search indexes after many
@@ -718,4 +758,6 @@ class _Run:
             unchanged=tuple(sorted(self.unchanged, key=order.__getitem__)),
             skipped=tuple(sorted(self.skipped, key=lambda s: order.get(s[0], 0))),
             warnings=tuple(self.warnings),
+            files=tuple(sorted(self.read, key=lambda f: order[f.file])),
+            not_read=tuple(not_read(self.folder, self.present)) if self.folder else (),
         )

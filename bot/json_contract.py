@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import Chapter, Excerpt, Hit, SceneHit, SceneResult, SearchResult, Story
+from bot.models import (
+    Chapter,
+    Excerpt,
+    Hit,
+    IngestReport,
+    SceneHit,
+    SceneResult,
+    SearchResult,
+    Story,
+)
 
 
 def story_json(s: Story) -> dict[str, Any]:
@@ -88,4 +97,32 @@ def scene_json(r: SceneResult) -> dict[str, Any]:
         "query": r.query,
         "match": r.hits[0].confidence if r.hits else "none",
         "hits": [{**_hit_json(h), "end": h.end, "confidence": h.confidence} for h in r.hits],
+    }
+
+
+def ingest_json(r: IngestReport) -> dict[str, Any]:
+    """``ingest --json``: the file lists of the summary, and each file read in detail."""
+    return {
+        "added": list(r.added),
+        "changed": list(r.changed),
+        "removed": list(r.removed),
+        "unchanged": list(r.unchanged),
+        "skipped": [{"file": f, "reason": why} for f, why in r.skipped],
+        "not_read": [{"file": f, "reason": why} for f, why in r.not_read],
+        "warnings": list(r.warnings),
+        "files": [
+            {
+                "file": f.file,
+                "status": "added" if f.file in r.added else "changed",
+                "title": f.title,
+                "author": f.author,
+                "rating": f.rating,
+                "rating_from": f.rating_from,
+                "chapters": f.chapters,
+                "words": f.words,
+                "left_out": [{"kind": kind, "words": n} for kind, n in f.left_out],
+            }
+            for f in r.files
+        ],
+        "default_rated": [f.file for f in r.files if f.rating_from == "DEFAULT_RATING"],
     }

@@ -38,6 +38,7 @@ from bot.library_admin import LibraryAdmin
 from bot.models import (
     IngestReport,
     Progress,
+    Rating,
     ReaderData,
     SceneIndexStatus,
     SceneResult,
@@ -47,7 +48,7 @@ from bot.models import (
 from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
 from bot.search.vectors import SceneVectors
-from bot.settings import DEFAULT_MAX_UPLOAD, Settings
+from bot.settings import DEFAULT_MAX_UPLOAD, DEFAULT_RATING, Settings
 from bot.store import Store
 
 __all__ = ["STORY_GONE", "Library", "one_line"]
@@ -67,11 +68,13 @@ class Library:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
         read_only: bool = False,
         vectors: SceneVectors | None = None,
+        default_rating: Rating = DEFAULT_RATING,
     ) -> None:
         self.store = store  # for the library's own tests and tools; front ends use the methods
         self.stories_dir = stories_dir
         self.max_story_bytes = max_story_bytes
         self.read_only = read_only
+        self.default_rating: Rating = default_rating  # DEFAULT_RATING: for stories nothing rates
         self.rng = random.Random()  # seeded by tests and screenshots that want one passage
         self.catalogue = catalogue = Catalogue(store)
         self.excerpts = Excerpts(store, catalogue, self.rng, read_only=read_only)
@@ -132,6 +135,7 @@ class Library:
                 settings.scene_vectors_mb,
                 settings.scene_index_cpu / 100,
             ),
+            default_rating=settings.default_rating,
         )
 
     async def close(self) -> None:
@@ -154,6 +158,7 @@ class Library:
             max_bytes=self.max_story_bytes,
             allow_empty=allow_empty,
             on_progress=on_progress,
+            default_rating=self.default_rating,
         )
         self._forget_stories()
         self.clubs.ingested()  # followers may have news

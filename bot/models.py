@@ -57,6 +57,9 @@ class ParsedStory:
     chapters: tuple[ParsedChapter, ...]
     # what library.toml and the file itself say of the story
     meta: StoryMeta = field(default_factory=StoryMeta)
+    # text of the file that is in no chapter, by kind ("front matter", "licence", "notes",
+    # "captions" ...): (kind, text) in reading order; see bot/text/structure.py
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,24 @@ class SceneIndexStatus:
         return self.embedded >= self.passages
 
 
+# where a story's rating came from, as the ingest report says it
+RatingSource = Literal["file", "library.toml", "DEFAULT_RATING", "kept"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """What ingest made of one new or changed file, for the operator."""
+
+    file: str
+    title: str
+    author: str | None
+    rating: Rating
+    rating_from: RatingSource  # "kept": it was rated higher before and nothing lowered it
+    chapters: int
+    words: int
+    left_out: tuple[tuple[str, int], ...] = ()  # (kind, words), largest first
+
+
 @dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingest pass did, by file name."""
@@ -238,6 +259,8 @@ class IngestReport:
     skipped: tuple[tuple[str, str], ...] = ()  # (file, reason)
     # for the operator, each naming its file (and line): library.toml problems, refusals
     warnings: tuple[str, ...] = ()
+    files: tuple[FileReport, ...] = ()  # the added and changed files, in file order
+    not_read: tuple[tuple[str, str], ...] = ()  # (file, why): not a story format we read
 
     @property
     def touched(self) -> bool:

@@ -23,6 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import StoryBotError
+from bot.ingest_report import report_lines
 from bot.library import Library
 from bot.models import IngestReport
 from bot.settings import Settings
@@ -34,6 +35,8 @@ EXTENSIONS_PACKAGE = "cogs"
 CLOSE_GRACE = 10.0
 PLAIN_LOG_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
 GENERIC_FAILURE = "Something went wrong on our side; it has been logged."
+# the startup log lists this many files read, then counts the rest (a first start reads all)
+REPORT_LOG_FILES = 200
 
 
 def discover_extensions(package: str = EXTENSIONS_PACKAGE) -> list[str]:
@@ -191,7 +194,10 @@ class StoryBot(commands.Bot):
                 len(report.unchanged),
                 len(report.skipped),
             )
-            # each skipped file was already logged by ingest, by name and reason
+            # each file read or not read, once (skipped files and warnings ingest has logged)
+            lines = report_lines(report, limit=REPORT_LOG_FILES, skips=False, warnings=False)
+            for line in lines:
+                log.info("library: %s", line.strip())
         # search's in-memory word list loads in the background: the first /quote needn't wait
         self._warming = asyncio.create_task(library.warm(), name="storybot-warm-search")
         # scene search by meaning: passages are embedded in the background (bot/search/vectors.py)

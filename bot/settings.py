@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.errors import StoryBotError
+from bot.models import RATINGS, Rating
 
 # A bot token is three base64url parts separated by dots; this catches the usual paste mistakes
 # (quotes, "Bot " prefix, a client secret) without claiming to validate it.
@@ -20,6 +21,9 @@ DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024
 DEFAULT_MAX_STORY_MB = 20
 DEFAULT_SCENE_VECTORS_MB = 20
 SCENE_MODELS = ("e5", "off")
+# the rating of a story that neither its file nor library.toml rates: fail closed, so a
+# story nobody rated is served only in age-restricted channels until the host rates it
+DEFAULT_RATING: Rating = "explicit"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -48,6 +52,7 @@ class Settings:
     scene_model: str = "e5"
     scene_vectors_mb: int = DEFAULT_SCENE_VECTORS_MB
     scene_index_cpu: int = 100
+    default_rating: Rating = DEFAULT_RATING  # for stories nothing rates (DEFAULT_RATING)
 
     @property
     def db_path(self) -> Path:
@@ -126,6 +131,11 @@ class Settings:
         index_cpu = integer("SCENE_INDEX_CPU")
         if index_cpu is not None and not 1 <= index_cpu <= 100:
             raise StoryBotError(f"SCENE_INDEX_CPU must be a percentage, 1 to 100, not {index_cpu}")
+        default_rating = (get("DEFAULT_RATING") or DEFAULT_RATING).lower()
+        if default_rating not in RATINGS:
+            raise StoryBotError(
+                f"DEFAULT_RATING must be one of {', '.join(RATINGS)}, not {default_rating!r}"
+            )
         if ids is not None and (shard_count is None or any(not 0 <= i < shard_count for i in ids)):
             raise StoryBotError("SHARD_IDS needs SHARD_COUNT, and each id below it")
         return cls(
@@ -145,6 +155,7 @@ class Settings:
             scene_model=choice("SCENE_MODEL", "e5", tuple(m.upper() for m in SCENE_MODELS)).lower(),
             scene_vectors_mb=DEFAULT_SCENE_VECTORS_MB if vectors_mb is None else vectors_mb,
             scene_index_cpu=100 if index_cpu is None else index_cpu,
+            default_rating=next(r for r in RATINGS if r == default_rating),
         )
 
 
@@ -213,6 +224,15 @@ SETTINGS_HELP: tuple[SettingHelp, ...] = (
         "Story files larger than this many MB are skipped by name at ingest (parsing one "
         "takes about 14 times its size in memory: 20 MB fits a 512 MB VPS).",
         "50",
+    ),
+    SettingHelp(
+        "DEFAULT_RATING",
+        "default_rating",
+        "explicit",
+        "The rating of a story that neither its file nor library.toml rates: general, teen, "
+        "mature or explicit. Mature and explicit stories are served only in age-restricted "
+        "channels; `ingest` names every story this rates.",
+        "teen",
     ),
     SettingHelp(
         "MAX_UPLOAD_BYTES",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.ingest_report import report_lines
 from bot.library import one_line
 from bot.models import (
     Chapter,
@@ -112,7 +113,8 @@ def render_scene(r: SceneResult, marks: Marks | None = None, first: int = 1) -> 
 
 def render_report(report: IngestReport, folder: Path | None = None) -> str:
     if folder is not None and not (report.touched or report.unchanged or report.skipped):
-        return f"Ingest: no story files in {shown_path(folder)} (it reads {STORY_FORMATS} files)."
+        head = f"Ingest: no story files in {shown_path(folder)} (it reads {STORY_FORMATS} files)."
+        return "\n".join([head, *report_lines(report, warnings=False)])  # what it did not read
     parts = []
     for name, files in (
         ("added", report.added),
@@ -123,11 +125,15 @@ def render_report(report: IngestReport, folder: Path | None = None) -> str:
             parts.append(f"{name} {len(files)}")
     if report.skipped:
         parts.append(f"skipped {len(report.skipped)}")
+    if report.not_read:
+        parts.append(f"not read {len(report.not_read)}")
     parts.append(f"unchanged {len(report.unchanged)}")
-    lines = ["Ingest: " + ", ".join(parts)]
-    lines += [f"  skipped {file}: {reason}" for file, reason in report.skipped]
-    lines += [f"  warning: {warning}" for warning in report.warnings]
-    return "\n".join(lines)
+    if report.warnings:  # said once, in the log (stderr) where the operator's logs keep them
+        parts.append(
+            "1 warning" if len(report.warnings) == 1 else f"{len(report.warnings)} warnings"
+        )
+    # warnings are in the log (stderr): each is said once
+    return "\n".join(["Ingest: " + ", ".join(parts), *report_lines(report, warnings=False)])
 
 
 def shown_path(path: Path) -> Path:

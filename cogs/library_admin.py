@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import StoryBotError
+from bot.ingest_report import default_rated, describe_file
 from bot.library_admin import AddResult
 from bot.models import IngestReport, Story
 from bot.runtime import StoryBot, tell
@@ -37,6 +38,9 @@ SHARED_LIBRARY = (
 )
 
 
+REPORT_FILES = 10  # files read that /library reload describes one by one
+
+
 def report_embed(report: IngestReport, title: str = "Library reloaded") -> discord.Embed:
     lines: list[str] = [] if report.touched else ["Nothing changed."]
     for label, files in (
@@ -50,6 +54,18 @@ def report_embed(report: IngestReport, title: str = "Library reloaded") -> disco
         lines.insert(0, f"⚠️ **Warning**: {warning}")
     for file, reason in report.skipped:
         lines.append(f"**Skipped** `{file}`: {reason}")
+    for f in report.files[:REPORT_FILES]:  # what was made of each file read, shortened
+        lines.append("• " + discord.utils.escape_markdown(fit(describe_file(f), 200)))
+    if len(report.files) > REPORT_FILES:
+        lines.append(f"… and {len(report.files) - REPORT_FILES} more (`storybot ingest` lists all)")
+    for file, why in report.not_read:
+        lines.append(f"**Not read** `{file}`: {why}")
+    rated = default_rated(report)
+    if rated:
+        names = ", ".join(f"`{f.file}`" for f in rated[:REPORT_FILES])
+        lines.insert(
+            0, f"⚠️ Rated **{rated[0].rating}** by DEFAULT_RATING (nothing rates them): {names}"
+        )
     lines.append(f"Unchanged: {len(report.unchanged)}")
     return discord.Embed(title=title, description=fit("\n".join(lines), DESCRIPTION_LIMIT))
 

@@ -83,7 +83,7 @@ def test_quote_json(tmp_path: Path, stories_dir: Path) -> None:
     assert answer["match"] == "exact"
     hit = answer["hits"][0]
     assert {"slug", "title", "chapter", "chapter_label", "text", "snippet"} <= hit.keys()
-    assert hit["chapter"] == 6
+    assert (hit["chapter"], hit["chapter_label"]) == (1, "Chapter Six")  # its place, its label
     assert "soaked in sorry" in hit["text"]
     # the snippet is plain text; marks are the ranges that matched
     assert "[[" not in hit["snippet"]

@@ -177,7 +177,8 @@ async def test_library_toml_sets_metadata_and_change_is_picked_up(
     [story] = await store.list_stories()
     assert (story.title, story.rating, story.slug) == ("Given Title", "mature", "given-title")
     write(folder, "library.toml", '["a.txt"]\ntitle = "Second Title"\n')
-    report = await ingest(store, folder)
+    # (a host whose DEFAULT_RATING is general: the default explicit would rate it higher)
+    report = await ingest(store, folder, default_rating="general")
     assert report.changed == ("a.txt",)
     [story] = await store.list_stories()
     # a rating is lowered only by saying so (fail closed): a lost line keeps it, with a warning

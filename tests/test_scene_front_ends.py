@@ -29,7 +29,7 @@ def test_scene_json(tmp_path: Path, stories_dir: Path) -> None:
         for a, b in hit["marks"]:
             assert 0 <= a < b <= len(hit["snippet"])
     assert answer["match"] == hits[0]["confidence"]
-    assert (hits[0]["slug"], hits[0]["chapter"]) == ("untitled-story-chapter-six", 6)
+    assert (hits[0]["slug"], hits[0]["chapter"]) == ("untitled-story-chapter-six", 1)
     assert next(hits[0]["snippet"][a:b] for a, b in hits[0]["marks"]) == "Spike"
 
 

@@ -260,6 +260,8 @@ async def test_a_repeated_story_shares_its_passages_and_gives_one_hit_per_passag
     texts_before = next(iter(await store.db.execute_fetchall("SELECT count(*) FROM scene_texts")))
     # Taking Steps (explicit) filed again under a name library.toml does not rate: general
     shutil.copy(stories_dir / "003_7455f1fa013af670.txt", stories_dir / "zz_copy.txt")
+    with (stories_dir / "library.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n["zz_copy.txt"]\nrating = "general"\n')  # a copy the host rated general
     await library.ingest()
     await check_scenes(store)
     texts_after = next(iter(await store.db.execute_fetchall("SELECT count(*) FROM scene_texts")))

@@ -80,11 +80,14 @@ def _process_document(
             section.label and repair(section.label),
             repair(section.text),
             section.note and repair(section.note),
+            given=section.given,
         )
         for section in document.sections
     ]
-    story = parse_sections(sections, file_name, merged)
-    return replace(story, meta=merged)
+    book = any(kind == "licence" for kind, _ in document.left_out)  # a Gutenberg book
+    story = parse_sections(sections, file_name, merged, book=book)
+    left = tuple((kind, repair(text)) for kind, text in document.left_out) + story.left_out
+    return replace(story, meta=merged, left_out=left)
 
 
 def _repaired_meta(meta: StoryMeta) -> StoryMeta:

@@ -33,9 +33,11 @@ from lxml import etree
 
 from bot.errors import StoryBotError
 from bot.models import StoryMeta
+from bot.text.book import boilerplate, book_blocks, licence_of
 from bot.text.html import archive_rating, is_archive, read_archive, split_by_headings
 from bot.text.markup import (
     MAX_DOCUMENT_BYTES,
+    TOC_LEVEL,
     Block,
     Document,
     blocks,
@@ -47,6 +49,7 @@ from bot.text.markup import (
     parse_xhtml,
     parse_xml,
     rating_from_text,
+    section_text,
 )
 
 __all__ = ["MAX_TOTAL_BYTES", "read_epub"]
@@ -81,9 +84,6 @@ _FRONT_LABEL = re.compile(
     re.IGNORECASE,
 )
 _FIELD = re.compile(r"[*_]*([A-Za-z][A-Za-z /]{1,30}?)\s*:[*_]*\s*(\S.*)")
-_GUTENBERG_START = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
-_GUTENBERG_END = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
-_BOILERPLATE_CLASS = re.compile(r"\bpg-boilerplate\b|\bpgheader\b|\bpgfooter\b")
 
 
 def _fail(reason: str) -> StoryBotError:
@@ -232,10 +232,10 @@ def _opf_meta(package: etree._Element) -> tuple[StoryMeta, tuple[str, ...]]:
 
 def _labels(
     box: _Container, items: dict[str, _Item], toc_id: str | None
-) -> tuple[dict[str, str], set[str]]:
-    """Label by document path, from the EPUB 3 nav document or else the NCX; and the paths
-    the landmarks mark as front matter."""
-    labels: dict[str, str] = {}
+) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """(label, the link's #fragment) by document path, from the EPUB 3 nav document or
+    else the NCX; and the paths the landmarks mark as front matter."""
+    labels: dict[str, tuple[str, str]] = {}
     front: set[str] = set()
     nav = next((i for i in items.values() if "nav" in i.properties.split()), None)
     ncx = items.get(toc_id or "") or next(
@@ -254,15 +254,33 @@ def _labels(
                     if (a.get(_EPUB_TYPE) or "") in _FRONT_TYPES:
                         front.add(path)
                 elif kind == "toc":
-                    labels.setdefault(path, element_text(a))
+                    labels.setdefault(path, (element_text(a), _fragment(href)))
     elif ncx is not None:
         root = parse_xml(box.read(ncx.href), ncx.href)
         for point in _children(root, "navPoint"):
             content = next(iter(_children(point, "content")), None)
             label = next(iter(_children(point, "text")), None)
             if content is not None and content.get("src"):
-                labels.setdefault(_resolve(ncx.href, content.get("src", "")), element_text(label))
+                src = content.get("src", "")
+                labels.setdefault(_resolve(ncx.href, src), (element_text(label), _fragment(src)))
     return labels, front
+
+
+def _fragment(href: str) -> str:
+    return unquote(href.split("#", 1)[1]) if "#" in href else ""
+
+
+def _at_start(root: etree._Element, fragment: str) -> bool:
+    """Whether the element ``#fragment`` comes before any text of the document's body."""
+    body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+    for element in body.iter("*"):
+        if element.get("id") == fragment:
+            return True
+        if local(element.tag) not in ("head", "title", "style", "script") and (
+            (element.text or "").strip()
+        ):
+            return False
+    return False
 
 
 def _is_front(path: str, label: str, root: etree._Element, front: set[str]) -> bool:
@@ -295,31 +313,6 @@ def _split_names(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
-
-
-def _without_boilerplate(root: etree._Element) -> list[etree._Element]:
-    return [
-        e
-        for e in root.iter("*")
-        if e.get("id") in ("pg-header", "pg-footer")
-        or _BOILERPLATE_CLASS.search(e.get("class") or "")
-    ]
-
-
-def _gutenberg_body(parts: list[Block]) -> list[Block]:
-    """Without a Project Gutenberg header (to its START line) and footer (from its END line)."""
-    start = next((i for i, b in enumerate(parts) if _GUTENBERG_START.match(b.text)), None)
-    if start is not None:
-        parts = parts[start + 1 :]
-    end = next((i for i, b in enumerate(parts) if _GUTENBERG_END.match(b.text)), None)
-    return parts[:end] if end is not None else parts
-
-
-def _same_title(text: str, title: str | None) -> bool:
-    def fold(s: str) -> str:
-        return re.sub(r"\W+", " ", s).strip().lower()
-
-    return bool(title) and fold(text) == fold(title or "")
 
 
 def read_epub(data: bytes) -> Document:
@@ -359,26 +352,28 @@ def read_epub(data: bytes) -> Document:
         if "html" not in item.media_type and not item.href.endswith((".html", ".htm", "xhtml")):
             continue
         root = parse_xhtml(box.read(item.href), item.href)
-        docs.append((item.href, labels.get(item.href, ""), root))
+        label, fragment = labels.get(item.href, ("", ""))
+        if fragment and not _at_start(root, fragment):
+            label = ""  # it names a part further into the document, not the document
+        docs.append((item.href, label, root))
     if any(is_archive(root) for _, _, root in docs):
         return _archive_epub(docs, meta)
     parts: list[Block] = []
     page_fields: dict[str, str] = {}
+    left: list[tuple[str, str]] = []
     for path, label, root in docs:
         body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
-        found = blocks(body, iter(_without_boilerplate(root)))
+        found = blocks(body, iter(licence_of(root, left)))
         if _is_front(path, label, root, front):
             page_fields.update(_fields(found))
+            every = blocks(body, iter(boilerplate(root)), include_skipped=True)  # a nav's too
+            left.append(("front matter", section_text(every)))
             continue
-        found = [
-            Block("Title Page", b.level) if b.level > 0 and _same_title(b.text, meta.title) else b
-            for b in found
-        ]
         first = next((b for b in found if not b.is_break), None)
         if label and (first is None or not 1 <= first.level <= 3):
-            found.insert(0, Block(label, 1))
+            found.insert(0, Block(label, TOC_LEVEL))
         parts.extend(found)
-    _, sections = split_by_headings(_gutenberg_body(parts), find_title=False)
+    _, sections = split_by_headings(book_blocks(parts, meta.title, left), find_title=False)
     rating = page_fields.get("rating") or page_fields.get("rated")
     page_meta = StoryMeta(
         rating=rating_from_text(rating),
@@ -387,7 +382,7 @@ def read_epub(data: bytes) -> Document:
         characters=_split_names(page_fields.get("characters")),
         summary=page_fields.get("summary"),
     )
-    return Document(meta.over(page_meta), tuple(sections))
+    return Document(meta.over(page_meta), tuple(sections), tuple(left))
 
 
 def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) -> Document:
@@ -399,4 +394,6 @@ def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) 
         for child in list(doc_body):
             body.append(child)
     document = read_archive(html_root)
-    return Document(archive_rating(document.meta.over(meta)), document.sections)
+    return Document(
+        archive_rating(document.meta.over(meta)), document.sections, document.left_out
+    )

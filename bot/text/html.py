@@ -24,7 +24,10 @@ from dataclasses import replace
 from lxml import etree
 
 from bot.models import Rating, StoryMeta
+from bot.text.archive_calibre import read_flat_archive
+from bot.text.book import book_blocks, licence_of, title_block
 from bot.text.markup import (
+    TOC_LEVEL,
     Block,
     Document,
     blocks,
@@ -67,10 +70,17 @@ def _classes(element: etree._Element) -> set[str]:
 
 
 def is_archive(root: etree._Element) -> bool:
-    """Whether a tree is (part of) an Archive of Our Own download."""
-    return bool(_nodes(_TAGS_LIST, root)) or any(
-        e.get("id") in ("preface", "chapters", "afterword") for e in root.iter("*")
-    )
+    """Whether a tree is (part of) an Archive of Our Own download: its tags list, or its
+    #preface, #chapters or #afterword holding the Archive's .meta or .userstuff blocks (an
+    id alone is not enough: pandoc writes ``<section id="preface">`` for a "# Preface")."""
+    if _nodes(_TAGS_LIST, root):
+        return True
+    for e in root.iter("*"):
+        if e.get("id") in ("preface", "chapters", "afterword") and any(
+            _classes(d) & {"meta", "userstuff", "byline"} for d in e.iterdescendants()
+        ):
+            return True
+    return False
 
 
 def _names(dd: etree._Element) -> tuple[str, ...]:
@@ -193,6 +203,8 @@ def read_archive(root: etree._Element) -> Document:
         if not chapters:
             chapters.append((None, [], []))
         chapters[-1][2].extend(blocks(part))
+    if not any(body for _, _, body in chapters):  # ids and classes lost to a converter
+        return read_flat_archive(root, meta)
     if work_notes and chapters:
         chapters[0][1].insert(0, work_notes)
     if end_notes and chapters:
@@ -225,21 +237,24 @@ def split_by_headings(
     sections: list[Section] = []
     label: str | None = None
     label_level = 0
+    given = False  # the label is the table of contents' (TOC_LEVEL)
     body: list[Block] = []
 
     def flush() -> None:
         if label is not None or body:
-            sections.append(Section(label, section_text(body)))
+            sections.append(Section(label, section_text(body), given=given))
 
     for block in parts:
         if title is not None and block.level == 1 and block.text == title:
             continue
-        if 1 <= block.level <= _CHAPTER_LEVELS:
-            if label is not None and not body and block.level > label_level and _bare(label):
+        level = 1 if block.level == TOC_LEVEL else block.level
+        if 1 <= level <= _CHAPTER_LEVELS:
+            if label is not None and not body and level > label_level and _bare(label):
                 label = f"{label}: {block.text}"
                 continue
             flush()
-            label, label_level, body = block.text, block.level, []
+            label, label_level, body = block.text, level, []
+            given = block.level == TOC_LEVEL
         else:
             body.append(block if block.level <= 0 else Block(block.text))
     flush()
@@ -272,17 +287,27 @@ def read_html(data: bytes) -> Document:
     root = parse_html(data)
     if is_archive(root):
         document = read_archive(root)
-        return Document(archive_rating(document.meta), document.sections)
+        return Document(archive_rating(document.meta), document.sections, document.left_out)
     body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
-    parts = blocks(body)
-    title, sections = split_by_headings(parts)
-    meta = _head_meta(root)
+    left: list[tuple[str, str]] = []
+    skip = licence_of(root, left)
+    header, block_title, author = title_block(root)
+    if header is not None:  # pandoc's title block: the title and author, not story text
+        skip.append(header)
+        left.append(("title", section_text(blocks(header))))
+    for nav in (e for e in body.iter("*") if local(e.tag) == "nav"):
+        left.append(("front matter", section_text(blocks(nav, include_skipped=True))))
+    meta = StoryMeta(title=block_title, author=author).over(_head_meta(root))
+    every = blocks(body, iter(skip))
+    parts = book_blocks(every, meta.title, left)
+    title, sections = split_by_headings(parts, find_title=header is None)
     if title:
         meta = StoryMeta(title=title).over(meta)
-    rating = stated_rating(parts[:_FRONT_BLOCKS])
+        left.append(("title", title))
+    rating = stated_rating(every[:_FRONT_BLOCKS])
     if rating is not None:
         meta = StoryMeta(rating=rating).over(meta)
-    return Document(meta, tuple(sections))
+    return Document(meta, tuple(sections), tuple(left))
 
 
 def archive_rating(meta: StoryMeta) -> StoryMeta:

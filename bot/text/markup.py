@@ -32,6 +32,7 @@ __all__ = [
     "BREAK",
     "MAX_DOCUMENT_BYTES",
     "MAX_TAGS",
+    "TOC_LEVEL",
     "Block",
     "Document",
     "blocks",
@@ -51,6 +52,9 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 # about 100,000.
 MAX_TAGS = 400_000
 BREAK = "* * *"
+# the level of a heading a reader took from the table of contents for a document that has
+# none of its own: a chapter heading (level 1) whose words are not in the file's text
+TOC_LEVEL = 7
 
 _SKIP = frozenset(
     {
@@ -59,6 +63,10 @@ _SKIP = frozenset(
         "nav", "audio", "video", "canvas", "map", "img", "image",
     }
 )  # fmt: skip
+# never text, even when a nav's words are read for the report
+_NEVER_TEXT = frozenset(
+    {"head", "script", "style", "noscript", "template", "title", "img", "image"}
+)
 _BLOCK = frozenset(
     {
         "p", "div", "blockquote", "li", "ul", "ol", "dl", "dt", "dd", "pre", "section",
@@ -72,6 +80,7 @@ _MARKS = {"em": "*", "i": "*", "cite": "*", "strong": "**", "b": "**"}
 _CENTRED = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 _CENTRE_CLASS = re.compile(r"\b(?:center|centre|centered|centred|ornament|divider|break)\b")
 _WORDS = re.compile(r"\w")
+_NEWLINES = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +277,8 @@ class _Walker:
         self.buffer: list[str] = []
         self.skip = skip  # id() of elements to leave out entirely
         self.pre = 0
+        self.read_all = False  # read nav and the like too (not scripts, styles, images)
+        self.held: list[etree._Element] = []  # the skipped elements, alive while ids matter
 
     def flush(self, level: int = 0, centred: bool = False) -> None:
         text = _clean("".join(self.buffer), keep_spaces=self.pre > 0)
@@ -281,7 +292,8 @@ class _Walker:
 
     def walk(self, element: etree._Element) -> None:
         tag = local(element.tag)
-        if tag and tag not in _SKIP and id(element) not in self.skip:
+        skipped = tag in _SKIP and not (self.read_all and tag not in _NEVER_TEXT)
+        if tag and not skipped and id(element) not in self.skip:
             if tag == "br":
                 self.buffer.append("\n")
             elif tag == "hr":
@@ -300,11 +312,16 @@ class _Walker:
         elif tag in ("img", "image") and _centred_parent(element):
             self.buffer.append("")  # an ornament image: its centred paragraph becomes a break
         if element.tail:
-            self.buffer.append(element.tail)
+            self.buffer.append(self.text(element.tail))
+
+    def text(self, text: str) -> str:
+        """A text node as a browser shows it: its line breaks are spaces (only ``<br>``
+        breaks a line), except inside ``<pre>``."""
+        return text if self.pre or "\n" not in text else _NEWLINES.sub(" ", text)
 
     def _children(self, element: etree._Element) -> None:
         if element.text:
-            self.buffer.append(element.text)
+            self.buffer.append(self.text(element.text))
         for child in element:
             self.walk(child)
 
@@ -335,9 +352,22 @@ def _centred_parent(element: etree._Element) -> bool:
     return parent is not None and _centred(parent)
 
 
-def blocks(element: etree._Element, skip: Iterator[etree._Element] | None = None) -> list[Block]:
-    """The paragraphs, headings and breaks under ``element`` (its own tail excluded)."""
-    walker = _Walker(frozenset(id(e) for e in skip) if skip is not None else frozenset())
+def blocks(
+    element: etree._Element,
+    skip: Iterator[etree._Element] | None = None,
+    *,
+    include_skipped: bool = False,
+) -> list[Block]:
+    """The paragraphs, headings and breaks under ``element`` (its own tail excluded);
+    ``include_skipped`` reads ``element`` itself even when it is a tag never read as text
+    (a ``nav``: its words, for the ingest report)."""
+    # the elements themselves are held while the walk runs: lxml makes a new proxy (with a new
+    # id()) for an element no Python object holds
+    held = list(skip) if skip is not None else []
+    walker = _Walker(frozenset(id(e) for e in held))
+    walker.held = held
+    if include_skipped:
+        walker.read_all = True
     tail = element.tail
     element.tail = None
     try:
@@ -367,6 +397,9 @@ def section_text(parts: list[Block]) -> str:
 class Document:
     meta: StoryMeta
     sections: tuple[Section, ...]
+    # text of the file the reader left out of the sections, (kind, text): front matter pages,
+    # a licence, the Archive's preface and afterword (see ParsedStory.left_out)
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 # Ratings as the archives write them, folded (lower case, spaces only).

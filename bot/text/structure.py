@@ -27,9 +27,11 @@ How a text is read (pure functions, no I/O):
   "Part 5.", "I. A SCANDAL IN BOHEMIA", a bare " I." with its title on the next line,
   "Prologue", "Epilogue") start chapters; the label is the author's (decoration and a
   trailing period removed). A heading with no text under it (a table of contents) is not a
-  chapter. Text before the first heading is its own chapter numbered one before it when
-  that heading is a later number ("Part 1" before "Part 2"), a "Prologue" (0) before a
-  first chapter, and merely a note when it is only author notes.
+  chapter. Text before the first heading is its own chapter, labelled one before it when
+  that heading is a later number ("Part 1" before "Part 2"), a "Prologue" before a first
+  chapter, and merely a note when it is only author notes. Chapters are **numbered 1..N in
+  reading order** whatever their labels say ("Chapter 11" alone is chapter 1, labelled
+  "Chapter 11"), so "chapter 5" is always the fifth.
 * **Notes** ("A/N", "Author's note", "Disclaimer:" ... paragraphs, text after an end
   marker, and a closing paragraph that talks about the fic rather than telling it) go to
   ``ParsedChapter.note``. **End markers** ("End Part 1.", "The End.", "TBC", "To Be
@@ -45,8 +47,10 @@ Scene numbers count across the whole story from 1: each chapter starts a new sce
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 
 from bot.models import ParsedChapter, ParsedStory, StoryMeta
 
@@ -61,6 +65,19 @@ __all__ = [
 ]
 
 MAX_PARAGRAPH = 10_000
+
+# What a parse leaves out of the chapters, (kind, text), for the ingest report: set by parse()
+# and parse_sections() for the duration of one parse (a ContextVar: each thread has its own).
+_LEFT_OUT: ContextVar[list[tuple[str, str]] | None] = ContextVar("left_out", default=None)
+
+
+def leave_out(kind: str, text: str) -> None:
+    """Record text the chapters will not hold: "front matter", "back matter", "licence",
+    "captions", "title", "headings" (shown as labels, or part headings), "markers" (scene
+    breaks, end markers), "repeats". Notes are counted from the chapters' notes."""
+    out = _LEFT_OUT.get()
+    if out is not None and text.strip():
+        out.append((kind, text))
 
 
 # ---- numbers -----------------------------------------------------------------------------
@@ -238,6 +255,7 @@ class _Heading:
     label: str
     keyword: str  # "Chapter", "Part" ... as written; "" for a bare numeral
     special: str = ""  # "prologue", "epilogue", "interlude", or "front" (front matter)
+    given: bool = False  # the label is the table of contents', not a heading of the text
 
 
 _BREAK = "break"
@@ -412,6 +430,9 @@ def _split_gutenberg(text: str) -> tuple[str, str, str | None] | None:
     ]  # str.find at GB/s; the regex confirms the line
     end = _GUTENBERG_END.search(text, text.rfind("\n", 0, min(found)) + 1) if found else None
     body = text[start.end() : end.start() if end else len(text)]
+    leave_out("licence", header + text[start.start() : start.end()])
+    if end is not None:
+        leave_out("licence", text[end.start() :])
     return pre, body, title
 
 
@@ -562,6 +583,7 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
                         i += 1
         if in_contents:
             if len(line) <= 100 and kind != _CONTENTS_MARK:
+                leave_out("front matter", line)
                 i += 1
                 continue  # an entry of the table of contents, until two blank lines
             in_contents = False
@@ -569,13 +591,14 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
             block.append(line)
         elif kind == _CONTENTS_MARK:
             flush()
+            leave_out("front matter", line)
             in_contents = True
         elif isinstance(kind, _Heading):
             flush()
             items.append(("heading", kind))
         else:
             flush()
-            items.append((kind, None))
+            items.append((kind, line))
         i += 1
         if layout.wrapped and not in_contents:
             # in a wrapped text only a block's first line can be a heading or a marker: the
@@ -673,6 +696,8 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         draft = drafts[-1]
         if kind == "heading":
             assert isinstance(value, _Heading)
+            if not value.given:
+                leave_out("headings", value.label)
             drafts.append(_Draft(value, [], []))
             new_scene = True
             after_end = False
@@ -680,10 +705,12 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
             leading = False
             continue
         if kind == _BREAK:
+            leave_out("markers", str(value))
             new_scene = True
             pending_blank = False
             continue
         if kind == _END:
+            leave_out("markers", str(value))
             new_scene = True
             after_end = True
             continue
@@ -703,6 +730,7 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
             and not draft.paragraphs
             and (_BYLINE.fullmatch(text) or (front_matter and _front_matter_line(text)))
         ):
+            leave_out("front matter", text)
             continue  # a byline or the title page
         leading = False
         if pending_blank and draft.paragraphs and "\n" not in text and "\n" not in last_text:
@@ -727,7 +755,13 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         # leading short paragraphs about the fic are notes too (000: "A/N thanks for ...")
         while lead.paragraphs and _is_meta(lead.paragraphs[0][1]) and len(lead.paragraphs) == 1:
             lead.note_paragraph(0)
-    return _number(drafts)
+    return _by_position(_number(drafts))
+
+
+def _by_position(chapters: list[ParsedChapter]) -> list[ParsedChapter]:
+    """Chapters numbered 1..N in reading order: a reader's "chapter 5" is the fifth chapter,
+    whatever the book prints (its label keeps that: "Chapter 11", "Letter 2", "Prologue")."""
+    return [ParsedChapter(i, c.label, c.note, c.paragraphs) for i, c in enumerate(chapters, 1)]
 
 
 def _front_matter_line(text: str) -> bool:
@@ -764,6 +798,9 @@ def _drop_front_matter(drafts: list[_Draft]) -> list[_Draft]:
             and heading.special == "front"
             and (i < real[0] or not _PREFACE_LIKE.match(heading.label))
         ):
+            kind = "front matter" if i < real[0] else "back matter"
+            for text in [*draft.notes, *(t for _, t in draft.paragraphs)]:
+                leave_out(kind, text)
             continue
         kept.append(draft)
     return kept
@@ -830,6 +867,11 @@ def _chapter(
 ) -> ParsedChapter:
     note = "\n\n".join(notes) if notes else None
     kept = _drop_repeats(paragraphs)
+    if len(kept) < len(paragraphs):
+        dropped = Counter(t for _, t in paragraphs) - Counter(t for _, t in kept)
+        for text, times in dropped.items():
+            for _ in range(times):
+                leave_out("repeats", text)
     if any(len(text) > MAX_PARAGRAPH for _, text in kept):
         kept = [(scene, piece) for scene, text in kept for piece in split_long(text)]
     return ParsedChapter(number, label, note, tuple(kept))
@@ -871,8 +913,18 @@ def _take_title(lines: list[str]) -> tuple[str | None, int]:
 
 
 def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedStory:
-    """Split a story into its title and chapters of (scene, paragraph) pairs."""
-    meta = meta or StoryMeta()
+    """Split a story into its title and chapters of (scene, paragraph) pairs; what is in no
+    chapter is the story's ``left_out``, by kind."""
+    left: list[tuple[str, str]] = []
+    token = _LEFT_OUT.set(left)
+    try:
+        story = _parse(text, file_name, meta or StoryMeta())
+    finally:
+        _LEFT_OUT.reset(token)
+    return replace(story, left_out=tuple(left))
+
+
+def _parse(text: str, file_name: str, meta: StoryMeta) -> ParsedStory:
     gutenberg = _split_gutenberg(text)
     book_title: str | None = None
     if gutenberg is not None:
@@ -886,6 +938,7 @@ def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedSto
         _collapse_spaces(text, lines, marks)
     title, at = _take_title(lines)
     if at >= 0:
+        leave_out("title", lines[at])
         lines[at] = ""
     layout = _measure(lines, book=gutenberg is not None)
     items = _walk(lines, layout)
@@ -930,6 +983,11 @@ def _drop_illustrations(text: str) -> str:
         inner = [line.strip(_CAPTION_TRIM) for line in text[match.end() : end].split("\n")]
         inner = [line for line in inner if line]
         heading = inner[-1] if inner and _heading(inner[-1]) is not None else ""
+        caption = text[start:end]
+        if heading:  # the heading stays: the rest is the caption
+            at = caption.rfind(heading)
+            caption = caption[:at] + caption[at + len(heading) :] if at >= 0 else caption
+        leave_out("captions", caption)
         out.append(text[pos:start])
         out.append(f"\n{heading}\n" if heading else "")
         pos = end
@@ -947,10 +1005,15 @@ class Section:
     label: str | None
     text: str
     note: str | None = None
+    given: bool = False  # the label comes from the table of contents, not from the text
 
 
 def parse_sections(
-    sections: Iterable[Section], file_name: str, meta: StoryMeta | None = None
+    sections: Iterable[Section],
+    file_name: str,
+    meta: StoryMeta | None = None,
+    *,
+    book: bool = False,
 ) -> ParsedStory:
     """Chapters from sections a format reader split by their markup.
 
@@ -958,9 +1021,22 @@ def parse_sections(
     3: Storm" is chapter 3; a label that is no heading, "The Time Traveller", takes the next
     number); its text goes through the same paragraph, note, break and scene rules as a .txt
     file's. Headings inside a section's text start chapters too, except one that opens the
-    section (the author repeating the label). Front matter is dropped as in a .txt book.
+    section (the author repeating the label). Front matter is dropped as in a .txt book;
+    ``book`` (a Project Gutenberg book): short lines before the first heading are its title
+    page, as in a Gutenberg .txt.
     """
-    meta = meta or StoryMeta()
+    left: list[tuple[str, str]] = []
+    token = _LEFT_OUT.set(left)
+    try:
+        story = _parse_sections(sections, file_name, meta or StoryMeta(), book)
+    finally:
+        _LEFT_OUT.reset(token)
+    return replace(story, left_out=tuple(left))
+
+
+def _parse_sections(
+    sections: Iterable[Section], file_name: str, meta: StoryMeta, book: bool
+) -> ParsedStory:
     items: list[Item] = []
     for section in sections:
         lines = [line.strip() for line in section.text.split("\n")]
@@ -970,13 +1046,17 @@ def parse_sections(
             heading = _classify(label) if len(label) <= 120 else None
             if not isinstance(heading, _Heading):
                 heading = _Heading(None, label, "")
+            heading.given = section.given
             items.append(("heading", heading))
             if walked and walked[0][0] == "heading":
+                repeated = walked[0][1]
+                assert isinstance(repeated, _Heading)
+                leave_out("headings", repeated.label)
                 walked = walked[1:]  # "Chapter 1" again as the text's first line
         if section.note:
             items.append((_NOTE_ITEM, section.note))
         items.extend(walked)
-    chapters = _assemble(items, front_matter=False)
+    chapters = _assemble(items, front_matter=book)
     return ParsedStory(meta.title or title_from_file(file_name), tuple(chapters), meta)
 
 
@@ -1011,5 +1091,6 @@ def _collapse_spaces(text: str, lines: list[str], marks: list[str]) -> None:
 def _drop_repeated_title(items: list[Item], book_title: str | None) -> list[Item]:
     """A Gutenberg book repeats its title first thing after the header: not a paragraph."""
     if book_title and items and items[0][0] == "para" and str(items[0][1]) == book_title:
+        leave_out("title", book_title)
         return items[1:]
     return items

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -105,3 +106,11 @@ def everything(message: simcord.ResponseMessage | discord.Message) -> str:
         parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
         parts += [embed.author.name or ""] + [f"{f.name}: {f.value}" for f in embed.fields]
     return "\n".join(parts)
+
+
+def rate(stories_dir: Path, name: str, rating: str = "general") -> None:
+    """Rate a story file the test writes in library.toml, as a host would: a story nothing
+    rates gets DEFAULT_RATING (explicit unless set), which keeps it out of ordinary channels."""
+    toml = stories_dir / "library.toml"
+    old = toml.read_text(encoding="utf-8") if toml.exists() else ""
+    toml.write_text(f'{old}\n["{name}"]\nrating = "{rating}"\n', encoding="utf-8")

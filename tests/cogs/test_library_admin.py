@@ -29,7 +29,9 @@ STORY = (
 
 @pytest.fixture
 def simcord_bot(settings: Settings, closing_bots: BuildBot) -> discord.Client:
-    return closing_bots(dataclasses.replace(settings, max_upload_bytes=MAX_UPLOAD))
+    # a host whose DEFAULT_RATING is general: the stories these tests add are for everyone
+    general = dataclasses.replace(settings, max_upload_bytes=MAX_UPLOAD, default_rating="general")
+    return closing_bots(general)
 
 
 def _text(result: simcord.InteractionResult) -> str:
@@ -68,6 +70,7 @@ async def test_reload_reports_added_changed_removed_and_skipped(
     changed.write_bytes(changed.read_bytes() + b"\n\nA new last paragraph, added later.\n")
     os.remove(stories_dir / seeds[4])
     (stories_dir / "broken.txt").write_bytes(bytes(range(32)) * 10)
+    (stories_dir / "notes.pdf").write_bytes(b"%PDF-1.4\n")
 
     result = await ada.slash(channel, "library reload")
     assert _deferred(env), "a rescan can take longer than Discord's 3 s: it must defer"
@@ -76,6 +79,9 @@ async def test_reload_reports_added_changed_removed_and_skipped(
     assert f"**Changed** (1): `{seeds[3]}`" in text
     assert f"**Removed** (1): `{seeds[4]}`" in text
     assert "**Skipped** `broken.txt`: not a text file" in text
+    assert "**Not read** `notes.pdf`: a PDF" in text
+    # what was made of each file read, as the operator reads it (markdown escaped)
+    assert "• new\\_story.txt: “The Lighthouse”, general (DEFAULT\\_RATING), 1 chapter" in text
     assert "Unchanged: 3" in text
 
     again = _text(await ada.slash(channel, "library reload"))

@@ -9,7 +9,7 @@ import pytest
 import simcord
 
 from bot.errors import StoryBotError
-from tests.cogs.helpers import answer, custom_ids, page_text, server, texts
+from tests.cogs.helpers import answer, custom_ids, page_text, rate, server, texts
 
 PHRASE = "my whole world is soaked in sorry"
 
@@ -99,6 +99,7 @@ async def test_story_text_with_everyone_pings_nobody(
         "and <@&42> too, and nobody came.\n",
         encoding="utf-8",
     )
+    rate(stories_dir, "ping.txt")
     await s.library.ingest()
     result = await s.alice.slash(s.channel, "quote", text="the herald cried everyone")
     message = answer(result)
@@ -118,6 +119,7 @@ async def test_story_text_like_a_mark_is_shown_as_written(
         "Wiki Notes\n\nThe page said [[link]] twice, and then the lantern keeper sighed.\n",
         encoding="utf-8",
     )
+    rate(stories_dir, "wiki.txt")
     await s.library.ingest()
     message = answer(await s.alice.slash(s.channel, "quote", text="the lantern keeper sighed"))
     assert message.embeds, message.content

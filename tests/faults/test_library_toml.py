@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
-from bot.ingest import ingest, load_metadata
+from bot.ingest import ingest as _ingest
+from bot.ingest import load_metadata
 from bot.store import Store
+
+# These tests are about library.toml failing closed: run as a host whose DEFAULT_RATING is
+# general, so that what rates a story explicit here is library.toml's doubt, not the default.
+ingest = functools.partial(_ingest, default_rating="general")
 
 STORY = "{title}\n\nChapter 1\n\nThe first paragraph is here.\n\nThe second one follows it.\n"
 

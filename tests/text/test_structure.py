@@ -38,25 +38,26 @@ PROSE = "She walked to the door and looked out at the rain for a long while."
 
 
 @pytest.mark.parametrize(
-    ("heading", "number", "label"),
+    ("heading", "label"),
     [
-        ("Chapter 11", 11, "Chapter 11"),
-        ("/Chapter Six/", 6, "Chapter Six"),
-        ("CHAPTER XI.", 11, "CHAPTER XI"),
-        ("Chapter 1: The Storm", 1, "Chapter 1: The Storm"),
-        ("Chapter 3 - A New Hope", 3, "Chapter 3 - A New Hope"),
-        ("Part 2", 2, "Part 2"),
-        ("Part 5.", 5, "Part 5"),
-        ("Part Twenty-One", 21, "Part Twenty-One"),
-        ("**Chapter 4**", 4, "Chapter 4"),
-        ("~ Chapter 7 ~", 7, "Chapter 7"),
-        ("I. A SCANDAL IN BOHEMIA", 1, "I. A SCANDAL IN BOHEMIA"),
-        ("Part 2 of 5", 2, "Part 2 of 5"),
+        ("Chapter 11", "Chapter 11"),
+        ("/Chapter Six/", "Chapter Six"),
+        ("CHAPTER XI.", "CHAPTER XI"),
+        ("Chapter 1: The Storm", "Chapter 1: The Storm"),
+        ("Chapter 3 - A New Hope", "Chapter 3 - A New Hope"),
+        ("Part 2", "Part 2"),
+        ("Part 5.", "Part 5"),
+        ("Part Twenty-One", "Part Twenty-One"),
+        ("**Chapter 4**", "Chapter 4"),
+        ("~ Chapter 7 ~", "Chapter 7"),
+        ("I. A SCANDAL IN BOHEMIA", "I. A SCANDAL IN BOHEMIA"),
+        ("Part 2 of 5", "Part 2 of 5"),
     ],
 )
-def test_heading_styles(heading: str, number: int, label: str) -> None:
+def test_heading_styles(heading: str, label: str) -> None:
+    """The label is the book's; the number is the chapter's place in the story (1..N)."""
     parsed = story(f"{heading}\n\n{PROSE}\n")
-    assert heads(parsed) == [(number, label)]
+    assert heads(parsed) == [(1, label)]
     assert paras(parsed) == [PROSE]
 
 
@@ -100,14 +101,14 @@ def test_unheaded_first_part_gets_the_preceding_number() -> None:
 
 def test_leading_note_before_a_later_chapter_is_a_note_not_a_chapter() -> None:
     parsed = story(f"A/N thanks for the reviews, I hope you like it.\n\nChapter 11\n\n{PROSE}\n")
-    assert heads(parsed) == [(11, "Chapter 11")]
+    assert heads(parsed) == [(1, "Chapter 11")]
     assert parsed.chapters[0].note == "A/N thanks for the reviews, I hope you like it."
     assert not parsed.title.startswith("A/N")
 
 
 def test_text_before_chapter_one_is_a_prologue() -> None:
     parsed = story(f"{PROSE}\n\nChapter 1\n\n{PROSE}\n")
-    assert heads(parsed) == [(0, "Prologue"), (1, "Chapter 1")]
+    assert heads(parsed) == [(1, "Prologue"), (2, "Chapter 1")]
 
 
 @pytest.mark.parametrize(
@@ -258,7 +259,7 @@ def test_scene_breaks_start_new_scenes_and_are_dropped(brk: str) -> None:
 def test_breaks_before_the_heading_or_the_end_make_no_empty_scene() -> None:
     text = f"++++++++\n/Chapter Six/\n\n{PROSE}\n\n++++++++\n\n{PROSE} B.\n\n++++++++\n\nTBC\n"
     parsed = story(text)
-    assert heads(parsed) == [(6, "Chapter Six")]
+    assert heads(parsed) == [(1, "Chapter Six")]
     assert [s for s, _ in parsed.chapters[0].paragraphs] == [1, 2]
 
 

@@ -1,0 +1,199 @@
+"""Books made by the tools readers use read as their .txt does.
+
+The fixtures in tests/fixtures/books were made by tests/fixtures/books/make_fixtures.sh with
+Debian's pandoc 2.17 and calibre 6.13 and Project Gutenberg's ebookmaker 0.14.6 from The
+Time Machine, Pride and Prejudice and the seed "Breaking alone". For each: the same chapter
+labels as the .txt reading, numbered 1..N; chapter 1 starting where the book starts; every
+chapter's words within 1% of the .txt's; no front matter in any chapter; and a sentence of
+every chapter of the .txt found in the same chapter.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import lxml.html
+import pytest
+from lxml import etree
+
+from bot.models import ParsedStory
+from bot.text import decode, process, repair
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOKS = ROOT / "tests" / "fixtures" / "books"
+SOURCES = {
+    "tm": ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt",
+    "pp": BOOKS / "pride_and_prejudice.txt",
+    "ba": BOOKS / "breaking_alone.txt",
+}
+FIXTURES = sorted(
+    p.name
+    for p in BOOKS.iterdir()
+    if p.suffix in (".epub", ".html") and p.name.split(".")[0] in SOURCES
+)
+# what the makers put before chapter 1 or after the last: never in a chapter
+FRONT_MATTER = (
+    "CONTENTS",
+    "PREFACE",
+    "This edition follows the text",
+    "Project Gutenberg",
+    "PROJECT GUTENBERG",
+    "Table of Contents",
+    "I. Introduction II. The Machine",
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def fold(text: str) -> str:
+    """Without emphasis marks, quotes folded, whitespace collapsed: what both readings share."""
+    text = re.sub(r"[*_]", "", text).replace("’", "'").replace("‘", "'")
+    text = re.sub(r"--|[—–]", "-", text)  # pandoc and calibre make "--" a dash
+    return " ".join(text.replace("“", '"').replace("”", '"').split())
+
+
+@cache
+def txt(key: str) -> ParsedStory:
+    path = SOURCES[key]
+    return process(path.read_bytes(), path.name)
+
+
+@cache
+def book(name: str) -> ParsedStory:
+    return process((BOOKS / name).read_bytes(), name)
+
+
+def text_of(story: ParsedStory, index: int) -> str:
+    return "\n\n".join(t for _, t in story.chapters[index].paragraphs)
+
+
+def test_there_are_fixtures_of_every_maker() -> None:
+    makers = {name.split(".")[1].split("-")[0] for name in FIXTURES}
+    assert {"pandoc", "calibre", "ebookmaker"} <= makers, FIXTURES
+    assert len(FIXTURES) >= 12
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_same_chapters_and_labels_as_the_txt(name: str) -> None:
+    story, reference = book(name), txt(name.split(".", maxsplit=1)[0])
+    assert [c.label for c in story.chapters] == [c.label for c in reference.chapters]
+    assert [c.number for c in story.chapters] == list(range(1, len(story.chapters) + 1))
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_chapter_one_starts_where_the_book_starts(name: str) -> None:
+    story, reference = book(name), txt(name.split(".", maxsplit=1)[0])
+    first = fold(reference.chapters[0].paragraphs[0][1])[:80]
+    assert fold(story.chapters[0].paragraphs[0][1])[:80] == first
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_words_within_one_percent_chapter_by_chapter(name: str) -> None:
+    story, reference = book(name), txt(name.split(".", maxsplit=1)[0])
+    for i, chapter in enumerate(reference.chapters):
+        expected = words(text_of(reference, i))
+        got = words(text_of(story, i)) if i < len(story.chapters) else 0
+        assert abs(got - expected) <= expected / 100, (chapter.label, got, expected)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_no_front_matter_in_any_chapter(name: str) -> None:
+    story = book(name)
+    for i, chapter in enumerate(story.chapters):
+        text = text_of(story, i)
+        for marker in FRONT_MATTER:
+            assert marker not in text, (chapter.label, marker)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_the_txt_quotes_are_in_the_same_chapter(name: str) -> None:
+    """The middle paragraph's first 60 characters of every chapter of the .txt."""
+    story, reference = book(name), txt(name.split(".", maxsplit=1)[0])
+    for i, chapter in enumerate(reference.chapters):
+        paragraphs = [t for _, t in chapter.paragraphs]
+        quote = fold(paragraphs[len(paragraphs) // 2])[:60]
+        assert quote in fold(text_of(story, i)), (chapter.label, quote)
+
+
+# ---- nothing lost: every word of the body is served or left out by kind ---------------------
+
+_NOT_TEXT = frozenset({"script", "style", "head", "title"})
+
+
+def _tag(element: object) -> str:
+    tag = getattr(element, "tag", None)
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _body_text(root: etree._Element) -> str:
+    """Every text node under <body> but scripts and styles: what a browser could show."""
+    body = next((e for e in root.iter() if _tag(e) == "body"), root)
+    out: list[str] = []
+    for element in body.iter():
+        if _tag(element) and _tag(element) not in _NOT_TEXT and element.text:
+            out.append(element.text)
+        if element is not body and element.tail:
+            out.append(element.tail)
+    return " ".join(out)
+
+
+def _parse(data: bytes) -> etree._Element:
+    try:
+        return etree.fromstring(data)
+    except etree.XMLSyntaxError:
+        return lxml.html.document_fromstring(data)
+
+
+def body_words(path: Path) -> int:
+    """The words of a file's body, counted without the readers: an HTML file's <body>, or
+    the <body> of every document an EPUB's spine lists (its OPF read here with lxml)."""
+    if path.suffix == ".html":
+        return words(_body_text(lxml.html.document_fromstring(path.read_bytes())))
+    with zipfile.ZipFile(path) as box:
+        container = etree.fromstring(box.read("META-INF/container.xml"))
+        opf = next(e.get("full-path", "") for e in container.iter() if e.get("full-path"))
+        package = etree.fromstring(box.read(opf))
+        hrefs = {e.get("id"): e.get("href", "") for e in package.iter() if _tag(e) == "item"}
+        total = 0
+        for ref in (e for e in package.iter() if _tag(e) == "itemref"):
+            href = posixpath.normpath(
+                posixpath.join(posixpath.dirname(opf), hrefs[ref.get("idref")])
+            )
+            if ref.get("linear", "yes") != "no" and href.endswith(("html", "htm")):
+                total += words(_body_text(_parse(box.read(href))))
+    return total
+
+
+ALL_FILES = sorted(p.name for p in BOOKS.iterdir() if p.suffix in (".epub", ".html"))
+
+
+@pytest.mark.parametrize("name", ALL_FILES)
+def test_served_and_left_out_words_are_the_body(name: str) -> None:
+    story = book(name)
+    served = sum(words(t) for c in story.chapters for _, t in c.paragraphs)
+    notes = sum(words(c.note) for c in story.chapters if c.note)
+    left = {kind: 0 for kind, _ in story.left_out}
+    for kind, text in story.left_out:
+        left[kind] += words(text)
+    assert served + notes + sum(left.values()) == body_words(BOOKS / name), left
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted((ROOT / "seeds").glob("*.txt")), SOURCES["tm"], SOURCES["pp"]],
+    ids=lambda p: p.name,
+)
+def test_a_txt_loses_no_word_either(path: Path) -> None:
+    """For a .txt the body is the decoded, repaired text (what the structure step reads)."""
+    story = process(path.read_bytes(), path.name)
+    served = sum(words(t) for c in story.chapters for _, t in c.paragraphs)
+    notes = sum(words(c.note) for c in story.chapters if c.note)
+    left = sum(words(text) for _, text in story.left_out)
+    assert served + notes + left == words(repair(decode(path.read_bytes())))
