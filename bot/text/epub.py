@@ -394,6 +394,4 @@ def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) 
         for child in list(doc_body):
             body.append(child)
     document = read_archive(html_root)
-    return Document(
-        archive_rating(document.meta.over(meta)), document.sections, document.left_out
-    )
+    return Document(archive_rating(document.meta.over(meta)), document.sections, document.left_out)
