@@ -81,7 +81,8 @@ async def test_reload_reports_added_changed_removed_and_skipped(
     assert "**Skipped** `broken.txt`: not a text file" in text
     assert "**Not read** `notes.pdf`: a PDF" in text
     # what was made of each file read, as the operator reads it (markdown escaped)
-    assert "• new\\_story.txt: “The Lighthouse”, general (DEFAULT\\_RATING), 1 chapter" in text
+    # (rated explicit in doubt: a seed's library.toml section now names no file)
+    assert "• new\\_story.txt: “The Lighthouse”, explicit (library.toml), 1 chapter" in text
     assert "Unchanged: 3" in text
 
     again = _text(await ada.slash(channel, "library reload"))
