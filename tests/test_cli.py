@@ -266,11 +266,11 @@ def test_chapter_by_place_or_by_label(tmp_path: Path, stories_dir: Path) -> None
     """A one-chapter story whose only chapter is labelled "Chapter Six" is chapter 1; its
     label, and the number the label gives, find it too."""
     for ref in ("1", "Chapter Six", "6"):
-        result = run(tmp_path, "chapter", "untitled-story-chapter-six", ref, "--json",
+        result = run(tmp_path, "chapter", "soaked-in-sorry", ref, "--json",
                      stories=stories_dir)  # fmt: skip
         assert result.returncode == 0, (ref, result.stderr)
         assert json.loads(result.stdout)["chapter_label"] == "Chapter Six"
-    wrong = run(tmp_path, "chapter", "untitled-story-chapter-six", "2", stories=stories_dir)
+    wrong = run(tmp_path, "chapter", "soaked-in-sorry", "2", stories=stories_dir)
     assert wrong.returncode == 2
     assert "give its place, 1 to 1, or its label (Chapter Six)" in wrong.stderr
 

@@ -29,7 +29,7 @@ def test_scene_json(tmp_path: Path, stories_dir: Path) -> None:
         for a, b in hit["marks"]:
             assert 0 <= a < b <= len(hit["snippet"])
     assert answer["match"] == hits[0]["confidence"]
-    assert (hits[0]["slug"], hits[0]["chapter"]) == ("untitled-story-chapter-six", 1)
+    assert (hits[0]["slug"], hits[0]["chapter"]) == ("soaked-in-sorry", 1)
     assert next(hits[0]["snippet"][a:b] for a, b in hits[0]["marks"]) == "Spike"
 
 
@@ -49,7 +49,7 @@ def test_scene_in_words_marks_matches_and_says_how_sure(tmp_path: Path, stories_
     result = run(tmp_path, "scene", BOOKSHOP, stories=stories_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("3 passages like “Spike browsing poetry")
-    assert "1. Untitled story (Chapter Six), Chapter Six (" in result.stdout
+    assert "1. Soaked in Sorry, Chapter Six (" in result.stdout
     assert "*Spike*" in result.stdout
 
 
@@ -63,7 +63,7 @@ async def test_console_scene(library: Library) -> None:
     session = ConsoleSession(library)
     assert "/scene TEXT [story:S]" in HELP
     answer = await session.handle(f"/scene {BOOKSHOP}")
-    assert answer is not None and "1. Untitled story (Chapter Six), Chapter Six (" in answer
+    assert answer is not None and "1. Soaked in Sorry, Chapter Six (" in answer
     scoped = await session.handle("/scene Willow in the kitchen story:breaking-alone")
     assert scoped is not None and scoped.count("Breaking alone, ") == 3
     assert await session.handle("/scene") == (

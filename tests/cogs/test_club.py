@@ -244,26 +244,26 @@ async def test_the_vote_is_a_poll_and_its_close_offers_the_winner_to_managers(
     status = answer(await s.alice.slash(s.channel, "club status"))
     assert "Finished" in {f.name: f.value for f in status.embeds[0].fields}["Next release"]
 
-    stories = "a tale of two sinners, untitled-story-chapter-six, Breaking alone"
+    stories = "a tale of two sinners, soaked-in-sorry, Breaking alone"
     await s.alice.slash(s.channel, "club vote", stories=stories, hours=2)
     poll_message = s.channel.last_message
     assert poll_message is not None and poll_message.poll is not None
     answers = [a.text for a in poll_message.poll.answers]
-    assert answers == ["A Tale of Two Sinners", "Untitled story (Chapter Six)", "Breaking alone"]
+    assert answers == ["A Tale of Two Sinners", "Soaked in Sorry", "Breaking alone"]
     await s.alice.vote(poll_message, answer=2)
     await s.bob.vote(poll_message, answer=2)
     await ada.vote(poll_message, answer=1)
     await env.advance_time(2 * HOUR + MINUTE)
     result = s.channel.last_message
-    assert result is not None and "Untitled story (Chapter Six)" in result.content
+    assert result is not None and "Soaked in Sorry" in result.content
     assert "2 votes" in result.content
 
     refused = said(await s.bob.click(result, label="Start the club"))
     assert "Only club managers" in refused
     started = said(await ada.click(result, label="Start the club"))
-    assert "Untitled story (Chapter Six)" in started and "every Monday at 19:00" in started
+    assert "Soaked in Sorry" in started and "every Monday at 19:00" in started
     status = answer(await s.bob.slash(s.channel, "club status"))
-    assert status.embeds[0].title == "Reading club: Untitled story (Chapter Six)"
+    assert status.embeds[0].title == "Reading club: Soaked in Sorry"
 
 
 async def test_missing_permissions_are_told_once_to_the_starter_and_the_club_waits(
