@@ -1,7 +1,7 @@
 """Screenshots of real embeds for the README (docs/*.png), rendered by simcord with chromium.
 
 Skipped, with the reason, when Playwright or chromium is missing. PNGs go to tmp_path unless
-STORYBOT_WRITE_DOCS=1, which writes docs/excerpt.png, docs/chapter.png and docs/quote.png:
+STORYBOT_WRITE_DOCS=1, which writes the docs/*.png the README shows:
 
     STORYBOT_WRITE_DOCS=1 .venv/bin/pytest -m screenshot
 """
@@ -20,7 +20,7 @@ import pytest
 import simcord
 
 import bot.library
-from tests.cogs.helpers import answer, server
+from tests.cogs.helpers import admin, answer, server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,19 +68,49 @@ def seeded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("seeded")
 async def test_screenshots(simcord_env: simcord.Env, system_chromium: None, tmp_path: Path) -> None:
+    """Each command as a reader meets it: the chapter page at a phone's width (390 pixels)."""
     s = server(simcord_env)
     out = _destination(tmp_path)
     out.mkdir(parents=True, exist_ok=True)
-    excerpt = await s.alice.slash(s.channel, "excerpt", story="breaking-alone", chapter="4")
-    chapter = await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2")
-    quote = await s.alice.slash(s.channel, "quote", text="my whole world is soaked in sorry")
-    assert answer(excerpt).embeds and answer(chapter).components and answer(quote).embeds
-
-    shots = (("excerpt", excerpt, 700), ("chapter", chapter, 2000), ("quote", quote, 500))
-    async with simcord_env.preview(s.channel, viewers=[s.alice], width=900, height=700) as p:
-        for name, result, height in shots:  # tall enough for a whole page and its buttons
-            capture = await p.screenshot(out / f"{name}.png", target=result, viewport=(900, height))
-            assert capture.ready, capture
-    for name in ("excerpt", "chapter", "quote"):
+    ada = admin(simcord_env, s.guild)
+    alice, channel = s.alice, s.channel
+    excerpt = await alice.slash(channel, "excerpt", story="soaked-in-sorry")
+    quote = await alice.slash(channel, "quote", text="my whole world is soaked in sorry")
+    scene = await alice.slash(channel, "scene", description="Spike cheats at Scrabble")
+    stories = await alice.slash(channel, "stories")
+    chapter = await alice.slash(channel, "chapter", story="breaking-alone", chapter="2")
+    await alice.click(answer(chapter), label="Bookmark")
+    await simcord_env.advance_time(3)
+    bookmarks = await alice.slash(channel, "bookmarks")
+    resumed = await alice.slash(channel, "continue")
+    daily = await ada.slash(channel, "daily set", channel=channel, time="08:30",
+                            timezone="Europe/Paris")  # fmt: skip
+    for result in (excerpt, quote, scene, stories, chapter, bookmarks, resumed, daily):
+        assert answer(result).embeds or answer(result).components or answer(result).content
+    shots = (
+        ("excerpt", excerpt, 700),
+        ("quote", quote, 560),
+        ("scene", scene, 1100),
+        ("stories", stories, 1100),
+        ("bookmarks", bookmarks, 600),
+        ("continue", resumed, 1400),
+        ("daily", daily, 300),
+    )
+    async with simcord_env.preview(channel, viewers=[alice, ada], width=900, height=700) as p:
+        for name, result, height in shots:
+            viewer = ada if name == "daily" else alice
+            capture = await p.screenshot(
+                out / f"{name}.png", target=result, viewer=viewer, viewport=(900, height)
+            )
+            assert capture.ready, (name, capture)
+    async with simcord_env.preview(channel, viewers=[alice], width=390, height=844) as p:
+        capture = await p.screenshot(out / "chapter.png", target=chapter, viewport=(390, 844))
+        assert capture.ready, capture
+    reader = simcord_env.create_user("reader", global_name="Reader")
+    dm = await reader.slash("chapter", story="soaked-in-sorry", chapter="1")
+    async with simcord_env.preview(reader.dm_channel, viewers=[reader], width=390) as p:
+        capture = await p.screenshot(out / "dm.png", target=dm, viewport=(390, 844))
+        assert capture.ready, capture
+    for name in (*(shot[0] for shot in shots), "chapter", "dm"):
         png = (out / f"{name}.png").read_bytes()
-        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, name
