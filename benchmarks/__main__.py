@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import formats, ingest, memory, readers, scenes, search
+from benchmarks import formats, ingest, memory, readers, scene_vectors, scenes, search
 
 
 def main() -> None:
@@ -26,6 +26,7 @@ def main() -> None:
     ingest.print_table("Ingest by format, the same text", formats.run())
     ingest.print_table("Quote search", search.run(db_path, folder, ingest.bare_db()))
     ingest.print_table("Scene search", scenes.run(db_path, ingests=2, times=times))
+    ingest.print_table("Scene search by meaning", scene_vectors.run())
     # The library above repeats every paragraph ~460 times, and storybot indexes each distinct
     # text once; the same library with no paragraph repeated shows what that is worth.
     with scenes.timing() as times:
