@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.errors import StoryBotError
 from bot.ingest_report import default_rated, describe_file
 from bot.library_admin import AddResult
-from bot.models import IngestReport, Story
+from bot.models import IngestReport, SceneIndexStatus, Story
 from bot.runtime import StoryBot, tell
 from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
@@ -70,6 +70,24 @@ def report_embed(report: IngestReport, title: str = "Library reloaded") -> disco
     return discord.Embed(title=title, description=fit("\n".join(lines), DESCRIPTION_LIMIT))
 
 
+def scene_index_line(status: SceneIndexStatus) -> str:
+    """/library status: the scene index by meaning, in one line."""
+    if status.model is None:
+        return (
+            f"{status.stories} stories. Scene search ranks by words alone "
+            "(SCENE_MODEL=off, or the scene model cannot run on this machine)."
+        )
+    share = f"{status.embedded / status.passages:.0%}" if status.passages else "100%"
+    state = "building in the background" if status.building else "idle"
+    over = status.stories - status.stories_budgeted
+    return (
+        f"{status.stories} stories. Scene search by meaning: {status.embedded} of "
+        f"{status.passages} passages have vectors ({share}, {state}); "
+        f"{status.stories_ready} of {status.stories_budgeted} stories are ranked by meaning"
+        + (f", {over} over SCENE_VECTORS_MB by words alone." if over else ".")
+    )
+
+
 def story_embed(story: Story, title: str) -> discord.Embed:
     """What an added story is: title, file, author, rating, size, and the fandom and summary
     its file (or library.toml) gives; its metadata is shown as written, never as markdown."""
@@ -120,6 +138,7 @@ class LibraryAdminCog(commands.Cog):
         self.bot = bot
         self.settings = settings
         self.admin = library.admin
+        self.door = library
 
     async def _allowed(self, interaction: discord.Interaction) -> bool:
         if not await require_manage_guild(interaction):
@@ -129,6 +148,14 @@ class LibraryAdminCog(commands.Cog):
             await tell(interaction, SHARED_LIBRARY)
             return False
         return True
+
+    @library.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """How far scene search by meaning has come (vectors built in the background)."""
+        if not await self._allowed(interaction):
+            return
+        status = await self.door.scene_index_status()
+        await tell(interaction, scene_index_line(status))
 
     @library.command(name="reload")
     async def reload(self, interaction: discord.Interaction) -> None:

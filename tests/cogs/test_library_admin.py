@@ -231,3 +231,23 @@ async def test_library_guild_ids_limit_which_servers_change_the_library(
     text = _text(await _admin(env, guild).slash(channel, "library reload"))
     assert ("Library reloaded" in text) is allowed
     assert ("shared by every server" in text) is not allowed
+
+
+async def test_status_says_how_scene_search_ranks(simcord_env: simcord.Env) -> None:
+    env = simcord_env
+    guild = env.create_guild()
+    channel = guild.create_text_channel("admin")
+    result = await _admin(env, guild).slash(channel, "library status")
+    assert "5 stories. Scene search ranks by words alone (SCENE_MODEL=off" in _text(result)
+
+
+def test_status_line_with_the_model() -> None:
+    from bot.models import SceneIndexStatus
+    from cogs.library_admin import scene_index_line
+
+    line = scene_index_line(SceneIndexStatus("e5", 320, 80, 2, 5, 6, True))
+    assert line == (
+        "6 stories. Scene search by meaning: 80 of 320 passages have vectors (25%, building in"
+        " the background); 2 of 5 stories are ranked by meaning, 1 over SCENE_VECTORS_MB by"
+        " words alone."
+    )
