@@ -140,6 +140,19 @@ async def resolve(data: dict[str, list[dict[str, str]]]) -> tuple[list[Scene], l
     return scenes, absent
 
 
+async def relocated(library: Library, scenes: Sequence[Scene]) -> list[Scene]:
+    """The scenes with their chapters found again in the library as served now (chapter
+    numbers follow the parsing; the anchors do not change)."""
+    from dataclasses import replace
+
+    served = await served_chapters(library)
+    out: list[Scene] = []
+    for s in scenes:
+        story, chapters = served[s.file]
+        out.append(replace(s, chapter=locate(story, chapters, s.heading, s.anchor)))
+    return out
+
+
 def _stable(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -186,6 +186,7 @@ async def test_blind_scene_descriptions_held_out(blind_library) -> None:
     results: dict[str, blind_eval.Tally] = {}
     for half, path in (("held-out", blind_eval.HELDOUT), ("dev", blind_eval.DEV)):
         scenes, absent = blind_eval.read(path)
+        scenes = await blind_eval.relocated(lib, scenes)
         hybrid = await blind_eval.tally("hybrid", both, stories, scenes, absent)
         lexical = await blind_eval.tally("words", words_only, stories, scenes, absent)
         assert hybrid.found is not None and lexical.found is not None
