@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import bot.store.library as library_sql
+import bot.store.sqlite.library as library_sql
 from benchmarks.corpus import BENCH_DIR, ROOT, build_library
 from benchmarks.search import _ensure_ingested, _fmt
 from bot.search import SceneSearch
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 
 Row = tuple[str, str, str]
 ROUNDS = 4  # each description is asked this many times (the first may be cold)
@@ -47,7 +47,7 @@ class WriteTimes:
 
 @contextmanager
 def timing() -> Iterator[WriteTimes]:
-    """Time write_scenes and _text_ids inside bot.store.library while the block runs."""
+    """Time write_scenes and _text_ids inside bot.store.sqlite.library while the block runs."""
     times = WriteTimes()
     scenes, texts = library_sql.write_scenes, library_sql._text_ids
 
@@ -98,7 +98,7 @@ def _mb(sizes: dict[str, int], keep: Callable[[str], bool]) -> float:
 
 
 async def _latencies(db_path: Path) -> tuple[list[float], list[float], int, int]:
-    store = await Store.open(db_path, read_only=True)
+    store = await SQLiteStore.open(db_path, read_only=True)
     try:
         every = await store.list_stories()
         # a channel's view: without mature stories, or (the seeds carry no library.toml

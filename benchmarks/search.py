@@ -27,8 +27,8 @@ from benchmarks.corpus import BENCH_DIR, build_library
 from bot.ingest import ingest
 from bot.library import Library
 from bot.search import tokens
-from bot.store import Store
-from bot.store.search import phrase_query
+from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite.search import phrase_query
 
 Row = tuple[str, str, str]
 
@@ -118,7 +118,7 @@ Answers = Counter[tuple[str, str]]
 STAGES = ("texts_with_all", "texts_with_phrase", "texts_with_two_of", "occurrences")
 
 
-def _time_stages(store: Store, stages: dict[str, dict[str, float]], kind: list[str]) -> None:
+def _time_stages(store: SQLiteStore, stages: dict[str, dict[str, float]], kind: list[str]) -> None:
     """Wrap the store's search queries (this instance only) to add their seconds to
     ``stages[kind[0]]``, the kind of quote being timed."""
     for name in STAGES:
@@ -138,8 +138,8 @@ def _time_stages(store: Store, stages: dict[str, dict[str, float]], kind: list[s
 async def _ours(
     db_path: Path, queries: dict[str, list[str]]
 ) -> tuple[dict[str, list[float]], Answers, float, dict[str, dict[str, float]]]:
-    # through the door, as a /quote goes: Library -> Search -> Store
-    store = await Store.open(db_path, read_only=True)
+    # through the door, as a /quote goes: Library -> Search -> SQLiteStore
+    store = await SQLiteStore.open(db_path, read_only=True)
     library = Library(store, db_path.parent, read_only=True)
     stages: dict[str, dict[str, float]] = {"warm-up": {}}
     kind_now = ["warm-up"]
@@ -291,7 +291,7 @@ def _stages(stages: dict[str, float], spent: Sequence[float]) -> str:
 
 
 async def _ensure_ingested(folder: Path, db_path: Path) -> None:
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         await ingest(store, folder)
     finally:

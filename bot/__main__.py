@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,22 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoryBotError as exc:
         # the core's messages name Discord's commands; in a shell, name the CLI's
         message = exc.message.replace("with /stories", f"with `{_command()} stories`")
+        message = message.replace("run ingest", f"run `{_command()} ingest`")
         print(f"storybot: {message}", file=sys.stderr)
         return 2 if exc.usage else 1
-    except sqlite3.DatabaseError as exc:  # damage found mid-command: one line, and the cure
-        if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
-            print(
-                "storybot: the disk is full: this command's changes were rolled back and the"
-                " library is as it was; free some space and run it again",
-                file=sys.stderr,
-            )
-            return 1
-        print(
-            f"storybot: the database is damaged ({exc}): run `{_command()} ingest` to check and"
-            " rebuild it, or restore a backup (see README, Back up)",
-            file=sys.stderr,
-        )
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

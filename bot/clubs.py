@@ -36,7 +36,7 @@ from bot.models import (
     Story,
     StoryGrowth,
 )
-from bot.store.clubs import ClubSQL
+from bot.store import ClubStore
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EVERY_CHOICES = ("day", "week", *WEEKDAYS)
@@ -220,7 +220,7 @@ class Clubs:
     """Clubs, their members and votes, and story followers, over the store."""
 
     def __init__(
-        self, store: ClubSQL, catalogue: Catalogue, settle: Callable[[], Awaitable[None]]
+        self, store: ClubStore, catalogue: Catalogue, settle: Callable[[], Awaitable[None]]
     ) -> None:
         self.store = store
         self.catalogue = catalogue

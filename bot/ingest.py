@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import re
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -39,8 +38,7 @@ import bot.text
 from bot.errors import StoryBotError
 from bot.ingest_report import file_report, not_read
 from bot.models import RATINGS, FileReport, IngestReport, Progress, Rating, RatingSource, StoryMeta
-from bot.store import Store
-from bot.store.library import FileState, StoryWrite
+from bot.store import FileState, Store, StoryWrite
 from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
@@ -714,10 +712,8 @@ class _Run:
             _keep_rating(item, self.metas, self.stored_ratings, self.renamed, self.warnings)
             for item in items
         ]
-        try:
-            errors = await self.store.write_stories(items)
-        except sqlite3.Error as exc:  # rolled back: the old version stands
-            errors = [str(exc)] * len(items)
+        # a story that fails is rolled back and keeps its old version (its error is returned)
+        errors = await self.store.write_stories(items)
         for item, error in zip(items, errors, strict=True):
             if error is None:
                 (self.changed if item.file in self.known else self.added).append(item.file)

@@ -49,7 +49,7 @@ from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
 from bot.search.vectors import SceneVectors
 from bot.settings import DEFAULT_MAX_UPLOAD, DEFAULT_RATING, Settings
-from bot.store import Store
+from bot.store import Store, open_store
 
 __all__ = ["STORY_GONE", "Library", "one_line"]
 
@@ -121,8 +121,8 @@ class Library:
 
     @classmethod
     async def open(cls, settings: Settings, *, check: bool = False) -> Library:
-        """``check``: a process starting to serve or ingest checks the file first (Store.open)."""
-        store = await Store.open(settings.db_path, read_only=settings.read_only, check=check)
+        """``check``: a process starting to serve or ingest checks the store first (open_store)."""
+        store = await open_store(settings.db_path, read_only=settings.read_only, check=check)
         return cls(
             store,
             settings.stories_dir,

@@ -20,7 +20,7 @@ from bot.daily import (
     zone,
 )
 from bot.errors import StoryBotError
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 
 
 def schedule(
@@ -159,13 +159,13 @@ def test_posts_exactly_once_per_local_day(now: datetime, hour: int, minute: int,
 
 async def test_schedule_survives_reopening_and_claims_once(tmp_path: Path) -> None:
     path = tmp_path / "data" / "stories.db"
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     try:
         assert await store.daily_schedule(1) is None
         await store.set_daily_schedule(schedule("07:30", "Europe/Paris", story="a.txt"))
     finally:
         await store.close()
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     try:
         saved = await store.daily_schedule(1)
         assert saved == schedule("07:30", "Europe/Paris", story="a.txt")

@@ -18,8 +18,9 @@ import pytest
 from bot.errors import StoryBotError
 from bot.library import Library
 from bot.settings import Settings
-from bot.store import Store
-from bot.store.schema import MIGRATIONS
+from bot.store import StoreError
+from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite.schema import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "storybot.service"
@@ -198,7 +199,7 @@ async def test_read_only_copy_serves_and_cannot_write(
         found = await reader.quote("soaked in sorry", mature_ok=True)
         assert found.match != "none"
         assert await reader.daily_schedule(1) is None
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StoreError, match="readonly"):
             await reader.store.remove_story(stories[0].file)
     finally:
         await reader.close()
@@ -206,7 +207,7 @@ async def test_read_only_copy_serves_and_cannot_write(
 
 async def test_read_only_without_a_database_says_so(tmp_path: Path) -> None:
     with pytest.raises(StoryBotError, match="cannot open the database"):
-        await Store.open(tmp_path / "missing.db", read_only=True)
+        await SQLiteStore.open(tmp_path / "missing.db", read_only=True)
     # aiosqlite stops its worker thread after the failed connect answers; let it finish while
     # the loop is still open (else it reports "Event loop is closed" from its thread)
     await asyncio.sleep(0.1)
@@ -221,8 +222,8 @@ async def test_read_only_refuses_a_database_it_would_have_to_upgrade(tmp_path: P
     db.execute("PRAGMA user_version = 2")
     db.close()
     with pytest.raises(StoryBotError, match=r"older storybot .* without READ_ONLY"):
-        await Store.open(old, read_only=True)
-    upgraded = await Store.open(old)  # a writer upgrades it; then readers are welcome
+        await SQLiteStore.open(old, read_only=True)
+    upgraded = await SQLiteStore.open(old)  # a writer upgrades it; then readers are welcome
     await upgraded.close()
-    reader = await Store.open(old, read_only=True)
+    reader = await SQLiteStore.open(old, read_only=True)
     await reader.close()

@@ -11,14 +11,14 @@ from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library import Library
 from bot.settings import Settings
-from bot.store import SCHEMA_VERSION, Store
+from bot.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 STORY = "Little Story\n\nChapter 1\n\nThe first paragraph is here.\n\nThe second one follows it.\n"
 
 
 @pytest.fixture
 async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db" / "stories.db")
+    s = await SQLiteStore.open(tmp_path / "db" / "stories.db")
     yield s
     await s.close()
 
@@ -30,7 +30,7 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
     return path
 
 
-async def test_schema_version_and_wal(store: Store) -> None:
+async def test_schema_version_and_wal(store: SQLiteStore) -> None:
     async with store.db.execute("PRAGMA user_version") as c:
         assert (await c.fetchone())[0] == SCHEMA_VERSION
     async with store.db.execute("PRAGMA journal_mode") as c:
@@ -40,17 +40,17 @@ async def test_schema_version_and_wal(store: Store) -> None:
 async def test_reopening_keeps_data(tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
-    first = await Store.open(tmp_path / "s.db")
+    first = await SQLiteStore.open(tmp_path / "s.db")
     await ingest(first, folder)
     await first.close()
-    second = await Store.open(tmp_path / "s.db")
+    second = await SQLiteStore.open(tmp_path / "s.db")
     try:
         assert [s.file for s in await second.list_stories()] == ["a.txt"]
     finally:
         await second.close()
 
 
-async def test_incremental_add_change_remove(store: Store, tmp_path: Path) -> None:
+async def test_incremental_add_change_remove(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "b.txt", STORY.replace("Little", "Other"))
@@ -76,7 +76,7 @@ async def test_incremental_add_change_remove(store: Store, tmp_path: Path) -> No
     assert not await store.paragraphs_with_phrase(["other"], None, 5)
 
 
-async def test_unchanged_file_is_not_read(store: Store, tmp_path: Path) -> None:
+async def test_unchanged_file_is_not_read(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     path = write(folder, "a.txt", STORY)
     await ingest(store, folder)
@@ -90,7 +90,7 @@ async def test_unchanged_file_is_not_read(store: Store, tmp_path: Path) -> None:
         path.chmod(0o644)
 
 
-async def test_touched_but_same_bytes_is_unchanged(store: Store, tmp_path: Path) -> None:
+async def test_touched_but_same_bytes_is_unchanged(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     path = write(folder, "a.txt", STORY)
     await ingest(store, folder)
@@ -100,7 +100,7 @@ async def test_touched_but_same_bytes_is_unchanged(store: Store, tmp_path: Path)
     assert (await store.file_states())["a.txt"].mtime_ns == 1
 
 
-async def test_failure_mid_story_keeps_previous_version(store: Store, tmp_path: Path) -> None:
+async def test_failure_mid_story_keeps_previous_version(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "b.txt", STORY.replace("Little", "Other"))
@@ -123,7 +123,7 @@ async def test_failure_mid_story_keeps_previous_version(store: Store, tmp_path: 
     assert stories["b.txt"].title == "Newer Story"
 
 
-async def test_broken_file_keeps_previous_version(store: Store, tmp_path: Path) -> None:
+async def test_broken_file_keeps_previous_version(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     await ingest(store, folder)
@@ -133,7 +133,7 @@ async def test_broken_file_keeps_previous_version(store: Store, tmp_path: Path) 
     assert [s.title for s in await store.list_stories()] == ["Little Story"]
 
 
-async def test_messy_folder(store: Store, tmp_path: Path) -> None:
+async def test_messy_folder(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(
         folder,
@@ -158,7 +158,9 @@ async def test_messy_folder(store: Store, tmp_path: Path) -> None:
     assert stories["huge.txt"].words > 1_000_000
 
 
-async def test_bad_library_toml_is_reported_not_fatal(store: Store, tmp_path: Path, caplog) -> None:
+async def test_bad_library_toml_is_reported_not_fatal(
+    store: SQLiteStore, tmp_path: Path, caplog
+) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "library.toml", "this is = = not toml")
@@ -168,7 +170,7 @@ async def test_bad_library_toml_is_reported_not_fatal(store: Store, tmp_path: Pa
 
 
 async def test_library_toml_sets_metadata_and_change_is_picked_up(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
@@ -190,7 +192,7 @@ async def test_library_toml_sets_metadata_and_change_is_picked_up(
     assert (story.title, story.rating) == ("Second Title", "general")
 
 
-async def test_duplicate_titles_get_distinct_slugs(store: Store, tmp_path: Path) -> None:
+async def test_duplicate_titles_get_distinct_slugs(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "b.txt", STORY)
@@ -217,7 +219,7 @@ def test_seeds_are_shipped_unchanged() -> None:
 
 
 async def test_rewriting_most_of_the_library_merges_the_search_indexes(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     """Every story rewritten (a new text pipeline re-reads them all) leaves the FTS5 indexes
     full of deleted entries that every query reads, until they are merged: ingest merges them."""

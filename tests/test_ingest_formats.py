@@ -13,7 +13,7 @@ from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library import Library
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 from tests.test_cli import run
 from tests.text import epub_fixtures as fx
 
@@ -38,7 +38,7 @@ def folder_with_formats(tmp_path: Path) -> Path:
 
 async def test_formats_ingest_and_metadata(tmp_path: Path) -> None:
     folder = folder_with_formats(tmp_path)
-    store = await Store.open(tmp_path / "db.sqlite")
+    store = await SQLiteStore.open(tmp_path / "db.sqlite")
     try:
         report = await ingest(store, folder)
         assert dict(report.skipped).keys() == {"broken.epub", "page.htm"}

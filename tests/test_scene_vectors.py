@@ -21,7 +21,7 @@ from bot.search import SceneSearch, embedding
 from bot.search.embedding import Embedder, Floats
 from bot.search.vectors import SceneVectors
 from bot.settings import Settings
-from bot.store.schema import SCHEMA_VERSION
+from bot.store.sqlite.schema import SCHEMA_VERSION
 
 pytestmark = pytest.mark.skipif(embedding.load("e5") is None, reason="no scene model here")
 

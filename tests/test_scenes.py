@@ -14,9 +14,9 @@ from bot.library import Library
 from bot.models import CONFIDENCES, SceneResult, Story
 from bot.search import SceneSearch
 from bot.search.scene import stem
-from bot.store import Store
-from bot.store.scenes import PASSAGE_CHARS, SEPARATOR, passages
-from bot.store.schema import MIGRATIONS
+from bot.store.passages import PASSAGE_CHARS, SEPARATOR, passages
+from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite.schema import MIGRATIONS
 from bot.text.normalize import words
 
 HOSTILE = [
@@ -41,7 +41,7 @@ HOSTILE = [
 ]
 
 
-async def scene_rows(store: Store) -> list[tuple[int, int, int, int]]:
+async def scene_rows(store: SQLiteStore) -> list[tuple[int, int, int, int]]:
     rows = await store.db.execute_fetchall(
         "SELECT story_id, chapter, first_position, last_position FROM scenes"
         " ORDER BY story_id, first_position"
@@ -49,7 +49,7 @@ async def scene_rows(store: Store) -> list[tuple[int, int, int, int]]:
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def shared_groups(store: Store) -> set[frozenset[tuple[int, int]]]:
+async def shared_groups(store: SQLiteStore) -> set[frozenset[tuple[int, int]]]:
     """The passages (story, first position) that share a scene text, group by group."""
     groups: dict[int, set[tuple[int, int]]] = {}
     for r in await store.db.execute_fetchall(
@@ -59,7 +59,7 @@ async def shared_groups(store: Store) -> set[frozenset[tuple[int, int]]]:
     return {frozenset(g) for g in groups.values()}
 
 
-async def check_scenes(store: Store) -> None:
+async def check_scenes(store: SQLiteStore) -> None:
     """Every paragraph is in exactly one passage of its own chapter and scene, cut by the
     rule of ``passages``; the passages pointing at one scene text hold the same paragraph
     texts, every scene text is some passage's, and no run of texts is stored twice; the index agrees
@@ -245,7 +245,7 @@ async def test_no_query_raises(library: Library, query: str) -> None:
 
 async def test_search_works_on_a_read_only_database(library: Library) -> None:
     stories = await library.stories(mature_ok=True)
-    store = await Store.open(library.store.path, read_only=True)
+    store = await SQLiteStore.open(library.store.path, read_only=True)
     try:
         result = await SceneSearch(store).find("Tara ends it with Willow in the yard", stories)
         assert result.hits[0].story.file.startswith("000")

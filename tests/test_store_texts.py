@@ -24,8 +24,8 @@ import pytest
 from bot.ingest import ingest
 from bot.library import Library
 from bot.models import SearchResult, Story
-from bot.store import SCHEMA_VERSION, Store
-from bot.store.schema import MIGRATIONS
+from bot.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from bot.store.sqlite.schema import MIGRATIONS
 from tests.test_ingest import write
 
 SHARED = "The lighthouse keeper counted gulls every morning."
@@ -39,7 +39,7 @@ COMMON = [SHARED_2, RAIN]  # the chapter both stories of ingest_pair hold whole
 
 @pytest.fixture
 async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db" / "stories.db")
+    s = await SQLiteStore.open(tmp_path / "db" / "stories.db")
     yield s
     await s.close()
 
@@ -62,7 +62,7 @@ def put(folder: Path, name: str, text: str) -> None:
 
 
 async def search(
-    store: Store, text: str, stories: Sequence[Story], *, limit: int = 5
+    store: SQLiteStore, text: str, stories: Sequence[Story], *, limit: int = 5
 ) -> SearchResult:
     """Quote search among some of the stories, through the Library's Search object."""
     library = Library(store, Path("unused"))
@@ -70,15 +70,17 @@ async def search(
     return await library.quotes.find(text, stories, every=every, limit=limit)
 
 
-async def rows(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+async def rows(
+    store: SQLiteStore, sql: str, params: tuple[object, ...] = ()
+) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in await store.db.execute_fetchall(sql, params)]
 
 
-async def scalar(store: Store, sql: str, params: tuple[object, ...] = ()) -> int:
+async def scalar(store: SQLiteStore, sql: str, params: tuple[object, ...] = ()) -> int:
     return int((await rows(store, sql, params))[0][0])
 
 
-async def check_consistent(store: Store) -> None:
+async def check_consistent(store: SQLiteStore) -> None:
     """No orphan or missing texts; a text is shared only between identical chapters, at the
     same place; chapters have the same text hash exactly when they hold the same texts; and
     the FTS5 index agrees with ``texts`` (rank 1 makes integrity-check compare the index
@@ -112,23 +114,23 @@ async def check_consistent(store: Store) -> None:
     )
 
 
-async def indexed(store: Store, word: str) -> int:
+async def indexed(store: SQLiteStore, word: str) -> int:
     """Index entries matching a word, straight from FTS5 (not joined to ``texts``)."""
     return await scalar(store, "SELECT count(*) FROM texts_fts WHERE texts_fts MATCH ?", (word,))
 
 
-async def count_texts(store: Store, text: str | None = None) -> int:
+async def count_texts(store: SQLiteStore, text: str | None = None) -> int:
     if text is None:
         return await scalar(store, "SELECT count(*) FROM texts")
     return await scalar(store, "SELECT count(*) FROM texts WHERE text = ?", (text,))
 
 
-async def texts_of(store: Store, story_id: int) -> list[list[str]]:
+async def texts_of(store: SQLiteStore, story_id: int) -> list[list[str]]:
     chapters = next(s for s in await store.list_stories() if s.id == story_id).chapters
     return [[p.text for p in await store.chapter_paragraphs(story_id, c.number)] for c in chapters]
 
 
-async def text_ids(store: Store, story_id: int, chapter: int | None = None) -> list[int]:
+async def text_ids(store: SQLiteStore, story_id: int, chapter: int | None = None) -> list[int]:
     """The text id of each paragraph of a story (or of one chapter), in order."""
     where = "" if chapter is None else f" AND chapter = {int(chapter)}"
     found = await rows(
@@ -139,7 +141,7 @@ async def text_ids(store: Store, story_id: int, chapter: int | None = None) -> l
     return [int(r[0]) for r in found]
 
 
-async def ingest_pair(store: Store, folder: Path) -> dict[str, int]:
+async def ingest_pair(store: SQLiteStore, folder: Path) -> dict[str, int]:
     # chapter 1 of each holds SHARED among other paragraphs: not the same chapter, not shared;
     # chapter 2 is the same chapter in both: shared
     put(folder, "a.txt", story("Alpha Tale", [SHARED, ONLY_A], COMMON))
@@ -148,7 +150,7 @@ async def ingest_pair(store: Store, folder: Path) -> dict[str, int]:
     return {s.file: s.id for s in await store.list_stories()}
 
 
-async def test_integrity_check_notices_an_index_out_of_step(store: Store) -> None:
+async def test_integrity_check_notices_an_index_out_of_step(store: SQLiteStore) -> None:
     await store.db.execute_fetchall("INSERT INTO texts (id, text) VALUES (1, 'gulls')")
     await store.db.execute_fetchall("INSERT INTO texts_fts (rowid, text) VALUES (1, 'gulls')")
     await store.db.execute_fetchall(
@@ -162,7 +164,7 @@ async def test_integrity_check_notices_an_index_out_of_step(store: Store) -> Non
 
 
 async def test_a_whole_chapter_is_shared_a_single_paragraph_is_not(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     ids = await ingest_pair(store, tmp_path / "stories")
     a, b = ids["a.txt"], ids["b.txt"]
@@ -180,7 +182,7 @@ async def test_a_whole_chapter_is_shared_a_single_paragraph_is_not(
 
 
 async def test_only_the_same_texts_in_the_same_order_are_the_same_chapter(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     folder = tmp_path / "stories"
     await ingest_pair(store, folder)
@@ -199,7 +201,7 @@ async def test_only_the_same_texts_in_the_same_order_are_the_same_chapter(
     await check_consistent(store)
 
 
-async def test_a_story_filed_twice_is_stored_once(store: Store, tmp_path: Path) -> None:
+async def test_a_story_filed_twice_is_stored_once(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     text = story("Alpha Tale", [SHARED, ONLY_A], COMMON, [ONLY_B])
     put(folder, "a.txt", text)
@@ -234,7 +236,7 @@ async def test_a_story_filed_twice_is_stored_once(store: Store, tmp_path: Path) 
     assert [(h.story.id, h.chapter, h.position) for h in result.hits] == [(first, 2, 2)]
 
 
-async def test_search_gives_one_hit_per_story(store: Store, tmp_path: Path) -> None:
+async def test_search_gives_one_hit_per_story(store: SQLiteStore, tmp_path: Path) -> None:
     ids = await ingest_pair(store, tmp_path / "stories")
     a, b = ids["a.txt"], ids["b.txt"]
     stories = await store.list_stories()
@@ -255,7 +257,9 @@ async def test_search_gives_one_hit_per_story(store: Store, tmp_path: Path) -> N
     assert result.match == "none", "a's own line is not in b"
 
 
-async def test_a_line_repeated_in_one_story_gives_one_hit(store: Store, tmp_path: Path) -> None:
+async def test_a_line_repeated_in_one_story_gives_one_hit(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     folder = tmp_path / "stories"
     put(folder, "b.txt", story("Beta Tale", [ONLY_B, SHARED], [SHARED_2, SHARED]))
     await ingest(store, folder)
@@ -264,7 +268,9 @@ async def test_a_line_repeated_in_one_story_gives_one_hit(store: Store, tmp_path
     assert [(h.chapter, h.position) for h in result.hits] == [(1, 1)], "its first place"
 
 
-async def test_a_chapter_repeated_in_one_story_is_stored_once(store: Store, tmp_path: Path) -> None:
+async def test_a_chapter_repeated_in_one_story_is_stored_once(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     folder = tmp_path / "stories"
     put(folder, "a.txt", story("Alpha Tale", COMMON, [ONLY_A], COMMON))
     await ingest(store, folder)
@@ -279,7 +285,9 @@ async def test_a_chapter_repeated_in_one_story_is_stored_once(store: Store, tmp_
 
 
 @pytest.mark.parametrize("gone", ["a.txt", "b.txt"])
-async def test_removing_a_story_keeps_shared_texts(store: Store, tmp_path: Path, gone: str) -> None:
+async def test_removing_a_story_keeps_shared_texts(
+    store: SQLiteStore, tmp_path: Path, gone: str
+) -> None:
     folder = tmp_path / "stories"
     ids = await ingest_pair(store, folder)
     kept = "b.txt" if gone == "a.txt" else "a.txt"
@@ -307,7 +315,7 @@ async def test_removing_a_story_keeps_shared_texts(store: Store, tmp_path: Path,
     await check_consistent(store)
 
 
-async def test_editing_a_shared_chapter_in_one_story(store: Store, tmp_path: Path) -> None:
+async def test_editing_a_shared_chapter_in_one_story(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     ids = await ingest_pair(store, folder)
     a, b = ids["a.txt"], ids["b.txt"]
@@ -350,7 +358,7 @@ async def test_editing_a_shared_chapter_in_one_story(store: Store, tmp_path: Pat
 async def test_text_ids_are_never_reused(tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     db_path = tmp_path / "db" / "stories.db"
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         put(folder, "a.txt", story("Alpha Tale", [SHARED, ONLY_A]))
         await ingest(store, folder)
@@ -378,7 +386,7 @@ async def test_text_ids_are_never_reused(tmp_path: Path) -> None:
     finally:
         await store.close()
     # and so does a store opened afresh, with the highest ids gone
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         put(folder, "d.txt", story("Delta Tale", [ONLY_A]))
         assert (await ingest(store, folder)).added == ("d.txt",)
@@ -392,7 +400,9 @@ async def test_text_ids_are_never_reused(tmp_path: Path) -> None:
 POOL = [SHARED, SHARED_2, ONLY_A, ONLY_B, EDITED, RAIN]
 
 
-async def test_random_edits_keep_texts_and_index_in_step(store: Store, tmp_path: Path) -> None:
+async def test_random_edits_keep_texts_and_index_in_step(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     """A seeded walk of adds, edits and removals (several per ingest, so one batch) against
     a model of the folder, often copying a chapter from another story: every story reads
     back as written, identical chapters share their texts and no others do, texts are just
@@ -507,7 +517,7 @@ async def schema_2_database(tmp_path: Path) -> tuple[Path, Path]:
     write(folder, "old.txt", story("Old Tale", *OLD_CHAPTERS))
     # the file state storybot 2 would have stored: same stat, bytes and metadata hashes, so
     # only the migration's blanked hashes can make the next ingest read the file again
-    scratch = await Store.open(tmp_path / "scratch.db")
+    scratch = await SQLiteStore.open(tmp_path / "scratch.db")
     try:
         await ingest(scratch, folder)
         state = (await scratch.file_states())["old.txt"]
@@ -518,7 +528,7 @@ async def schema_2_database(tmp_path: Path) -> tuple[Path, Path]:
     return db_path, folder
 
 
-async def check_old_story_found(store: Store) -> None:
+async def check_old_story_found(store: SQLiteStore) -> None:
     stories = await store.list_stories()
     assert [(s.id, s.title, s.slug) for s in stories] == [(7, "Old Tale", "old-tale")]
     assert await texts_of(store, 7) == OLD_CHAPTERS
@@ -534,7 +544,7 @@ async def check_old_story_found(store: Store) -> None:
 
 async def test_schema_2_database_is_converted_in_place(tmp_path: Path) -> None:
     db_path, _ = await schema_2_database(tmp_path)
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         assert await scalar(store, "PRAGMA user_version") == SCHEMA_VERSION
         # nothing lost before any ingest: one text per old paragraph, under its id
@@ -556,7 +566,7 @@ async def test_schema_2_database_is_converted_in_place(tmp_path: Path) -> None:
 
 async def test_schema_2_database_migrates_and_rereads(tmp_path: Path) -> None:
     db_path, folder = await schema_2_database(tmp_path)
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         report = await ingest(store, folder)
         assert report.changed == ("old.txt",) and not report.added
@@ -574,7 +584,7 @@ async def test_schema_2_story_broken_at_the_first_ingest_keeps_its_text(
 ) -> None:
     db_path, folder = await schema_2_database(tmp_path)
     write(folder, "old.txt", broken)
-    store = await Store.open(db_path)
+    store = await SQLiteStore.open(db_path)
     try:
         report = await ingest(store, folder)
         assert [name for name, _ in report.skipped] == ["old.txt"]

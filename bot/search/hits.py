@@ -4,11 +4,11 @@ that fails in the index answering with no hits rather than an error."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable
 from typing import TypeVar
 
 from bot.models import Story
+from bot.store import StoreDamaged, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,11 @@ def chapter_label(story: Story, number: int) -> str:
 
 async def or_none(search: Awaitable[R], none: R, what: str, query: str) -> R:
     """``search``'s answer, or ``none`` when the index refuses the query: never the asker's
-    fault (every word reaches FTS5 quoted), so it is logged and answered as no match."""
+    fault (every word reaches the index quoted), so it is logged and answered as no match."""
     try:
         return await search
-    except sqlite3.OperationalError as exc:
+    except StoreDamaged:
+        raise
+    except StoreError as exc:
         log.warning("%s search failed for %r: %s", what, query[:80], exc)
         return none

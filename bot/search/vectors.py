@@ -34,8 +34,7 @@ import numpy.typing as npt
 from bot.models import SceneIndexStatus, Story
 from bot.search import embedding
 from bot.search.embedding import Embedder
-from bot.store import Store
-from bot.store.vectors import VectorRow
+from bot.store import Store, VectorRow
 
 log = logging.getLogger(__name__)
 

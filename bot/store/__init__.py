@@ -1,321 +1,34 @@
-"""The store: the one place with SQL. One SQLite file (WAL), opened through aiosqlite.
-
-SQL is grouped by subject in the modules of this package; `Store` puts them together.
-"""
+"""The store: the one place with SQL. Its interface (``Store``, bot/store/interface.py) and
+its own errors (bot/store/errors.py) are all that the services see; each engine is a package
+of its own (bot/store/sqlite/: the embedded default)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
+from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreTooNew
+from bot.store.interface import ClubStore, FileState, Found, Store, StoryWrite, VectorRow
 
-from bot.errors import StoryBotError
-from bot.models import DailySchedule
-from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, is_locked, locked_error
-from bot.store.clubs import ClubSQL
-from bot.store.guilds import GuildSQL
-from bot.store.library import LibrarySQL
-from bot.store.readers import ReaderSQL
-from bot.store.scenes import SceneSQL
-from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
-from bot.store.search import SearchSQL
-from bot.store.vectors import VectorSQL
-
-__all__ = ["SCHEMA_VERSION", "Store"]
-
-log = logging.getLogger(__name__)
+__all__ = [
+    "ClubStore",
+    "FileState",
+    "Found",
+    "Store",
+    "StoreDamaged",
+    "StoreError",
+    "StoreLocked",
+    "StoreTooNew",
+    "StoryWrite",
+    "VectorRow",
+    "open_store",
+]
 
 
-class Store(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, ClubSQL):
-    """An open database. Use ``await Store.open(path)`` and ``await store.close()``."""
+async def open_store(path: Path, *, read_only: bool = False, check: bool = False) -> Store:
+    """Open the library's store: SQLite at ``path`` (created or upgraded as needed).
 
-    busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock
+    ``check``: a process starting to serve or ingest checks the database first and rebuilds
+    a damaged one (see SQLiteStore.open)."""
+    from bot.store.sqlite import SQLiteStore
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        self.db = db
-        self.path = path
-        self._write_lock = asyncio.Lock()
-        self._bulk: sqlite3.Connection | None = None
-
-    @classmethod
-    async def open(cls, path: Path, *, read_only: bool = False, check: bool = False) -> Store:
-        """Open the database; with ``check`` (a process starting up to serve or ingest), run
-        SQLite's quick_check first and, if the file is damaged, put it aside and start a new
-        one keeping the per-server settings that can still be read: the caller's ingest then
-        rebuilds the library from the stories folder. A read-only process stops instead.
-
-        A file too damaged to open at all (truncated: "database disk image is malformed") is
-        treated alike; without ``check`` it is one line (exit 2), never a restart loop."""
-        try:
-            store = await cls._open(path, read_only=read_only)
-        except _Malformed as exc:
-            if not check or read_only:
-                raise _damaged_error(path, exc.problem) from None
-            return await cls._start_afresh(path, exc.problem, [])
-        if not check or str(path) == ":memory:":
-            return store
-        problem = await store.quick_check()
-        if problem is None:
-            return store
-        if read_only:
-            await store.close()
-            raise _damaged_error(path, problem)
-        schedules = await store.rescue_schedules()
-        await store.close()
-        return await cls._start_afresh(path, problem, schedules)
-
-    @classmethod
-    async def _start_afresh(cls, path: Path, problem: str, schedules: list[DailySchedule]) -> Store:
-        """Move a damaged file aside (never delete it) and open a new one with ``schedules``."""
-        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC):%Y%m%d-%H%M%S}")
-        try:
-            await asyncio.to_thread(_move_aside, path, aside)
-        except OSError as exc:
-            raise StoryBotError(
-                f"the database {path} is damaged ({problem}) and cannot be moved aside"
-                f" ({exc.strerror or exc}): restore a backup made with `backup`"
-            ) from None
-        log.warning(
-            "the database %s was damaged (%s): moved to %s; rebuilding the library from the"
-            " stories folder, %d daily schedule(s) kept",
-            path,
-            problem,
-            aside,
-            len(schedules),
-        )
-        store = await cls._open(path)
-        for schedule in schedules:
-            await store.set_daily_schedule(schedule)
-        return store
-
-    async def quick_check(self) -> str | None:
-        """None when SQLite's quick_check finds the file sound, else its first complaint."""
-        try:
-            rows = await self._all("PRAGMA quick_check(1)")
-            await self._all("SELECT count(*) FROM stories")
-        except sqlite3.DatabaseError as exc:
-            return str(exc)
-        first = str(rows[0][0]) if rows else "no answer"
-        if first == "ok":
-            return None
-        return " ".join(first.replace("*** in database main ***", "").split())[:200]
-
-    async def rescue_schedules(self) -> list[DailySchedule]:
-        try:
-            return await self.daily_schedules()
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            log.warning("the daily schedules could not be read from the damaged database: %s", exc)
-            return []
-
-    @classmethod
-    async def _open(cls, path: Path, *, read_only: bool = False) -> Store:
-        """Open (and create or upgrade) the database; every failure is one StoryBotError.
-
-        Configuration faults (a data folder that cannot be created or written, a file that
-        is not a database, a newer schema) are usage errors: the CLI and the service exit 2,
-        which systemd does not retry. A lock held too long is not (exit 1: retry later).
-        """
-        if str(path) != ":memory:" and not read_only:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoryBotError(
-                    f"cannot create the data folder {path.parent}: {exc.strerror or exc}"
-                ) from None
-        if read_only:
-            connecting = aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            connecting = aiosqlite.connect(path, isolation_level=None)
-        try:
-            db = await connecting
-        except sqlite3.Error as exc:  # say which file
-            await _worker_stopped(connecting)
-            raise _open_error(path, exc) from None
-        db.row_factory = aiosqlite.Row
-        store = cls(db, path)
-        try:
-            await store._configure(read_only=read_only)
-        except BaseException as exc:
-            await db.close()
-            if isinstance(exc, sqlite3.Error):
-                raise _open_error(path, exc) from None
-            raise
-        return store
-
-    async def _configure(self, *, read_only: bool) -> None:
-        # A PRAGMA that answers with a row keeps its statement open until its cursor is closed;
-        # left to the garbage collector (which may never come, e.g. under simcord, which holds
-        # on to results), it makes the migration's COMMIT fail with "SQL statements in progress".
-        pragmas = [f"busy_timeout = {self.busy_timeout_ms}", "foreign_keys = ON"]
-        if not read_only:
-            pragmas += ["journal_mode = WAL", "synchronous = NORMAL"]
-        for pragma in pragmas:
-            await (await self.db.execute(f"PRAGMA {pragma}")).close()
-        row = await self._one("PRAGMA user_version")
-        version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoryBotError(
-                f"the database {self.path} was written by a newer storybot "
-                f"(schema {version}, this one knows {SCHEMA_VERSION}): upgrade storybot"
-            )
-        if read_only:
-            if version < SCHEMA_VERSION:  # a read-only process cannot upgrade it
-                raise StoryBotError(
-                    f"the database {self.path} is from an older storybot (schema {version});"
-                    " start storybot once without READ_ONLY to upgrade it"
-                )
-            return
-        for step in range(version, SCHEMA_VERSION):
-            # executescript() commits any open transaction first, so the script carries its own.
-            script = (
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
-            )
-            async with self._write_lock:
-                try:
-                    await self._retry_locked(lambda s=script: self.db.executescript(s))
-                except Exception:
-                    if self.db.in_transaction:
-                        await self.db.execute("ROLLBACK")
-                    raise
-
-    async def _retry_locked(self, start: Callable[[], Awaitable[object]]) -> None:
-        """Run ``start`` (which takes the write lock), retrying with backoff while another
-        process holds the lock past busy_timeout; then one line saying so."""
-        for attempt in range(LOCK_ATTEMPTS):
-            try:
-                await start()
-                return
-            except sqlite3.OperationalError as exc:
-                if not is_locked(exc):
-                    raise
-                if attempt == LOCK_ATTEMPTS - 1:
-                    raise locked_error(self.path) from None
-                await asyncio.sleep(LOCK_BACKOFF * 2**attempt)
-
-    async def close(self) -> None:
-        async with self._write_lock:  # a write in flight (in a thread) ends first
-            if self._bulk is not None:
-                self._bulk.close()
-                self._bulk = None
-            await self.db.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; rolled back whole on any error, so nothing half-done lands."""
-        async with self._write_lock:
-            await self._retry_locked(lambda: self.db.execute("BEGIN IMMEDIATE"))
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            else:
-                await self.db.execute("COMMIT")
-
-    async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        """One statement per row, in one transaction: retried like any write while another
-        process holds the lock (a reader's places are not lost to an ingest elsewhere)."""
-        async with self.transaction() as db:
-            await db.executemany(sql, [tuple(row) for row in rows])
-
-    async def backup(self, target: Path, *, overwrite: bool = False) -> None:
-        """A consistent copy of the database while it is in use (SQLite's backup API).
-
-        The copy is made beside ``target`` and renamed over it when complete, so a failed
-        backup never leaves a half file under the backup's name.
-        """
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            await asyncio.to_thread(_prepare_backup, target, partial, overwrite)
-            async with aiosqlite.connect(partial) as dest:
-                await self.db.backup(dest)
-            await asyncio.to_thread(os.replace, partial, target)
-        except (OSError, sqlite3.Error) as exc:
-            await asyncio.to_thread(_remove_partial, partial)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StoryBotError(f"cannot write the backup {target}: {reason}") from None
-
-
-async def _worker_stopped(connecting: aiosqlite.Connection) -> None:
-    """Wait for a failed connection's worker thread to stop: it answers its stop request on
-    the event loop, and a loop closed meanwhile (the process leaving on the error) made it
-    print a traceback ("Event loop is closed")."""
-    worker = getattr(connecting, "_thread", None)
-    if worker is not None and worker.is_alive():
-        await asyncio.to_thread(worker.join, 5.0)
-    await asyncio.sleep(0)  # let its answer, already queued on the loop, be delivered
-
-
-def _move_aside(path: Path, aside: Path) -> None:
-    os.replace(path, aside)
-    for suffix in ("-wal", "-shm"):  # the journal belongs to the damaged file
-        journal = path.with_name(path.name + suffix)
-        if journal.exists():
-            os.replace(journal, aside.with_name(aside.name + suffix))
-
-
-def _remove_partial(partial: Path) -> None:
-    """A failed backup leaves nothing behind: the partial copy nor its journal."""
-    for leftover in (partial, *(partial.with_name(partial.name + s) for s in _JOURNALS)):
-        try:
-            leftover.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("cannot remove the partial backup %s: %s", leftover, exc)
-
-
-_JOURNALS = ("-journal", "-wal", "-shm")
-
-
-def _prepare_backup(target: Path, partial: Path, overwrite: bool) -> None:
-    if target.is_dir():
-        raise StoryBotError(f"{target} is a folder: name the backup file, e.g. {target}/stories.db")
-    if target.exists() and not overwrite:
-        raise StoryBotError(f"{target} exists: choose another name, or replace it with --force")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial.unlink(missing_ok=True)
-
-
-class _Malformed(StoryBotError):
-    """The file is an SQLite database too damaged to open (truncated, pages lost)."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"the database {path} is damaged ({problem})")
-        self.problem = problem
-
-
-def _damaged_error(path: Path, problem: str) -> StoryBotError:
-    return StoryBotError(
-        f"the database {path} is damaged ({problem}): restore a backup made with `backup`"
-        " (see README, Back up), or start the bot or `ingest` to rebuild it from the stories"
-        " folder"
-    )
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> StoryBotError:
-    """One line saying what is wrong with the database file and what to do."""
-    text = str(exc)
-    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in text:
-        return _Malformed(path, text)
-    if is_locked(exc):
-        return locked_error(path)
-    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-        return StoryBotError(
-            f"{path} is not a database (damaged or another file): restore a backup"
-            " (see README, Back up) or move it away to start afresh"
-        )
-    if "readonly" in text or "read-only" in text:
-        return StoryBotError(
-            f"the database {path} is read-only: make it and its folder writable by this user,"
-            " or set READ_ONLY=1 to serve it without writing"
-        )
-    if "unable to open" in text:
-        return StoryBotError(f"cannot open the database {path}: check that its folder is writable")
-    return StoryBotError(f"cannot open the database {path}: {text}", usage=False)
+    return await SQLiteStore.open(path, read_only=read_only, check=check)

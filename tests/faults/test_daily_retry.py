@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.daily import DailySchedule, due_date, retry_at
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 
 PARIS = DailySchedule(1, 2, "08:30", "Europe/Paris", None, date(2026, 3, 1))
 
 
 async def test_a_released_claim_is_due_again_the_same_day(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "s.db")
+    store = await SQLiteStore.open(tmp_path / "s.db")
     try:
         await store.set_daily_schedule(PARIS)
         now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Paris

@@ -15,14 +15,16 @@ import pytest
 
 import bot.__main__
 from bot.errors import StoryBotError
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite.base import store_error
 
 
 def test_a_full_disk_is_not_called_damage(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     async def full(*_: Any) -> int:
-        raise sqlite3.OperationalError("database or disk is full")  # SQLITE_FULL, mid-ingest
+        # SQLITE_FULL mid-ingest, as the SQLite engine hands it on (the store's own error)
+        raise store_error(tmp_path, sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr(bot.__main__, "run_command", full)
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
@@ -34,7 +36,7 @@ def test_a_full_disk_is_not_called_damage(
 async def test_a_backup_that_fails_midway_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = await Store.open(tmp_path / "stories.db")
+    store = await SQLiteStore.open(tmp_path / "stories.db")
 
     async def half_then_full(self: aiosqlite.Connection, target: aiosqlite.Connection) -> None:
         await target.execute("BEGIN")

@@ -10,7 +10,7 @@ import pytest
 
 from bot.ingest import ingest as _ingest
 from bot.ingest import load_metadata
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 
 # These tests are about library.toml failing closed: run as a host whose DEFAULT_RATING is
 # general, so that what rates a story explicit here is library.toml's doubt, not the default.
@@ -28,12 +28,12 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 @pytest.fixture
 async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db" / "stories.db")
+    s = await SQLiteStore.open(tmp_path / "db" / "stories.db")
     yield s
     await s.close()
 
 
-async def ratings(store: Store) -> dict[str, str]:
+async def ratings(store: SQLiteStore) -> dict[str, str]:
     return {s.file: s.rating for s in await store.list_stories()}
 
 
@@ -72,7 +72,7 @@ def test_a_known_key_beside_a_valid_rating_only_warns(tmp_path: Path) -> None:
 
 
 async def test_first_ingest_with_broken_toml_treats_every_story_as_explicit(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="A"))
@@ -84,7 +84,9 @@ async def test_first_ingest_with_broken_toml_treats_every_story_as_explicit(
     assert "explicit" in report.warnings[0]
 
 
-async def test_broken_toml_keeps_stored_metadata_until_fixed(store: Store, tmp_path: Path) -> None:
+async def test_broken_toml_keeps_stored_metadata_until_fixed(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     folder = tmp_path / "stories"
     a = write(folder, "a.txt", STORY.format(title="A"))
     write(folder, "b.txt", STORY.format(title="B"))
@@ -107,7 +109,7 @@ async def test_broken_toml_keeps_stored_metadata_until_fixed(store: Store, tmp_p
     assert not report.warnings and not report.skipped
 
 
-async def test_unreadable_toml_fails_closed(store: Store, tmp_path: Path) -> None:
+async def test_unreadable_toml_fails_closed(store: SQLiteStore, tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="A"))
     (folder / "library.toml").write_bytes(b"\xff\xfe\x00garbage")
@@ -116,7 +118,9 @@ async def test_unreadable_toml_fails_closed(store: Store, tmp_path: Path) -> Non
     assert report.warnings
 
 
-async def test_a_typo_in_a_section_name_never_lowers_a_rating(store: Store, tmp_path: Path) -> None:
+async def test_a_typo_in_a_section_name_never_lowers_a_rating(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     """["a.text"] for ["a.txt"]: the section names no file (a warning says so), and the story,
     explicit until now, stays explicit until library.toml says otherwise."""
     folder = tmp_path / "stories"
@@ -137,7 +141,7 @@ async def test_a_typo_in_a_section_name_never_lowers_a_rating(store: Store, tmp_
     assert (await ratings(store))["a.txt"] == "general"
 
 
-async def test_a_renamed_file_keeps_its_rating(store: Store, tmp_path: Path) -> None:
+async def test_a_renamed_file_keeps_its_rating(store: SQLiteStore, tmp_path: Path) -> None:
     """003_x.txt renamed taking-steps.txt: its library.toml entry no longer names it, but the
     same bytes were an explicit story, so the renamed file is explicit too."""
     folder = tmp_path / "stories"
@@ -152,7 +156,9 @@ async def test_a_renamed_file_keeps_its_rating(store: Store, tmp_path: Path) -> 
     assert any("'003_x.txt'" in w and "names no story file" in w for w in report.warnings)
 
 
-async def test_an_unknown_stored_rating_reads_as_explicit(store: Store, tmp_path: Path) -> None:
+async def test_an_unknown_stored_rating_reads_as_explicit(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="Alpha"))
     await ingest(store, folder)
@@ -162,7 +168,7 @@ async def test_an_unknown_stored_rating_reads_as_explicit(store: Store, tmp_path
 
 
 async def test_a_section_naming_no_file_rates_new_stories_explicit_until_fixed(
-    store: Store, tmp_path: Path
+    store: SQLiteStore, tmp_path: Path
 ) -> None:
     """The hunt's case: ["explicit-seed.tx"] for explicit-seed.txt on the story's first ingest
     stored it as general. While a section names no file, stories without one are explicit;
@@ -180,7 +186,7 @@ async def test_a_section_naming_no_file_rates_new_stories_explicit_until_fixed(
     assert not report.warnings
 
 
-async def test_a_section_for_a_removed_story_is_no_typo(store: Store, tmp_path: Path) -> None:
+async def test_a_section_for_a_removed_story_is_no_typo(store: SQLiteStore, tmp_path: Path) -> None:
     """/library remove moves the file into removed/: its section stays, and is not a typo."""
     folder = tmp_path / "stories"
     write(folder, "gone.txt", STORY.format(title="Gone"))

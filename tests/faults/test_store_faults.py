@@ -12,23 +12,23 @@ from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library import Library
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.sqlite import SQLiteStore
 from tests.faults.helpers import STORY, write
 
 
 @pytest.fixture
 def fast_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Store, "busy_timeout_ms", 50)
-    monkeypatch.setattr("bot.store.base.LOCK_BACKOFF", 0.01)
-    monkeypatch.setattr("bot.store.LOCK_BACKOFF", 0.01)
-    monkeypatch.setattr("bot.store.library.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 50)
+    monkeypatch.setattr("bot.store.sqlite.base.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.sqlite.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.sqlite.library.LOCK_BACKOFF", 0.01)
 
 
 async def test_story_ids_are_never_reused(tmp_path: Path) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="Alpha"))
     write(folder, "b.txt", STORY.format(title="Beta"))
-    store = await Store.open(tmp_path / "s.db")
+    store = await SQLiteStore.open(tmp_path / "s.db")
     try:
         await ingest(store, folder)
         ids = {s.file: s.id for s in await store.list_stories()}
@@ -40,7 +40,7 @@ async def test_story_ids_are_never_reused(tmp_path: Path) -> None:
         assert new["c.txt"] > max(ids.values())
     finally:
         await store.close()
-    reopened = await Store.open(tmp_path / "s.db")  # and across a restart
+    reopened = await SQLiteStore.open(tmp_path / "s.db")  # and across a restart
     try:
         (folder / "c.txt").unlink()
         await ingest(reopened, folder)
@@ -72,7 +72,7 @@ async def locked(tmp_path: Path, fast_lock_timeout: None):
     """A store, a folder with one story, and another connection holding the write lock."""
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="Alpha"))
-    store = await Store.open(tmp_path / "s.db")
+    store = await SQLiteStore.open(tmp_path / "s.db")
     other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     yield store, folder, other

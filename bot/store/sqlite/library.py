@@ -4,41 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import re
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.models import ChapterInfo, Paragraph, ParsedStory, Rating, Story, StoryMeta
-from bot.store.base import LOCK_ATTEMPTS, LOCK_BACKOFF, SQLBase, is_locked, locked_error
-from bot.store.scenes import DELETE_SCENE_ROWS, write_scenes
+from bot.models import ChapterInfo, Paragraph, Rating, Story
+from bot.store.interface import FileState, StoryWrite
+from bot.store.rows import count_words, names_json, slugify, stored_names, stored_rating
+from bot.store.sqlite.base import (
+    LOCK_ATTEMPTS,
+    LOCK_BACKOFF,
+    SQLBase,
+    is_locked,
+    locked_error,
+    sql_errors,
+)
+from bot.store.sqlite.scenes import DELETE_SCENE_ROWS, write_scenes
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-@dataclass(frozen=True, slots=True)
-class StoryWrite:
-    """One story to write: its file, parsed text, metadata and file state."""
-
-    file: str
-    parsed: ParsedStory
-    meta: StoryMeta
-    state: FileState
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """What the store remembers of a story file, to tell whether it changed."""
-
-    size: int
-    mtime_ns: int
-    hash: str
-    meta_hash: str
 
 
 _STORY_COLUMNS = (
@@ -64,7 +50,9 @@ class LibrarySQL(SQLBase):
 
     async def file_ratings(self) -> dict[str, Rating]:
         """The rating each stored story file has now."""
-        return {r[0]: _rating(r[1]) for r in await self._all("SELECT file, rating FROM stories")}
+        return {
+            r[0]: stored_rating(r[1]) for r in await self._all("SELECT file, rating FROM stories")
+        }
 
     async def file_states(self) -> dict[str, FileState]:
         rows = await self._all("SELECT file, size, mtime_ns, hash, meta_hash FROM stories")
@@ -89,12 +77,14 @@ class LibrarySQL(SQLBase):
         retried one story per transaction, so only the failing story keeps its previous
         version. (A savepoint per story would be simpler, but FTS5 flushes its pending index
         at every savepoint, which measured three times slower.) A crash before the commit
-        leaves every previous version in place.
+        leaves every previous version in place. The database as a whole failing (locked past
+        every retry, not openable) raises the store's error instead.
         """
         async with self._write_lock:
             work = asyncio.ensure_future(asyncio.to_thread(self._write_stories_sync, items))
             try:
-                return await asyncio.shield(work)
+                with sql_errors(self.path):
+                    return await asyncio.shield(work)
             except asyncio.CancelledError:
                 # a thread cannot be stopped: let this batch commit or roll back before the
                 # lock is released, so close() never pulls the connection from under it
@@ -120,7 +110,7 @@ class LibrarySQL(SQLBase):
                     time.sleep(LOCK_BACKOFF * 2**attempt)
                     continue
                 if len(items) == 1:
-                    raise
+                    return [str(exc)]
                 break
             else:
                 return [None] * len(items)
@@ -184,14 +174,14 @@ class LibrarySQL(SQLBase):
                 title=r[2],
                 file=r[3],
                 author=r[4],
-                rating=_rating(r[5]),
+                rating=stored_rating(r[5]),
                 url=r[6],
                 words=r[7],
                 chapters=tuple(chapters.get(r[0], ())),
-                fandom=_names(r[8]),
-                relationships=_names(r[9]),
-                characters=_names(r[10]),
-                tags=_names(r[11]),
+                fandom=stored_names(r[8]),
+                relationships=stored_names(r[9]),
+                characters=stored_names(r[10]),
+                tags=stored_names(r[11]),
                 summary=r[12],
                 language=r[13],
             )
@@ -292,7 +282,7 @@ def _write_one(
         words = 0
         for scene, text in chapter.paragraphs:
             rows.append((ids.paragraph + len(rows), number, len(rows), scene, text))
-            words += _count_words(text)
+            words += count_words(text)
         if len(rows) == first:
             continue  # a heading with no text under it is not a chapter
         used.add(number)
@@ -301,7 +291,7 @@ def _write_one(
     existing = db.execute("SELECT id, slug FROM stories WHERE file = ?", (item.file,)).fetchone()
     if existing is not None:
         taken.pop(existing[1], None)
-    base = _slugify(parsed.title)
+    base = slugify(parsed.title)
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
@@ -317,10 +307,10 @@ def _write_one(
         state.mtime_ns,
         state.hash,
         state.meta_hash,
-        _names_json(meta.fandom),
-        _names_json(meta.relationships),
-        _names_json(meta.characters),
-        _names_json(meta.tags),
+        names_json(meta.fandom),
+        names_json(meta.relationships),
+        names_json(meta.characters),
+        names_json(meta.tags),
         meta.summary,
         meta.language,
     )
@@ -422,35 +412,3 @@ def _stored_chapter(db: sqlite3.Connection, text_hash: bytes, length: int) -> li
         )
     ]
     return text_ids if len(text_ids) == length else None
-
-
-def _count_words(text: str) -> int:
-    # str.split() over a 100 MB library costs seconds; counting separators is 5x cheaper
-    # and exact for the single-spaced text the pipeline produces.
-    return text.count(" ") + text.count("\n") - text.count("  ") + 1
-
-
-def _names_json(names: tuple[str, ...]) -> str | None:
-    return json.dumps(list(names), ensure_ascii=False) if names else None
-
-
-def _names(value: str | None) -> tuple[str, ...]:
-    """A JSON array of names as stored; anything else (NULL, damage) reads as none."""
-    if not value:
-        return ()
-    try:
-        names = json.loads(value)
-    except ValueError:
-        return ()
-    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
-
-
-def _rating(value: str) -> Rating:
-    """A stored rating; anything unknown reads as explicit (fail closed)."""
-    return value if value in ("general", "teen", "mature", "explicit") else "explicit"  # type: ignore[return-value]
-
-
-def _slugify(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return slug[:60].rstrip("-") or "story"

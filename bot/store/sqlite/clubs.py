@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Club, ClubMember, ClubRelease, ClubVote, Follow, StoryGrowth
-from bot.store.base import SQLBase
+from bot.store.sqlite.base import SQLBase
 
 _CLUB = (
     "channel_id, guild_id, story_id, every, weekday, at, timezone, starting, last_chapter,"

@@ -1,17 +1,12 @@
 """SQL for scene search: scene passages, their FTS5 index, and the FTS5 grammar of a scene query.
 
-A scene passage is a run of whole paragraphs of one scene of one chapter (scenes end at scene
-breaks and chapter ends), about PASSAGE_CHARS long: a scene of ``total`` characters (each
-paragraph counted with its "\\n\\n" separator) is cut into ``n = max(1, (total + half) //
-PASSAGE_CHARS)`` passages, and a paragraph starting ``start`` characters into its scene goes
-to passage ``start * n // total``. Passages of a scene are then close to equal, between
-about 830 and 1,700 characters when the scene is long enough, and a paragraph is never cut.
-The same rule is written twice: in Python (``passages``, the write path) and in SQL (the
-migration that backfills existing libraries, bot/store/schema.py); a test holds them equal.
+Passages are cut by the rule of bot/store/passages.py (``passages``, the write path); the
+migration that backfilled existing libraries writes the same rule in SQL
+(bot/store/sqlite/schema.py), and a test holds them equal.
 
 Table ``scenes`` holds each passage's place (story, chapter, first and last paragraph
 position) and its text (``text_id``). Passage texts are stored once, as paragraph texts are.
-Paragraph texts are shared by whole chapter (bot/store/library.py): a text id belongs to one
+Paragraph texts are shared by whole chapter (bot/store/sqlite/library.py): a text id belongs to one
 chapter text, however many chapters hold it, so a run of paragraphs is named by its first
 text id and its length, and a scene text (table ``scene_texts``) is keyed by
 (``first_text``, ``paragraphs``). The passages of a chapter stored twice (the same story
@@ -42,10 +37,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from bot.models import ScenePassage
-from bot.store.base import SQLBase
+from bot.store.passages import SEPARATOR, passages
+from bot.store.sqlite.base import SQLBase, sql_errors
 
-PASSAGE_CHARS = 1250  # the migration's SQL holds the same number: change both or neither
-SEPARATOR = "\n\n"
 MAX_TERMS = 32
 
 # ?1 is the story id. The story's passages go, and the scene texts no other story's passage
@@ -64,35 +58,6 @@ DELETE_SCENE_ROWS = (
     "DELETE FROM scene_texts AS st" + _UNSHARED.format(t="st"),
     "DELETE FROM scenes WHERE story_id = ?1",
 )
-
-
-def passages(rows: Sequence[tuple[int, int, int, str]]) -> list[tuple[int, int, int]]:
-    """(chapter, first position, last position) of each passage of a story's paragraphs.
-
-    ``rows`` are (chapter, position, scene, text), in position order.
-    """
-    out: list[tuple[int, int, int]] = []
-    i = 0
-    while i < len(rows):
-        j = i
-        while j < len(rows) and rows[j][0] == rows[i][0] and rows[j][2] == rows[i][2]:
-            j += 1
-        group = rows[i:j]
-        lengths = [len(r[3]) + len(SEPARATOR) for r in group]
-        total = sum(lengths)
-        n = max(1, (total + PASSAGE_CHARS // 2) // PASSAGE_CHARS)
-        start = 0
-        current: int | None = None
-        for row, length in zip(group, lengths, strict=True):
-            window = start * n // total
-            if window != current:
-                out.append((row[0], row[1], row[1]))
-                current = window
-            else:
-                out[-1] = (row[0], out[-1][1], row[1])
-            start += length
-        i = j
-    return out
 
 
 def write_scenes(
@@ -165,8 +130,9 @@ class SceneSQL(SQLBase):
 
     async def _scene_temp(self) -> None:
         if not self._scene_temp_ready:
-            for sql in _TEMP_TABLES:
-                await (await self.db.execute(sql)).close()
+            with sql_errors(self.path):
+                for sql in _TEMP_TABLES:
+                    await (await self.db.execute(sql)).close()
             self._scene_temp_ready = True
 
     async def scene_stems(self, words: Sequence[str]) -> list[str]:
@@ -177,15 +143,18 @@ class SceneSQL(SQLBase):
         # a row of its own, so searches running side by side never read each other's
         self._stem_row += 1
         row = self._stem_row
-        await self.db.execute(
-            "INSERT INTO temp.scene_stemmer (rowid, text) VALUES (?, ?)", (row, " ".join(words))
-        )
+        with sql_errors(self.path):
+            await self.db.execute(
+                "INSERT INTO temp.scene_stemmer (rowid, text) VALUES (?, ?)",
+                (row, " ".join(words)),
+            )
         try:
             found = await self._all(
                 "SELECT offset, term FROM temp.scene_stems WHERE doc = ? ORDER BY offset", (row,)
             )
         finally:
-            await self.db.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
+            with sql_errors(self.path):
+                await self.db.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
         stems = [r[1] for r in found]
         return stems if len(stems) == len(words) else list(words)
 
@@ -195,9 +164,10 @@ class SceneSQL(SQLBase):
         the whole index (under a second at 100 MB): cache it."""
         await self._scene_temp()
         out: dict[str, int] = {}
-        async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
-            while batch := await cursor.fetchmany(_VOCAB_BATCH):
-                out.update((r[0], int(r[1])) for r in batch)
+        with sql_errors(self.path):
+            async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
+                while batch := await cursor.fetchmany(_VOCAB_BATCH):
+                    out.update((r[0], int(r[1])) for r in batch)
         total = await self._all("SELECT count(*) FROM scene_texts")
         return out, int(total[0][0])
 

@@ -15,25 +15,11 @@ engine; a PostgreSQL twin stores ``vector`` as BYTEA.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from bot.store.base import SQLBase
+from bot.store.interface import VectorRow
+from bot.store.sqlite.base import SQLBase
 
 BATCH_ROWS = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class VectorRow:
-    """A passage whose text has a vector: where it is, and the vector's bytes."""
-
-    scene_id: int
-    story_id: int
-    chapter: int
-    first: int
-    last: int
-    text_id: int
-    scale: float
-    vector: bytes
 
 
 class VectorSQL(SQLBase):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
-from bot.store.base import SQLBase
+from bot.store.sqlite.base import SQLBase
 
 _POSITION = "story_id, chapter, position, furthest"
 _BOOKMARK = "id, story_id, chapter, position, words"

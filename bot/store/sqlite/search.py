@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from bot.models import IndexedText, Paragraph
-from bot.store.base import SQLBase
+from bot.store.sqlite.base import SQLBase, sql_errors
 
 # fts5vocab over the text index, per connection (a temp table works on a read-only file too)
 _VOCAB = "temp.texts_vocab"
@@ -212,7 +212,8 @@ class SearchSQL(SQLBase):
 
     async def _ensure_vocab(self) -> None:
         if not self._vocab_ready:
-            await self.db.execute(_CREATE_VOCAB)
+            with sql_errors(self.path):
+                await (await self.db.execute(_CREATE_VOCAB)).close()
             self._vocab_ready = True
 
     async def vocabulary(
@@ -226,12 +227,13 @@ class SearchSQL(SQLBase):
         """
         await self._ensure_vocab()
         out: list[tuple[str, int]] = []
-        async with self.db.execute(
-            f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?",
-            (min_length, max_length),
-        ) as cursor:
-            while batch := await cursor.fetchmany(_VOCAB_BATCH):
-                out.extend((r[0], int(r[1])) for r in batch)
+        with sql_errors(self.path):
+            async with self.db.execute(
+                f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?",
+                (min_length, max_length),
+            ) as cursor:
+                while batch := await cursor.fetchmany(_VOCAB_BATCH):
+                    out.extend((r[0], int(r[1])) for r in batch)
         total = await self._all("SELECT count(*) FROM texts")
         return out, int(total[0][0])
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.models import DailySchedule
-from bot.store.base import SQLBase
+from bot.store.sqlite.base import SQLBase
 
 _COLUMNS = "guild_id, channel_id, time, timezone, story_file, last_posted"
 

@@ -1,0 +1,32 @@
+"""The store's own errors: what an engine raises, whichever engine it is.
+
+Every error is a StoryBotError, so its message is one line safe to show; ``usage`` marks a
+configuration fault (the CLI and the service exit 2, which systemd does not retry). Services
+catch these, never a database driver's exceptions.
+"""
+
+from __future__ import annotations
+
+from bot.errors import StoryBotError
+
+
+class StoreError(StoryBotError):
+    """The store could not do what was asked (a query failed, the database cannot be opened)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message, usage=usage)
+
+
+class StoreLocked(StoreError):
+    """Another process held the database past every retry: try again later (not a usage fault)."""
+
+
+class StoreDamaged(StoreError):
+    """The database is damaged or is not a database: rebuild it or restore a backup."""
+
+
+class StoreTooNew(StoreError):
+    """The database was written by a newer storybot (its schema is newer than this one's)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, usage=True)

@@ -1,0 +1,85 @@
+"""What every part of the SQLite store shares: the connection, one-hop reads, and the
+translation of SQLite's exceptions into the store's own errors (bot/store/errors.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from typing import Any
+
+import aiosqlite
+
+from bot.store.errors import StoreDamaged, StoreError, StoreLocked
+
+# A writer that finds the database locked past busy_timeout tries again this many times in
+# all, sleeping LOCK_BACKOFF, then twice that, ... between tries; then says so in one line.
+LOCK_ATTEMPTS = 4
+LOCK_BACKOFF = 0.5
+
+# SQLite's words for a file that is not (or no longer) a sound database
+_DAMAGE = ("malformed", "not a database")
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether an SQLite error is another connection holding the lock (worth retrying)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def locked_error(path: object) -> StoreLocked:
+    return StoreLocked(
+        f"the database {path} is locked by another process (a running ingest or bot?):"
+        " try again when it has finished"
+    )
+
+
+def store_error(path: object, exc: sqlite3.Error) -> StoreError:
+    """The store's error for an SQLite exception met while the database was in use."""
+    if is_locked(exc):
+        return locked_error(path)
+    text = str(exc)
+    if "disk is full" in text:  # SQLITE_FULL: rolled back, nothing is damaged
+        return StoreError(
+            "the disk is full: this command's changes were rolled back and the library is as"
+            " it was; free some space and run it again"
+        )
+    damaged = type(exc) is sqlite3.DatabaseError or any(w in text.lower() for w in _DAMAGE)
+    if damaged:
+        return StoreDamaged(
+            f"the database is damaged ({text}): run ingest to check and rebuild it,"
+            " or restore a backup (see README, Back up)"
+        )
+    return StoreError(f"the database {path} failed: {text}")
+
+
+@contextmanager
+def sql_errors(path: object) -> Iterator[None]:
+    """Raise the store's own error for any SQLite exception inside."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise store_error(path, exc) from exc
+
+
+class SQLBase:
+    db: aiosqlite.Connection
+    path: Any
+
+    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        raise NotImplementedError
+
+    async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One statement per row, each its own autocommitted write, in one trip to the thread."""
+        raise NotImplementedError
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        # One trip to aiosqlite's thread: each trip costs about 0.3 ms here, more than most of
+        # our queries, so a read is never execute() + fetchall() + close() (three trips).
+        with sql_errors(self.path):
+            return list(await self.db.execute_fetchall(sql, tuple(params)))
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
