@@ -122,7 +122,13 @@ class Library:
     @classmethod
     async def open(cls, settings: Settings, *, check: bool = False) -> Library:
         """``check``: a process starting to serve or ingest checks the store first (open_store)."""
-        store = await open_store(settings.db_path, read_only=settings.read_only, check=check)
+        store = await open_store(
+            settings.db_path,
+            url=settings.database_url,
+            pool_size=settings.database_pool_size,
+            read_only=settings.read_only,
+            check=check,
+        )
         return cls(
             store,
             settings.stories_dir,
@@ -152,14 +158,15 @@ class Library:
         self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None
     ) -> IngestReport:
         """Rescan the stories folder; an empty folder empties the library only if allowed."""
-        report = await ingest(
-            self.store,
-            self.stories_dir,
-            max_bytes=self.max_story_bytes,
-            allow_empty=allow_empty,
-            on_progress=on_progress,
-            default_rating=self.default_rating,
-        )
+        async with self.store.exclusive_ingest():  # one host at a time on a shared store
+            report = await ingest(
+                self.store,
+                self.stories_dir,
+                max_bytes=self.max_story_bytes,
+                allow_empty=allow_empty,
+                on_progress=on_progress,
+                default_rating=self.default_rating,
+            )
         self._forget_stories()
         self.clubs.ingested()  # followers may have news
         self.vectors.invalidate()

@@ -35,6 +35,9 @@ class Settings:
     stories_dir: Path = DEFAULT_STORIES_DIR
     data_dir: Path = DEFAULT_DATA_DIR
     database_path: Path | None = None  # default: data_dir / "stories.db"
+    # postgresql://...: the library in PostgreSQL (several hosts); None: SQLite at db_path
+    database_url: str | None = None
+    database_pool_size: int = 5  # connections each process keeps to PostgreSQL, at most
     dev_guild_id: int | None = None
     log_level: str = "INFO"
     shard_count: int | None = None
@@ -124,6 +127,12 @@ class Settings:
             raise StoryBotError(
                 f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
             ) from None
+        url = get("DATABASE_URL")
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise StoryBotError("DATABASE_URL must start with postgresql:// (or leave it unset)")
+        pool_size = integer("DATABASE_POOL_SIZE")
+        if pool_size is not None and pool_size < 1:
+            raise StoryBotError(f"DATABASE_POOL_SIZE must be 1 or more, not {pool_size}")
         shard_count = integer("SHARD_COUNT")
         vectors_mb = integer("SCENE_VECTORS_MB")
         if vectors_mb is not None and vectors_mb < 0:
@@ -143,6 +152,8 @@ class Settings:
             stories_dir=Path(stories_dir).expanduser() if stories_dir else DEFAULT_STORIES_DIR,
             data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
             database_path=Path(database).expanduser() if database else None,
+            database_url=url,
+            database_pool_size=pool_size or 5,
             dev_guild_id=integer("DEV_GUILD_ID"),
             log_level=choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             shard_count=shard_count,
@@ -209,6 +220,25 @@ SETTINGS_HELP: tuple[SettingHelp, ...] = (
         "DATA_DIR/stories.db",
         "The database file itself, instead of DATA_DIR/stories.db.",
         "/var/lib/storybot/library.db",
+    ),
+    SettingHelp(
+        "DATABASE_URL",
+        "database_url",
+        "none: SQLite at DATABASE_PATH",
+        "postgresql://user:password@host/db: keep the library in PostgreSQL, shared by bots "
+        "on several hosts (see Several hosts). `storybot migrate --to URL` copies a SQLite "
+        "library there.",
+        "postgresql://storybot@db.example/storybot",
+        hosting=True,
+    ),
+    SettingHelp(
+        "DATABASE_POOL_SIZE",
+        "database_pool_size",
+        "5",
+        "With DATABASE_URL: connections each process keeps, at most. Keep processes x pool "
+        "below the server's max_connections (100 by default).",
+        "10",
+        hosting=True,
     ),
     SettingHelp(
         "LOG_LEVEL",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import os
 import shutil
-from collections.abc import AsyncIterator
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from bot.library import Library
 from bot.settings import Settings
+from tests import pgcluster
 
 # Timing belongs in benchmarks, not tests: no per-example deadline on these noisy machines.
 hypothesis_settings.register_profile("storybot", deadline=None)
@@ -44,10 +50,17 @@ def stories_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, stories_dir: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, stories_dir: Path) -> Settings:
+    """The library's settings: SQLite in tmp_path, or with --engine postgresql (or
+    STORYBOT_TEST_ENGINE=postgresql) a fresh PostgreSQL database."""
+    url = None
+    if request.config.getoption("--engine") == "postgresql":
+        url = request.getfixturevalue("pg_url")
     # no scene model: a bot under test would embed the seeds in the background (minutes of
     # CPU); tests/test_scene_vectors.py and the scene evaluation use it on purpose
-    return Settings(stories_dir=stories_dir, data_dir=tmp_path / "data", scene_model="off")
+    return Settings(
+        stories_dir=stories_dir, data_dir=tmp_path / "data", scene_model="off", database_url=url
+    )
 
 
 @pytest.fixture
@@ -58,3 +71,69 @@ async def library(settings: Settings) -> AsyncIterator[Library]:
         yield lib
     finally:
         await lib.close()
+
+
+# ---- PostgreSQL: a throwaway cluster (tests/pgcluster.py), one fresh database per test -------
+
+PG_SKIPPED: list[str] = []  # why the PostgreSQL leg was skipped, said once at the end
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("STORYBOT_TEST_ENGINE", "sqlite"),
+        help="the store the library fixtures use (the contract suite runs on both anyway)",
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database: STORYBOT_TEST_DATABASE_URL, or
+    a cluster of our own; the test is skipped when there is neither."""
+    given = os.environ.get("STORYBOT_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    if pgcluster.binaries() is None:
+        PG_SKIPPED.append(pgcluster.HOW_TO)
+        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
+    # outside pytest's temporary folders, which are private to root
+    folder = Path(tempfile.mkdtemp(prefix="storybot-pg-"))
+    try:
+        with pgcluster.cluster(folder / "cluster") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _admin(url: str, sql: str) -> None:
+    """One statement on the server's maintenance database, on an event loop of its own (a
+    sync fixture may be asked for from inside a running loop)."""
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server, f"CREATE DATABASE {name}")
+    yield pg_server.rsplit("/", 1)[0] + "/" + name
+    _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if PG_SKIPPED:
+        terminalreporter.write_line(
+            f"PostgreSQL leg skipped (PostgreSQL not found): to run it, {PG_SKIPPED[0]}"
+        )

@@ -24,11 +24,23 @@ __all__ = [
 ]
 
 
-async def open_store(path: Path, *, read_only: bool = False, check: bool = False) -> Store:
-    """Open the library's store: SQLite at ``path`` (created or upgraded as needed).
+async def open_store(
+    path: Path,
+    *,
+    url: str | None = None,
+    pool_size: int = 5,
+    read_only: bool = False,
+    check: bool = False,
+) -> Store:
+    """Open the library's store: PostgreSQL when ``url`` is given (postgresql://...), else
+    SQLite at ``path``; created or upgraded as needed.
 
-    ``check``: a process starting to serve or ingest checks the database first and rebuilds
-    a damaged one (see SQLiteStore.open)."""
+    ``check``: a process starting to serve or ingest checks an SQLite file first and
+    rebuilds a damaged one (see SQLiteStore.open); PostgreSQL checks itself."""
+    if url:
+        from bot.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url, read_only=read_only, pool_size=pool_size)
     from bot.store.sqlite import SQLiteStore
 
     return await SQLiteStore.open(path, read_only=read_only, check=check)

@@ -16,6 +16,7 @@ Conventions every engine keeps:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -169,6 +170,11 @@ class Store(ClubStore, VectorStore, Protocol):
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:
         """A consistent copy of the library at ``target`` (never a half file under its name)."""
+        ...
+
+    def exclusive_ingest(self) -> AbstractAsyncContextManager[None]:
+        """Held while a process brings the library in line with a stories folder: on a store
+        shared by several hosts, a second one waits here (and says so in the log)."""
         ...
 
     # ---- the catalogue: story files and their text ----------------------------------------

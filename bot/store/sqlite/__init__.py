@@ -215,6 +215,11 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
                     raise locked_error(self.path) from None
                 await asyncio.sleep(LOCK_BACKOFF * 2**attempt)
 
+    @asynccontextmanager
+    async def exclusive_ingest(self) -> AsyncIterator[None]:
+        """One process's file: SQLite's write lock already keeps writers apart."""
+        yield
+
     async def close(self) -> None:
         async with self._write_lock:  # a write in flight (in a thread) ends first
             if self._bulk is not None:

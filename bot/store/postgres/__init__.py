@@ -1,0 +1,162 @@
+"""The PostgreSQL engine, for bots whose shards run on several hosts: one database, reached
+through an asyncpg pool, chosen by DATABASE_URL=postgresql://...
+
+asyncpg rather than psycopg 3: it speaks PostgreSQL's binary protocol itself (no libpq to
+install: the wheels are self-contained), its pool is built in, and it is the fastest Python
+driver for the many small queries a bot makes. SQL is grouped by subject in the modules of
+this package, as in the SQLite engine; asyncpg's exceptions never leave it (they become the
+store's own errors, bot/store/errors.py).
+
+Several processes share the database: the schema is upgraded under an advisory lock (one
+process upgrades, the others wait and find it done); ingest from a stories folder runs
+under another (a second host waits, says so, and then finds its files unchanged); story
+writes under a third. Reader and channel writes are single statements that never depend on
+a read made before them, so no process overwrites another's update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+
+from bot.store.errors import StoreError, StoreTooNew
+from bot.store.postgres.base import (
+    INGEST_LOCK,
+    NAMESPACE,
+    SCHEMA_LOCK,
+    Connection,
+    pg_errors,
+    shown,
+)
+from bot.store.postgres.guilds import GuildSQL
+from bot.store.postgres.library import LibrarySQL
+from bot.store.postgres.notyet import NotYet
+from bot.store.postgres.readers import ReaderSQL
+from bot.store.postgres.scenes import SceneSQL
+from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.postgres.search import SearchSQL
+from bot.store.postgres.tokens import Tokenizer
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POOL_SIZE = 5
+
+
+class PostgresStore(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL, NotYet):
+    """An open PostgreSQL library. ``await PostgresStore.open(url)``, ``await store.close()``."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self.pool = pool
+        self.where = shown(url)
+        self.tokenizer = Tokenizer()  # the writer's (in a thread)
+        self.stemmer = Tokenizer()  # searches' (small, quick)
+
+    @classmethod
+    async def open(
+        cls, url: str, *, read_only: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> PostgresStore:
+        """Connect, and create or upgrade the schema (unless ``read_only``)."""
+        settings = {"application_name": "storybot"}
+        if read_only:
+            settings["default_transaction_read_only"] = "on"
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=max(1, pool_size), server_settings=settings
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
+            raise _open_error(url, exc) from None
+        store = cls(pool, url)
+        try:
+            await store._upgrade(read_only=read_only)
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def _upgrade(self, *, read_only: bool) -> None:
+        with pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                if not read_only:
+                    await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, SCHEMA_LOCK)
+                try:
+                    version = await _version(conn, read_only=read_only)
+                    if version > SCHEMA_VERSION:
+                        raise StoreTooNew(
+                            f"the database {self.where} was written by a newer storybot "
+                            f"(schema {version}, this one knows {SCHEMA_VERSION}):"
+                            " upgrade storybot"
+                        )
+                    if read_only and version < SCHEMA_VERSION:
+                        raise StoreError(
+                            f"the database {self.where} is from an older storybot (schema"
+                            f" {version}); start storybot once without READ_ONLY to upgrade it",
+                            usage=True,
+                        )
+                    for step in range(version, SCHEMA_VERSION):
+                        async with conn.transaction():
+                            await conn.execute(MIGRATIONS[step])
+                            await conn.execute("UPDATE storybot_schema SET version = $1", step + 1)
+                finally:
+                    if not read_only:
+                        await conn.execute(
+                            "SELECT pg_advisory_unlock($1, $2)", NAMESPACE, SCHEMA_LOCK
+                        )
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def backup(self, target: Path, *, overwrite: bool = False) -> None:
+        raise StoreError(
+            f"the library is in PostgreSQL ({self.where}): back it up with pg_dump"
+            " (see README, Several hosts)",
+            usage=True,
+        )
+
+    @asynccontextmanager
+    async def exclusive_ingest(self) -> AsyncIterator[None]:
+        """One host at a time brings the library in line with its stories folder; another
+        waits here, says so, and then finds the stories it has already written."""
+        with pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                got = await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, INGEST_LOCK
+                )
+                if not got:
+                    log.info("another storybot is reading the stories folder: waiting for it")
+                    await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, INGEST_LOCK)
+                try:
+                    yield
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", NAMESPACE, INGEST_LOCK)
+
+
+async def _version(conn: Connection, *, read_only: bool) -> int:
+    """The schema version, creating the version table in an empty database."""
+    if not await conn.fetchval("SELECT to_regclass('storybot_schema') IS NOT NULL"):
+        if read_only:
+            return 0
+        await conn.execute("CREATE TABLE storybot_schema (version INTEGER NOT NULL)")
+    version = await conn.fetchval("SELECT version FROM storybot_schema")
+    if version is None:
+        await conn.execute("INSERT INTO storybot_schema (version) VALUES (0)")
+        return 0
+    return int(version)
+
+
+def _open_error(url: str, exc: BaseException) -> StoreError:
+    where = shown(url)
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return StoreError(f"the database {where} does not exist: create it (createdb)", usage=True)
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return StoreError(f"PostgreSQL refused the login for {where}: {exc}", usage=True)
+    if isinstance(exc, ValueError):
+        return StoreError(f"DATABASE_URL is not a PostgreSQL URL ({where}): {exc}", usage=True)
+    return StoreError(f"cannot reach the database {where}: {exc}")

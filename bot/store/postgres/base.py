@@ -1,0 +1,104 @@
+"""What every part of the PostgreSQL store shares: the pool, one-trip reads, transactions,
+and the translation of asyncpg's exceptions into the store's own errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from bot.store.errors import StoreDamaged, StoreError, StoreLocked
+
+# advisory lock keys (pg_advisory_lock(NAMESPACE, key)): 'sb' and what is locked
+NAMESPACE = 0x7362
+SCHEMA_LOCK = 1  # upgrading the schema: one process at a time
+INGEST_LOCK = 2  # bringing the library in line with a stories folder: one host at a time
+WRITE_LOCK = 3  # writing stories (ingest, migrate): one writer at a time
+
+# a connection of our own or one lent by the pool
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def shown(url: str) -> str:
+    """A database URL as it may be logged or shown: without its password."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def store_error(exc: BaseException, where: str) -> StoreError:
+    """The store's error for an exception met while the database was in use."""
+    if isinstance(
+        exc,
+        asyncpg.LockNotAvailableError | asyncpg.DeadlockDetectedError | asyncpg.QueryCanceledError,
+    ):
+        return StoreLocked(f"the database {where} is busy ({exc}): try again in a moment")
+    if isinstance(exc, asyncpg.DataCorruptedError | asyncpg.IndexCorruptedError):
+        return StoreDamaged(
+            f"the database {where} is damaged ({exc}): restore a backup made with pg_dump"
+        )
+    if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.CannotConnectNowError):
+        return StoreError(f"cannot reach the database {where}: {exc}")
+    return StoreError(f"the database {where} failed: {exc}")
+
+
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+@contextmanager
+def pg_errors(where: str) -> Iterator[None]:
+    try:
+        yield
+    except _ERRORS as exc:
+        raise store_error(exc, where) from exc
+
+
+class PGBase:
+    pool: asyncpg.Pool
+    where: str  # the URL without its password, for messages
+
+    async def _all(self, sql: str, *params: Any) -> list[Any]:
+        with pg_errors(self.where):
+            return list(await self.pool.fetch(sql, *params))
+
+    async def _one(self, sql: str, *params: Any) -> Any | None:
+        with pg_errors(self.where):
+            return await self.pool.fetchrow(sql, *params)
+
+    async def _value(self, sql: str, *params: Any) -> Any:
+        with pg_errors(self.where):
+            return await self.pool.fetchval(sql, *params)
+
+    async def _execute(self, sql: str, *params: Any) -> int:
+        """Run one statement (its own transaction); the number of rows it touched."""
+        with pg_errors(self.where):
+            status = await self.pool.execute(sql, *params)
+        return count(status)
+
+    async def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with pg_errors(self.where):
+            await self.pool.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """One transaction on one connection; rolled back whole on any error."""
+        with pg_errors(self.where):
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield conn
+
+
+def count(status: str) -> int:
+    """Rows touched, from a command status such as 'UPDATE 1' or 'INSERT 0 3'."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def number(value: object) -> int:
+    """A value the database always gives (a count, a new id) as an int."""
+    if not isinstance(value, int):
+        raise StoreError(f"the database answered {value!r} where a number was due")
+    return value

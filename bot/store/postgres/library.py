@@ -1,0 +1,465 @@
+"""SQL for stories, chapters and paragraphs, and the writer that puts stories in place.
+
+Writing works as in the SQLite engine (bot/store/sqlite/library.py): a chapter whose text is
+already stored takes the same texts; a story's passages share scene texts the same way; a
+story written again keeps its id. The text work (cutting documents) is done before the
+transaction, in a thread. A batch is one transaction, under an advisory lock (one writer at a
+time, whichever host it runs on), with a savepoint per story: a story that fails is rolled
+back alone and keeps its previous version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from bot.models import ChapterInfo, Paragraph, Rating, Story
+from bot.store.interface import FileState, StoryWrite
+from bot.store.passages import SEPARATOR, passages
+from bot.store.postgres.base import NAMESPACE, WRITE_LOCK, Connection, PGBase, number, pg_errors
+from bot.store.postgres.tokens import Document, Tokenizer
+from bot.store.rows import count_words, names_json, slugify, stored_names, stored_rating
+
+log = logging.getLogger(__name__)
+
+_STORY_COLUMNS = (
+    "id, slug, title, file, author, rating, url, words,"
+    " fandom, relationships, characters, tags, summary, language"
+)
+_PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
+_PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
+ANALYZE_SHARE = 0.25  # texts written since the last ANALYZE, as a share of all, that call one
+
+
+def _paragraph(row: Any) -> Paragraph:
+    return Paragraph(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A story cut into rows, chapters, documents and passages, before the transaction."""
+
+    item: StoryWrite
+    rows: list[tuple[int, int, int, str]]  # (chapter, position, scene, text)
+    chapters: list[tuple[int, str, int, str | None, int, int]]
+    hashes: list[bytes]
+    documents: list[Document]  # one per row
+    cuts: list[tuple[int, int, int]]  # passages: (chapter, first, last)
+    scene_documents: list[Document] = field(default_factory=list)
+
+
+def _prepare(tokenizer: Tokenizer, item: StoryWrite) -> _Prepared:
+    rows: list[tuple[int, int, int, str]] = []
+    chapters: list[tuple[int, str, int, str | None, int, int]] = []
+    used: set[int] = set()
+    for chapter in item.parsed.chapters:
+        number = chapter.number if chapter.number not in used else max(used) + 1
+        first = len(rows)
+        words = 0
+        for scene, text in chapter.paragraphs:
+            rows.append((number, len(rows), scene, text))
+            words += count_words(text)
+        if len(rows) == first:
+            continue  # a heading with no text under it is not a chapter
+        used.add(number)
+        chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
+    hashes = []
+    for c in chapters:
+        digest = hashlib.blake2b(digest_size=16)
+        for r in rows[c[4] : c[5] + 1]:
+            digest.update(r[3].encode())
+            digest.update(b"\x00")
+        hashes.append(digest.digest())
+    cuts = passages(rows)
+    by_position = {r[1]: r[3] for r in rows}
+    prepared = _Prepared(
+        item, rows, chapters, hashes, tokenizer.documents("words", [r[3] for r in rows]), cuts
+    )
+    prepared.scene_documents = tokenizer.documents(
+        "stems",
+        [SEPARATOR.join(by_position[p] for p in range(c[1], c[2] + 1)) for c in cuts],
+    )
+    return prepared
+
+
+class LibrarySQL(PGBase):
+    tokenizer: Tokenizer
+    _written_since_analyze: int = 0
+
+    async def file_ratings(self) -> dict[str, Rating]:
+        rows = await self._all("SELECT file, rating FROM stories")
+        return {r[0]: stored_rating(r[1]) for r in rows}
+
+    async def file_states(self) -> dict[str, FileState]:
+        rows = await self._all("SELECT file, size, mtime_ns, hash, meta_hash FROM stories")
+        return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}
+
+    async def touch_file(self, file: str, size: int, mtime_ns: int) -> None:
+        await self._execute(
+            "UPDATE stories SET size = $2, mtime_ns = $3 WHERE file = $1", file, size, mtime_ns
+        )
+
+    async def write_stories(self, items: Sequence[StoryWrite]) -> list[str | None]:
+        """Put each story in place of its file's previous version; an error or None each."""
+        if not items:
+            return []
+        prepared = await asyncio.to_thread(lambda: [_prepare(self.tokenizer, i) for i in items])
+        results: list[str | None] = []
+        with pg_errors(self.where):
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK)
+                taken = {r[0]: r[1] for r in await conn.fetch("SELECT slug, file FROM stories")}
+                for story in prepared:
+                    try:
+                        async with conn.transaction():  # a savepoint: this story alone
+                            await _write_one(conn, story, taken)
+                    except asyncpg.PostgresError as exc:
+                        results.append(str(exc))
+                    else:
+                        results.append(None)
+                await conn.execute("UPDATE library_version SET version = version + 1")
+        written = sum(len(p.rows) for p, r in zip(prepared, results, strict=True) if r is None)
+        await self._analyze_after(written)
+        return results
+
+    async def _analyze_after(self, written: int) -> None:
+        """ANALYZE once much of the library is new, so the planner knows the indexes' sizes."""
+        self._written_since_analyze += written
+        total = int(await self._value("SELECT docs FROM index_stats WHERE name = 'texts'") or 0)
+        if self._written_since_analyze >= max(1000, ANALYZE_SHARE * total):
+            await self._execute("ANALYZE texts, paragraphs, scene_texts, scenes, chapters, terms")
+            self._written_since_analyze = 0
+
+    async def tidy_indexes(self) -> None:
+        """After much of the library was rewritten: VACUUM and ANALYZE the search tables."""
+        await self._execute(
+            "VACUUM (ANALYZE) texts, paragraphs, scene_texts, scenes, terms, scene_terms"
+        )
+
+    async def remove_story(self, file: str) -> bool:
+        async with self.transaction() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK)
+            story_id = await conn.fetchval("SELECT id FROM stories WHERE file = $1", file)
+            if story_id is None:
+                return False
+            await delete_story_rows(conn, story_id)
+            await conn.execute("DELETE FROM stories WHERE id = $1", story_id)
+            await conn.execute("UPDATE library_version SET version = version + 1")
+            return True
+
+    async def list_stories(self) -> list[Story]:
+        chapters: dict[int, list[ChapterInfo]] = {}
+        for r in await self._all(
+            "SELECT story_id, number, label, words, first_position, last_position FROM chapters"
+            " ORDER BY story_id, first_position"
+        ):
+            chapters.setdefault(r[0], []).append(ChapterInfo(r[1], r[2], r[3], r[4], r[5]))
+        rows = await self._all(f"SELECT {_STORY_COLUMNS} FROM stories ORDER BY lower(title), id")
+        return [
+            Story(
+                id=r[0],
+                slug=r[1],
+                title=r[2],
+                file=r[3],
+                author=r[4],
+                rating=stored_rating(r[5]),
+                url=r[6],
+                words=r[7],
+                chapters=tuple(chapters.get(r[0], ())),
+                fandom=stored_names(r[8]),
+                relationships=stored_names(r[9]),
+                characters=stored_names(r[10]),
+                tags=stored_names(r[11]),
+                summary=r[12],
+                language=r[13],
+            )
+            for r in rows
+        ]
+
+    async def chapter_note(self, story_id: int, number: int) -> str | None:
+        return await self._value(
+            "SELECT note FROM chapters WHERE story_id = $1 AND number = $2", story_id, number
+        )
+
+    async def chapter_paragraphs(self, story_id: int, number: int) -> list[Paragraph]:
+        rows = await self._all(
+            f"SELECT {_PARAGRAPH_COLUMNS} FROM {_PARAGRAPH_TABLES}"
+            " WHERE p.story_id = $1 AND p.chapter = $2 ORDER BY p.position",
+            story_id,
+            number,
+        )
+        return [_paragraph(r) for r in rows]
+
+    async def paragraphs_between(self, story_id: int, first: int, last: int) -> list[Paragraph]:
+        rows = await self._all(
+            f"SELECT {_PARAGRAPH_COLUMNS} FROM {_PARAGRAPH_TABLES} WHERE p.story_id = $1"
+            " AND p.position BETWEEN $2 AND $3 ORDER BY p.position",
+            story_id,
+            first,
+            last,
+        )
+        return [_paragraph(r) for r in rows]
+
+
+# ---- deleting a story's rows ---------------------------------------------------------------
+
+# the documents of a story no other story holds: (table, holders, its terms table)
+_UNSHARED = (
+    ("scene_texts", "scenes", "scene_terms"),
+    ("texts", "paragraphs", "terms"),
+)
+
+
+async def delete_story_rows(conn: Connection, story_id: int) -> None:
+    """A story's paragraphs, passages, chapters, and the documents no other story holds, with
+    their share of the index statistics."""
+    for table, holders, terms in _UNSHARED:
+        ids = [
+            r[0]
+            for r in await conn.fetch(
+                f"SELECT DISTINCT h.text_id FROM {holders} h WHERE h.story_id = $1 AND NOT EXISTS"
+                f" (SELECT 1 FROM {holders} o WHERE o.text_id = h.text_id AND o.story_id <> $1)",
+                story_id,
+            )
+        ]
+        if not ids:
+            continue
+        await conn.execute(
+            f"UPDATE {terms} SET docs = {terms}.docs - d.n FROM (SELECT u.lexeme, count(*) AS n"
+            f" FROM {table} t, unnest(t.tsv) u WHERE t.id = ANY($1) GROUP BY u.lexeme) d"
+            f" WHERE {terms}.term = d.lexeme",
+            ids,
+        )
+        await conn.execute(
+            "UPDATE index_stats SET docs = index_stats.docs - d.n,"
+            " tokens = index_stats.tokens - d.tokens"
+            f" FROM (SELECT count(*) AS n, coalesce(sum(tokens), 0) AS tokens FROM {table}"
+            f" WHERE id = ANY($1)) d WHERE name = '{table}'",
+            ids,
+        )
+        await conn.execute(f"DELETE FROM {table} WHERE id = ANY($1)", ids)
+    await conn.execute("DELETE FROM scenes WHERE story_id = $1", story_id)
+    await conn.execute("DELETE FROM paragraphs WHERE story_id = $1", story_id)
+    await conn.execute("DELETE FROM chapters WHERE story_id = $1", story_id)
+
+
+# ---- writing one story -----------------------------------------------------------------------
+
+
+async def _write_one(conn: Connection, story: _Prepared, taken: dict[str, str]) -> None:
+    item = story.item
+    existing = await conn.fetchrow("SELECT id, slug FROM stories WHERE file = $1", item.file)
+    if existing is not None:
+        taken.pop(existing[1], None)
+    base = slugify(item.parsed.title)
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    if existing is None:
+        story_id = number(await conn.fetchval("SELECT nextval('story_ids')"))
+        await conn.execute(
+            "INSERT INTO stories (id, file, slug, title, words, paragraph_count, size,"
+            " mtime_ns, hash, meta_hash) VALUES ($1, $2, $3, '', 0, 0, 0, 0, '', '')",
+            story_id,
+            item.file,
+            slug,
+        )
+    else:
+        story_id = int(existing[0])
+        await delete_story_rows(conn, story_id)
+    await _update_story(conn, story_id, slug, story)
+    text_ids, fresh_from = await _write_texts(conn, story)
+    await conn.executemany(
+        "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
+        " last_position, text_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [(story_id, *c, h) for c, h in zip(story.chapters, story.hashes, strict=True)],
+    )
+    await conn.execute(
+        "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text_id)"
+        " SELECT nextval('paragraph_ids'), $1, u.c, u.p, u.s, u.t"
+        " FROM unnest($2::int[], $3::int[], $4::int[], $5::bigint[]) AS u(c, p, s, t)",
+        story_id,
+        [r[0] for r in story.rows],
+        [r[1] for r in story.rows],
+        [r[2] for r in story.rows],
+        text_ids,
+    )
+    await _write_scenes(conn, story_id, story, text_ids, fresh_from)
+    taken[slug] = item.file
+
+
+async def _update_story(conn: Connection, story_id: int, slug: str, story: _Prepared) -> None:
+    parsed, meta, state = story.item.parsed, story.item.meta, story.item.state
+    await conn.execute(
+        "UPDATE stories SET slug = $2, title = $3, author = $4, rating = $5, url = $6,"
+        " words = $7, paragraph_count = $8, size = $9, mtime_ns = $10, hash = $11,"
+        " meta_hash = $12, fandom = $13, relationships = $14, characters = $15, tags = $16,"
+        " summary = $17, language = $18 WHERE id = $1",
+        story_id,
+        slug,
+        parsed.title,
+        meta.author,
+        meta.rating or "general",
+        meta.url,
+        sum(c[2] for c in story.chapters),
+        len(story.rows),
+        state.size,
+        state.mtime_ns,
+        state.hash,
+        state.meta_hash,
+        names_json(meta.fandom),
+        names_json(meta.relationships),
+        names_json(meta.characters),
+        names_json(meta.tags),
+        meta.summary,
+        meta.language,
+    )
+
+
+async def _stored_chapter(conn: Connection, text_hash: bytes, length: int) -> list[int] | None:
+    found = await conn.fetchrow(
+        "SELECT story_id, first_position, last_position FROM chapters WHERE text_hash = $1 LIMIT 1",
+        text_hash,
+    )
+    if found is None or found[2] - found[1] + 1 != length:
+        return None
+    ids = [
+        int(r[0])
+        for r in await conn.fetch(
+            "SELECT text_id FROM paragraphs WHERE story_id = $1 AND position BETWEEN $2 AND $3"
+            " ORDER BY position",
+            *found,
+        )
+    ]
+    return ids if len(ids) == length else None
+
+
+async def _write_texts(conn: Connection, story: _Prepared) -> tuple[list[int], int]:
+    """The text id of every paragraph (a chapter already stored shares its texts), writing the
+    new texts; and the first id given to this story's new texts."""
+    new = sum(c[5] - c[4] + 1 for c in story.chapters)
+    fresh = [
+        int(r[0])
+        for r in await conn.fetch("SELECT nextval('text_ids') FROM generate_series(1, $1)", new)
+    ]
+    fresh_from = fresh[0] if fresh else 0
+    out: list[int] = []
+    added: list[int] = []  # row indices of new texts
+    mine: dict[bytes, list[int]] = {}
+    at = 0
+    for c, text_hash in zip(story.chapters, story.hashes, strict=True):
+        length = c[5] - c[4] + 1
+        shared = mine.get(text_hash) or await _stored_chapter(conn, text_hash, length)
+        if shared is None:
+            shared = fresh[at : at + length]
+            at += length
+            added += range(c[4], c[5] + 1)
+        mine[text_hash] = shared
+        out += shared
+    docs = [story.documents[i] for i in added]
+    await insert_documents(
+        conn, "texts", [out[i] for i in added], docs, texts=[story.rows[i][3] for i in added]
+    )
+    return out, fresh_from
+
+
+async def insert_documents(
+    conn: Connection,
+    table: str,
+    ids: Sequence[int],
+    docs: Sequence[Document],
+    *,
+    texts: Sequence[str] | None = None,
+    keys: Sequence[tuple[int, int]] | None = None,
+) -> None:
+    """Insert documents into ``texts`` (with their text) or ``scene_texts`` (with their keys),
+    and count them into the index statistics."""
+    if not ids:
+        return
+    vectors = [d.vector for d in docs]
+    tokens = [d.tokens for d in docs]
+    if texts is not None:
+        await conn.execute(
+            "INSERT INTO texts (id, text, tokens, tsv) SELECT u.i, u.x, u.n, u.v::tsvector"
+            " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS u(i, x, n, v)",
+            ids,
+            texts,
+            tokens,
+            vectors,
+        )
+        terms = "terms"
+    else:
+        assert keys is not None
+        await conn.execute(
+            "INSERT INTO scene_texts (id, first_text, paragraphs, tokens, tsv)"
+            " SELECT u.i, u.f, u.p, u.n, u.v::tsvector FROM unnest($1::bigint[], $2::bigint[],"
+            " $3::int[], $4::int[], $5::text[]) AS u(i, f, p, n, v)",
+            ids,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            tokens,
+            vectors,
+        )
+        terms = "scene_terms"
+    counts = Counter(lexeme for d in docs for lexeme in d.lexemes)
+    await conn.execute(
+        f"INSERT INTO {terms} (term, docs) SELECT * FROM unnest($1::text[], $2::int[])"
+        f" ON CONFLICT (term) DO UPDATE SET docs = {terms}.docs + excluded.docs",
+        list(counts),
+        list(counts.values()),
+    )
+    await conn.execute(
+        "UPDATE index_stats SET docs = docs + $2, tokens = tokens + $3 WHERE name = $1",
+        table,
+        len(ids),
+        sum(tokens),
+    )
+
+
+async def _write_scenes(
+    conn: Connection, story_id: int, story: _Prepared, text_ids: list[int], fresh_from: int
+) -> None:
+    """The story's passages; a passage whose run of texts is stored already shares its scene
+    text (see bot/store/sqlite/scenes.py for the key)."""
+    mine: dict[tuple[int, int], int] = {}
+    new_keys: list[tuple[int, int]] = []
+    new_docs: list[Document] = []
+    places: list[tuple[int, int, int, tuple[int, int]]] = []
+    for (chapter, first, last), doc in zip(story.cuts, story.scene_documents, strict=True):
+        key = (text_ids[first], last - first + 1)
+        if key not in mine and (fresh_from == 0 or key[0] < fresh_from):
+            found = await conn.fetchval(
+                "SELECT id FROM scene_texts WHERE first_text = $1 AND paragraphs = $2", *key
+            )
+            if found is not None:
+                mine[key] = int(found)
+        if key not in mine:
+            mine[key] = 0  # given an id below
+            new_keys.append(key)
+            new_docs.append(doc)
+        places.append((chapter, first, last, key))
+    ids = [
+        int(r[0])
+        for r in await conn.fetch(
+            "SELECT nextval('scene_text_ids') FROM generate_series(1, $1)", len(new_keys)
+        )
+    ]
+    mine.update(zip(new_keys, ids, strict=True))
+    await insert_documents(conn, "scene_texts", ids, new_docs, keys=new_keys)
+    await conn.execute(
+        "INSERT INTO scenes (id, story_id, chapter, first_position, last_position, text_id)"
+        " SELECT nextval('scene_ids'), $1, u.c, u.f, u.l, u.t"
+        " FROM unnest($2::int[], $3::int[], $4::int[], $5::bigint[]) AS u(c, f, l, t)",
+        story_id,
+        [p[0] for p in places],
+        [p[1] for p in places],
+        [p[2] for p in places],
+        [mine[p[3]] for p in places],
+    )

@@ -1,0 +1,148 @@
+"""The PostgreSQL schema, versioned in table ``storybot_schema``. Each step upgrades by one.
+
+The same tables as the SQLite engine (bot/store/sqlite/schema.py), in PostgreSQL's terms:
+ids from sequences (never reused: buttons on old messages hold them); texts and scene texts
+carry their own ``tsvector`` (cut by bot/store/postgres/tokens.py) with a GIN index, their
+number of tokens, and the index statistics BM25 needs kept beside them (``terms``,
+``scene_terms``: how many documents hold each lexeme; ``index_stats``: documents and
+tokens in all), so ranking a bounded candidate set never scans the index. ``uploads``
+holds the story files added through Discord, so every host serves them.
+"""
+
+from __future__ import annotations
+
+# Index i of MIGRATIONS upgrades a database from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE stories (
+        id BIGINT PRIMARY KEY,
+        file TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        author TEXT,
+        rating TEXT NOT NULL DEFAULT 'general',
+        url TEXT,
+        words INTEGER NOT NULL,
+        paragraph_count INTEGER NOT NULL,
+        size BIGINT NOT NULL,
+        mtime_ns BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        meta_hash TEXT NOT NULL,
+        fandom TEXT,
+        relationships TEXT,
+        characters TEXT,
+        tags TEXT,
+        summary TEXT,
+        language TEXT
+    );
+    CREATE SEQUENCE story_ids;
+    CREATE TABLE chapters (
+        story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        words INTEGER NOT NULL,
+        note TEXT,
+        first_position INTEGER NOT NULL,
+        last_position INTEGER NOT NULL,
+        text_hash BYTEA,
+        PRIMARY KEY (story_id, number)
+    );
+    CREATE INDEX chapters_by_text ON chapters (text_hash);
+    CREATE TABLE texts (
+        id BIGINT PRIMARY KEY,
+        text TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        tsv TSVECTOR NOT NULL
+    );
+    CREATE SEQUENCE text_ids;
+    CREATE INDEX texts_tsv ON texts USING gin (tsv);
+    CREATE TABLE paragraphs (
+        id BIGINT PRIMARY KEY,
+        story_id BIGINT NOT NULL,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        scene INTEGER NOT NULL,
+        text_id BIGINT NOT NULL
+    );
+    CREATE SEQUENCE paragraph_ids;
+    CREATE UNIQUE INDEX paragraphs_by_position ON paragraphs (story_id, position);
+    CREATE INDEX paragraphs_by_text ON paragraphs (text_id, story_id);
+    CREATE TABLE scene_texts (
+        id BIGINT PRIMARY KEY,
+        first_text BIGINT NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        tsv TSVECTOR NOT NULL,
+        UNIQUE (first_text, paragraphs)
+    );
+    CREATE SEQUENCE scene_text_ids;
+    CREATE INDEX scene_texts_tsv ON scene_texts USING gin (tsv);
+    CREATE TABLE scenes (
+        id BIGINT PRIMARY KEY,
+        story_id BIGINT NOT NULL,
+        chapter INTEGER NOT NULL,
+        first_position INTEGER NOT NULL,
+        last_position INTEGER NOT NULL,
+        text_id BIGINT NOT NULL
+    );
+    CREATE SEQUENCE scene_ids;
+    CREATE INDEX scenes_by_story ON scenes (story_id, first_position);
+    CREATE INDEX scenes_by_text ON scenes (text_id, story_id, first_position);
+    CREATE TABLE terms (term TEXT PRIMARY KEY, docs INTEGER NOT NULL);
+    CREATE TABLE scene_terms (term TEXT PRIMARY KEY, docs INTEGER NOT NULL);
+    CREATE TABLE index_stats (
+        name TEXT PRIMARY KEY,
+        docs BIGINT NOT NULL,
+        tokens BIGINT NOT NULL
+    );
+    INSERT INTO index_stats VALUES ('texts', 0, 0), ('scene_texts', 0, 0);
+    CREATE TABLE library_version (version BIGINT NOT NULL);
+    INSERT INTO library_version VALUES (0);
+    CREATE TABLE uploads (
+        file TEXT PRIMARY KEY,
+        data BYTEA NOT NULL,
+        added TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE daily_schedules (
+        guild_id BIGINT PRIMARY KEY,
+        channel_id BIGINT NOT NULL,
+        time TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        story_file TEXT,
+        last_posted TEXT
+    );
+    CREATE TABLE reading_positions (
+        user_id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        furthest INTEGER NOT NULL,
+        turn BIGINT NOT NULL,
+        PRIMARY KEY (user_id, story_id)
+    );
+    CREATE SEQUENCE reading_turns;
+    CREATE INDEX reading_positions_by_story ON reading_positions (story_id);
+    CREATE TABLE bookmarks (
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        chapter INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        words TEXT NOT NULL
+    );
+    CREATE INDEX bookmarks_by_user ON bookmarks (user_id, id);
+    CREATE INDEX bookmarks_by_story ON bookmarks (story_id);
+    CREATE TABLE excerpt_shuffles (
+        channel_id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        scope TEXT NOT NULL,
+        seed BIGINT NOT NULL,
+        size INTEGER NOT NULL,
+        used INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, story_id, scope)
+    );
+    CREATE INDEX excerpt_shuffles_by_story ON excerpt_shuffles (story_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,208 @@
+"""SQL for quote search in PostgreSQL: tsvector/GIN candidates, BM25 over a bounded set, the
+vocabulary, where texts stand, neighbours.
+
+Queries are written in lexemes (bot/store/postgres/tokens.py quotes each word), so nothing a
+user typed is tsquery syntax: a phrase is ``'a' <-> 'b'``, all words ``'a' & 'b'``. Ranking
+is FTS5's BM25 (k1 1.2, b 0.75, the same idf), computed in SQL over the texts that matched,
+with the index statistics the writer keeps, and only when at most ``rank_cap`` texts match:
+so a rank means the same on both engines and never costs a scan of the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+from bot.models import IndexedText, Paragraph
+from bot.store.interface import Found
+from bot.store.postgres.base import PGBase
+from bot.store.postgres.tokens import literal
+
+_PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
+
+
+def phrase_query(words: Sequence[str]) -> str:
+    return " <-> ".join(literal(w) for w in words)
+
+
+def all_words_query(words: Sequence[str]) -> str:
+    return " & ".join(literal(w) for w in dict.fromkeys(words))
+
+
+def _any_of(alternatives: Sequence[str]) -> str:
+    return "(" + " | ".join(literal(w) for w in alternatives) + ")"
+
+
+def any_two_query(keys: Sequence[Sequence[str]]) -> str:
+    if len(keys) == 1:
+        return _any_of(keys[0])
+    return " | ".join(f"({_any_of(a)} & {_any_of(b)})" for a, b in combinations(keys, 2))
+
+
+def bm25(terms: str, stats: str, matched: str) -> str:
+    """A query giving (id, rank) for the documents ``matched`` (a SELECT of id, tokens, tsv),
+    BM25 as FTS5 computes it (lower is better); the query words are parameter $2."""
+    return (
+        f"WITH s AS (SELECT greatest(docs, 1)::float8 AS n,"
+        f" greatest(tokens, 1)::float8 / greatest(docs, 1) AS avgdl"
+        f" FROM index_stats WHERE name = '{stats}'),"
+        f" q AS (SELECT w.term, greatest(ln((s.n - coalesce(k.docs, 0) + 0.5)"
+        f" / (coalesce(k.docs, 0) + 0.5)), 1e-6) AS idf"
+        f" FROM s, unnest($2::text[]) AS w(term) LEFT JOIN {terms} k ON k.term = w.term),"
+        f" m AS ({matched})"
+        f" SELECT m.id, -sum(q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl)))"
+        f" AS rank FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
+        f" FROM unnest(m.tsv) AS u WHERE u.lexeme = ANY($2)) AS f JOIN q ON q.term = f.lexeme"
+        f" GROUP BY m.id"
+    )
+
+
+def _text_scope(param: int) -> str:
+    return (
+        " AND EXISTS (SELECT 1 FROM paragraphs p WHERE p.text_id = t.id"
+        f" AND p.story_id = ANY(${param}::bigint[]))"
+    )
+
+
+class SearchSQL(PGBase):
+    async def texts_with_all(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
+    ) -> Found:
+        return await self._candidates(
+            all_words_query(words), list(dict.fromkeys(words)), story_ids, limit, rank_cap
+        )
+
+    async def texts_with_phrase(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+    ) -> Found:
+        return await self._candidates(phrase_query(words), list(words), story_ids, limit, 0)
+
+    async def texts_with_two_of(
+        self,
+        keys: Sequence[Sequence[str]],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        *,
+        rank_cap: int,
+    ) -> Found:
+        terms = list(dict.fromkeys(w for key in keys for w in key))
+        return await self._candidates(any_two_query(keys), terms, story_ids, limit, rank_cap)
+
+    async def _candidates(
+        self,
+        query: str,
+        terms: list[str],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        rank_cap: int,
+    ) -> Found:
+        """Texts in scope matching ``query`` with their rank, and whether they are all that
+        match (see the SQLite engine's ``_candidates``: the same contract)."""
+        if not terms or (story_ids is not None and not story_ids):
+            return [], True
+        scope = _text_scope(3) if story_ids is not None else ""
+        params = [list(story_ids)] if story_ids is not None else []
+        rows = await self._all(
+            f"SELECT t.id, t.text FROM texts t WHERE t.tsv @@ $1::tsquery{scope}"
+            f" LIMIT ${2 + len(params)}",
+            query,
+            *params,
+            limit + 1,
+        )
+        complete = len(rows) <= limit
+        found = [(IndexedText(r[0], r[1]), 0.0) for r in rows[:limit]]
+        if complete or rank_cap <= 0:
+            return found, complete
+        matching = await self._value(
+            "SELECT count(*) FROM (SELECT 1 FROM texts WHERE tsv @@ $1::tsquery LIMIT $2) m",
+            query,
+            rank_cap + 1,
+        )
+        if int(matching) > rank_cap:
+            return found, complete
+        matched = f"SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery{scope}"
+        ranked = await self._all(
+            f"SELECT r.id, t.text, r.rank FROM ({bm25('terms', 'texts', matched)}) r"
+            f" JOIN texts t ON t.id = r.id ORDER BY r.rank, r.id LIMIT ${3 + len(params)}",
+            query,
+            terms,
+            *params,
+            limit,
+        )
+        return [(IndexedText(r[0], r[1]), float(r[2])) for r in ranked], complete
+
+    async def occurrences(
+        self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int
+    ) -> dict[int, list[Paragraph]]:
+        ids = list(dict.fromkeys(text_ids))
+        if not ids or (story_ids is not None and not story_ids):
+            return {}
+        scope = " AND p.story_id = ANY($3::bigint[])" if story_ids is not None else ""
+        params = [list(story_ids)] if story_ids is not None else []
+        rows = await self._all(
+            "SELECT o.id, o.story_id, o.chapter, o.position, o.scene, t.text, x.tid"
+            " FROM unnest($1::bigint[]) AS x(tid) JOIN texts t ON t.id = x.tid,"
+            " LATERAL (SELECT DISTINCT ON (p.story_id) p.id, p.story_id, p.chapter, p.position,"
+            f" p.scene FROM paragraphs p WHERE p.text_id = x.tid{scope}"
+            " ORDER BY p.story_id, p.position LIMIT $2) AS o ORDER BY x.tid, o.story_id",
+            ids,
+            per_text,
+            *params,
+        )
+        out: dict[int, list[Paragraph]] = {}
+        for r in rows:
+            out.setdefault(r[6], []).append(Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]))
+        return out
+
+    async def paragraphs_with_phrase(
+        self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+    ) -> list[Paragraph]:
+        if not words or (story_ids is not None and not story_ids):
+            return []
+        scope = " AND p.story_id = ANY($3::bigint[])" if story_ids is not None else ""
+        params = [list(story_ids)] if story_ids is not None else []
+        rows = await self._all(
+            f"SELECT {_PARAGRAPH_COLUMNS} FROM texts t JOIN paragraphs p ON p.text_id = t.id"
+            f" WHERE t.tsv @@ $1::tsquery{scope} ORDER BY t.id, p.story_id, p.position LIMIT $2",
+            phrase_query(words),
+            limit,
+            *params,
+        )
+        return [Paragraph(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def vocabulary(
+        self, min_length: int, max_length: int
+    ) -> tuple[list[tuple[str, int]], int]:
+        rows = await self._all(
+            "SELECT term, docs FROM terms WHERE docs > 0"
+            ' AND char_length(term) BETWEEN $1 AND $2 ORDER BY term COLLATE "C"',
+            min_length,
+            max_length,
+        )
+        total = await self._value("SELECT docs FROM index_stats WHERE name = 'texts'")
+        return [(r[0], int(r[1])) for r in rows], int(total or 0)
+
+    async def library_signature(self) -> tuple[int, ...]:
+        row = await self._one(
+            "SELECT (SELECT version FROM library_version), count(*), coalesce(max(id), 0),"
+            " coalesce(sum(paragraph_count), 0), coalesce(sum(words), 0) FROM stories"
+        )
+        assert row is not None
+        return tuple(int(v) for v in row)
+
+    async def neighbours(
+        self, wanted: Sequence[tuple[int, int, int]]
+    ) -> dict[tuple[int, int], str]:
+        unique = list(dict.fromkeys(wanted))
+        if not unique:
+            return {}
+        rows = await self._all(
+            "SELECT DISTINCT p.story_id, p.position, t.text"
+            " FROM unnest($1::bigint[], $2::int[], $3::int[]) AS w(s, c, pos)"
+            " JOIN paragraphs p ON p.story_id = w.s AND p.chapter = w.c"
+            " AND p.position IN (w.pos - 1, w.pos + 1) JOIN texts t ON t.id = p.text_id",
+            [w[0] for w in unique],
+            [w[1] for w in unique],
+            [w[2] for w in unique],
+        )
+        return {(r[0], r[1]): r[2] for r in rows}

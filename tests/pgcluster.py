@@ -1,0 +1,117 @@
+"""A throwaway PostgreSQL cluster for the tests and the benchmarks, made with Debian's
+`postgresql` package (initdb/pg_ctl) in a temporary folder.
+
+PostgreSQL refuses to run as root: as root the cluster runs as an unprivileged user
+(``storybot-pg``, created when missing). Trust authentication over a socket in the cluster's
+folder and 127.0.0.1 on a free port; nothing else can reach it, and it is stopped at exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+USER = "storybot-pg"
+HOW_TO = (
+    "install Debian's postgresql package (apt-get install postgresql) or put initdb/pg_ctl on"
+    " PATH, or set STORYBOT_TEST_DATABASE_URL=postgresql://... to use a server of your own"
+)
+
+
+def binaries() -> Path | None:
+    """The folder holding initdb and pg_ctl, or None when PostgreSQL is not installed."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    return Path(versions[0]).parent if versions else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_user() -> list[str]:
+    if os.getuid() != 0:
+        return []
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+            check=True,
+            capture_output=True,
+        )
+    return ["runuser", "-u", USER, "--"]
+
+
+@contextlib.contextmanager
+def cluster(folder: Path) -> Iterator[str]:
+    """Start a cluster in ``folder`` (which must not exist yet); yield its URL; stop it."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        raise RuntimeError(f"PostgreSQL is not installed: {HOW_TO}")
+    prefix = _as_user()
+    folder.mkdir(parents=True)
+    data, sock = folder / "data", folder / "sock"
+    sock.mkdir()
+    if prefix:
+        shutil.chown(folder, USER)
+        shutil.chown(sock, USER)
+        os.chmod(folder, 0o755)
+        os.chmod(folder.parent, 0o755)
+    subprocess.run(
+        [
+            *prefix,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "storybot",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    options = (
+        f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sock}"
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        " -c shared_buffers=256MB"
+    )
+    subprocess.run(
+        [
+            *prefix,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://storybot@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            check=False,
+            capture_output=True,
+        )

@@ -1,0 +1,191 @@
+"""What every engine of the store promises (bot/store/interface.py), on each engine."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.ingest import ingest
+from bot.models import DailySchedule
+from bot.store import Store, StoreTooNew, open_store
+from tests.conftest import SEEDS
+
+
+async def _seeded(store: Store, tmp_path: Path) -> Path:
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    report = await ingest(store, folder)
+    assert len(report.added) == 5
+    return folder
+
+
+async def test_stories_chapters_and_paragraphs(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    stories = await store.list_stories()
+    assert [s.title for s in stories] == sorted((s.title for s in stories), key=str.lower)
+    story = stories[0]
+    first = story.chapters[0]
+    paragraphs = await store.chapter_paragraphs(story.id, first.number)
+    assert [p.position for p in paragraphs] == list(range(first.first, first.last + 1))
+    between = await store.paragraphs_between(story.id, 1, 3)
+    assert [p.position for p in between] == [1, 2, 3]
+    assert between[0].text == paragraphs[1].text
+
+
+async def test_unchanged_files_are_not_written_again(store: Store, tmp_path: Path) -> None:
+    folder = await _seeded(store, tmp_path)
+    signature = await store.library_signature()
+    again = await ingest(store, folder)
+    assert not again.added and not again.changed and len(again.unchanged) == 5
+    assert await store.library_signature() == signature
+
+
+async def test_story_ids_are_never_reused(store: Store, tmp_path: Path) -> None:
+    folder = await _seeded(store, tmp_path)
+    before = {s.file: s.id for s in await store.list_stories()}
+    gone = sorted(before)[-1]
+    moved = (folder / gone).read_bytes()
+    (folder / gone).unlink()
+    assert (await ingest(store, folder)).removed == (gone,)
+    (folder / ("z" + gone)).write_bytes(moved)
+    await ingest(store, folder)
+    after = {s.file: s.id for s in await store.list_stories()}
+    assert after["z" + gone] > max(before.values())
+    assert {f: after[f] for f in before if f != gone} == {f: before[f] for f in before if f != gone}
+
+
+async def test_a_changed_story_keeps_its_id_and_readers(store: Store, tmp_path: Path) -> None:
+    folder = await _seeded(store, tmp_path)
+    story = (await store.list_stories())[0]
+    await store.record_positions([(7, story.id, story.chapters[0].number, 2)])
+    path = folder / story.file
+    path.write_bytes(path.read_bytes() + b"\n\nOne more paragraph at the very end.\n")
+    assert (await ingest(store, folder)).changed == (story.file,)
+    same = next(s for s in await store.list_stories() if s.file == story.file)
+    assert same.id == story.id
+    assert [p.story_id for p in await store.reading_positions(7)] == [story.id]
+
+
+async def test_quote_candidates(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    found, complete = await store.texts_with_phrase(["soaked", "in", "sorry"], None, 10)
+    assert complete and len(found) == 1 and "soaked in sorry" in found[0][0].text
+    found, _ = await store.texts_with_all(["sorry", "soaked"], None, 10, rank_cap=300)
+    assert any("soaked in sorry" in t.text for t, _ in found)
+    ranked, complete = await store.texts_with_all(["willow"], None, 5, rank_cap=100_000)
+    assert not complete and len(ranked) == 5
+    assert [r for _, r in ranked] == sorted(r for _, r in ranked) and ranked[0][1] < 0
+    two, _ = await store.texts_with_two_of(
+        [["soaked"], ["sorry"], ["zzzz"]], None, 10, rank_cap=300
+    )
+    assert any("soaked in sorry" in t.text for t, _ in two)
+    places = await store.occurrences([found[0][0].id], None, 5)
+    assert places[found[0][0].id][0].text == found[0][0].text
+    assert await store.texts_with_all(["willow"], [], 5, rank_cap=300) == ([], True)
+
+
+async def test_query_words_are_only_words(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    for word in ["'", "\\", "a:*", "&", "|", "!", "<->", '"', "(", "NEAR", "*"]:
+        await store.texts_with_all([word], None, 5, rank_cap=300)
+        await store.texts_with_phrase([word, "the"], None, 5)
+        await store.texts_with_two_of([[word], ["the"]], None, 5, rank_cap=300)
+        await store.scene_candidates([word], None, 5)
+
+
+async def test_vocabulary_counts_texts(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    terms, total = await store.vocabulary(1, 32)
+    counts = dict(terms)
+    assert [t for t, _ in terms] == sorted(t for t, _ in terms)
+    assert 0 < counts["willow"] < total
+    found, complete = await store.texts_with_all(["willow"], None, 100_000, rank_cap=0)
+    assert complete and len(found) == counts["willow"]
+
+
+async def test_scene_candidates_and_texts(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    stems = await store.scene_stems(["eating", "cream", "drives"])
+    assert stems == ["eat", "cream", "drive"]
+    vocabulary, total = await store.scene_vocabulary()
+    assert vocabulary["cream"] < total
+    passages = await store.scene_candidates(["ic", "cream", "eat"], None, 5)
+    assert 0 < len(passages) <= 5
+    assert [p.rank for p in passages] == sorted(p.rank for p in passages)
+    assert all("cream" in p.text.lower() or "eat" in p.text.lower() for p in passages)
+    story = passages[0].story_id
+    cuts = await store.story_passages(story)
+    assert (passages[0].chapter, passages[0].first, passages[0].last) in cuts
+
+
+async def test_readers(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    a, b = [s.id for s in (await store.list_stories())[:2]]
+    await store.record_positions([(1, a, 1, 5), (1, b, 1, 3)])
+    await store.record_positions([(1, a, 1, 2)])
+    places = await store.reading_positions(1)
+    assert [(p.story_id, p.position, p.furthest) for p in places] == [(a, 2, 5), (b, 3, 3)]
+    first = await store.add_bookmark(1, a, 1, 2, "some words")
+    second = await store.add_bookmark(1, b, 1, 3, "more words")
+    again = await store.add_bookmark(1, a, 1, 2, "some words")
+    assert [m.id for m in await store.bookmarks(1)] == [again, second] and again > first
+    assert await store.bookmark(2, second) is None
+    assert await store.remove_bookmark(1, second) and not await store.remove_bookmark(1, second)
+    assert (await store.reader_data(1)).bookmarks == 1
+    gone = await store.forget_reader(1)
+    assert (gone.positions, gone.bookmarks) == (2, 1)
+    assert await store.reading_positions(1) == []
+
+
+async def test_shuffles_never_give_a_place_twice(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    story = (await store.list_stories())[0].id
+    taken = await asyncio.gather(
+        *(store.next_in_shuffle(9, story, "all", 20, 5) for _ in range(20))
+    )
+    assert sorted(i for _, i in taken) == list(range(20))
+    seed, index = await store.next_in_shuffle(9, story, "all", 20, 6)
+    assert (seed, index) == (6, 0)  # used up: a new shuffle
+
+
+async def test_daily_claims_are_once_per_day(store: Store) -> None:
+    await store.set_daily_schedule(DailySchedule(5, 6, "09:00", "UTC", None, None))
+    day = date(2026, 1, 2)
+    claims = await asyncio.gather(*(store.claim_daily_post(5, day) for _ in range(8)))
+    assert claims.count(True) == 1
+    assert await store.release_daily_post(5, day, None)
+    assert await store.claim_daily_post(5, day)
+    assert (await store.daily_schedule(5)).last_posted == day  # type: ignore[union-attr]
+    assert await store.delete_daily_schedule(5)
+    assert await store.daily_schedules() == []
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path, store_url: str | None) -> None:
+    path = tmp_path / "data" / "stories.db"
+    store = await open_store(path, url=store_url)
+    await store.close()
+    if store_url is None:
+        import sqlite3
+
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA user_version = 999")
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(store_url)
+        await conn.execute("UPDATE storybot_schema SET version = 999")
+        await conn.close()
+    with pytest.raises(StoreTooNew, match="newer storybot") as caught:
+        await open_store(path, url=store_url)
+    assert caught.value.usage and "\n" not in str(caught.value)
+
+
+async def test_exclusive_ingest(store: Store) -> None:
+    async with store.exclusive_ingest():
+        pass
+    async with store.exclusive_ingest():
+        pass
