@@ -305,7 +305,9 @@ class Store(ClubStore, VectorStore, Protocol):
 
     async def reader_data(self, user_id: int) -> ReaderData: ...
 
-    async def forget_reader(self, user_id: int) -> ReaderData: ...
+    async def forget_reader(self, user_id: int, dm_channel: int | None = None) -> ReaderData:
+        """Everything kept about a reader, and their DM channel's excerpt shuffles."""
+        ...
 
     async def next_in_shuffle(
         self, channel_id: int, story_id: int, scope: str, size: int, new_seed: int

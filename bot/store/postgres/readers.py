@@ -99,12 +99,14 @@ class ReaderSQL(PGBase):
         )
         return ReaderData(int(row[0]), int(row[1])) if row else ReaderData(0, 0)
 
-    async def forget_reader(self, user_id: int) -> ReaderData:
+    async def forget_reader(self, user_id: int, dm_channel: int | None = None) -> ReaderData:
         async with self.transaction() as conn:
             positions = await conn.execute(
                 "DELETE FROM reading_positions WHERE user_id = $1", user_id
             )
             bookmarks = await conn.execute("DELETE FROM bookmarks WHERE user_id = $1", user_id)
+            if dm_channel is not None:
+                await conn.execute("DELETE FROM excerpt_shuffles WHERE channel_id = $1", dm_channel)
             return ReaderData(count(positions), count(bookmarks))
 
     async def next_in_shuffle(
