@@ -143,6 +143,10 @@ class LibrarySQL(PGBase):
             "VACUUM (ANALYZE) texts, paragraphs, scene_texts, scenes, terms, scene_terms"
         )
 
+    async def rename_story(self, old: str, new: str) -> None:
+        """A story file renamed (the same bytes): its id and readers stay."""
+        await self._execute("UPDATE stories SET file = $2 WHERE file = $1", old, new)
+
     async def remove_story(self, file: str) -> bool:
         async with self.transaction() as conn:
             await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK)
