@@ -127,12 +127,6 @@ class Settings:
             raise StoryBotError(
                 f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
             ) from None
-        url = get("DATABASE_URL")
-        if url is not None and not url.startswith(("postgresql://", "postgres://")):
-            raise StoryBotError("DATABASE_URL must start with postgresql:// (or leave it unset)")
-        pool_size = integer("DATABASE_POOL_SIZE")
-        if pool_size is not None and pool_size < 1:
-            raise StoryBotError(f"DATABASE_POOL_SIZE must be 1 or more, not {pool_size}")
         shard_count = integer("SHARD_COUNT")
         vectors_mb = integer("SCENE_VECTORS_MB")
         if vectors_mb is not None and vectors_mb < 0:
@@ -152,8 +146,8 @@ class Settings:
             stories_dir=Path(stories_dir).expanduser() if stories_dir else DEFAULT_STORIES_DIR,
             data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
             database_path=Path(database).expanduser() if database else None,
-            database_url=url,
-            database_pool_size=pool_size or 5,
+            database_url=_database_url(get("DATABASE_URL")),
+            database_pool_size=_pool_size(integer("DATABASE_POOL_SIZE")),
             dev_guild_id=integer("DEV_GUILD_ID"),
             log_level=choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             shard_count=shard_count,
@@ -168,6 +162,18 @@ class Settings:
             scene_index_cpu=100 if index_cpu is None else index_cpu,
             default_rating=next(r for r in RATINGS if r == default_rating),
         )
+
+
+def _database_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise StoryBotError("DATABASE_URL must start with postgresql:// (or leave it unset)")
+    return url
+
+
+def _pool_size(pool_size: int | None) -> int:
+    if pool_size is not None and pool_size < 1:
+        raise StoryBotError(f"DATABASE_POOL_SIZE must be 1 or more, not {pool_size}")
+    return pool_size or 5
 
 
 @dataclass(frozen=True, slots=True)
