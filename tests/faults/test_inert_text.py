@@ -25,6 +25,8 @@ STORY = (
 @pytest.fixture
 def stories_dir(stories_dir: Path) -> Path:
     (stories_dir / "markup-heavy.txt").write_text(STORY, encoding="utf-8")
+    with (stories_dir / "library.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n["markup-heavy.txt"]\nrating = "general"\n')  # unrated reads explicit
     return stories_dir
 
 
