@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest import ingest
-from bot.store import Store
+from bot.store import open_store
 from bot.text import process
 from tests.text import epub_fixtures as fx
 
@@ -116,7 +116,7 @@ async def test_a_fanficfare_explicit_page_is_never_served_as_general(tmp_path: P
     folder = tmp_path / "stories"
     folder.mkdir()
     (folder / "ffnet.html").write_bytes(fanficfare_html("Explicit"))
-    store = await Store.open(tmp_path / "stories.db")
+    store = await open_store(tmp_path / "stories.db")
     try:
         await ingest(store, folder)
         assert {s.file: s.rating for s in await store.list_stories()} == {"ffnet.html": "explicit"}
