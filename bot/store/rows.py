@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from typing import Any
 
-from bot.models import Rating
+from bot.models import Bookmark, Rating, ReadingPosition
 
 
 def count_words(text: str) -> int:
@@ -39,3 +40,16 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:60].rstrip("-") or "story"
+
+
+# a reader's place and bookmark, read the same way by every engine
+POSITION_COLUMNS = "story_id, chapter, position, furthest"
+BOOKMARK_COLUMNS = "id, story_id, chapter, position, words"
+
+
+def position_row(row: Any) -> ReadingPosition:
+    return ReadingPosition(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def bookmark_row(row: Any) -> Bookmark:
+    return Bookmark(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4])

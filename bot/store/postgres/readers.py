@@ -5,21 +5,13 @@ before it, so writes from several processes never lose one another's updates."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
 from bot.store.postgres.base import PGBase, count, number
-
-_POSITION = "story_id, chapter, position, furthest"
-_BOOKMARK = "id, story_id, chapter, position, words"
-
-
-def _position(row: Any) -> ReadingPosition:
-    return ReadingPosition(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-
-
-def _bookmark(row: Any) -> Bookmark:
-    return Bookmark(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4])
+from bot.store.rows import BOOKMARK_COLUMNS as _BOOKMARK
+from bot.store.rows import POSITION_COLUMNS as _POSITION
+from bot.store.rows import bookmark_row as _bookmark
+from bot.store.rows import position_row as _position
 
 
 class ReaderSQL(PGBase):

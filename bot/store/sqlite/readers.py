@@ -4,21 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
+from bot.store.rows import BOOKMARK_COLUMNS as _BOOKMARK
+from bot.store.rows import POSITION_COLUMNS as _POSITION
+from bot.store.rows import bookmark_row as _bookmark
+from bot.store.rows import position_row as _position
 from bot.store.sqlite.base import SQLBase
-
-_POSITION = "story_id, chapter, position, furthest"
-_BOOKMARK = "id, story_id, chapter, position, words"
-
-
-def _position(row: Any) -> ReadingPosition:
-    return ReadingPosition(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-
-
-def _bookmark(row: Any) -> Bookmark:
-    return Bookmark(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4])
 
 
 class ReaderSQL(SQLBase):
