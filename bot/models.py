@@ -58,7 +58,7 @@ class ParsedStory:
     # what library.toml and the file itself say of the story
     meta: StoryMeta = field(default_factory=StoryMeta)
     # text of the file that is in no chapter, by kind ("front matter", "licence", "notes",
-    # "captions" ...): (kind, text) in reading order; see bot/text/structure.py
+    # "captions" ...): (kind, text) in reading order; see bot/text/structure/left_out.py
     left_out: tuple[tuple[str, str], ...] = ()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.models import StoryMeta
 from bot.text import ParsedStory, process
-from bot.text.structure import _is_break
+from bot.text.structure.headings import _is_break
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -13,13 +13,13 @@ from bot.models import StoryMeta
 from bot.text import ParsedStory, process
 from bot.text.structure import (
     Section,
-    _is_break,
     parse,
     parse_number,
     parse_sections,
     split_long,
     title_from_file,
 )
+from bot.text.structure.headings import _is_break
 
 
 def story(text: str, name: str = "story.txt", meta: StoryMeta | None = None) -> ParsedStory:

@@ -1,0 +1,217 @@
+"""Paragraphs and markers into chapters: scenes, notes, repeats, numbering in reading order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bot.models import ParsedChapter
+from bot.text.structure.front_matter import _drop_front_matter, _front_matter_line
+from bot.text.structure.headings import _BLANK, _BREAK, _END, _NOTE_ITEM, _Heading
+from bot.text.structure.left_out import leave_out
+from bot.text.structure.paragraphs import MAX_PARAGRAPH, Item, split_long
+from bot.text.structure.patterns import _BYLINE, _META, _NOTE
+
+
+@dataclass(slots=True)
+class _Draft:
+    heading: _Heading | None
+    notes: list[str]
+    paragraphs: list[tuple[int, str]]
+    # how many notes came before each paragraph, so one turned into a note takes its place
+    # among them in reading order
+    marks: list[int] = field(default_factory=list)
+
+    def note_paragraph(self, index: int) -> None:
+        """Move paragraph ``index`` (the first or the last) to the notes, where it was read."""
+        _, text = self.paragraphs.pop(index)
+        self.notes.insert(self.marks.pop(index), text)
+
+
+def _is_note(text: str) -> bool:
+    return _NOTE.match(text) is not None
+
+
+def _is_meta(text: str) -> bool:
+    """A short paragraph about the fic itself (reviews, updates, 'this fic won't be finished')."""
+    return len(text) <= 600 and not any(q in text for q in '"“”') and _META.search(text) is not None
+
+
+def _drop_repeats(paragraphs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Drop a run of paragraphs (200+ characters) that repeats the run just before it."""
+    if len(paragraphs) < 2:
+        return paragraphs
+    texts = [t for _, t in paragraphs]
+    if len(set(texts)) == len(texts):
+        return paragraphs  # (cheap) no paragraph comes twice, so no run does
+    seen: dict[str, int] = {}
+    keep = [True] * len(texts)
+    i = 0
+    while i < len(texts):
+        text = texts[i]
+        j = seen.get(text)
+        seen[text] = i
+        if j is not None and 0 < i - j <= 50:
+            k = i - j
+            if texts[j:i] == texts[i : i + k] and sum(map(len, texts[j:i])) >= 200:
+                for m in range(i, i + k):
+                    keep[m] = False
+                for m in range(i, i + k):
+                    seen[texts[m]] = j + (m - i)
+                i += k
+                continue
+        i += 1
+    if all(keep):
+        return paragraphs
+    return [p for p, kept in zip(paragraphs, keep, strict=True) if kept]
+
+
+def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
+    drafts: list[_Draft] = [_Draft(None, [], [])]
+    scene = 0
+    new_scene = True
+    after_end = False
+    pending_blank = False
+    last_text = ""
+    leading = True  # still before any story paragraph of the first draft
+    for kind, value in items:
+        draft = drafts[-1]
+        if kind == "heading":
+            assert isinstance(value, _Heading)
+            if not value.given:
+                leave_out("headings", value.label)
+            drafts.append(_Draft(value, [], []))
+            new_scene = True
+            after_end = False
+            pending_blank = False
+            leading = False
+            continue
+        if kind == _BREAK:
+            leave_out("markers", str(value))
+            new_scene = True
+            pending_blank = False
+            continue
+        if kind == _END:
+            leave_out("markers", str(value))
+            new_scene = True
+            after_end = True
+            continue
+        if kind == _BLANK:
+            pending_blank = True
+            continue
+        if kind == _NOTE_ITEM:
+            draft.notes.append(str(value))
+            continue
+        text = str(value)
+        if after_end or _is_note(text):
+            draft.notes.append(text)
+            continue
+        if (
+            leading
+            and draft.heading is None
+            and not draft.paragraphs
+            and (_BYLINE.fullmatch(text) or (front_matter and _front_matter_line(text)))
+        ):
+            leave_out("front matter", text)
+            continue  # a byline or the title page
+        leading = False
+        if pending_blank and draft.paragraphs and "\n" not in text and "\n" not in last_text:
+            new_scene = True
+        pending_blank = False
+        if new_scene:
+            scene += 1
+            new_scene = False
+        draft.paragraphs.append((scene, text))
+        draft.marks.append(len(draft.notes))
+        last_text = text
+
+    # a closing paragraph about the fic (or an apology that it stops here) is a note
+    last = next((d for d in reversed(drafts) if d.paragraphs), None)
+    for _ in range(3):
+        if last is None or len(last.paragraphs) < 2 or not _is_meta(last.paragraphs[-1][1]):
+            break
+        last.note_paragraph(-1)  # the last first: each lands before the notes that followed it
+    first_heading = next((d for d in drafts if d.heading is not None and d.paragraphs), None)
+    lead = drafts[0]
+    if first_heading is not None:
+        # leading short paragraphs about the fic are notes too (000: "A/N thanks for ...")
+        while lead.paragraphs and _is_meta(lead.paragraphs[0][1]) and len(lead.paragraphs) == 1:
+            lead.note_paragraph(0)
+    return _by_position(_number(drafts))
+
+
+def _by_position(chapters: list[ParsedChapter]) -> list[ParsedChapter]:
+    """Chapters numbered 1..N in reading order: a reader's "chapter 5" is the fifth chapter,
+    whatever the book prints (its label keeps that: "Chapter 11", "Letter 2", "Prologue")."""
+    return [ParsedChapter(i, c.label, c.note, c.paragraphs) for i, c in enumerate(chapters, 1)]
+
+
+def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
+    drafts = _drop_front_matter(drafts)
+    chapters: list[ParsedChapter] = []
+    carried: list[str] = []  # notes of empty drafts, handed to the next chapter
+    lead, rest = drafts[0], drafts[1:]
+    firsts = [d for d in rest if d.paragraphs]
+    highest = 0
+    letters = 0  # the highest number of a "Letter" heading before the chapters
+    offset = 0
+    if lead.paragraphs:
+        if not firsts:
+            chapters.append(_chapter(1, "Chapter 1", lead.notes, lead.paragraphs))
+            return chapters
+        first = firsts[0].heading
+        assert first is not None
+        if first.number is not None and first.number > 1:
+            number = first.number - 1
+            keyword = first.keyword or "Chapter"
+            chapters.append(_chapter(number, f"{keyword} {number}", lead.notes, lead.paragraphs))
+            highest = number
+        else:
+            chapters.append(_chapter(0, "Prologue", lead.notes, lead.paragraphs))
+    else:
+        carried.extend(lead.notes)
+    for draft in rest:
+        heading = draft.heading
+        assert heading is not None
+        if not draft.paragraphs:
+            carried.extend(draft.notes)
+            continue
+        if heading.number is not None and heading.keyword.lower() in ("letter", "stave"):
+            number = heading.number  # counted on by the chapters after them (see below)
+        elif heading.number is not None:
+            # "Letter 1-4" then "Chapter 1-24" (Frankenstein): the chapters follow the letters
+            number = heading.number + offset
+            if offset == 0 and number <= highest and letters:
+                offset = letters
+                number += offset
+        elif heading.special == "prologue" and not chapters:
+            number = 0
+        else:
+            number = highest + 1
+        highest = max(highest, number)
+        if heading.keyword.lower() in ("letter", "stave"):
+            letters = highest
+        chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
+        carried = []
+    if carried and chapters:
+        last = chapters[-1]
+        notes = [last.note] if last.note else []
+        chapters[-1] = ParsedChapter(
+            last.number, last.label, "\n\n".join(notes + carried), last.paragraphs
+        )
+    return chapters
+
+
+def _chapter(
+    number: int, label: str, notes: list[str], paragraphs: list[tuple[int, str]]
+) -> ParsedChapter:
+    note = "\n\n".join(notes) if notes else None
+    kept = _drop_repeats(paragraphs)
+    if len(kept) < len(paragraphs):
+        dropped = Counter(t for _, t in paragraphs) - Counter(t for _, t in kept)
+        for text, times in dropped.items():
+            for _ in range(times):
+                leave_out("repeats", text)
+    if any(len(text) > MAX_PARAGRAPH for _, text in kept):
+        kept = [(scene, piece) for scene, text in kept for piece in split_long(text)]
+    return ParsedChapter(number, label, note, tuple(kept))
