@@ -174,6 +174,10 @@ class ConsoleSession:
             return await self._search(self.shown, *self.search, more=True)
         if self.excerpt is None:
             return "Usage: /more continues what was shown last: ask for an /excerpt first."
+        story = self.excerpt.story
+        if not story.chapters or self.excerpt.end >= story.chapters[-1].last:
+            # the end of a story is an answer, not a failed command (a piped script goes on)
+            return f"That was the end of “{story.title}”."
         self.excerpt = await self.library.continue_after(
             self.excerpt.story.id, self.excerpt.end, mature_ok=True
         )

@@ -176,6 +176,16 @@ def test_console_reads_commands_from_a_pipe(tmp_path: Path, stories_dir: Path) -
     assert good.returncode == 0 and good.stderr == ""
 
 
+def test_console_more_at_the_end_of_a_story_is_not_a_failure(
+    tmp_path: Path, stories_dir: Path
+) -> None:
+    # reading on with /more until the story ends: the end is an answer, not a failed command
+    script = "/excerpt finally-home\n" + "/more\n" * 60
+    result = run(tmp_path, "console", stories=stories_dir, stdin=script)
+    assert "That was the end of “Finally Home”." in result.stdout
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
 def test_backup_makes_a_consistent_copy(tmp_path: Path, stories_dir: Path) -> None:
     assert run(tmp_path, "ingest", stories=stories_dir).returncode == 0
     result = run(tmp_path, "backup", str(tmp_path / "copy.db"), stories=stories_dir)
