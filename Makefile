@@ -49,7 +49,7 @@ lint: $(DEV)
 
 # scene search on the blind descriptions: the held-out half's figures beside words alone
 eval: $(DEV)
-	@$(PY) -m pytest -s -q -p no:randomly tests/test_scenes_eval.py -k blind
+	@$(PY) -m pytest -s -q -p no:randomly tests/search/test_scene_eval.py -k blind
 
 bench: $(DEV)
 	@$(PY) -m benchmarks

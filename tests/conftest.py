@@ -57,7 +57,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, stories_dir: Path) 
     if request.config.getoption("--engine") == "postgresql":
         url = request.getfixturevalue("pg_url")
     # no scene model: a bot under test would embed the seeds in the background (minutes of
-    # CPU); tests/test_scene_vectors.py and the scene evaluation use it on purpose
+    # CPU); tests/search/test_vectors.py and the scene evaluation use it on purpose
     return Settings(
         stories_dir=stories_dir, data_dir=tmp_path / "data", scene_model="off", database_url=url
     )

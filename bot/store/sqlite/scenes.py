@@ -12,7 +12,7 @@ text id and its length, and a scene text (table ``scene_texts``) is keyed by
 (``first_text``, ``paragraphs``). The passages of a chapter stored twice (the same story
 filed twice, a chapter posted in two stories) then point at the same scene texts, indexed
 once. (Were paragraph texts ever shared one by one, this key would have to become the whole
-run of text ids; tests/test_scenes.py checks that equal keys mean equal runs.)
+run of text ids; tests/search/test_scene.py checks that equal keys mean equal runs.)
 ``scenes_fts`` indexes scene texts with the ``porter`` stemmer (so "drives" and "driving"
 meet "drive"; "drove" does not). The index keeps no copy of the text: its content is the
 view ``scene_bodies``, which rebuilds a text from the paragraphs of a passage holding it,

@@ -1,14 +1,14 @@
-"""The golden misremembered lines of tests/test_search.py cut to 3-4 words with exactly one word
-wrong: a short query should still reach the fuzzy step and find its line.
+"""The golden misremembered lines of tests/search/test_quote.py cut to 3-4 words with exactly
+one word wrong: a short query should still reach the fuzzy step and find its line.
 
-`.venv/bin/pytest -s tests/test_search_short.py` prints the figure (before the single-key
+`.venv/bin/pytest -s tests/search/test_quote_short.py` prints the figure (before the single-key
 fuzzy candidates: 29 of 63; after: 36 of 63)."""
 
 from __future__ import annotations
 
 from bot.library import Library
 from bot.text.normalize import fold, words
-from tests.test_search import MISREMEMBERED, _contains
+from tests.search.test_quote import MISREMEMBERED, _contains
 
 
 def short_windows(typed: str, paragraph: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Scene passages and scene search on real SQLite files (tests/test_scenes_eval.py measures
+"""Scene passages and scene search on real SQLite files (tests/search/test_scene_eval.py measures
 how well it finds described scenes)."""
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from bot.text.normalize import word_spans, words
 from tests import blind_eval
 from tests.vector_cache import CachedEmbedder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
-DESCRIPTIONS = Path(__file__).parent / "scenes" / "descriptions.toml"
+DESCRIPTIONS = ROOT / "tests" / "scenes" / "descriptions.toml"
 CORPUS = [ROOT / "tests" / "fixtures" / "corpus"]
 
 # Floors a little under what the ranking reaches (see the report), so a regression fails.

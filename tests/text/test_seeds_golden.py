@@ -11,7 +11,7 @@ from bot.models import StoryMeta
 from bot.text import ParsedStory, process
 from bot.text.structure.headings import _is_break
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 FIXTURE = ROOT / "tests" / "text" / "fixtures" / "gutenberg_mini.txt"
