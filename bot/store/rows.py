@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Bookmark, Rating, ReadingPosition
+from bot.models import Bookmark, Club, ClubRelease, ClubVote, Follow, Rating, ReadingPosition
 
 
 def count_words(text: str) -> int:
@@ -53,3 +55,75 @@ def position_row(row: Any) -> ReadingPosition:
 
 def bookmark_row(row: Any) -> Bookmark:
     return Bookmark(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4])
+
+
+# a club, its releases, votes and follows, read the same way by every engine; ``when`` turns
+# the engine's stored time (ISO text in SQLite, TIMESTAMPTZ in PostgreSQL) into a UTC datetime
+CLUB_COLUMNS = (
+    "channel_id, guild_id, story_id, every, weekday, at, timezone, starting, last_chapter,"
+    " released, next_due, state, starter_id, blocked"
+)
+RELEASE_COLUMNS = "channel_id, chapter, message_id, thread_id, released_at"
+VOTE_COLUMNS = "message_id, channel_id, guild_id, story_ids, ends_at"
+FOLLOW_COLUMNS = "user_id, story_id, channel_id"
+
+When = Callable[[Any], datetime | None]
+
+
+def _id(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def club_row(row: Any, when: When) -> Club:
+    return Club(
+        channel_id=int(row[0]),
+        guild_id=int(row[1]),
+        story_id=int(row[2]),
+        every=row[3],
+        weekday=int(row[4]),
+        at=row[5],
+        timezone=row[6],
+        starting=int(row[7]),
+        last_chapter=_id(row[8]),
+        released=int(row[9]),
+        next_due=when(row[10]),
+        state=row[11],
+        starter_id=int(row[12]),
+        blocked=row[13],
+    )
+
+
+def club_values(club: Club, time: Callable[[datetime | None], Any]) -> tuple[Any, ...]:
+    """A club's values in CLUB_COLUMNS order, its time as the engine stores it."""
+    return (
+        club.channel_id,
+        club.guild_id,
+        club.story_id,
+        club.every,
+        club.weekday,
+        club.at,
+        club.timezone,
+        club.starting,
+        club.last_chapter,
+        club.released,
+        time(club.next_due),
+        club.state,
+        club.starter_id,
+        club.blocked,
+    )
+
+
+def release_row(row: Any, when: When) -> ClubRelease:
+    released = when(row[4]) or datetime.now(UTC)  # NOT NULL: only damage reads as none
+    return ClubRelease(int(row[0]), int(row[1]), _id(row[2]), _id(row[3]), released)
+
+
+def vote_row(row: Any, story_ids: Sequence[Any], when: When) -> ClubVote:
+    ends = when(row[4])
+    if ends is None:
+        raise ValueError("a club vote without its end")
+    return ClubVote(int(row[0]), int(row[1]), int(row[2]), tuple(int(i) for i in story_ids), ends)
+
+
+def follow_row(row: Any) -> Follow:
+    return Follow(int(row[0]), int(row[1]), _id(row[2]))

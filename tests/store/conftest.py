@@ -31,3 +31,13 @@ async def store(tmp_path: Path, store_url: str | None) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def other_store(tmp_path: Path, store_url: str | None, store: Store) -> AsyncIterator[Store]:
+    """A second store on the same database, as a second process (another host) opens it."""
+    opened = await open_store(tmp_path / "data" / "stories.db", url=store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -32,14 +32,15 @@ from bot.store.postgres.base import (
     pg_errors,
     shown,
 )
+from bot.store.postgres.clubs import ClubSQL
 from bot.store.postgres.guilds import GuildSQL
 from bot.store.postgres.library import LibrarySQL
-from bot.store.postgres.notyet import NotYet
 from bot.store.postgres.readers import ReaderSQL
 from bot.store.postgres.scenes import SceneSQL
 from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.postgres.search import SearchSQL
 from bot.store.postgres.tokens import Tokenizer
+from bot.store.postgres.vectors import VectorSQL
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_POOL_SIZE = 5
 
 
-class PostgresStore(LibrarySQL, SearchSQL, SceneSQL, GuildSQL, ReaderSQL, NotYet):
+class PostgresStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, ClubSQL):
     """An open PostgreSQL library. ``await PostgresStore.open(url)``, ``await store.close()``."""
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:

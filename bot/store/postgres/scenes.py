@@ -15,6 +15,14 @@ from bot.store.postgres.tokens import Tokenizer, literal
 
 MAX_TERMS = 32
 
+# each passage's text (by scene id, $1), its paragraphs joined by $2
+SCENE_TEXTS = (
+    "SELECT s.id, string_agg(t.text, $2 ORDER BY p.position) FROM scenes s"
+    " JOIN paragraphs p ON p.story_id = s.story_id"
+    " AND p.position BETWEEN s.first_position AND s.last_position"
+    " JOIN texts t ON t.id = p.text_id WHERE s.id = ANY($1::bigint[]) GROUP BY s.id"
+)
+
 
 class SceneSQL(PGBase):
     stemmer: Tokenizer
@@ -68,14 +76,7 @@ class SceneSQL(PGBase):
     async def scene_texts(self, scene_ids: Sequence[int]) -> dict[int, str]:
         if not scene_ids:
             return {}
-        rows = await self._all(
-            "SELECT s.id, string_agg(t.text, $2 ORDER BY p.position) FROM scenes s"
-            " JOIN paragraphs p ON p.story_id = s.story_id"
-            " AND p.position BETWEEN s.first_position AND s.last_position"
-            " JOIN texts t ON t.id = p.text_id WHERE s.id = ANY($1::bigint[]) GROUP BY s.id",
-            list(scene_ids),
-            SEPARATOR,
-        )
+        rows = await self._all(SCENE_TEXTS, list(scene_ids), SEPARATOR)
         return {r[0]: r[1] for r in rows}
 
     async def story_passages(self, story_id: int) -> list[tuple[int, int, int]]:

@@ -143,6 +143,73 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX excerpt_shuffles_by_story ON excerpt_shuffles (story_id);
     """,
+    # clubs and vectors: reading together (bot/store/postgres/clubs.py) and the scene model's
+    # vectors (bot/store/postgres/vectors.py), as in the SQLite engine's steps "club" and
+    # "vectors". Times are TIMESTAMPTZ; a vote's stories a BIGINT[]. A removed story's follows
+    # and watch go with it (ON DELETE CASCADE, where SQLite has a trigger); its clubs stay
+    # until bot/clubs.py ends them. A vector goes with its scene text (ON DELETE CASCADE).
+    """
+    CREATE TABLE clubs (
+        channel_id BIGINT PRIMARY KEY,
+        guild_id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL,
+        every TEXT NOT NULL,
+        weekday INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        starting INTEGER NOT NULL,
+        last_chapter INTEGER,
+        released INTEGER NOT NULL DEFAULT 0,
+        next_due TIMESTAMPTZ,
+        state TEXT NOT NULL,
+        starter_id BIGINT NOT NULL,
+        blocked TEXT
+    );
+    CREATE INDEX clubs_by_due ON clubs (state, next_due);
+    CREATE INDEX clubs_by_story ON clubs (story_id);
+    CREATE TABLE club_releases (
+        channel_id BIGINT NOT NULL,
+        chapter INTEGER NOT NULL,
+        message_id BIGINT,
+        thread_id BIGINT,
+        released_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (channel_id, chapter)
+    );
+    CREATE TABLE club_members (
+        channel_id BIGINT NOT NULL,
+        user_id BIGINT NOT NULL,
+        PRIMARY KEY (channel_id, user_id)
+    );
+    CREATE INDEX club_members_by_user ON club_members (user_id);
+    CREATE TABLE club_managers (
+        guild_id BIGINT PRIMARY KEY,
+        role_id BIGINT NOT NULL
+    );
+    CREATE TABLE club_votes (
+        message_id BIGINT PRIMARY KEY,
+        channel_id BIGINT NOT NULL,
+        guild_id BIGINT NOT NULL,
+        story_ids BIGINT[] NOT NULL,
+        ends_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE follows (
+        user_id BIGINT NOT NULL,
+        story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        channel_id BIGINT,
+        PRIMARY KEY (user_id, story_id)
+    );
+    CREATE INDEX follows_by_story ON follows (story_id);
+    CREATE TABLE story_watch (
+        story_id BIGINT PRIMARY KEY REFERENCES stories (id) ON DELETE CASCADE,
+        chapters INTEGER NOT NULL
+    );
+    CREATE TABLE scene_vectors (
+        text_id BIGINT PRIMARY KEY REFERENCES scene_texts (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        scale DOUBLE PRECISION NOT NULL,
+        vector BYTEA NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Club, ClubMember, ClubRelease, ClubVote, Follow, StoryGrowth
+from bot.store.rows import CLUB_COLUMNS as _CLUB
+from bot.store.rows import FOLLOW_COLUMNS as _FOLLOW
+from bot.store.rows import RELEASE_COLUMNS as _RELEASE
+from bot.store.rows import VOTE_COLUMNS as _VOTE
+from bot.store.rows import club_row, club_values, follow_row, release_row, vote_row
 from bot.store.sqlite.base import SQLBase
-
-_CLUB = (
-    "channel_id, guild_id, story_id, every, weekday, at, timezone, starting, last_chapter,"
-    " released, next_due, state, starter_id, blocked"
-)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -31,29 +31,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _club(row: Any) -> Club:
-    return Club(
-        channel_id=int(row[0]),
-        guild_id=int(row[1]),
-        story_id=int(row[2]),
-        every=row[3],
-        weekday=int(row[4]),
-        at=row[5],
-        timezone=row[6],
-        starting=int(row[7]),
-        last_chapter=None if row[8] is None else int(row[8]),
-        released=int(row[9]),
-        next_due=_when(row[10]),
-        state=row[11],
-        starter_id=int(row[12]),
-        blocked=row[13],
-    )
+    return club_row(row, _when)
 
 
 def _vote(row: Any) -> ClubVote:
-    ids = tuple(int(i) for i in json.loads(row[3]))
-    ends = _when(row[4])
-    assert ends is not None
-    return ClubVote(int(row[0]), int(row[1]), int(row[2]), ids, ends)
+    return vote_row(row, json.loads(row[3]), _when)
 
 
 class ClubSQL(SQLBase):
@@ -94,22 +76,7 @@ class ClubSQL(SQLBase):
             await db.execute(
                 f"INSERT OR REPLACE INTO clubs ({_CLUB}) VALUES"
                 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    club.channel_id,
-                    club.guild_id,
-                    club.story_id,
-                    club.every,
-                    club.weekday,
-                    club.at,
-                    club.timezone,
-                    club.starting,
-                    club.last_chapter,
-                    club.released,
-                    _iso(club.next_due),
-                    club.state,
-                    club.starter_id,
-                    club.blocked,
-                ),
+                club_values(club, _iso),
             )
 
     async def delete_club(self, channel_id: int) -> bool:
@@ -180,8 +147,7 @@ class ClubSQL(SQLBase):
     async def record_club_release(self, release: ClubRelease) -> None:
         async with self.transaction() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO club_releases (channel_id, chapter, message_id,"
-                " thread_id, released_at) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO club_releases ({_RELEASE}) VALUES (?, ?, ?, ?, ?)",
                 (
                     release.channel_id,
                     release.chapter,
@@ -193,20 +159,11 @@ class ClubSQL(SQLBase):
 
     async def club_releases(self, channel_id: int) -> list[ClubRelease]:
         rows = await self._all(
-            "SELECT channel_id, chapter, message_id, thread_id, released_at FROM club_releases"
-            " WHERE channel_id = ? ORDER BY released_at, chapter",
+            f"SELECT {_RELEASE} FROM club_releases WHERE channel_id = ?"
+            " ORDER BY released_at, chapter",
             (channel_id,),
         )
-        return [
-            ClubRelease(
-                int(r[0]),
-                int(r[1]),
-                None if r[2] is None else int(r[2]),
-                None if r[3] is None else int(r[3]),
-                _when(r[4]) or datetime.now(UTC),
-            )
-            for r in rows
-        ]
+        return [release_row(r, _when) for r in rows]
 
     # ---- managers and members ------------------------------------------------------------
 
@@ -271,8 +228,7 @@ class ClubSQL(SQLBase):
     async def add_club_vote(self, vote: ClubVote) -> None:
         async with self.transaction() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO club_votes (message_id, channel_id, guild_id, story_ids,"
-                " ends_at) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO club_votes ({_VOTE}) VALUES (?, ?, ?, ?, ?)",
                 (
                     vote.message_id,
                     vote.channel_id,
@@ -283,10 +239,7 @@ class ClubSQL(SQLBase):
             )
 
     async def club_votes(self) -> list[ClubVote]:
-        rows = await self._all(
-            "SELECT message_id, channel_id, guild_id, story_ids, ends_at FROM club_votes"
-            " ORDER BY ends_at"
-        )
+        rows = await self._all(f"SELECT {_VOTE} FROM club_votes ORDER BY ends_at")
         return [_vote(r) for r in rows]
 
     async def claim_club_vote(self, message_id: int) -> bool:
@@ -306,7 +259,7 @@ class ClubSQL(SQLBase):
                 (follow.user_id, follow.story_id),
             )
             await db.execute(
-                "INSERT OR REPLACE INTO follows (user_id, story_id, channel_id) VALUES (?, ?, ?)",
+                f"INSERT OR REPLACE INTO follows ({_FOLLOW}) VALUES (?, ?, ?)",
                 (follow.user_id, follow.story_id, follow.channel_id),
             )
             await self._watch(db, follow.story_id)
@@ -332,17 +285,14 @@ class ClubSQL(SQLBase):
             return cursor.rowcount > 0
 
     async def follows(self, user_id: int) -> list[Follow]:
-        rows = await self._all(
-            "SELECT user_id, story_id, channel_id FROM follows WHERE user_id = ?", (user_id,)
-        )
-        return [Follow(int(r[0]), int(r[1]), None if r[2] is None else int(r[2])) for r in rows]
+        rows = await self._all(f"SELECT {_FOLLOW} FROM follows WHERE user_id = ?", (user_id,))
+        return [follow_row(r) for r in rows]
 
     async def followers(self, story_id: int) -> list[Follow]:
         rows = await self._all(
-            "SELECT user_id, story_id, channel_id FROM follows WHERE story_id = ? ORDER BY user_id",
-            (story_id,),
+            f"SELECT {_FOLLOW} FROM follows WHERE story_id = ? ORDER BY user_id", (story_id,)
         )
-        return [Follow(int(r[0]), int(r[1]), None if r[2] is None else int(r[2])) for r in rows]
+        return [follow_row(r) for r in rows]
 
     async def grown_stories(self) -> list[StoryGrowth]:
         """Watched stories with more chapters now than when last seen (whoever ingested)."""
