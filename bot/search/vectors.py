@@ -12,8 +12,9 @@ passages fit in the budget (PASSAGES_PER_MB a megabyte); the others, and every s
 its vectors are being built, are ranked by words alone: ``nearest`` offers only stories all
 of whose passages have vectors (``ready``), and says nothing of the others.
 
-Ranking is brute force: the int8 vectors of the ready stories, read once into memory (384
-bytes a passage), times the description's vector, in numpy.
+Ranking is brute force: the vectors of the ready stories (stored as int8, 384 bytes a
+passage), read once per library generation into one float32 matrix in memory (1,536 bytes a
+passage: 25 MB for SCENE_VECTORS_MB's 20), times the description's vector, in numpy.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ BATCH = 8  # passages embedded and committed together (~8 s of one core)
 PASSAGES_PER_MB = 800  # scene passages of ~1,250 characters in a megabyte of story text
 LOG_EVERY = 60.0  # seconds between progress lines in the log
 NICE = 10  # the worker thread's niceness: serving readers comes first
-CHUNK_ROWS = 8192  # rows of the vector matrix turned to float32 at a time
+QUERY_CACHE = 256  # descriptions whose vectors are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,7 @@ class Near:
 class _Matrix:
     key: tuple[str, frozenset[int]]
     rows: list[VectorRow]
-    vectors: npt.NDArray[np.int8]
-    scales: npt.NDArray[np.float32]
+    vectors: npt.NDArray[np.float32]  # unit rows (int8 rows / scale)
     stories: npt.NDArray[np.int64]
 
 
@@ -90,6 +91,7 @@ class SceneVectors:
         self._ready: set[int] | None = None  # stories all of whose passages have vectors
         self._ready_key: tuple[object, ...] | None = None
         self._matrix: _Matrix | None = None
+        self._queries: OrderedDict[tuple[str, str], embedding.Floats] = OrderedDict()
         self._building = False
         self._progress = (0, 0)  # (embedded, passages) of the budgeted stories, while building
         self._budgeted = 0
@@ -246,32 +248,38 @@ class SceneVectors:
 
     async def nearest(self, text: str, stories: Sequence[Story], limit: int) -> list[Near]:
         """The passages of the ready ones of ``stories`` nearest the description, best first,
-        one per scene text (in the first of the stories holding it)."""
+        one per scene text (in the first of the stories holding it).
+
+        The description is embedded in a thread while the caller goes on (a search runs this
+        as a task beside its word ranking), and the ranking is one product of the ready
+        stories' matrix, held in memory per library generation, with the description's vector.
+        """
+        model = self._model
+        embedded = None
+        if model is not None and self._ready:  # stories had vectors: start embedding now
+            embedded = asyncio.ensure_future(self.query_vector(model, text))
         ready = await self.ready(stories)
         model = self._model
         if not ready or model is None:
+            if embedded is not None:
+                embedded.cancel()
             return []
+        query = await (embedded or self.query_vector(model, text))
         matrix = await self._load(model.name)
-        query = await asyncio.to_thread(model.query, text)
-        mask = np.isin(matrix.stories, np.fromiter(ready, dtype=np.int64))
-        scores = np.full(len(matrix.rows), -2.0, dtype=np.float32)
-        for at in range(0, len(matrix.rows), CHUNK_ROWS):
-            part = matrix.vectors[at : at + CHUNK_ROWS].astype(np.float32)
-            scores[at : at + CHUNK_ROWS] = (part @ query) / matrix.scales[at : at + CHUNK_ROWS]
-        scores[~mask] = -2.0
-        take = min(len(scores), limit * 2)
-        if take == 0:
-            return []
-        best = np.argpartition(-scores, take - 1)[:take]
-        out: list[Near] = []
-        seen: set[int] = set()
-        for i in sorted(best.tolist(), key=lambda i: (-scores[i], matrix.rows[i].story_id)):
-            row = matrix.rows[i]
-            if scores[i] < -1.5 or row.text_id in seen:
-                continue
-            seen.add(row.text_id)
-            out.append(Near(row, float(scores[i])))
-        return out[:limit]
+        return await asyncio.to_thread(_rank, matrix, query, ready, limit)
+
+    async def query_vector(self, model: Embedder, text: str) -> embedding.Floats:
+        """The description's vector (the last QUERY_CACHE descriptions are kept: a reader who
+        asks again, or pages on, waits for no model)."""
+        key = (model.name, text)
+        if (vector := self._queries.get(key)) is not None:
+            self._queries.move_to_end(key)
+            return vector
+        vector = await asyncio.to_thread(model.query, text)
+        self._queries[key] = vector
+        while len(self._queries) > QUERY_CACHE:
+            self._queries.popitem(last=False)
+        return vector
 
     async def _load(self, model: str) -> _Matrix:
         assert self._ready is not None
@@ -279,16 +287,39 @@ class SceneVectors:
         if self._matrix is not None and self._matrix.key == key:
             return self._matrix
         rows = await self.store.scene_vector_rows(model, sorted(self._ready))
-        dim = rows[0].vector.__len__() if rows else embedding.DIM
-        vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.int8).reshape(-1, dim)
-        self._matrix = _Matrix(
-            key,
-            rows,
-            vectors,
-            np.array([r.scale for r in rows], dtype=np.float32),
-            np.array([r.story_id for r in rows], dtype=np.int64),
-        )
+        self._matrix = await asyncio.to_thread(_matrix, key, rows)
         return self._matrix
+
+
+def _matrix(key: tuple[str, frozenset[int]], rows: list[VectorRow]) -> _Matrix:
+    """The rows' vectors as one float32 matrix, each row divided by its scale (the cosine is
+    then one product): 1,536 bytes a passage, built once per library generation."""
+    dim = len(rows[0].vector) if rows else embedding.DIM
+    vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.int8).reshape(-1, dim)
+    scales = np.array([r.scale for r in rows], dtype=np.float32).reshape(-1, 1)
+    unit = vectors.astype(np.float32)
+    unit /= scales
+    stories = np.array([r.story_id for r in rows], dtype=np.int64)
+    return _Matrix(key, rows, unit, stories)
+
+
+def _rank(matrix: _Matrix, query: embedding.Floats, ready: set[int], limit: int) -> list[Near]:
+    scores = matrix.vectors @ query
+    if len(ready) < len(matrix.key[1]):  # a narrower scope than every ready story
+        scores[~np.isin(matrix.stories, np.fromiter(ready, dtype=np.int64))] = -2.0
+    take = min(len(scores), limit * 2)
+    if take == 0:
+        return []
+    best = np.argpartition(-scores, take - 1)[:take]
+    out: list[Near] = []
+    seen: set[int] = set()
+    for i in sorted(best.tolist(), key=lambda i: (-scores[i], matrix.rows[i].story_id)):
+        row = matrix.rows[i]
+        if scores[i] < -1.5 or row.text_id in seen:
+            continue
+        seen.add(row.text_id)
+        out.append(Near(row, float(scores[i])))
+    return out[:limit]
 
 
 def _complete(count: tuple[int, int] | None) -> bool:
