@@ -36,9 +36,10 @@ import ftfy
 
 import bot.text
 from bot.errors import StoryBotError
+from bot.hosts import REMOVED_AGAIN, SHADOWED, Hosts
 from bot.ingest_report import file_report, not_read
 from bot.models import RATINGS, FileReport, IngestReport, Progress, Rating, RatingSource, StoryMeta
-from bot.store import FileState, Store, StoryWrite
+from bot.store import FileState, Store, StoryWrite, Upload
 from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
@@ -301,27 +302,40 @@ class _Job:
     old_hash: str | None  # the stored version's hash, when its metadata still matches
     max_text: int  # MAX_STORY_MB, for the text an EPUB or HTML file yields
     default_rating: Rating = "explicit"  # DEFAULT_RATING: for a story nothing rates
+    upload_ns: int | None = None  # an upload kept in the store (bot/hosts.py): when it came
+    data: bytes | None = None  # an upload's bytes, fetched just before it is parsed
+    refused: str | None = None  # the hash of bytes removed with /library remove (not re-added)
 
 
-def _digest(data: bytes) -> str:
+def content_hash(data: bytes) -> str:
+    """What a story file's bytes are known by (its stored ``hash``)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _file_digest(path: Path) -> str | None:
     try:
-        return _digest(path.read_bytes())
+        return content_hash(path.read_bytes())
     except OSError:
         return None
 
 
 async def _follow_renames(
-    store: Store, paths: list[Path], known: dict[str, FileState], warnings: list[str]
+    store: Store,
+    paths: list[Path],
+    known: dict[str, FileState],
+    warnings: list[str],
+    hosts: Hosts | None = None,
 ) -> dict[str, str]:
     """A new file whose bytes are those of a stored story whose file is gone is that story
     renamed: the store renames it (same id, places and bookmarks) and ``known`` follows.
-    Only a file of the same size as a gone one is read here. Returns new name -> old."""
+    Only a file of the same size as a gone one is read here; on a shared store, only this
+    host's own stories are gone. Returns new name -> old."""
     names = {p.name for p in paths}
-    gone = {f: state for f, state in known.items() if f not in names}
+    gone = {
+        f: state
+        for f, state in known.items()
+        if f not in names and (hosts is None or hosts.removable(f, state))
+    }
     moves: dict[str, str] = {}
     for path in paths:
         if not gone or path.name in known or path.is_symlink():
@@ -352,13 +366,19 @@ def _load(job: _Job) -> _Loaded:
     """Read, hash and parse one file. Runs in a worker thread or process: no shared state."""
     path, meta, meta_hash = job.path, job.meta, job.meta_hash
     name = path.name
-    try:
-        stat = path.stat()
-        data = path.read_bytes()
-    except OSError as exc:
-        return _Loaded(name, problem=f"cannot read: {exc.strerror or exc}")
-    digest = _digest(data)
-    state = FileState(stat.st_size, stat.st_mtime_ns, digest, meta_hash)
+    if job.data is not None and job.upload_ns is not None:
+        data, size, mtime_ns = job.data, len(job.data), job.upload_ns
+    else:
+        try:
+            stat = path.stat()
+            data = path.read_bytes()
+        except OSError as exc:
+            return _Loaded(name, problem=f"cannot read: {exc.strerror or exc}")
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+    digest = content_hash(data)
+    if digest == job.refused:
+        return _Loaded(name, problem=REMOVED_AGAIN)
+    state = FileState(size, mtime_ns, digest, meta_hash)
     if digest == job.old_hash:
         return _Loaded(name, state=state)
     try:
@@ -456,9 +476,15 @@ class _Writer:
             self.task.result()  # raises the writer's error
 
 
-async def _parsed(todo: list[_Job], pool: Executor) -> AsyncIterator[tuple[int, _Loaded]]:
+Fetch = Callable[[str], Awaitable[bytes | None]]  # an upload's bytes from the store
+
+
+async def _parsed(
+    todo: list[_Job], pool: Executor, fetch: Fetch | None = None
+) -> AsyncIterator[tuple[int, _Loaded]]:
     """Each job's result in file order, with its size, while the workers are kept fed with
-    up to AHEAD_BYTES of files, so they parse on while the writer is busy."""
+    up to AHEAD_BYTES of files, so they parse on while the writer is busy. An upload's
+    bytes are fetched from the store when its turn comes (``fetch``)."""
     loop = asyncio.get_running_loop()
     pending: deque[tuple[int, asyncio.Future[_Loaded]]] = deque()
     jobs = iter(todo)
@@ -468,6 +494,14 @@ async def _parsed(todo: list[_Job], pool: Executor) -> AsyncIterator[tuple[int, 
             job = next(jobs, None)
             if job is None:
                 break
+            if job.upload_ns is not None and fetch is not None:
+                job = dataclasses.replace(job, data=await fetch(job.path.name))
+                if job.data is None:  # removed by another host since the scan
+                    gone = loop.create_future()
+                    gone.set_result(_Loaded(job.path.name, problem="removed meanwhile"))
+                    pending.append((job.size, gone))
+                    in_flight += job.size
+                    continue
             pending.append((job.size, loop.run_in_executor(pool, _load, job)))
             in_flight += job.size
         if not pending:
@@ -488,6 +522,7 @@ async def _load_and_write(
     unchanged: list[str],
     reports: dict[str, FileReport],
     progress: Callable[[int, int], None] = lambda files, size: None,
+    fetch: Fetch | None = None,
 ) -> None:
     """Parse files in workers while a writer task writes finished batches, in file order.
 
@@ -500,7 +535,7 @@ async def _load_and_write(
     pool = _executor(sum(job.size for job in todo), workers)
     finished = False
     try:
-        async for size, loaded in _parsed(todo, pool):
+        async for size, loaded in _parsed(todo, pool, fetch):
             progress(1, size)
             if loaded.problem is not None:
                 skip(loaded.name, loaded.problem)
@@ -558,12 +593,15 @@ async def ingest(
     paths = story_files(folder)  # raises when the folder is missing or unreadable
     run = await _Run.start(store, folder, paths, on_skip)
     run.default_rating = default_rating
-    if not paths and run.known and not allow_empty:
+    own = [f for f in run.known if run.removable(f)]
+    if not paths and own and not allow_empty:
         raise StoryBotError(
             f"the stories folder {_shown(folder)} has no story files, and the library has"
-            f" {len(run.known)}: not emptying it (ingest --allow-empty does)"
+            f" {len(own)}: not emptying it (ingest --allow-empty does)"
         )
     todo = [job for path in paths if (job := run.job(path, folder, max_bytes)) is not None]
+    uploads = run.hosts.uploads.values() if run.hosts is not None else ()
+    todo += [job for up in uploads if (job := run.upload_job(up, max_bytes)) is not None]
     if todo:
         done = Progress(0, len(todo), 0, sum(job.size for job in todo), time.monotonic())
 
@@ -582,6 +620,7 @@ async def ingest(
             unchanged=run.unchanged,
             reports=run.reports,
             progress=advance,
+            fetch=run.hosts.shared.upload_data if run.hosts is not None else None,
         )
         log.info("ingest: read %s", done.describe())
     return await run.finish()
@@ -614,6 +653,9 @@ class _Run:
     folder: Path | None = None
     reports: dict[str, FileReport] = field(default_factory=dict)  # parsed, by file
     read: list[FileReport] = field(default_factory=list)  # written: what the report says
+    hosts: Hosts | None = None  # a store several hosts share (bot/hosts.py)
+    refused: set[str] = field(default_factory=set)  # files removed with /library remove
+    shadowed: set[str] = field(default_factory=set)  # folder files an upload's name hides
 
     @classmethod
     async def start(
@@ -627,13 +669,14 @@ class _Run:
         for warning in warnings:
             log.warning("%s", warning)
         known = await store.file_states()
+        hosts = await Hosts.load(store, folder)
         names = {p.name for p in paths}
         orphans = _orphan_sections(metas or {}, names, folder)
         for warning in orphans:
             log.warning("%s", warning)
             warnings.append(warning)
         doubtful = {n for n in names if n not in metas} if orphans and metas is not None else set()
-        await _follow_renames(store, paths, known, warnings)
+        await _follow_renames(store, paths, known, warnings, hosts)
         stored_ratings: dict[str, Rating] = {
             f: rating
             for f, rating in (await store.file_ratings()).items()
@@ -644,11 +687,18 @@ class _Run:
         }
         run = cls(store, known, metas, warnings, stored_ratings, renamed, on_skip, doubtful)
         run.folder = folder
+        run.hosts = hosts
         return run
+
+    def removable(self, file: str) -> bool:
+        """Whether this ingest may remove a stored story whose file it does not find."""
+        return self.hosts is None or self.hosts.removable(file, self.known[file])
 
     def skip(self, name: str, reason: str) -> None:
         self.skipped.append((name, reason))
-        kept = " (previous version kept)" if name in self.known else ""
+        if reason == REMOVED_AGAIN:
+            self.refused.add(name)
+        kept = " (previous version kept)" if name in self.known and reason != SHADOWED else ""
         files_log.warning("skipped story file %s: %s%s", name, reason, kept)
         if self.on_skip is not None:
             self.on_skip(name, reason)
@@ -664,6 +714,10 @@ class _Run:
             self.skip(name, f"cannot read: {exc.strerror or exc}")
             return None
         self.present.add(name)
+        if self.hosts is not None and name in self.hosts.uploads:
+            self.shadowed.add(name)
+            self.skip(name, SHADOWED)
+            return None
         try:
             stat = path.stat()
         except OSError as exc:
@@ -672,15 +726,26 @@ class _Run:
         if stat.st_size > max_bytes:
             self.skip(name, f"{too_big(stat.st_size, max_bytes)} (MAX_STORY_MB)")
             return None
-        return self._job_by_meta(path, stat, max_bytes)
+        refused = self.hosts.removals.get(name) if self.hosts is not None else None
+        job = self._job_by_meta(path, stat.st_size, stat.st_mtime_ns, max_bytes, refused)
+        return job if job is None or refused is None else dataclasses.replace(job, refused=refused)
 
-    def _job_by_meta(self, path: Path, stat: os.stat_result, max_bytes: int) -> _Job | None:
-        name, before = path.name, self.known.get(path.name)
-        same_file = (
-            before is not None
-            and before.size == stat.st_size
-            and before.mtime_ns == stat.st_mtime_ns
-        )
+    def upload_job(self, upload: Upload, max_bytes: int) -> _Job | None:
+        """What to do with a story uploaded to a shared store: a job, or None (unchanged)."""
+        self.present.add(upload.file)
+        if upload.size > max_bytes:
+            self.skip(upload.file, f"{too_big(upload.size, max_bytes)} (MAX_STORY_MB)")
+            return None
+        job = self._job_by_meta(Path(upload.file), upload.size, upload.added_ns, max_bytes)
+        return None if job is None else dataclasses.replace(job, upload_ns=upload.added_ns)
+
+    def _job_by_meta(
+        self, path: Path, size: int, mtime_ns: int, max_bytes: int, refused: str | None = None
+    ) -> _Job | None:
+        """``refused``: the file was removed from Discord; it is read (and hashed) again."""
+        name = path.name
+        before = self.known.get(name) if refused is None else None
+        same_file = before is not None and before.size == size and before.mtime_ns == mtime_ns
         if self.metas is None:  # library.toml unreadable: fail closed (see load_metadata)
             if before is not None:
                 if same_file:
@@ -705,7 +770,7 @@ class _Run:
                 self.unchanged.append(name)
                 return None
             old_hash = before.hash
-        return _Job(path, stat.st_size, meta, meta_hash, old_hash, max_bytes, self.default_rating)
+        return _Job(path, size, meta, meta_hash, old_hash, max_bytes, self.default_rating)
 
     async def write(self, items: list[StoryWrite]) -> None:
         items = [
@@ -734,9 +799,13 @@ class _Run:
     async def finish(self) -> IngestReport:
         """Remove the stories whose files are gone, merge the search indexes after many
         changes, and say what was done."""
-        removed = sorted(set(self.known) - self.present)
+        gone = (set(self.known) - self.present) | (self.refused & set(self.known))
+        removed = sorted(name for name in gone if self.removable(name))
         for name in removed:
             await self.store.remove_story(name)
+        if self.hosts is not None:
+            folder = self.present - self.refused - self.shadowed
+            await self.hosts.settle(folder, [*self.added, *self.changed])
         rewritten = len(self.changed) + len(removed)
         if rewritten and rewritten >= min(TIDY_AFTER, max(1, len(self.known) // 4)):
             started = time.monotonic()

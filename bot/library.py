@@ -90,6 +90,7 @@ class Library:
             stories_dir,
             catalogue,
             self.ingest,
+            store=store,
             max_upload_bytes=max_upload_bytes,
             max_story_bytes=max_story_bytes,
             read_only=read_only,

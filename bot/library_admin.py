@@ -10,6 +10,11 @@ a slip in a Discord command should not destroy the only copy of a file the host 
 and putting the file back (or deleting it for good) is one ``mv``/``rm`` on the server.
 Ingest reads only the folder's own story files (``.txt``, ``.epub``, ``.html``, ``.htm``), so
 nothing in ``removed/`` is served.
+
+On a store several hosts share (PostgreSQL, bot/hosts.py) an upload is kept in the database
+instead, so that every host serves it, and removing it there keeps its bytes. Removing a
+story of a host's folder moves this host's copy (if it has one) to ``removed/`` and records
+the removal, so that the other hosts' copies do not bring it back.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from pathlib import Path
 
 from bot.catalogue import Catalogue
 from bot.errors import StoryBotError
-from bot.ingest import REMOVED_DIR, STORY_SUFFIX, load_metadata, too_big
+from bot.ingest import REMOVED_DIR, STORY_SUFFIX, content_hash, load_metadata, too_big
 from bot.models import IngestReport, Story, StoryMeta
+from bot.store import SharedLibrary, Store
 from bot.text import STORY_SUFFIXES, process
 
 log = logging.getLogger(__name__)
@@ -49,8 +55,9 @@ class AddResult:
 @dataclass(frozen=True, slots=True)
 class RemoveResult:
     story: Story
-    moved_to: Path
+    moved_to: Path | None  # where this host's copy of its file went (None: it had none)
     report: IngestReport
+    kept: str = ""  # where the file is kept, for the reply ("Its file is kept ...")
 
 
 def story_suffix(name: str) -> str | None:
@@ -129,6 +136,7 @@ class LibraryAdmin:
         catalogue: Catalogue,
         reingest: Reingest,
         *,
+        store: Store | None = None,
         max_upload_bytes: int,
         max_story_bytes: int | None = None,
         read_only: bool,
@@ -137,6 +145,7 @@ class LibraryAdmin:
         self.max_story_bytes = max_story_bytes  # MAX_STORY_MB: the text an upload may yield
         self._catalogue = catalogue
         self._reingest = reingest
+        self._store = store  # a store several hosts share keeps uploads (store.shared)
         self.max_upload_bytes = max_upload_bytes
         self.read_only = read_only
         self._lock = asyncio.Lock()
@@ -169,6 +178,12 @@ class LibraryAdmin:
             (metas or {}).get(file),
             max_text=self.max_story_bytes,
         )
+        shared = self._store.shared if self._store is not None else None
+        if shared is not None and self._store is not None:
+            async with self._lock:
+                replaced, unchanged = await self._upload(shared, self._store, file, data, replace)
+                report = await self._reingest()
+            return await self._added(file, data, replaced, unchanged, report)
         async with self._lock:
             target = self.folder / file
             replaced = unchanged = False
@@ -193,34 +208,92 @@ class LibraryAdmin:
                         usage=False,
                     ) from exc
             report = await self._reingest()
+        return await self._added(file, data, replaced, unchanged, report)
+
+    async def _added(
+        self, file: str, data: bytes, replaced: bool, unchanged: bool, report: IngestReport
+    ) -> AddResult:
         log.info("library add %s (%d bytes)%s", file, len(data), " replacing" if replaced else "")
         story = next(
             (s for s in await self._catalogue.stories(mature_ok=True) if s.file == file), None
         )
         return AddResult(file, story, replaced, unchanged, report)
 
+    @staticmethod
+    async def _upload(
+        shared: SharedLibrary, store: Store, file: str, data: bytes, replace: bool
+    ) -> tuple[bool, bool]:
+        """Keep an upload in a shared store: (replaced, unchanged). A story of the same file
+        name, uploaded or in a host's folder, is replaced only when asked."""
+        digest = content_hash(data)
+        upload = (await shared.uploads()).get(file)
+        stored = upload.hash if upload is not None else None
+        if stored is None:
+            state = (await store.file_states()).get(file)
+            stored = state.hash if state is not None else None
+        if stored == digest and upload is not None:
+            return False, True
+        if stored is not None and not replace:
+            raise StoryBotError(
+                f"A different story is already saved as {file}. Upload it under "
+                "another name, or add it again with replace set to True to replace it."
+            )
+        await shared.save_upload(file, data, digest)
+        return stored is not None, False
+
     async def remove(self, story_ref: str) -> RemoveResult:
         self._writable()
+        shared = self._store.shared if self._store is not None else None
+        if shared is not None and self._store is not None:
+            return await self._remove_shared(shared, self._store, story_ref)
         async with self._lock:
             story = await self._catalogue.find_story(story_ref, mature_ok=True)
-            source = self.folder / story.file
-            removed = self.folder / REMOVED_DIR
-            target = removed / story.file
-            if target.exists():
-                stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-                target = removed / f"{Path(story.file).stem}.{stamp}{Path(story.file).suffix}"
-            try:
-                await asyncio.to_thread(removed.mkdir, exist_ok=True)
-                if source.exists():
-                    await asyncio.to_thread(os.replace, source, target)
-            except OSError as exc:
-                raise StoryBotError(
-                    f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
-                    usage=False,
-                ) from exc
+            target = await self._move_aside(story)
             report = await self._reingest(allow_empty=True)  # removing the last is asked
         log.info("library remove %s -> %s", story.file, target)
-        return RemoveResult(story, target, report)
+        kept = f"Its file is kept in the stories folder's `removed/` folder as `{target.name}`."
+        return RemoveResult(story, target, report, kept)
+
+    async def _remove_shared(
+        self, shared: SharedLibrary, store: Store, story_ref: str
+    ) -> RemoveResult:
+        """On a shared store: an upload stops being served (its bytes stay in the database);
+        a folder story is recorded as removed, and this host's copy moved aside."""
+        async with self._lock:
+            story = await self._catalogue.find_story(story_ref, mature_ok=True)
+            target: Path | None = None
+            if await shared.remove_upload(story.file):
+                kept = "Its file stays in the database; `/library add` it again to bring it back."
+            else:
+                state = (await store.file_states()).get(story.file)
+                await shared.record_removal(story.file, state.hash if state else "")
+                if (self.folder / story.file).exists():
+                    target = await self._move_aside(story)
+                    kept = f"This host's copy is kept in `removed/` as `{target.name}`."
+                else:
+                    kept = "Hosts whose stories folders hold the same file leave it out."
+            report = await self._reingest(allow_empty=True)
+        log.info("library remove %s (shared library) -> %s", story.file, target)
+        return RemoveResult(story, target, report, kept)
+
+    async def _move_aside(self, story: Story) -> Path:
+        """Move a story's file into ``removed/`` (under a new name if one is there)."""
+        source = self.folder / story.file
+        removed = self.folder / REMOVED_DIR
+        target = removed / story.file
+        if target.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            target = removed / f"{Path(story.file).stem}.{stamp}{Path(story.file).suffix}"
+        try:
+            await asyncio.to_thread(removed.mkdir, exist_ok=True)
+            if source.exists():
+                await asyncio.to_thread(os.replace, source, target)
+        except OSError as exc:
+            raise StoryBotError(
+                f"Cannot move {story.file} out of the stories folder: {exc.strerror or exc}",
+                usage=False,
+            ) from exc
+        return target
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -216,11 +216,7 @@ class LibraryAdminCog(commands.Cog):
             interaction.guild_id,
             interaction.user.id,
         )
-        await tell(
-            interaction,
-            f"Removed **{result.story.title}**. Its file is kept in the stories folder's "
-            f"`removed/` folder as `{result.moved_to.name}`.",
-        )
+        await tell(interaction, f"Removed **{result.story.title}**. {result.kept}")
 
 
 async def setup(bot: commands.Bot) -> None:

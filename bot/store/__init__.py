@@ -7,18 +7,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreTooNew
-from bot.store.interface import ClubStore, FileState, Found, Store, StoryWrite, VectorRow
+from bot.store.interface import (
+    ClubStore,
+    FileState,
+    Found,
+    SharedLibrary,
+    Store,
+    StoryWrite,
+    Upload,
+    VectorRow,
+)
 
 __all__ = [
     "ClubStore",
     "FileState",
     "Found",
+    "SharedLibrary",
     "Store",
     "StoreDamaged",
     "StoreError",
     "StoreLocked",
     "StoreTooNew",
     "StoryWrite",
+    "Upload",
     "VectorRow",
     "open_store",
 ]

@@ -77,6 +77,57 @@ class VectorRow:
     vector: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A story file uploaded with /library add, kept in a store several hosts share."""
+
+    file: str
+    size: int
+    added_ns: int  # when it was uploaded (ns since the epoch): an upload's modification time
+    hash: str
+
+
+class SharedLibrary(Protocol):
+    """What a store that several hosts share keeps beside the stories (bot/hosts.py):
+
+    - the files uploaded with /library add, so that every host serves them;
+    - which host's stories folder last held each folder story: a host's ingest removes only
+      the stories of its own folder, never another host's nor an upload;
+    - the stories removed with /library remove (by file and bytes), so that another host's
+      copy of the file does not bring them back.
+    """
+
+    async def uploads(self) -> dict[str, Upload]:
+        """The uploads the library serves (not those removed), by file."""
+        ...
+
+    async def upload_data(self, file: str) -> bytes | None: ...
+
+    async def save_upload(self, file: str, data: bytes, digest: str) -> None:
+        """Keep (or replace) an upload; a removal recorded for its file is forgotten."""
+        ...
+
+    async def remove_upload(self, file: str) -> bool:
+        """Stop serving an upload; its bytes are kept (a later upload of the file replaces
+        them)."""
+        ...
+
+    async def folder_hosts(self) -> dict[str, str]:
+        """Each story's host: the host key of the folder that last held its file, "upload"
+        for an upload, "" when unknown."""
+        ...
+
+    async def set_folder_host(self, host: str, files: Sequence[str]) -> None: ...
+
+    async def removals(self) -> dict[str, str]:
+        """Files removed with /library remove: file -> hash of the bytes removed."""
+        ...
+
+    async def record_removal(self, file: str, digest: str) -> None: ...
+
+    async def forget_removals(self, files: Sequence[str]) -> None: ...
+
+
 # Texts matching a search with their rank, and whether they are all the texts that match.
 Found = tuple[list[tuple[IndexedText, float]], bool]
 
@@ -165,6 +216,9 @@ class VectorStore(Protocol):
 
 class Store(ClubStore, VectorStore, Protocol):
     """An open store. Engines open themselves (see bot.store.open_store)."""
+
+    # set when several hosts may share the store (uploads kept in it): see SharedLibrary
+    shared: SharedLibrary | None
 
     async def close(self) -> None: ...
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import asyncpg
 
 from bot.store.errors import StoreError, StoreTooNew
+from bot.store.interface import SharedLibrary
 from bot.store.postgres.base import (
     INGEST_LOCK,
     NAMESPACE,
@@ -34,6 +35,7 @@ from bot.store.postgres.base import (
 )
 from bot.store.postgres.clubs import ClubSQL
 from bot.store.postgres.guilds import GuildSQL
+from bot.store.postgres.hosts import HostSQL
 from bot.store.postgres.library import LibrarySQL
 from bot.store.postgres.readers import ReaderSQL
 from bot.store.postgres.scenes import SceneSQL
@@ -49,7 +51,9 @@ log = logging.getLogger(__name__)
 DEFAULT_POOL_SIZE = 5
 
 
-class PostgresStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, ClubSQL):
+class PostgresStore(
+    LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQL, ClubSQL, HostSQL
+):
     """An open PostgreSQL library. ``await PostgresStore.open(url)``, ``await store.close()``."""
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
@@ -57,6 +61,7 @@ class PostgresStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, Reader
         self.where = shown(url)
         self.tokenizer = Tokenizer()  # the writer's (in a thread)
         self.stemmer = Tokenizer()  # searches' (small, quick)
+        self.shared: SharedLibrary | None = self  # uploads, hosts and removals: HostSQL
 
     @classmethod
     async def open(

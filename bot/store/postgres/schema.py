@@ -6,7 +6,8 @@ carry their own ``tsvector`` (cut by bot/store/postgres/tokens.py) with a GIN in
 number of tokens, and the index statistics BM25 needs kept beside them (``terms``,
 ``scene_terms``: how many documents hold each lexeme; ``index_stats``: documents and
 tokens in all), so ranking a bounded candidate set never scans the index. ``uploads``
-holds the story files added through Discord, so every host serves them.
+holds the story files added through Discord, so every host serves them; ``stories.host``
+and ``removals`` let each host's ingest touch only what is its own (bot/hosts.py).
 """
 
 from __future__ import annotations
@@ -208,6 +209,20 @@ MIGRATIONS: tuple[str, ...] = (
         model TEXT NOT NULL,
         scale DOUBLE PRECISION NOT NULL,
         vector BYTEA NOT NULL
+    );
+    """,
+    # 2 -> 3: several hosts. An upload keeps its size and hash, and is marked removed rather
+    # than deleted; each story knows the host whose folder last held its file ("upload" for
+    # an upload); a story removed with /library remove is remembered by its file and bytes.
+    """
+    ALTER TABLE uploads ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE uploads ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE uploads ADD COLUMN removed TIMESTAMPTZ;
+    ALTER TABLE stories ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE removals (
+        file TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        removed TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
 )

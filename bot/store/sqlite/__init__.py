@@ -21,6 +21,7 @@ import aiosqlite
 
 from bot.models import DailySchedule
 from bot.store.errors import StoreDamaged, StoreError, StoreTooNew
+from bot.store.interface import SharedLibrary
 from bot.store.sqlite.base import (
     LOCK_ATTEMPTS,
     LOCK_BACKOFF,
@@ -47,6 +48,7 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
     """An open database. Use ``await SQLiteStore.open(path)`` and ``await store.close()``."""
 
     busy_timeout_ms = 5000  # how long SQLite waits for another process's write lock
+    shared: SharedLibrary | None = None  # one host: uploads are files in its stories folder
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
