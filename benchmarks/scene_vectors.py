@@ -1,24 +1,29 @@
-"""Scene search by meaning: what the scene model costs.
+"""Scene search by meaning: what the scene model costs, measured.
 
 * Embedding throughput: passages of the seeds (~1,250 characters) embedded by the real model
   on one thread, in CPU seconds (passages per second per core) and wall seconds.
-* Background indexing time: the seeds + The Time Machine library's passages, and 10 MB of
-  story text (PASSAGES_PER_MB a megabyte), at that throughput on one core.
-* /scene with vectors on the seeds + The Time Machine library (every passage embedded; the
-  passages' vectors come from the evaluation's cache, tests/vector_cache.py, the
-  descriptions' are computed here, as a running bot does), beside the same words-only search.
-* The budgeted part of a big library: the brute-force ranking over SCENE_VECTORS_MB's worth
-  of vectors (random unit vectors of the real size: the time does not depend on their
-  values), plus the description's embedding.
-* Memory: a fresh process with the library open, the model loaded and one search made.
+* Background indexing, measured with the bot's own worker (SceneVectors.build, one thread,
+  SCENE_INDEX_CPU 100%) and the real model: the whole seeds + The Time Machine library; and a
+  timed slice (SLICE_SECONDS) of 10 MB of stories with no passage repeated (benchmarks/corpus.py
+  ``distinct``), its rate and the whole build's time at that rate.
+* /scene with vectors on the seeds + The Time Machine library (the vectors just built), beside
+  the same search by words alone, interleaved, each description embedded anew (no cached
+  vector): wall time and the process's CPU time per search.
+* The same on the 100 MB bench library, every story in scope, SCENE_VECTORS_MB's budgeted part
+  with vectors (random unit vectors of the real size, written as the worker writes them: the
+  time does not depend on their values; embedding 16,000 passages would take hours).
+* Memory: a fresh process with the library open, the model loaded, its vectors in memory and
+  one search made, on both libraries.
 
-Run alone with `.venv/bin/python -m benchmarks.scene_vectors`.
+Run alone with `.venv/bin/python -m benchmarks.scene_vectors` (builds the 100 MB library and
+its database under bench-data/ when `make bench` has not).
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,18 +33,20 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.corpus import ROOT
+from benchmarks.corpus import BENCH_DIR, ROOT, build_library
 from bot.library import Library
 from bot.models import Story
 from bot.search import SceneSearch, embedding
-from bot.search.vectors import PASSAGES_PER_MB, SceneVectors
+from bot.search.embedding import Embedder
+from bot.search.vectors import SceneVectors
 from bot.settings import DEFAULT_SCENE_VECTORS_MB, Settings
 from tests import blind_eval
-from tests.vector_cache import CachedEmbedder
 
 Row = tuple[str, str, str]
 SAMPLE = 12  # passages embedded for the throughput
-ROUNDS = 2
+ROUNDS = 3  # each description asked this many times, by each ranking, interleaved
+SLICE_SECONDS = 180.0  # the timed slice of the 10 MB build
+SCENE_DB = BENCH_DIR / "scene-100mb.db"  # the 100 MB library's database, with vectors
 
 
 def _ms(samples: list[float]) -> str:
@@ -48,17 +55,11 @@ def _ms(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
 
 
-class QueriesLive(CachedEmbedder):
-    """Passages from the cache, descriptions embedded every time (as the bot does)."""
-
-    def query(self, text: str) -> embedding.Floats:
-        return self.inner.query(text)
-
-
-async def _library(tmp: Path) -> Library:
-    folder = tmp / "stories"
-    shutil.copytree(ROOT / "seeds", folder)
-    shutil.copy(blind_eval.NOVEL, folder / blind_eval.NOVEL.name)
+async def _library(tmp: Path, folder: Path | None = None) -> Library:
+    if folder is None:
+        folder = tmp / "stories"
+        shutil.copytree(ROOT / "seeds", folder)
+        shutil.copy(blind_eval.NOVEL, folder / blind_eval.NOVEL.name)
     settings = Settings(stories_dir=folder, data_dir=tmp / "data", scene_model="off")
     library = await Library.open(settings)
     await library.ingest()
@@ -74,108 +75,201 @@ async def _measure() -> list[Row]:
         library = await _library(Path(tmp))
         try:
             stories = await library.stories(mature_ok=True)
-            counts = await library.store.vector_counts(model.name)
-            passages = sum(total for total, _ in counts.values())
-            texts: list[str] = []
-            for story in stories:
-                pending = await library.store.vector_pending(model.name, story.id, SAMPLE)
-                texts += [t for _, t in pending][: SAMPLE - len(texts)]
-            cpu, wall = time.process_time(), time.perf_counter()
-            await asyncio.to_thread(model.passages, texts)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            rate = len(texts) / cpu
-            mean = sum(map(len, texts)) // len(texts)
-            rows.append(
-                (
-                    "embedding throughput (one thread)",
-                    f"{rate:.2f} passages/s per core",
-                    f"{len(texts)} passages of ~{mean} chars: {cpu:.1f} s CPU, {wall:.1f} s wall",
-                )
-            )
-            rows.append(
-                (
-                    "background indexing, seeds + The Time Machine",
-                    f"{passages / rate / 60:.0f} min of one core",
-                    f"{passages} passages; the bot serves by words meanwhile",
-                )
-            )
-            rows.append(
-                (
-                    "background indexing, 10 MB of stories",
-                    f"{10 * PASSAGES_PER_MB / rate / 3600:.1f} h of one core",
-                    f"~{10 * PASSAGES_PER_MB} passages",
-                )
-            )
-            vectors = SceneVectors(library.store, model=QueriesLive.around(model), budget_mb=100)
-            await vectors.build(stories)
-            rows += await _latencies(library, vectors, stories)
+            rows.append(await _throughput(library, model, stories))
+            vectors = SceneVectors(library.store, model=model, budget_mb=100)
+            rows.append(await _build(vectors, stories, "seeds + The Time Machine"))
+            rows += await _latencies(library, vectors, stories, "seeds + The Time Machine")
         finally:
             await library.close()
-    rows.append(_budgeted(model))
-    rows.append(_memory())
+    rows.append(await _slice(model))
+    big = await asyncio.to_thread(_big_database)
+    rows += await _budgeted(model, big)
+    rows.append(_memory("seeds + The Time Machine", None))
+    rows.append(_memory("100 MB library, 20 MB with vectors", big))
     return rows
 
 
-async def _latencies(library: Library, vectors: SceneVectors, stories: list[Story]) -> list[Row]:
+async def _throughput(library: Library, model: Embedder, stories: list[Story]) -> Row:
+    texts: list[str] = []
+    for story in stories:
+        pending = await library.store.vector_pending(model.name, story.id, SAMPLE)
+        texts += [t for _, t in pending][: SAMPLE - len(texts)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.to_thread(model.passages, texts)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    mean = sum(map(len, texts)) // len(texts)
+    return (
+        "embedding throughput (one thread)",
+        f"{len(texts) / cpu:.2f} passages/s per core",
+        f"{len(texts)} passages of ~{mean} chars: {cpu:.1f} s CPU, {wall:.1f} s wall",
+    )
+
+
+async def _build(vectors: SceneVectors, stories: list[Story], name: str) -> Row:
+    cpu, wall = time.process_time(), time.perf_counter()
+    await vectors.build(stories)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    status = await vectors.status(stories)
+    assert status.done
+    return (
+        f"background indexing, {name} (measured)",
+        f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU",
+        f"{status.passages} passages, {status.passages / cpu:.2f}/s per core;"
+        " the bot serves by words meanwhile",
+    )
+
+
+async def _slice(model: Embedder) -> Row:
+    """The worker on 10 MB of distinct stories for SLICE_SECONDS, then stopped."""
+    folder = await asyncio.to_thread(build_library, 10, None, distinct=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        library = await _library(Path(tmp), folder)
+        try:
+            stories = await library.stories(mature_ok=True)
+            vectors = SceneVectors(library.store, model=model, budget_mb=100)
+            cpu, wall = time.process_time(), time.perf_counter()
+            vectors.start(stories)
+            await asyncio.sleep(SLICE_SECONDS)
+            await vectors.stop()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            status = await vectors.status(stories)
+        finally:
+            await library.close()
+    rate = status.embedded / wall
+    return (
+        "background indexing, 10 MB (a timed slice)",
+        f"{status.passages / rate / 3600:.1f} h wall for all {status.passages} passages",
+        f"{status.embedded} embedded in {wall:.0f} s wall ({cpu:.0f} s CPU): {rate:.2f}/s",
+    )
+
+
+async def _latencies(
+    library: Library, vectors: SceneVectors, stories: list[Story], name: str
+) -> list[Row]:
     scenes, absent = blind_eval.read(blind_eval.DEV)
     texts = [s.description for s in scenes] + [a.description for a in absent]
+    vectors.query_cache = 0  # every description embedded anew, as a new one would be
     both, words = SceneSearch(library.store, vectors), SceneSearch(library.store)
-    timed: dict[str, list[float]] = {"both": [], "words": []}
+    await both.find(texts[0], stories, every=True)  # the matrix is read once per generation
+    wall: dict[str, list[float]] = {"both": [], "words": []}
+    cpu: dict[str, list[float]] = {"both": [], "words": []}
     for _ in range(ROUNDS):
         for text in texts:
-            for name, search in (("both", both), ("words", words)):
-                start = time.perf_counter()
+            for kind, search in (("both", both), ("words", words)):
+                c, w = time.process_time(), time.perf_counter()
                 await search.find(text, stories, limit=3, every=True)
-                timed[name].append(time.perf_counter() - start)
+                wall[kind].append(time.perf_counter() - w)
+                cpu[kind].append(time.process_time() - c)
     return [
         (
-            f"/scene with vectors, seeds + The Time Machine, {len(texts)} x {ROUNDS}",
-            _ms(timed["both"]),
-            f"words alone {_ms(timed['words'])}; target p99 < 100 ms",
-        )
+            f"/scene with vectors, {name}, {len(texts)} x {ROUNDS}",
+            _ms(wall["both"]),
+            f"words alone {_ms(wall['words'])}; target p99 < 100 ms",
+        ),
+        (
+            "  the same, CPU time of the process per search",
+            _ms(cpu["both"]),
+            f"words alone {_ms(cpu['words'])}",
+        ),
     ]
 
 
-def _budgeted(model: embedding.Embedder) -> Row:
-    n = DEFAULT_SCENE_VECTORS_MB * PASSAGES_PER_MB
+def _big_database() -> Path:
+    """A copy of the 100 MB bench library's database (bench-data/bench.db, ingested here
+    when `make bench` has not), kept for reruns as SCENE_DB."""
+    folder = build_library(100)
+    if SCENE_DB.exists():
+        return SCENE_DB
+    source = BENCH_DIR / "bench.db"
+    if not source.exists():
+        from benchmarks.search import _ensure_ingested
+
+        asyncio.run(_ensure_ingested(folder, source))
+    part = SCENE_DB.with_suffix(".part")
+    src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(part)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    part.replace(SCENE_DB)
+    return SCENE_DB
+
+
+async def _open_big(db: Path) -> Library:
+    folder = build_library(100)
+    return await Library.open(Settings(stories_dir=folder, database_path=db, scene_model="off"))
+
+
+async def _random_vectors(library: Library, model: str, stories: list[Story]) -> None:
+    """Vectors for the budgeted stories' passages, as the worker would write them."""
+    vectors = SceneVectors(library.store, model=None, budget_mb=DEFAULT_SCENE_VECTORS_MB)
+    counts = await library.store.vector_counts(model)
     rng = np.random.default_rng(1)
-    unit = rng.standard_normal((n, model.dim)).astype(np.float32)
-    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
-    rows, scales = embedding.quantize(unit)
-    samples: list[float] = []
-    for i in range(40):
-        start = time.perf_counter()
-        query = model.query(f"the scene where someone walks home in the rain {i}")
-        scores = (rows.astype(np.float32) @ query) / scales
-        np.argpartition(-scores, 200)[:200]
-        samples.append(time.perf_counter() - start)
-    return (
-        f"meaning part of /scene over {DEFAULT_SCENE_VECTORS_MB} MB of vectors ({n} passages)",
-        _ms(samples),
-        f"embedding the description + brute force over {rows.nbytes / 1e6:.0f} MB of int8",
-    )
+    for story in vectors.budgeted(stories, counts):
+        pending = await library.store.vector_pending(model, story.id, 10**6)
+        if not pending:
+            continue
+        unit = rng.standard_normal((len(pending), embedding.DIM)).astype(np.float32)
+        unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+        rows, scales = embedding.quantize(unit)
+        await library.store.write_vectors(
+            model,
+            [
+                (t, float(sc), r.tobytes())
+                for (t, _), sc, r in zip(pending, scales, rows, strict=True)
+            ],
+        )
+
+
+async def _budgeted(model: Embedder, db: Path) -> list[Row]:
+    library = await _open_big(db)
+    try:
+        stories = await library.stories(mature_ok=True)
+        await _random_vectors(library, model.name, stories)
+        vectors = SceneVectors(library.store, model=model, budget_mb=DEFAULT_SCENE_VECTORS_MB)
+        status = await vectors.status(stories)
+        name = (
+            f"100 MB library ({len(stories)} stories, {status.stories_ready} with vectors,"
+            f" {status.passages} passages)"
+        )
+        return await _latencies(library, vectors, stories, name)
+    finally:
+        await library.close()
 
 
 _CHILD = """
 import asyncio, sys
 sys.path.insert(0, {root!r})
 from benchmarks.scene_vectors import child
-asyncio.run(child())
+asyncio.run(child({db!r}))
 """
 
 
-async def child() -> None:
-    """In a fresh process: open the library, load the model, search once; print VmRSS."""
+async def child(db: str | None) -> None:
+    """In a fresh process: open the library, load the model, read its vectors, search once;
+    print VmRSS (the seeds library's vectors were built by the run before, in the cache of
+    tests/vector_cache.py, or are built here)."""
+    model = embedding.load("e5")
+    assert model is not None
     with tempfile.TemporaryDirectory() as tmp:
-        library = await _library(Path(tmp))
-        model = embedding.load("e5")
-        assert model is not None
-        vectors = SceneVectors(library.store, model=QueriesLive.around(model), budget_mb=100)
+        if db is None:
+            from tests.vector_cache import CachedEmbedder
+
+            library = await _library(Path(tmp))
+            cached = CachedEmbedder.around(model)
+            await SceneVectors(library.store, model=cached, budget_mb=100).build(
+                await library.stories(mature_ok=True)
+            )
+            cached.save()
+            vectors = SceneVectors(library.store, model=model, budget_mb=100)
+        else:
+            library = await _open_big(Path(db))
+            vectors = SceneVectors(library.store, model=model)
         stories = await library.stories(mature_ok=True)
-        await vectors.build(stories)
         await SceneSearch(library.store, vectors).find("a walk home in the rain", stories)
+        _print_memory()
         await library.close()
-    _print_memory()
 
 
 def _print_memory() -> None:
@@ -184,9 +278,9 @@ def _print_memory() -> None:
             print(line)
 
 
-def _memory() -> Row:
+def _memory(name: str, db: Path | None) -> Row:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(root=str(ROOT))],
+        [sys.executable, "-c", _CHILD.format(root=str(ROOT), db=str(db) if db else None)],
         capture_output=True,
         text=True,
         check=False,
@@ -195,9 +289,9 @@ def _memory() -> Row:
     rss = int(values.get("VmRSS", "0 kB").split()[0]) / 1024
     peak = int(values.get("VmHWM", "0 kB").split()[0]) / 1024
     return (
-        "process with the library, the model and its vectors, after a search",
+        f"the ready bot's process, {name}: model loaded, vectors in memory, one search",
         f"{rss:.0f} MB resident (peak {peak:.0f} MB)",
-        "target < 200 MB for the ready bot",
+        "target < 200 MB",
     )
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -100,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
     )
+    p.add_argument(
+        "--vectors",
+        action="store_true",
+        help="then embed the scene passages that have no vector yet, here and now (scene"
+        " search by meaning; the bot otherwise does it in the background; Ctrl-C keeps what"
+        " is done)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     _command("console", "try the bot's commands in this terminal, no token needed")
     p = _command("stories", "list the library: titles, slugs, chapters and word counts")
@@ -176,6 +184,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 _print_json(ingest_json(report))
             else:
                 print(render_report(report, settings.stories_dir))
+            await scene_vectors(library, build=args.vectors)
             return 0
         # reading commands read: ingest is `ingest`'s, the bot's startup's and /library
         # reload's; only a library never loaded (first use) is loaded once here
@@ -189,6 +198,51 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return await one_shot(library, args)
     finally:
         await library.close()
+
+
+async def scene_vectors(library: Library, *, build: bool) -> None:
+    """After `ingest`: how far scene search by meaning has come, on stderr; with ``build``
+    (`ingest --vectors`), the passages with no vector embedded first, with progress."""
+    status = await library.scene_index_status()
+    if status.model is None:
+        if build:
+            print(
+                "scene vectors: no scene model here (SCENE_MODEL=off, or no wheel for this"
+                " platform): scene search ranks by words",
+                file=sys.stderr,
+            )
+        return
+    if build and not status.done:
+        started = time.monotonic()
+        shown = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            if time.monotonic() - shown < 5 and done < total:
+                return
+            shown = time.monotonic()
+            rate = (done - status.embedded) / max(time.monotonic() - started, 1e-9)
+            left = (total - done) / rate / 60 if rate > 0 else 0.0
+            print(
+                f"scene vectors: {done} of {total} passages ({rate:.1f}/s, ~{left:.0f} min left)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        status = await library.build_scene_index(progress)
+    over = status.stories - status.stories_budgeted
+    print(
+        f"scene vectors: {status.embedded} of {status.passages} passages"
+        f" ({status.stories_ready} of {status.stories_budgeted} stories ranked by meaning too"
+        + (f"; {over} over SCENE_VECTORS_MB ranked by words" if over else "")
+        + ")"
+        + (
+            ""
+            if status.done
+            else ": the bot embeds the rest in the background, or run `ingest --vectors`"
+        ),
+        file=sys.stderr,
+    )
 
 
 async def one_shot(library: Library, args: argparse.Namespace) -> int:

@@ -180,6 +180,16 @@ class Library:
         if not self.read_only:
             self.vectors.start(await self.stories(mature_ok=True))
 
+    async def build_scene_index(
+        self, on_batch: Callable[[int, int], None] | None = None
+    ) -> SceneIndexStatus:
+        """Embed the passages that have no vector yet here and now, on all of one core (the
+        `ingest --vectors` command); what is committed stays if it is stopped."""
+        self.vectors.on_batch = on_batch
+        self.vectors.cpu = 1.0
+        await self.vectors.build(await self.stories(mature_ok=True))
+        return await self.scene_index_status()
+
     async def scene_index_status(self) -> SceneIndexStatus:
         return await self.vectors.status(await self.stories(mature_ok=True))
 

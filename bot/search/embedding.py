@@ -35,8 +35,11 @@ class Embedder(Protocol):
     """What scene search needs of a model: its name (stored beside each vector, so a new
     model never meets an old one's vectors), and vectors for passages and descriptions."""
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def passages(self, texts: list[str]) -> Floats: ...
 

@@ -92,6 +92,7 @@ class SceneVectors:
         self._ready_key: tuple[object, ...] | None = None
         self._matrix: _Matrix | None = None
         self._queries: OrderedDict[tuple[str, str], embedding.Floats] = OrderedDict()
+        self.query_cache = QUERY_CACHE  # benchmarks set 0: every description embedded anew
         self._building = False
         self._progress = (0, 0)  # (embedded, passages) of the budgeted stories, while building
         self._budgeted = 0
@@ -277,7 +278,7 @@ class SceneVectors:
             return vector
         vector = await asyncio.to_thread(model.query, text)
         self._queries[key] = vector
-        while len(self._queries) > QUERY_CACHE:
+        while len(self._queries) > self.query_cache:
             self._queries.popitem(last=False)
         return vector
 

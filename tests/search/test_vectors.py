@@ -8,6 +8,10 @@ The stories are small (a few passages each), so the real model embeds them in se
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -280,3 +284,37 @@ async def test_vectors_go_with_their_passages_and_the_schema_has_them(
     assert next(iter(orphans))[0] == 0
     version = await lib.store.db.execute_fetchall("PRAGMA user_version")
     assert next(iter(version))[0] == SCHEMA_VERSION
+
+
+def _cli(tmp_path: Path, folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    keep = {k: v for k, v in os.environ.items() if k not in ("STORIES_DIR", "DATABASE_PATH")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--stories", str(folder), "--db", "db.sqlite", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=keep | {"PYTHONPATH": str(root), "DATA_DIR": str(tmp_path / "data")} | env,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_ingest_says_how_far_vectors_are_and_builds_them_with_vectors(
+    tmp_path: Path, folder: Path
+) -> None:
+    plain = _cli(tmp_path, folder, "ingest")
+    assert plain.returncode == 0, plain.stderr
+    assert "scene vectors: 0 of 3 passages" in plain.stderr
+    assert "ingest --vectors" in plain.stderr
+    built = _cli(tmp_path, folder, "ingest", "--vectors")
+    assert built.returncode == 0, built.stderr
+    assert "Traceback" not in built.stderr
+    assert "scene vectors: 3 of 3 passages (2 of 2 stories ranked by meaning too)" in built.stderr
+    off = _cli(tmp_path, folder, "ingest", "--vectors", SCENE_MODEL="off")
+    assert off.returncode == 0, off.stderr
+    assert "scene search ranks by words" in off.stderr
+    found = _cli(tmp_path, folder, "scene", ASLEEP, "--json")
+    assert found.returncode == 0, found.stderr
+    first = json.loads(found.stdout)["hits"][0]
+    assert (first["title"], first["chapter"]) == ("Library room", 2)
