@@ -9,7 +9,18 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Bookmark, Club, ClubRelease, ClubVote, Follow, Rating, ReadingPosition
+from bot.models import (
+    Bookmark,
+    ChapterInfo,
+    Club,
+    ClubRelease,
+    ClubVote,
+    Follow,
+    Rating,
+    ReadingPosition,
+    Story,
+)
+from bot.store.errors import StoreError, StoreTooNew
 
 
 def count_words(text: str) -> int:
@@ -42,6 +53,60 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:60].rstrip("-") or "story"
+
+
+# a story as every engine reads it back (with its chapters, read apart)
+STORY_COLUMNS = (
+    "id, slug, title, file, author, rating, url, words,"
+    " fandom, relationships, characters, tags, summary, language"
+)
+CHAPTER_COLUMNS = "story_id, number, label, words, first_position, last_position"
+
+
+def stories_from_rows(chapter_rows: Sequence[Any], story_rows: Sequence[Any]) -> list[Story]:
+    """Stories (STORY_COLUMNS rows, in order) with their chapters (CHAPTER_COLUMNS rows, in
+    order)."""
+    chapters: dict[int, list[ChapterInfo]] = {}
+    for r in chapter_rows:
+        chapters.setdefault(r[0], []).append(ChapterInfo(r[1], r[2], r[3], r[4], r[5]))
+    return [
+        Story(
+            id=r[0],
+            slug=r[1],
+            title=r[2],
+            file=r[3],
+            author=r[4],
+            rating=stored_rating(r[5]),
+            url=r[6],
+            words=r[7],
+            chapters=tuple(chapters.get(r[0], ())),
+            fandom=stored_names(r[8]),
+            relationships=stored_names(r[9]),
+            characters=stored_names(r[10]),
+            tags=stored_names(r[11]),
+            summary=r[12],
+            language=r[13],
+        )
+        for r in story_rows
+    ]
+
+
+def upgrade_steps(where: str, version: int, known: int, *, read_only: bool) -> range:
+    """The schema steps to run on a database at ``version`` for an engine knowing ``known``
+    versions; a newer schema is refused (StoreTooNew, exit 2), and a read-only process
+    cannot upgrade an older one."""
+    if version > known:
+        raise StoreTooNew(
+            f"the database {where} was written by a newer storybot "
+            f"(schema {version}, this one knows {known}): upgrade storybot"
+        )
+    if read_only and version < known:
+        raise StoreError(
+            f"the database {where} is from an older storybot (schema {version});"
+            " start storybot once without READ_ONLY to upgrade it",
+            usage=True,
+        )
+    return range(version, known) if not read_only else range(0)
 
 
 # a reader's place and bookmark, read the same way by every engine

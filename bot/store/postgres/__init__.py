@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.store.errors import StoreError, StoreTooNew
+from bot.store.errors import StoreError
 from bot.store.interface import SharedLibrary
 from bot.store.postgres.base import (
     INGEST_LOCK,
@@ -43,6 +43,7 @@ from bot.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.postgres.search import SearchSQL
 from bot.store.postgres.tokens import Tokenizer
 from bot.store.postgres.vectors import VectorSQL
+from bot.store.rows import upgrade_steps
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -92,19 +93,8 @@ class PostgresStore(
                     await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, SCHEMA_LOCK)
                 try:
                     version = await _version(conn, read_only=read_only)
-                    if version > SCHEMA_VERSION:
-                        raise StoreTooNew(
-                            f"the database {self.where} was written by a newer storybot "
-                            f"(schema {version}, this one knows {SCHEMA_VERSION}):"
-                            " upgrade storybot"
-                        )
-                    if read_only and version < SCHEMA_VERSION:
-                        raise StoreError(
-                            f"the database {self.where} is from an older storybot (schema"
-                            f" {version}); start storybot once without READ_ONLY to upgrade it",
-                            usage=True,
-                        )
-                    for step in range(version, SCHEMA_VERSION):
+                    steps = upgrade_steps(self.where, version, SCHEMA_VERSION, read_only=read_only)
+                    for step in steps:
                         async with conn.transaction():
                             await conn.execute(MIGRATIONS[step])
                             await conn.execute("UPDATE storybot_schema SET version = $1", step + 1)

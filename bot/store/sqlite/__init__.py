@@ -20,8 +20,9 @@ from typing import Any
 import aiosqlite
 
 from bot.models import DailySchedule
-from bot.store.errors import StoreDamaged, StoreError, StoreTooNew
+from bot.store.errors import StoreDamaged, StoreError
 from bot.store.interface import SharedLibrary
+from bot.store.rows import upgrade_steps
 from bot.store.sqlite.base import (
     LOCK_ATTEMPTS,
     LOCK_BACKOFF,
@@ -177,20 +178,7 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
             await (await self.db.execute(f"PRAGMA {pragma}")).close()
         row = await self._one("PRAGMA user_version")
         version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoreTooNew(
-                f"the database {self.path} was written by a newer storybot "
-                f"(schema {version}, this one knows {SCHEMA_VERSION}): upgrade storybot"
-            )
-        if read_only:
-            if version < SCHEMA_VERSION:  # a read-only process cannot upgrade it
-                raise StoreError(
-                    f"the database {self.path} is from an older storybot (schema {version});"
-                    " start storybot once without READ_ONLY to upgrade it",
-                    usage=True,
-                )
-            return
-        for step in range(version, SCHEMA_VERSION):
+        for step in upgrade_steps(str(self.path), version, SCHEMA_VERSION, read_only=read_only):
             # executescript() commits any open transaction first, so the script carries its own.
             script = (
                 f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"

@@ -10,9 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.models import ChapterInfo, Paragraph, Rating, Story
+from bot.models import Paragraph, Rating, Story
 from bot.store.interface import FileState, StoryWrite
-from bot.store.rows import count_words, names_json, slugify, stored_names, stored_rating
+from bot.store.rows import (
+    CHAPTER_COLUMNS,
+    STORY_COLUMNS,
+    count_words,
+    names_json,
+    slugify,
+    stored_rating,
+    stories_from_rows,
+)
 from bot.store.sqlite.base import (
     LOCK_ATTEMPTS,
     LOCK_BACKOFF,
@@ -27,10 +35,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-_STORY_COLUMNS = (
-    "id, slug, title, file, author, rating, url, words,"
-    " fandom, relationships, characters, tags, summary, language"
-)
 # paragraphs p with their text t
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 _PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
@@ -158,35 +162,13 @@ class LibrarySQL(SQLBase):
     # ---- reading -------------------------------------------------------------------------
 
     async def list_stories(self) -> list[Story]:
-        chapters: dict[int, list[ChapterInfo]] = {}
-        for r in await self._all(
-            "SELECT story_id, number, label, words, first_position, last_position FROM chapters"
-            " ORDER BY story_id, first_position"
-        ):
-            chapters.setdefault(r[0], []).append(ChapterInfo(r[1], r[2], r[3], r[4], r[5]))
-        rows = await self._all(
-            f"SELECT {_STORY_COLUMNS} FROM stories ORDER BY title COLLATE NOCASE"
+        chapters = await self._all(
+            f"SELECT {CHAPTER_COLUMNS} FROM chapters ORDER BY story_id, first_position"
         )
-        return [
-            Story(
-                id=r[0],
-                slug=r[1],
-                title=r[2],
-                file=r[3],
-                author=r[4],
-                rating=stored_rating(r[5]),
-                url=r[6],
-                words=r[7],
-                chapters=tuple(chapters.get(r[0], ())),
-                fandom=stored_names(r[8]),
-                relationships=stored_names(r[9]),
-                characters=stored_names(r[10]),
-                tags=stored_names(r[11]),
-                summary=r[12],
-                language=r[13],
-            )
-            for r in rows
-        ]
+        return stories_from_rows(
+            chapters,
+            await self._all(f"SELECT {STORY_COLUMNS} FROM stories ORDER BY title COLLATE NOCASE"),
+        )
 
     async def chapter_note(self, story_id: int, number: int) -> str | None:
         row = await self._one(
