@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from simcord.components import walk_components
 from bot.library import Library
 from bot.runtime import StoryBot
 from bot.settings import Settings
+from tests.conftest import SIMCORD_SETTLE_SECONDS
 
 
 @dataclass
@@ -40,12 +42,41 @@ async def restart(env: simcord.Env, build: Callable[[Settings], StoryBot]) -> St
     return old
 
 
-def server(env: simcord.Env) -> Server:
-    guild = env.create_guild()
-    channel = guild.create_text_channel("reading-room")
+def server(
+    env: simcord.Env,
+    name: str = "Test Guild",
+    *,
+    channel: str = "reading-room",
+    id: int | None = None,
+    shard_id: int | None = None,
+) -> Server:
+    """A guild (simcord's defaults unless named) with one text channel and two members,
+    Alice and Bob: every simcord test sets up its server here."""
+    guild = env.create_guild(name, id=id, shard_id=shard_id)
+    channel_ = guild.create_text_channel(channel)
     alice = guild.add_member(env.create_user("alice", global_name="Alice"))
     bob = guild.add_member(env.create_user("bob", global_name="Bob"))
-    return Server(env, guild, channel, alice, bob)
+    return Server(env, guild, channel_, alice, bob)
+
+
+@asynccontextmanager
+async def started(
+    bot: StoryBot, *, at: float = 0.0, prepare: Callable[[simcord.Env], object] | None = None
+) -> AsyncIterator[simcord.Env]:
+    """simcord's environment around ``bot`` for a test that needs it before it starts (a clock
+    ``at`` seconds on, ``prepare`` to hook its backend), with the settle ceiling of
+    tests/conftest.py; like the simcord_env fixture, errors the bot met fail the test."""
+    env = simcord.Env(bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
+    if at:
+        env.backend.clock.advance(at)
+    if prepare is not None:
+        prepare(env)
+    await env.start()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+        env.raise_errors()
 
 
 def answer(result: simcord.InteractionResult) -> simcord.ResponseMessage:

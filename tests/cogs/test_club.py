@@ -23,8 +23,7 @@ from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import Server, admin, answer, restart, server
-from tests.conftest import SIMCORD_SETTLE_SECONDS
+from tests.cogs.helpers import Server, admin, answer, restart, server, started
 
 __all__ = ["age_restricted"]
 
@@ -48,14 +47,8 @@ def simcord_bot(club_settings: Settings, closing_bots: BuildBot) -> StoryBot:
 @pytest.fixture
 async def monday_env(simcord_bot: StoryBot) -> AsyncIterator[simcord.Env]:
     """simcord's environment with its clock on Monday 2026-01-05 17:00 UTC from the start."""
-    env = simcord.Env(simcord_bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
-    env.backend.clock.advance(START)
-    await env.start()
-    try:
+    async with started(simcord_bot, at=START) as env:
         yield env
-    finally:
-        await env.shutdown()
-        env.raise_errors()
 
 
 def releases(channel: simcord.ChannelHandle) -> list[discord.Message]:

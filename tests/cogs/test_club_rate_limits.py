@@ -20,8 +20,7 @@ import simcord
 from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import admin, answer, server
-from tests.conftest import SIMCORD_SETTLE_SECONDS
+from tests.cogs.helpers import admin, answer, server, started
 
 GLOBAL_PER_SECOND = 50
 ROUTE_PER_5_SECONDS = 5
@@ -49,15 +48,14 @@ class TimedLog(list[object]):
 
 @pytest.fixture
 async def timed_env(simcord_bot: StoryBot) -> AsyncIterator[tuple[simcord.Env, TimedLog]]:
-    env = simcord.Env(simcord_bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
-    env.backend.clock.advance(START)
-    log = TimedLog(env)
-    env.backend.http_requests = log
-    await env.start()
-    try:
-        yield env, log
-    finally:
-        await env.shutdown()
+    logs: list[TimedLog] = []
+
+    def timed(env: simcord.Env) -> None:
+        logs.append(TimedLog(env))
+        env.backend.http_requests = logs[0]
+
+    async with started(simcord_bot, at=START, prepare=timed) as env:
+        yield env, logs[0]
         env.raise_errors()
 
 

@@ -17,9 +17,8 @@ import simcord
 from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot
-from tests.cogs.helpers import admin, server
+from tests.cogs.helpers import admin, server, started
 from tests.cogs.test_screenshots import _destination, pytestmark, system_chromium
-from tests.conftest import SIMCORD_SETTLE_SECONDS
 
 __all__ = ["pytestmark", "system_chromium"]
 
@@ -33,13 +32,8 @@ def simcord_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
 
 @pytest.fixture
 async def monday_env(simcord_bot: StoryBot) -> AsyncIterator[simcord.Env]:
-    env = simcord.Env(simcord_bot, settle_timeout=SIMCORD_SETTLE_SECONDS)
-    env.backend.clock.advance(START)
-    await env.start()
-    try:
+    async with started(simcord_bot, at=START) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_club_screenshot(

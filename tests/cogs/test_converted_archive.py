@@ -17,7 +17,7 @@ from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
-from tests.cogs.helpers import answer, texts
+from tests.cogs.helpers import answer, server, texts
 from tests.cogs.helpers import everything as _everything
 from tests.text import epub_fixtures as fx
 
@@ -37,9 +37,8 @@ def simcord_bot(settings: Settings, stories_dir: Path, closing_bots: BuildBot) -
 @pytest.mark.simcord(check_errors=False)
 async def test_never_in_an_ordinary_channel(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    general = guild.create_text_channel("general")
-    alice = guild.add_member(env.create_user("alice"))
+    s = server(env, channel="general")
+    general, alice = s.channel, s.alice
     refused = answer(await alice.slash(general, "excerpt", story=SLUG))
     assert refused.ephemeral and "rated explicit" in refused.content
     await env.advance_time(3)
@@ -72,10 +71,9 @@ async def test_served_apart_from_its_notes_where_it_may_be(
     simcord_env: simcord.Env, age_restricted: Mark
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    after_dark = guild.create_text_channel("after-dark")
+    s = server(env, channel="after-dark")
+    after_dark, alice = s.channel, s.alice
     await age_restricted(env, after_dark)
-    alice = guild.add_member(env.create_user("alice"))
     page = answer(await alice.slash(after_dark, "chapter", story=SLUG, chapter="1"))
     shown = "\n".join(texts(page))
     assert "Chapter 1: Introduction" in shown

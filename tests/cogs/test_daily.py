@@ -20,6 +20,7 @@ from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
+from tests.cogs.helpers import server
 
 __all__ = ["age_restricted", "closing_bots"]
 
@@ -57,8 +58,8 @@ async def test_posts_once_at_the_set_time_and_not_again_after_a_restart(
     simcord_env: simcord.Env, daily_settings: Settings, closing_bots: BuildBot
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     said = _said(await ada.slash(channel, "daily set", channel=channel, time="00:10"))
     assert "at **00:10** (UTC)" in said and "from a random story" in said
@@ -95,8 +96,8 @@ async def test_catch_up_after_being_down_at_the_set_minute(
     as it is back, once, because it is still the same local day."""
     env = simcord_env
     await env.advance_time(5 * MINUTE)
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     library = await Library.open(daily_settings)
     try:
         await library.set_daily_schedule(
@@ -115,8 +116,8 @@ async def test_set_after_todays_time_starts_tomorrow_in_the_servers_time_zone(
     simcord_env: simcord.Env,
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     # 00:00 UTC is 09:00 in Tokyo: 08:30 Tokyo time has passed today, so tomorrow's is next
     said = _said(
@@ -132,8 +133,8 @@ async def test_set_after_todays_time_starts_tomorrow_in_the_servers_time_zone(
 
 async def test_bad_input_and_off(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     assert "not a time" in _said(
         await ada.slash(channel, "daily set", channel=channel, time="25:00")
@@ -157,8 +158,8 @@ async def test_bad_input_and_off(simcord_env: simcord.Env) -> None:
 
 async def test_a_named_story_is_always_the_one_posted(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     choices = await ada.autocomplete(channel, "daily set", "story", "break")
     assert choices[0]["name"] == "Breaking alone"
@@ -174,8 +175,8 @@ async def test_mature_story_only_for_an_age_restricted_channel(
     simcord_env: simcord.Env, age_restricted: Mark
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    general = guild.create_text_channel("general")
+    s = server(env, channel="general")
+    guild, general = s.guild, s.channel
     after_dark = guild.create_text_channel("after-dark")
     await age_restricted(env, after_dark)
     ada = _admin(env, guild)
@@ -202,9 +203,12 @@ async def test_a_failed_post_is_one_log_line_and_the_loop_goes_on(
     simcord_env: simcord.Env, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = simcord_env
-    gone_guild, ok_guild = env.create_guild(name="gone"), env.create_guild(name="fine")
-    gone = gone_guild.create_text_channel("daily")
-    fine = ok_guild.create_text_channel("daily")
+    gone_server, fine_server = (
+        server(env, "gone", channel="daily"),
+        server(env, "fine", channel="daily"),
+    )
+    gone_guild, gone = gone_server.guild, gone_server.channel
+    ok_guild, fine = fine_server.guild, fine_server.channel
     await _admin(env, gone_guild).slash(gone, "daily set", channel=gone, time="00:01")
     await _admin(env, ok_guild).slash(fine, "daily set", channel=fine, time="00:01")
     env.backend.delete_channel(gone.id)
@@ -225,9 +229,8 @@ async def test_members_without_manage_server_cannot_set_or_stop_it(
     simcord_env: simcord.Env,
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
-    bob = guild.add_member(env.create_user("bob"))
+    s = server(env, channel="daily")
+    guild, channel, bob = s.guild, s.channel, s.bob
     with pytest.raises(simcord.SetupError, match="not visible"):
         await bob.slash(channel, "daily off")
     daily = next(c for c in await env.bot.tree.fetch_commands() if c.name == "daily")
@@ -244,8 +247,8 @@ async def test_a_post_discord_fails_is_tried_again_the_same_day(
     """Discord answers 500 to the first two sends: the loop gives the day's claim back and
     posts once, after 1 then 5 minutes, not tomorrow."""
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("daily")
+    s = server(env, channel="daily")
+    guild, channel = s.guild, s.channel
     await _admin(env, guild).slash(channel, "daily set", channel=channel, time="00:01")
     env.inject_error("POST", f"/channels/{channel.id}/messages", status=500, times=2)
     caplog.set_level(logging.INFO, logger="cogs.daily")

@@ -21,7 +21,7 @@ from cogs._render import SUMMARY_IN_LIST, library_pages
 from cogs.library_admin import story_embed
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
-from tests.cogs.helpers import admin, answer, texts
+from tests.cogs.helpers import admin, answer, server, texts
 from tests.cogs.helpers import everything as _everything
 from tests.text import epub_fixtures as fx
 
@@ -41,9 +41,8 @@ def simcord_bot(settings: Settings, stories_dir: Path, closing_bots: BuildBot) -
 @pytest.mark.simcord(check_errors=False)
 async def test_explicit_epub_refused_in_an_ordinary_channel(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    general = guild.create_text_channel("general")
-    alice = guild.add_member(env.create_user("alice"))
+    s = server(env, channel="general")
+    general, alice = s.channel, s.alice
     for name, options in (
         ("excerpt", {"story": SLUG}),
         ("chapter", {"story": SLUG, "chapter": "1"}),
@@ -65,10 +64,9 @@ async def test_explicit_epub_served_in_an_age_restricted_channel(
     simcord_env: simcord.Env, age_restricted: Mark
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    after_dark = guild.create_text_channel("after-dark")
+    s = server(env, channel="after-dark")
+    after_dark, alice = s.channel, s.alice
     await age_restricted(env, after_dark)
-    alice = guild.add_member(env.create_user("alice"))
 
     excerpt = answer(await alice.slash(after_dark, "excerpt", story=SLUG))
     assert excerpt.embeds[0].author.name == REDUX
@@ -89,9 +87,9 @@ async def test_explicit_epub_served_in_an_age_restricted_channel(
 
 async def test_library_add_takes_an_epub(simcord_env: simcord.Env, stories_dir: Path) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
-    ada = admin(env, guild)
+    here = server(env, channel="admin")
+    channel = here.channel
+    ada = admin(env, here.guild)
     data = fx.archive_epub("Teen And Up Audiences").replace(b"redux", b"again")
     result = await ada.slash(channel, "library add", file=("Redux Again.EPUB", data))
     said = _everything(answer(result))
@@ -116,8 +114,8 @@ async def test_library_add_takes_an_epub(simcord_env: simcord.Env, stories_dir: 
 
 async def test_library_add_takes_an_html_page(simcord_env: simcord.Env, stories_dir: Path) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     ada = admin(env, guild)
     data = fx.archive_html("General Audiences")
     said = _everything(answer(await ada.slash(channel, "library add", file=("redux.htm", data))))

@@ -14,6 +14,7 @@ from bot.errors import StoryBotError
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot, closing_bots
 from tests.cogs.helpers import admin as _admin
+from tests.cogs.helpers import server
 from tests.text import epub_fixtures as fx
 
 __all__ = ["closing_bots"]
@@ -60,9 +61,9 @@ async def test_reload_reports_added_changed_removed_and_skipped(
     simcord_env: simcord.Env, stories_dir: Path
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
-    ada = _admin(env, guild)
+    here = server(env, channel="admin")
+    channel = here.channel
+    ada = _admin(env, here.guild)
     seeds = sorted(n for n in os.listdir(stories_dir) if n.endswith(".txt"))
 
     (stories_dir / "new_story.txt").write_text(STORY, encoding="utf-8")
@@ -95,8 +96,8 @@ async def test_reload_with_a_broken_library_toml_warns_and_keeps_ratings(
     """One lost bracket in library.toml: the reload reply says so, and the explicit story
     stays out of an ordinary channel."""
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     toml = stories_dir / "library.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("]", "", 1), encoding="utf-8")
@@ -109,8 +110,8 @@ async def test_reload_with_a_broken_library_toml_warns_and_keeps_ratings(
 
 async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_dir: Path) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
 
     added = await ada.slash(channel, "library add", file=("The Lighthouse.txt", STORY.encode()))
@@ -158,8 +159,8 @@ async def test_add_refuses_bad_files_with_the_reason(
     simcord_env: simcord.Env, stories_dir: Path, name: str, data: bytes, reason: str
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     before = sorted(os.listdir(stories_dir))
     result = await ada.slash(channel, "library add", file=(name, data))
@@ -171,8 +172,8 @@ async def test_add_refuses_bad_files_with_the_reason(
 
 async def test_add_cp1252_file(simcord_env: simcord.Env, stories_dir: Path) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     ada = _admin(env, guild)
     text = STORY.replace("his breath", "his breath \u2013 caf\u00e9 \u201cquiet\u201d")
     data = text.replace("never once", "hadn\u2019t once").encode("cp1252")
@@ -194,9 +195,8 @@ async def test_members_without_manage_server_are_refused(
     simcord_env: simcord.Env, stories_dir: Path
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("general")
-    bob = guild.add_member(env.create_user("bob"))
+    s = server(env, channel="general")
+    guild, channel, bob = s.guild, s.channel, s.bob
     # Discord hides the command from him (default_permissions)...
     with pytest.raises(simcord.SetupError, match="not visible"):
         await bob.slash(channel, "library reload")
@@ -220,14 +220,14 @@ async def test_library_guild_ids_limit_which_servers_change_the_library(
     simcord_env: simcord.Env, allowed: bool
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     env.bot.settings = dataclasses.replace(  # type: ignore[attr-defined]
         env.bot.settings,  # type: ignore[attr-defined]
         library_guild_ids=(guild.id if allowed else guild.id + 1,),
     )
     cog = env.bot.get_cog("LibraryAdminCog")
     cog.settings = env.bot.settings  # type: ignore[union-attr, attr-defined]
-    channel = guild.create_text_channel("admin")
     text = _text(await _admin(env, guild).slash(channel, "library reload"))
     assert ("Library reloaded" in text) is allowed
     assert ("shared by every server" in text) is not allowed
@@ -235,8 +235,8 @@ async def test_library_guild_ids_limit_which_servers_change_the_library(
 
 async def test_status_says_how_scene_search_ranks(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    channel = guild.create_text_channel("admin")
+    s = server(env, channel="admin")
+    guild, channel = s.guild, s.channel
     result = await _admin(env, guild).slash(channel, "library status")
     assert "5 stories. Scene search ranks by words alone (SCENE_MODEL=off" in _text(result)
 

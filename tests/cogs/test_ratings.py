@@ -14,6 +14,7 @@ from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
 from tests.cogs.helpers import everything as _everything
+from tests.cogs.helpers import server
 
 __all__ = ["age_restricted", "closing_bots"]
 
@@ -41,9 +42,8 @@ async def _excerpt_authors(
 
 async def test_never_in_an_ordinary_channel(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    general = guild.create_text_channel("general")
-    alice = guild.add_member(env.create_user("alice"))
+    s = server(env, channel="general")
+    general, alice = s.channel, s.alice
 
     authors = await _excerpt_authors(env, alice, general)
     assert EXPLICIT not in authors
@@ -61,9 +61,8 @@ async def test_never_in_an_ordinary_channel(simcord_env: simcord.Env) -> None:
 @pytest.mark.simcord(check_errors=False)
 async def test_naming_it_explains_why_not(simcord_env: simcord.Env) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    general = guild.create_text_channel("general")
-    alice = guild.add_member(env.create_user("alice"))
+    s = server(env, channel="general")
+    general, alice = s.channel, s.alice
     for name, options in (
         ("excerpt", {"story": "taking-steps"}),
         ("quote", {"text": ITS_LINE, "story": "taking-steps"}),
@@ -80,10 +79,9 @@ async def test_served_in_an_age_restricted_channel(
     simcord_env: simcord.Env, age_restricted: Mark
 ) -> None:
     env = simcord_env
-    guild = env.create_guild()
-    after_dark = guild.create_text_channel("after-dark")
+    s = server(env, channel="after-dark")
+    after_dark, alice = s.channel, s.alice
     await age_restricted(env, after_dark)
-    alice = guild.add_member(env.create_user("alice"))
 
     authors = await _excerpt_authors(env, alice, after_dark)
     assert EXPLICIT in authors

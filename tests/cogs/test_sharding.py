@@ -13,6 +13,7 @@ from bot.daily import DailySchedule
 from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot, closing_bots
+from tests.cogs.helpers import server
 
 __all__ = ["closing_bots"]
 
@@ -36,11 +37,10 @@ async def test_runs_as_an_auto_sharded_bot(simcord_env: simcord.Env) -> None:
     assert bot.shard_count == 3
     channels = []
     for shard in range(3):
-        guild = env.create_guild(name=f"guild on shard {shard}", shard_id=shard)
+        s = server(env, f"guild on shard {shard}", shard_id=shard, channel="general")
+        guild, channel = s.guild, s.channel
         assert bot.get_guild(guild.id).shard_id == shard  # type: ignore[union-attr]
-        channel = guild.create_text_channel("general")
-        member = guild.add_member(env.create_user(f"reader{shard}"))
-        result = await member.slash(channel, "excerpt")
+        result = await s.alice.slash(channel, "excerpt")
         assert result.response is not None and result.response.embeds[0].description
         role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
         admin = guild.add_member(env.create_user(f"admin{shard}"), roles=[role])
@@ -60,10 +60,10 @@ async def test_a_process_serving_some_shards_posts_only_for_its_guilds(
     both = dataclasses.replace(settings, shard_count=2, shard_ids=(1,), daily_check_seconds=30)
     bot = closing_bots(both)
     async with simcord.run(bot) as env:
-        mine = env.create_guild(shard_id=1)
-        theirs = env.create_guild(shard_id=0)
-        assert bot.shard_ids == [1] and bot.get_guild(theirs.id) is None
-        channels = {g.id: g.create_text_channel("general") for g in (mine, theirs)}
+        mine = server(env, shard_id=1, channel="general")
+        theirs = server(env, shard_id=0, channel="general")
+        assert bot.shard_ids == [1] and bot.get_guild(theirs.guild.id) is None
+        channels = {s.guild.id: s.channel for s in (mine, theirs)}
         yesterday = date(2025, 12, 31)
         for guild_id, channel in channels.items():
             await bot.library.set_daily_schedule(
@@ -72,7 +72,7 @@ async def test_a_process_serving_some_shards_posts_only_for_its_guilds(
         await env.advance_time(60)
         await env.restart_bot(closing_bots(both))  # reads the schedules written above
         await env.advance_time(60)
-        assert [m.content for m in channels[mine.id].history()] == [TODAY]
-        assert channels[theirs.id].history() == []
-        theirs_now = await env.bot.library.daily_schedule(theirs.id)  # type: ignore[attr-defined]
+        assert [m.content for m in channels[mine.guild.id].history()] == [TODAY]
+        assert channels[theirs.guild.id].history() == []
+        theirs_now = await env.bot.library.daily_schedule(theirs.guild.id)  # type: ignore[attr-defined]
         assert theirs_now is not None and theirs_now.last_posted == yesterday

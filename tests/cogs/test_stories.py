@@ -106,12 +106,10 @@ def dev_guild_bot(settings: Settings, closing_bots: BuildBot) -> StoryBot:
 
 async def test_commands_sync_to_the_development_guild(dev_guild_bot: StoryBot) -> None:
     async with simcord.run(dev_guild_bot) as env:
-        guild = env.create_guild(id=DEV_GUILD)
-        channel = guild.create_text_channel("dev")
-        alice = guild.add_member(env.create_user("alice"))
+        s = server(env, id=DEV_GUILD, channel="dev")
+        channel, alice = s.channel, s.alice
         assert set(OPTIONS) <= set(alice.available_commands(channel))
         message = answer(await alice.slash(channel, "chapter", story="breaking-alone", chapter="1"))
         assert texts(message)[0].endswith("**Part 1**")
-        elsewhere = env.create_guild()
-        stranger = elsewhere.add_member(env.create_user("bob"))
-        assert "chapter" not in stranger.available_commands(elsewhere.create_text_channel("x"))
+        elsewhere = server(env, channel="x")
+        assert "chapter" not in elsewhere.bob.available_commands(elsewhere.channel)
