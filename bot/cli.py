@@ -12,6 +12,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -96,8 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
         _global_options(command, default=argparse.SUPPRESS)
         return command
 
-    _command("run", "start the Discord bot (the default)")
-    p = _command("ingest", "load new and changed stories into the database")
+    _library_commands(_command)
+    _reading_commands(_command)
+    p = _command("backup", "copy the database consistently, even while the bot runs")
+    p.add_argument("path", type=_path, metavar="PATH", help="the file to write the copy to")
+    p.add_argument("--force", action="store_true", help="replace an existing backup file")
+    return parser
+
+
+def _library_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """run, ingest, console and stories: the commands that start or list the library."""
+    command("run", "start the Discord bot (the default)")
+    p = command("ingest", "load new and changed stories into the database")
     p.add_argument(
         "--allow-empty", action="store_true", help="let a folder with no stories empty the library"
     )
@@ -109,10 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         " is done)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    _command("console", "try the bot's commands in this terminal, no token needed")
-    p = _command("stories", "list the library: titles, slugs, chapters and word counts")
+    command("console", "try the bot's commands in this terminal, no token needed")
+    p = command("stories", "list the library: titles, slugs, chapters and word counts")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p = _command("excerpt", "a random passage of whole paragraphs")
+
+
+def _reading_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """excerpt, chapter, quote and scene: the commands that read the stories."""
+    p = command("excerpt", "a random passage of whole paragraphs")
     p.add_argument("--story", metavar="S", help=f"from this story ({_STORY_HELP})")
     p.add_argument(
         "--chapter",
@@ -127,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pick with this random seed (the same passage each time)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p = _command("chapter", "a chapter, as the pages Discord shows")
+    p = command("chapter", "a chapter, as the pages Discord shows")
     p.add_argument("story", metavar="STORY", help=_STORY_HELP)
     p.add_argument(
         "chapter",
@@ -136,21 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--page", type=int, metavar="P", help="only page P (1-based)")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p = _command("quote", "find a line you half-remember")
+    p = command("quote", "find a line you half-remember")
     p.add_argument("text", metavar="TEXT", help="the line, or the words you remember of it")
     _search_options(p, "lines", 5)
     p.add_argument(
         "--context", action="store_true", help="add the paragraphs before and after each line"
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p = _command("scene", "find a scene from a description in your own words")
+    p = command("scene", "find a scene from a description in your own words")
     p.add_argument("text", metavar="TEXT", help="what happens in the scene, in your own words")
     _search_options(p, "passages", 3)
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p = _command("backup", "copy the database consistently, even while the bot runs")
-    p.add_argument("path", type=_path, metavar="PATH", help="the file to write the copy to")
-    p.add_argument("--force", action="store_true", help="replace an existing backup file")
-    return parser
 
 
 def _print_json(value: object) -> None:
@@ -247,46 +258,69 @@ async def scene_vectors(library: Library, *, build: bool) -> None:
 
 async def one_shot(library: Library, args: argparse.Namespace) -> int:
     # the terminal belongs to the host, who may read every story whatever its rating
-    if args.command == "stories":
-        stories = await library.stories(mature_ok=True)
-        if args.json:
-            _print_json([story_json(s) for s in stories])
-        else:
-            print(render_stories(stories, library.stories_dir))
-    elif args.command == "excerpt":
-        rng = random.Random(args.seed) if args.seed is not None else None
-        e = await library.excerpt(args.story, args.chapter, args.character, mature_ok=True, rng=rng)
-        _print_json(excerpt_json(e)) if args.json else print(render_excerpt(e))
-    elif args.command == "chapter":
-        chapter, pages = await library.pages(args.story, args.chapter, mature_ok=True)
-        if args.page is not None and not 1 <= args.page <= len(pages):
-            raise StoryBotError(f"{chapter.label} has pages 1 to {len(pages)}, not {args.page}.")
-        if args.json:
-            shown = pages if args.page is None else [pages[args.page - 1]]
-            _print_json(chapter_json(chapter, shown))
-        else:
-            wanted = range(1, len(pages) + 1) if args.page is None else [args.page]
-            print("\n\n".join(render_page(chapter, pages, n) for n in wanted))
-    elif args.command == "quote":
-        if not args.text.strip():
-            raise StoryBotError('Give the line to look for, e.g. quote "soaked in sorry".')
-        if args.limit < 1:
-            raise StoryBotError("--limit must be 1 or more.")
-        result = await library.quote(
-            args.text, args.story, mature_ok=True, limit=args.limit, context=args.context
-        )
-        if args.json:
-            _print_json(quote_json(result, context=args.context))
-        else:
-            print(render_quote(result, marks_for(sys.stdout)))
-    elif args.command == "scene":
-        if not args.text.strip():
-            raise StoryBotError('Describe the scene, e.g. scene "Spike teaches Dawn to drive".')
-        if args.limit < 1:
-            raise StoryBotError("--limit must be 1 or more.")
-        scope = await library.check_scene(args.text, args.story, mature_ok=True)
-        found = await library.scene(args.text, scope, mature_ok=True, limit=args.limit)
-        _print_json(scene_json(found)) if args.json else print(
-            render_scene(found, marks_for(sys.stdout))
-        )
+    command = _ONE_SHOT.get(args.command)
+    if command is not None:
+        await command(library, args)
     return 0
+
+
+async def _stories(library: Library, args: argparse.Namespace) -> None:
+    stories = await library.stories(mature_ok=True)
+    if args.json:
+        _print_json([story_json(s) for s in stories])
+    else:
+        print(render_stories(stories, library.stories_dir))
+
+
+async def _excerpt(library: Library, args: argparse.Namespace) -> None:
+    rng = random.Random(args.seed) if args.seed is not None else None
+    e = await library.excerpt(args.story, args.chapter, args.character, mature_ok=True, rng=rng)
+    _print_json(excerpt_json(e)) if args.json else print(render_excerpt(e))
+
+
+async def _chapter(library: Library, args: argparse.Namespace) -> None:
+    chapter, pages = await library.pages(args.story, args.chapter, mature_ok=True)
+    if args.page is not None and not 1 <= args.page <= len(pages):
+        raise StoryBotError(f"{chapter.label} has pages 1 to {len(pages)}, not {args.page}.")
+    if args.json:
+        shown = pages if args.page is None else [pages[args.page - 1]]
+        _print_json(chapter_json(chapter, shown))
+    else:
+        wanted = range(1, len(pages) + 1) if args.page is None else [args.page]
+        print("\n\n".join(render_page(chapter, pages, n) for n in wanted))
+
+
+async def _quote(library: Library, args: argparse.Namespace) -> None:
+    if not args.text.strip():
+        raise StoryBotError('Give the line to look for, e.g. quote "soaked in sorry".')
+    if args.limit < 1:
+        raise StoryBotError("--limit must be 1 or more.")
+    result = await library.quote(
+        args.text, args.story, mature_ok=True, limit=args.limit, context=args.context
+    )
+    if args.json:
+        _print_json(quote_json(result, context=args.context))
+    else:
+        print(render_quote(result, marks_for(sys.stdout)))
+
+
+async def _scene(library: Library, args: argparse.Namespace) -> None:
+    if not args.text.strip():
+        raise StoryBotError('Describe the scene, e.g. scene "Spike teaches Dawn to drive".')
+    if args.limit < 1:
+        raise StoryBotError("--limit must be 1 or more.")
+    scope = await library.check_scene(args.text, args.story, mature_ok=True)
+    found = await library.scene(args.text, scope, mature_ok=True, limit=args.limit)
+    _print_json(scene_json(found)) if args.json else print(
+        render_scene(found, marks_for(sys.stdout))
+    )
+
+
+# the commands that answer once and end, by name
+_ONE_SHOT: dict[str, Callable[[Library, argparse.Namespace], Awaitable[None]]] = {
+    "stories": _stories,
+    "excerpt": _excerpt,
+    "chapter": _chapter,
+    "quote": _quote,
+    "scene": _scene,
+}

@@ -74,94 +74,101 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        def integer(name: str) -> int | None:
-            value = get(name)
-            if value is None:
-                return None
-            try:
-                return int(value)
-            except ValueError:
-                raise StoryBotError(f"{name} must be a whole number, not {value!r}") from None
-
-        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-            value = (get(name) or default).upper()
-            if value not in allowed:
-                raise StoryBotError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-            return value
-
-        def flag(name: str) -> bool:
-            value = (get(name) or "0").lower()
-            if value not in _TRUE | _FALSE:
-                raise StoryBotError(f"{name} must be 1 or 0 (true/false, yes/no), not {value!r}")
-            return value in _TRUE
-
-        shard_ids = get("SHARD_IDS")
-        try:
-            ids = tuple(int(s) for s in shard_ids.split(",") if s.strip()) if shard_ids else None
-        except ValueError:
-            raise StoryBotError(
-                f"SHARD_IDS must be numbers separated by commas: {shard_ids!r}"
-            ) from None
-        data_dir = get("DATA_DIR")
-        stories_dir = get("STORIES_DIR")
-        database = get("DATABASE_PATH")
-        upload = integer("MAX_UPLOAD_BYTES")
-        daily_check = integer("DAILY_CHECK_SECONDS")
-        max_story_mb = integer("MAX_STORY_MB")
-        if max_story_mb is not None and max_story_mb < 1:
-            raise StoryBotError(f"MAX_STORY_MB must be 1 or more, not {max_story_mb}")
-        library_guilds = get("LIBRARY_GUILD_IDS")
-        try:
-            library_guild_ids = (
-                tuple(int(s) for s in library_guilds.split(",") if s.strip())
-                if library_guilds
-                else None
-            )
-        except ValueError:
-            raise StoryBotError(
-                f"LIBRARY_GUILD_IDS must be server ids separated by commas: {library_guilds!r}"
-            ) from None
-        shard_count = integer("SHARD_COUNT")
-        vectors_mb = integer("SCENE_VECTORS_MB")
-        if vectors_mb is not None and vectors_mb < 0:
-            raise StoryBotError(f"SCENE_VECTORS_MB must be 0 or more, not {vectors_mb}")
-        index_cpu = integer("SCENE_INDEX_CPU")
+        read = _Reader(os.environ if env is None else env)
+        ids = read.numbers("SHARD_IDS", "numbers")
+        upload = read.integer("MAX_UPLOAD_BYTES")
+        daily_check = read.integer("DAILY_CHECK_SECONDS")
+        max_story_mb = read.at_least("MAX_STORY_MB", 1)
+        library_guild_ids = read.numbers("LIBRARY_GUILD_IDS", "server ids")
+        shard_count = read.integer("SHARD_COUNT")
+        vectors_mb = read.at_least("SCENE_VECTORS_MB", 0)
+        index_cpu = read.integer("SCENE_INDEX_CPU")
         if index_cpu is not None and not 1 <= index_cpu <= 100:
             raise StoryBotError(f"SCENE_INDEX_CPU must be a percentage, 1 to 100, not {index_cpu}")
-        default_rating = (get("DEFAULT_RATING") or DEFAULT_RATING).lower()
-        if default_rating not in RATINGS:
-            raise StoryBotError(
-                f"DEFAULT_RATING must be one of {', '.join(RATINGS)}, not {default_rating!r}"
-            )
+        default_rating = read.rating("DEFAULT_RATING")
         if ids is not None and (shard_count is None or any(not 0 <= i < shard_count for i in ids)):
             raise StoryBotError("SHARD_IDS needs SHARD_COUNT, and each id below it")
         return cls(
-            token=get("DISCORD_TOKEN"),
-            stories_dir=Path(stories_dir).expanduser() if stories_dir else DEFAULT_STORIES_DIR,
-            data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
-            database_path=Path(database).expanduser() if database else None,
-            database_url=_database_url(get("DATABASE_URL")),
-            database_pool_size=_pool_size(integer("DATABASE_POOL_SIZE")),
-            dev_guild_id=integer("DEV_GUILD_ID"),
-            log_level=choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+            token=read.get("DISCORD_TOKEN"),
+            stories_dir=read.path("STORIES_DIR") or DEFAULT_STORIES_DIR,
+            data_dir=read.path("DATA_DIR") or DEFAULT_DATA_DIR,
+            database_path=read.path("DATABASE_PATH"),
+            database_url=_database_url(read.get("DATABASE_URL")),
+            database_pool_size=_pool_size(read.integer("DATABASE_POOL_SIZE")),
+            dev_guild_id=read.integer("DEV_GUILD_ID"),
+            log_level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             shard_count=shard_count,
             shard_ids=ids,
             max_upload_bytes=upload if upload is not None else DEFAULT_MAX_UPLOAD,
             max_story_bytes=(max_story_mb or DEFAULT_MAX_STORY_MB) * 1024 * 1024,
-            read_only=flag("READ_ONLY"),
+            read_only=read.flag("READ_ONLY"),
             daily_check_seconds=float(daily_check) if daily_check and daily_check > 0 else 30.0,
             library_guild_ids=library_guild_ids,
-            scene_model=choice("SCENE_MODEL", "e5", tuple(m.upper() for m in SCENE_MODELS)).lower(),
+            scene_model=read.choice(
+                "SCENE_MODEL", "e5", tuple(m.upper() for m in SCENE_MODELS)
+            ).lower(),
             scene_vectors_mb=DEFAULT_SCENE_VECTORS_MB if vectors_mb is None else vectors_mb,
             scene_index_cpu=100 if index_cpu is None else index_cpu,
-            default_rating=next(r for r in RATINGS if r == default_rating),
+            default_rating=default_rating,
         )
+
+
+class _Reader:
+    """The environment's settings, read one at a time: a bad value is a one-line StoryBotError
+    that names the setting."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def path(self, name: str) -> Path | None:
+        value = self.get(name)
+        return Path(value).expanduser() if value else None
+
+    def integer(self, name: str) -> int | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise StoryBotError(f"{name} must be a whole number, not {value!r}") from None
+
+    def at_least(self, name: str, low: int) -> int | None:
+        value = self.integer(name)
+        if value is not None and value < low:
+            raise StoryBotError(f"{name} must be {low} or more, not {value}")
+        return value
+
+    def numbers(self, name: str, what: str) -> tuple[int, ...] | None:
+        """A comma-separated list of whole numbers, or None when unset."""
+        value = self.get(name)
+        try:
+            return tuple(int(s) for s in value.split(",") if s.strip()) if value else None
+        except ValueError:
+            raise StoryBotError(f"{name} must be {what} separated by commas: {value!r}") from None
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self.get(name) or default).upper()
+        if value not in allowed:
+            raise StoryBotError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = (self.get(name) or "0").lower()
+        if value not in _TRUE | _FALSE:
+            raise StoryBotError(f"{name} must be 1 or 0 (true/false, yes/no), not {value!r}")
+        return value in _TRUE
+
+    def rating(self, name: str) -> Rating:
+        value = (self.get(name) or DEFAULT_RATING).lower()
+        for rating in RATINGS:
+            if rating == value:
+                return rating
+        raise StoryBotError(f"{name} must be one of {', '.join(RATINGS)}, not {value!r}")
 
 
 def _database_url(url: str | None) -> str | None:
