@@ -197,6 +197,10 @@ class Readers:
                 log.warning("%d reading place(s) not saved: %s", len(batch), exc.message)
                 self._places = batch | self._places  # newer turns win
                 return
+            except Exception:  # never a task failing unseen ("Task exception was never ...")
+                log.exception("%d reading place(s) not saved", len(batch))
+                self._places = batch | self._places
+                return
 
     async def settled(self) -> None:
         """Wait until every place recorded so far is written (reads of places call this)."""

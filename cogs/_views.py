@@ -20,6 +20,7 @@ import discord
 from bot.models import Chapter
 from bot.runtime import tell
 from cogs._context import Interaction, library_of, mature_ok, report
+from cogs._deadline import in_time
 from cogs._render import COLOUR, escape, library_embed, library_pages, reader_texts
 
 # ---- the pager ----------------------------------------------------------------------------------
@@ -440,8 +441,12 @@ class BookmarkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BO
     async def callback(self, interaction: Interaction) -> None:
         try:
             library = library_of(interaction)
-            saved = await library.add_bookmark(
-                interaction.user.id, self.story, self.position, mature_ok=mature_ok(interaction)
+            saved = await in_time(
+                interaction,
+                library.add_bookmark(
+                    interaction.user.id, self.story, self.position, mature_ok=mature_ok(interaction)
+                ),
+                ephemeral=True,
             )
             story = await library.find_story(saved.story_id, mature_ok=True)
             label = story.chapter_info(saved.chapter)

@@ -20,6 +20,7 @@ from bot.models import Excerpt
 from bot.paging import paginate
 from cogs._choices import chapter_choices, story_choices
 from cogs._context import Interaction, library_of, mature_ok, report
+from cogs._deadline import in_time, send
 from cogs._limits import SharedCooldown
 from cogs._render import story_embed
 from cogs._views import DYNAMIC_ITEMS, BookmarkButton, ReadButton
@@ -93,21 +94,26 @@ async def _post_excerpt(
 ) -> None:
     library = library_of(interaction)
     recent = _recent(interaction)
-    excerpt = await library.excerpt(
-        story,
-        chapter,
-        character,
-        mature_ok=mature_ok(interaction),
-        avoid=recent.of(interaction.channel_id),
-        channel=interaction.channel_id,
+    # the channel's shuffle is a write, which may wait on another process's lock
+    excerpt = await in_time(
+        interaction,
+        library.excerpt(
+            story,
+            chapter,
+            character,
+            mature_ok=mature_ok(interaction),
+            avoid=recent.of(interaction.channel_id),
+            channel=interaction.channel_id,
+        ),
     )
     recent.add(interaction.channel_id, excerpt)
     scope_story = excerpt.story.id if story is not None else None
     scope_chapter = excerpt.chapter if chapter is not None else None
-    await interaction.response.send_message(
+    await send(
+        interaction,
         **excerpt_message(
             excerpt, scope_story=scope_story, scope_chapter=scope_chapter, character=character
-        )
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.models import Bookmark, ReaderData, Story
 from cogs._choices import story_choices
 from cogs._context import Interaction, library_of, mature_ok, report
+from cogs._deadline import edit, in_time
 from cogs._limits import COMMAND_PER, COMMAND_RATE
 from cogs._render import COLOUR, escape
 from cogs._views import DYNAMIC_ITEMS, action_row, answer_jump, open_reader
@@ -135,15 +136,13 @@ class ListButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=LIST_T
                 return
             page = self.value
             if self.action == "rm":
-                await library.remove_bookmark(interaction.user.id, self.value)
+                removing = library.remove_bookmark(interaction.user.id, self.value)
+                await in_time(interaction, removing, update=True)
                 page = self.page
             view = await bookmarks_layout(interaction, page)
             if view is None:
-                await interaction.response.edit_message(
-                    view=_note_layout("Your bookmarks are all removed.")
-                )
-            else:
-                await interaction.response.edit_message(view=view)
+                view = _note_layout("Your bookmarks are all removed.")
+            await edit(interaction, view=view)
         except Exception as exc:
             await report(interaction, exc, f"bookmarks {self.action}")
 
@@ -222,9 +221,10 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORG
                 text = "Nothing was deleted."
             else:
                 dm_channel = await _dm_channel(interaction)
-                gone = await library_of(interaction).forget_reader(self.user, dm_channel)
+                forgetting = library_of(interaction).forget_reader(self.user, dm_channel)
+                gone = await in_time(interaction, forgetting, update=True)
                 text = f"Done: {_kept(gone)} are deleted."
-            await interaction.response.edit_message(content=text, view=None)
+            await edit(interaction, content=text, view=None)
         except Exception as exc:
             await report(interaction, exc, "forget")
 

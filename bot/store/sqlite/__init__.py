@@ -24,6 +24,7 @@ from bot.store.errors import StoreDamaged, StoreError
 from bot.store.interface import SharedLibrary
 from bot.store.rows import upgrade_steps
 from bot.store.sqlite.base import (
+    IN_TRANSACTION,
     LOCK_ATTEMPTS,
     LOCK_BACKOFF,
     is_locked,
@@ -53,6 +54,7 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
+        self.reads = db  # a reading connection of its own once open (see SQLBase.reads)
         self.path = path
         self._write_lock = asyncio.Lock()
         self._bulk: sqlite3.Connection | None = None
@@ -159,6 +161,8 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
         store = cls(db, path)
         try:
             await store._configure(read_only=read_only)
+            if not read_only and str(path) != ":memory:":
+                store.reads = await store._reading_connection()
         except BaseException as exc:
             await db.close()
             cause = exc.__cause__ if isinstance(exc, StoreError) else exc
@@ -191,6 +195,19 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
                         await self.db.execute("ROLLBACK")
                     raise
 
+    async def _reading_connection(self) -> aiosqlite.Connection:
+        """A second connection for reads only, opened once the schema is current: in WAL mode
+        it reads the last commit while a write (ours or another process's) holds the lock."""
+        reads = await aiosqlite.connect(self.path, isolation_level=None)
+        reads.row_factory = aiosqlite.Row
+        try:
+            # not query_only: searches keep temp tables of their own on it
+            await (await reads.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")).close()
+        except BaseException:
+            await reads.close()
+            raise
+        return reads
+
     async def _retry_locked(self, start: Callable[[], Awaitable[object]]) -> None:
         """Run ``start`` (which takes the write lock), retrying with backoff while another
         process holds the lock past busy_timeout; then one line saying so."""
@@ -215,6 +232,8 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
             if self._bulk is not None:
                 self._bulk.close()
                 self._bulk = None
+            if self.reads is not self.db:
+                await self.reads.close()  # the writer closes last: it checkpoints the WAL
             await self.db.close()
 
     @asynccontextmanager
@@ -222,6 +241,7 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
         """One write transaction; rolled back whole on any error, so nothing half-done lands."""
         async with self._write_lock:
             await self._retry_locked(lambda: self.db.execute("BEGIN IMMEDIATE"))
+            inside = IN_TRANSACTION.set(True)
             try:
                 yield self.db
             except BaseException as exc:
@@ -232,6 +252,8 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
             else:
                 with sql_errors(self.path):
                     await self.db.execute("COMMIT")
+            finally:
+                IN_TRANSACTION.reset(inside)
 
     async def _write_each(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         """One statement per row, in one transaction: retried like any write while another

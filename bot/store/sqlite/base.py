@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
@@ -19,6 +20,10 @@ LOCK_BACKOFF = 0.5
 
 # SQLite's words for a file that is not (or no longer) a sound database
 _DAMAGE = ("malformed", "not a database")
+
+# True inside a write transaction (in the task that opened it): its reads go through the
+# writing connection, which sees what the transaction has written so far
+IN_TRANSACTION: ContextVar[bool] = ContextVar("storybot_sqlite_in_transaction", default=False)
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -64,7 +69,11 @@ def sql_errors(path: object) -> Iterator[None]:
 
 
 class SQLBase:
-    db: aiosqlite.Connection
+    db: aiosqlite.Connection  # the writing connection (and temp tables of its own)
+    # the reading connection: a WAL reader of its own, on its own thread, so a read never
+    # waits in a queue behind a write that waits for another process's lock (the same
+    # connection as ``db`` for a read-only or in-memory database)
+    reads: aiosqlite.Connection
     path: Any
 
     def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
@@ -77,8 +86,9 @@ class SQLBase:
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         # One trip to aiosqlite's thread: each trip costs about 0.3 ms here, more than most of
         # our queries, so a read is never execute() + fetchall() + close() (three trips).
+        connection = self.db if IN_TRANSACTION.get() else self.reads
         with sql_errors(self.path):
-            return list(await self.db.execute_fetchall(sql, tuple(params)))
+            return list(await connection.execute_fetchall(sql, tuple(params)))
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
         rows = await self._all(sql, params)

@@ -132,7 +132,7 @@ class SceneSQL(SQLBase):
         if not self._scene_temp_ready:
             with sql_errors(self.path):
                 for sql in _TEMP_TABLES:
-                    await (await self.db.execute(sql)).close()
+                    await (await self.reads.execute(sql)).close()
             self._scene_temp_ready = True
 
     async def scene_stems(self, words: Sequence[str]) -> list[str]:
@@ -144,7 +144,7 @@ class SceneSQL(SQLBase):
         self._stem_row += 1
         row = self._stem_row
         with sql_errors(self.path):
-            await self.db.execute(
+            await self.reads.execute(
                 "INSERT INTO temp.scene_stemmer (rowid, text) VALUES (?, ?)",
                 (row, " ".join(words)),
             )
@@ -154,7 +154,7 @@ class SceneSQL(SQLBase):
             )
         finally:
             with sql_errors(self.path):
-                await self.db.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
+                await self.reads.execute("DELETE FROM temp.scene_stemmer WHERE rowid = ?", (row,))
         stems = [r[1] for r in found]
         return stems if len(stems) == len(words) else list(words)
 
@@ -165,7 +165,7 @@ class SceneSQL(SQLBase):
         await self._scene_temp()
         out: dict[str, int] = {}
         with sql_errors(self.path):
-            async with self.db.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
+            async with self.reads.execute("SELECT term, doc FROM temp.scenes_vocab") as cursor:
                 while batch := await cursor.fetchmany(_VOCAB_BATCH):
                     out.update((r[0], int(r[1])) for r in batch)
         total = await self._all("SELECT count(*) FROM scene_texts")

@@ -213,7 +213,7 @@ class SearchSQL(SQLBase):
     async def _ensure_vocab(self) -> None:
         if not self._vocab_ready:
             with sql_errors(self.path):
-                await (await self.db.execute(_CREATE_VOCAB)).close()
+                await (await self.reads.execute(_CREATE_VOCAB)).close()
             self._vocab_ready = True
 
     async def vocabulary(
@@ -228,7 +228,7 @@ class SearchSQL(SQLBase):
         await self._ensure_vocab()
         out: list[tuple[str, int]] = []
         with sql_errors(self.path):
-            async with self.db.execute(
+            async with self.reads.execute(
                 f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?",
                 (min_length, max_length),
             ) as cursor:
