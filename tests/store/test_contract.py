@@ -88,6 +88,28 @@ async def test_quote_candidates(store: Store, tmp_path: Path) -> None:
     assert await store.texts_with_all(["willow"], [], 5, rank_cap=300) == ([], True)
 
 
+async def test_quote_candidates_in_a_scope(store: Store, tmp_path: Path) -> None:
+    """Searches limited to some stories (a channel that may not see all; a story named)."""
+    await _seeded(store, tmp_path)
+    ids = {s.title: s.id for s in await store.list_stories()}
+    mine, other = [ids["Soaked in Sorry"]], [ids["Finally Home"]]
+    found, complete = await store.texts_with_phrase(["soaked", "in", "sorry"], mine, 10)
+    assert complete and len(found) == 1
+    assert await store.texts_with_phrase(["soaked", "in", "sorry"], other, 10) == ([], True)
+    found, _ = await store.texts_with_all(["sorry", "soaked"], mine, 10, rank_cap=300)
+    assert any("soaked in sorry" in t.text for t, _ in found)
+    two, _ = await store.texts_with_two_of([["soaked"], ["sorry"]], mine, 10, rank_cap=300)
+    assert any("soaked in sorry" in t.text for t, _ in two)
+    ranked, complete = await store.texts_with_all(
+        ["willow"], [ids["Breaking alone"]], 5, rank_cap=100_000
+    )
+    assert not complete and len(ranked) == 5 and ranked[0][1] < 0
+    places = await store.occurrences([found[0][0].id], mine, 5)
+    assert [p.story_id for p in places[found[0][0].id]] == mine
+    assert await store.paragraphs_with_phrase(["soaked", "in", "sorry"], other, 5) == []
+    assert len(await store.paragraphs_with_phrase(["soaked", "in", "sorry"], mine, 5)) == 1
+
+
 async def test_query_words_are_only_words(store: Store, tmp_path: Path) -> None:
     await _seeded(store, tmp_path)
     for word in ["'", "\\", "a:*", "&", "|", "!", "<->", '"', "(", "NEAR", "*"]:

@@ -100,10 +100,12 @@ class SearchSQL(PGBase):
         match (see the SQLite engine's ``_candidates``: the same contract)."""
         if not terms or (story_ids is not None and not story_ids):
             return [], True
-        scope = _text_scope(3) if story_ids is not None else ""
+        # parameters: the query, (the stories,) the limit; ranked: the query, the terms, ...
+        scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
         rows = await self._all(
-            f"SELECT t.id, t.text FROM texts t WHERE t.tsv @@ $1::tsquery{scope}"
+            f"SELECT t.id, t.text FROM texts t WHERE t.tsv @@ $1::tsquery"
+            f"{_text_scope(2) if scoped else ''}"
             f" LIMIT ${2 + len(params)}",
             query,
             *params,
@@ -120,7 +122,10 @@ class SearchSQL(PGBase):
         )
         if int(matching) > rank_cap:
             return found, complete
-        matched = f"SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery{scope}"
+        matched = (
+            "SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery"
+            f"{_text_scope(3) if scoped else ''}"
+        )
         ranked = await self._all(
             f"SELECT r.id, t.text, r.rank FROM ({bm25('terms', 'texts', matched)}) r"
             f" JOIN texts t ON t.id = r.id ORDER BY r.rank, r.id LIMIT ${3 + len(params)}",
