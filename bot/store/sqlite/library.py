@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Paragraph, Rating, Story
+from bot.models import Paragraph, ParsedStory, Rating, Story
 from bot.store.interface import FileState, StoryWrite
 from bot.store.rows import (
     CHAPTER_COLUMNS,
@@ -253,49 +253,13 @@ def _write_one(
     db: sqlite3.Connection, item: StoryWrite, taken: dict[str, str], ids: _NextIds
 ) -> None:
     """Write one story inside the caller's transaction."""
-    parsed, meta, state = item.parsed, item.meta, item.state
-    rows: list[tuple[int, int, int, int, str]] = []
-    chapters: list[tuple[int, str, int, str | None, int, int]] = []
-    used: set[int] = set()
-    for chapter in parsed.chapters:
-        # a story may repeat a heading; numbers must stay unique for lookup
-        number = chapter.number if chapter.number not in used else max(used) + 1
-        first = len(rows)
-        words = 0
-        for scene, text in chapter.paragraphs:
-            rows.append((ids.paragraph + len(rows), number, len(rows), scene, text))
-            words += count_words(text)
-        if len(rows) == first:
-            continue  # a heading with no text under it is not a chapter
-        used.add(number)
-        chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
+    rows, chapters = _paragraph_rows(item.parsed, ids.paragraph)
     ids.paragraph += len(rows)
     existing = db.execute("SELECT id, slug FROM stories WHERE file = ?", (item.file,)).fetchone()
     if existing is not None:
         taken.pop(existing[1], None)
-    base = slugify(parsed.title)
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    values = (
-        slug,
-        parsed.title,
-        meta.author,
-        meta.rating or "general",
-        meta.url,
-        sum(c[2] for c in chapters),
-        len(rows),
-        state.size,
-        state.mtime_ns,
-        state.hash,
-        state.meta_hash,
-        names_json(meta.fandom),
-        names_json(meta.relationships),
-        names_json(meta.characters),
-        names_json(meta.tags),
-        meta.summary,
-        meta.language,
-    )
+    slug = _free_slug(item.parsed.title, taken)
+    values = _story_values(item, slug, chapters, len(rows))
     if existing is None:
         story_id, ids.story = ids.story, ids.story + 1
         db.execute(
@@ -333,6 +297,66 @@ def _write_one(
         fresh_from,
     )
     taken[slug] = item.file
+
+
+def _paragraph_rows(
+    parsed: ParsedStory, first_id: int
+) -> tuple[list[tuple[int, int, int, int, str]], list[tuple[int, str, int, str | None, int, int]]]:
+    """The story's paragraph rows (id from ``first_id``, chapter, position, scene, text) and
+    chapter rows (number, label, words, note, first and last position)."""
+    rows: list[tuple[int, int, int, int, str]] = []
+    chapters: list[tuple[int, str, int, str | None, int, int]] = []
+    used: set[int] = set()
+    for chapter in parsed.chapters:
+        # a story may repeat a heading; numbers must stay unique for lookup
+        number = chapter.number if chapter.number not in used else max(used) + 1
+        first = len(rows)
+        words = 0
+        for scene, text in chapter.paragraphs:
+            rows.append((first_id + len(rows), number, len(rows), scene, text))
+            words += count_words(text)
+        if len(rows) == first:
+            continue  # a heading with no text under it is not a chapter
+        used.add(number)
+        chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
+    return rows, chapters
+
+
+def _free_slug(title: str, taken: dict[str, str]) -> str:
+    base = slugify(title)
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _story_values(
+    item: StoryWrite,
+    slug: str,
+    chapters: Sequence[tuple[int, str, int, str | None, int, int]],
+    paragraph_count: int,
+) -> tuple[object, ...]:
+    """The stories row's columns from slug to language, in the order the SQL names them."""
+    parsed, meta, state = item.parsed, item.meta, item.state
+    return (
+        slug,
+        parsed.title,
+        meta.author,
+        meta.rating or "general",
+        meta.url,
+        sum(c[2] for c in chapters),
+        paragraph_count,
+        state.size,
+        state.mtime_ns,
+        state.hash,
+        state.meta_hash,
+        names_json(meta.fandom),
+        names_json(meta.relationships),
+        names_json(meta.characters),
+        names_json(meta.tags),
+        meta.summary,
+        meta.language,
+    )
 
 
 def _chapter_texts(
