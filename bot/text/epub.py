@@ -324,38 +324,13 @@ def read_epub(data: bytes) -> Document:
     if local(package.tag) != "package":
         raise _fail(f"{opf} is not an OPF package")
     meta, _ = _opf_meta(package)
-    items: dict[str, _Item] = {}
-    for item in _children(package, "item"):
-        item_id, href = item.get("id"), item.get("href")
-        if item_id and href:
-            items[item_id] = _Item(
-                _resolve(opf, href), item.get("media-type") or "", item.get("properties") or ""
-            )
-    spine = next(iter(_children(package, "spine")), None)
-    if spine is None:
-        raise _fail("no spine")
-    order = list(  # a document the spine names twice is read once
-        {
-            items[ref.get("idref", "")].href: items[ref.get("idref", "")]
-            for ref in _children(spine, "itemref")
-            if ref.get("idref") in items and ref.get("linear", "yes") != "no"
-        }.values()
-    )
-    if not order:
-        raise _fail("the spine lists no documents")
+    items = _manifest(package, opf)
+    spine, order = _reading_order(package, items)
     labels, front = _labels(box, items, spine.get("toc"))
     for guide_ref in _children(package, "reference"):
         if (guide_ref.get("type") or "").lower() in _FRONT_TYPES and guide_ref.get("href"):
             front.add(_resolve(opf, guide_ref.get("href", "")))
-    docs: list[tuple[str, str, etree._Element]] = []
-    for item in order:
-        if "html" not in item.media_type and not item.href.endswith((".html", ".htm", "xhtml")):
-            continue
-        root = parse_xhtml(box.read(item.href), item.href)
-        label, fragment = labels.get(item.href, ("", ""))
-        if fragment and not _at_start(root, fragment):
-            label = ""  # it names a part further into the document, not the document
-        docs.append((item.href, label, root))
+    docs = _documents(box, order, labels)
     if any(is_archive(root) for _, _, root in docs):
         return _archive_epub(docs, meta)
     parts: list[Block] = []
@@ -374,15 +349,66 @@ def read_epub(data: bytes) -> Document:
             found.insert(0, Block(label, TOC_LEVEL))
         parts.extend(found)
     _, sections = split_by_headings(book_blocks(parts, meta.title, left), find_title=False)
+    return Document(meta.over(_page_meta(page_fields)), tuple(sections), tuple(left))
+
+
+def _documents(
+    box: _Container, order: list[_Item], labels: dict[str, tuple[str, str]]
+) -> list[tuple[str, str, etree._Element]]:
+    """The (X)HTML documents in reading order: (path, the contents' label for it, its tree)."""
+    docs: list[tuple[str, str, etree._Element]] = []
+    for item in order:
+        if "html" not in item.media_type and not item.href.endswith((".html", ".htm", "xhtml")):
+            continue
+        root = parse_xhtml(box.read(item.href), item.href)
+        label, fragment = labels.get(item.href, ("", ""))
+        if fragment and not _at_start(root, fragment):
+            label = ""  # it names a part further into the document, not the document
+        docs.append((item.href, label, root))
+    return docs
+
+
+def _manifest(package: etree._Element, opf: str) -> dict[str, _Item]:
+    """The package's items by id, their paths resolved against the OPF's."""
+    items: dict[str, _Item] = {}
+    for item in _children(package, "item"):
+        item_id, href = item.get("id"), item.get("href")
+        if item_id and href:
+            items[item_id] = _Item(
+                _resolve(opf, href), item.get("media-type") or "", item.get("properties") or ""
+            )
+    return items
+
+
+def _reading_order(
+    package: etree._Element, items: dict[str, _Item]
+) -> tuple[etree._Element, list[_Item]]:
+    """The spine and the documents it reads, in order (linear ones, each once)."""
+    spine = next(iter(_children(package, "spine")), None)
+    if spine is None:
+        raise _fail("no spine")
+    order = list(  # a document the spine names twice is read once
+        {
+            items[ref.get("idref", "")].href: items[ref.get("idref", "")]
+            for ref in _children(spine, "itemref")
+            if ref.get("idref") in items and ref.get("linear", "yes") != "no"
+        }.values()
+    )
+    if not order:
+        raise _fail("the spine lists no documents")
+    return spine, order
+
+
+def _page_meta(page_fields: dict[str, str]) -> StoryMeta:
+    """What a title page's "Rating: T" lines say of the story."""
     rating = page_fields.get("rating") or page_fields.get("rated")
-    page_meta = StoryMeta(
+    return StoryMeta(
         rating=rating_from_text(rating),
         fandom=_split_names(page_fields.get("fandom") or page_fields.get("category")),
         relationships=_split_names(page_fields.get("relationships") or page_fields.get("pairing")),
         characters=_split_names(page_fields.get("characters")),
         summary=page_fields.get("summary"),
     )
-    return Document(meta.over(page_meta), tuple(sections), tuple(left))
 
 
 def _archive_epub(docs: list[tuple[str, str, etree._Element]], meta: StoryMeta) -> Document:

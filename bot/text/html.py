@@ -106,39 +106,19 @@ def _labelled_quotes(meta: etree._Element) -> list[tuple[str, str]]:
 
 def _archive_meta(root: etree._Element) -> tuple[StoryMeta, str | None]:
     """The work's metadata from the preface, and its notes (for the first chapter's note)."""
-    fields: dict[str, tuple[str, ...]] = {}
-    tags = _nodes(_TAGS_LIST, root)
-    if tags:
-        key = ""
-        for child in tags[0]:
-            tag = local(child.tag)
-            if tag == "dt":
-                key = element_text(child).rstrip(":").strip().lower()
-            elif tag == "dd" and key:
-                fields[key.removesuffix("s")] = _names(child)
+    fields = _tag_fields(root)
     preface = next((e for e in root.iter("*") if e.get("id") == "preface"), root)
     title = next((element_text(e) for e in preface.iter("*") if local(e.tag) == "h1"), "")
-    byline = next((e for e in preface.iter("*") if "byline" in _classes(e)), None)
-    authors: list[str] = []
-    if byline is not None:
-        authors = [element_text(a) for a in byline.iter("*") if a.get("rel") == "author"]
-        if not authors:
-            authors = [re.sub(r"^by\s+", "", element_text(byline), flags=re.IGNORECASE)]
-    url = None
-    for a in preface.iter("*"):
-        href = a.get("href") or ""
-        if local(a.tag) == "a" and "/works/" in href:
-            url = href
-            break
-    summary: str | None = None
-    notes: list[str] = []
-    meta_div = next((e for e in preface.iter("*") if "meta" in _classes(e)), None)
-    if meta_div is not None:
-        for label, text in _labelled_quotes(meta_div):
-            if label.lower() == "summary" and summary is None:
-                summary = text
-            else:
-                notes.append(text)
+    authors = _authors(preface)
+    url = next(
+        (
+            href
+            for a in preface.iter("*")
+            if local(a.tag) == "a" and "/works/" in (href := a.get("href") or "")
+        ),
+        None,
+    )
+    summary, notes = _summary_and_notes(preface)
     rating = fields.get("rating", ())
     warnings = [w for w in fields.get("archive warning", ()) if w.lower() not in _BOILERPLATE]
     language = fields.get("language", ())
@@ -157,6 +137,43 @@ def _archive_meta(root: etree._Element) -> tuple[StoryMeta, str | None]:
     return meta, "\n\n".join(notes) or None
 
 
+def _tag_fields(root: etree._Element) -> dict[str, tuple[str, ...]]:
+    """The work's tag list ("Rating:", "Fandoms:" ...) by its key, singular and in lower case."""
+    fields: dict[str, tuple[str, ...]] = {}
+    tags = _nodes(_TAGS_LIST, root)
+    if tags:
+        key = ""
+        for child in tags[0]:
+            tag = local(child.tag)
+            if tag == "dt":
+                key = element_text(child).rstrip(":").strip().lower()
+            elif tag == "dd" and key:
+                fields[key.removesuffix("s")] = _names(child)
+    return fields
+
+
+def _authors(preface: etree._Element) -> list[str]:
+    byline = next((e for e in preface.iter("*") if "byline" in _classes(e)), None)
+    if byline is None:
+        return []
+    authors = [element_text(a) for a in byline.iter("*") if a.get("rel") == "author"]
+    return authors or [re.sub(r"^by\s+", "", element_text(byline), flags=re.IGNORECASE)]
+
+
+def _summary_and_notes(preface: etree._Element) -> tuple[str | None, list[str]]:
+    """The preface's summary and the work's notes, from its labelled quotes."""
+    summary: str | None = None
+    notes: list[str] = []
+    meta_div = next((e for e in preface.iter("*") if "meta" in _classes(e)), None)
+    if meta_div is not None:
+        for label, text in _labelled_quotes(meta_div):
+            if label.lower() == "summary" and summary is None:
+                summary = text
+            else:
+                notes.append(text)
+    return summary, notes
+
+
 def _inside(element: etree._Element, ids: Iterable[str], classes: Iterable[str] = ()) -> bool:
     wanted_ids, wanted_classes = set(ids), set(classes)
     for ancestor in element.iterancestors():
@@ -169,6 +186,8 @@ def _note_text(parts: list[tuple[str, str]]) -> str | None:
     return "\n\n".join(f"{label}: {text}" if label else text for label, text in parts) or None
 
 
+# A table of cases (radon E): each part of an Archive page (the preface, the afterword, a
+# chapter's heading and notes, its body, the #chapters wrapper) is one branch of the loop.
 def read_archive(root: etree._Element) -> Document:
     """An Archive of Our Own download (its HTML, or its EPUB's documents in one tree)."""
     meta, work_notes = _archive_meta(root)

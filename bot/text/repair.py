@@ -351,6 +351,9 @@ def _inside_word(line: str, pos: int) -> str:
     return _EM_DASH
 
 
+# A table of cases (radon D): what an FFFD stood for is decided by the characters either side
+# of it and the open quote level, one branch a case, each with the seed line it came from;
+# splitting the branches further would only hide the order in which they are tried.
 def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
     """Replace every FFFD of one line; ``depth`` is the open quote level (0, 1 or 2)."""
     if known:
@@ -363,15 +366,7 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
         depth = 0  # a new paragraph opening its own quote: the carried one was left open
     closers = [_closing_context(line, p) for p in positions]
     remaining_closers = sum(closers)
-    # for each FFFD, whether the next one that is not inside a word closes ("c") or opens ("o")
-    following: list[str] = [""] * len(positions)
-    upcoming = ""
-    for index in range(len(positions) - 1, -1, -1):
-        following[index] = upcoming
-        if closers[index]:
-            upcoming = "c"
-        elif _opening_context(line, positions[index]):
-            upcoming = "o"
+    following = _following(line, positions, closers)
     out: list[str] = []
     last = 0
     prev_out = ""  # the character before the current FFFD as it will be output
@@ -384,8 +379,6 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
         after = line[pos + 1] if pos + 1 < len(line) else ""
         if closers[index]:
             remaining_closers -= 1
-        next_closes = following[index] == "c"
-        next_opens = following[index] == "o"
 
         if _is_word_char(prev_out) and _is_word_char(after):
             char = _inside_word(line, pos)
@@ -396,18 +389,7 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
         elif prev_out in (_OPEN_D, _OPEN_S) and after not in ("", " "):
             char = _APOSTROPHE
         elif prev_out == "" or prev_out in _OPENERS:
-            if after in ("", " ", "\t", "\u00a0"):
-                char = _EN_DASH if prev_out else _ELLIPSIS  # " � " is a spaced dash
-            elif depth == 0:
-                char, depth = _OPEN_D, 1
-            else:
-                word = _WORD_AFTER.match(line, pos + 1)
-                if word and word.group().lower() in _ELISIONS:
-                    char = _APOSTROPHE
-                elif depth == 1 and remaining_closers >= 2:
-                    char, depth = _OPEN_S, 2  # "“... well ‘fine’.”"
-                else:
-                    char, depth = _OPEN_D, 1  # the previous quote was never closed
+            char, depth = _after_opener(line, pos, prev_out, depth, remaining_closers)
         elif prev_out in _TERMINAL or prev_out in (_CLOSE_D, _APOSTROPHE, ")", "]"):
             if _is_word_char(after) and depth == 0:
                 char, depth = _OPEN_D, 1  # 'said.�Hi': a missing space
@@ -418,26 +400,63 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
         elif depth == 2:
             char, depth = _APOSTROPHE, 1
         else:
-            # after a letter or digit, before a space, punctuation or the line end
-            next_word = _WORD_AFTER.match(line, pos + 2) if after == " " else None
-            word = next_word.group() if next_word else ""
-            possessive = prev_out in "sS" and (
-                (word[:1].islower() and word not in _NOT_POSSESSED) or after in ",.;:!?"
-            )
-            elided = _word_start(line, pos) == pos - 1 and prev_out in "tTo"
-            if possessive and (depth == 0 or next_closes):
-                char = _APOSTROPHE  # Summers' house, Giles' red face
-            elif elided and after == " " and word[:1].islower():
-                char = _APOSTROPHE  # "said t' take it easy", "cup o' tea"
-            elif (depth and not next_closes) or (depth and next_opens):
-                char, depth = _CLOSE_D, 0
-            else:
-                char = _ELLIPSIS  # "as a sister… no, a friend"
+            char, depth = _after_word(line, pos, prev_out, depth, following[index])
         out.append(char)
         prev_out = char
         last = pos + 1
     out.append(line[last:])
     return "".join(out), depth
+
+
+def _following(line: str, positions: list[int], closers: list[bool]) -> list[str]:
+    """For each FFFD, whether the next one that is not inside a word closes ("c") or opens
+    ("o"), or "" when none does."""
+    following: list[str] = [""] * len(positions)
+    upcoming = ""
+    for index in range(len(positions) - 1, -1, -1):
+        following[index] = upcoming
+        if closers[index]:
+            upcoming = "c"
+        elif _opening_context(line, positions[index]):
+            upcoming = "o"
+    return following
+
+
+def _after_opener(
+    line: str, pos: int, prev_out: str, depth: int, remaining_closers: int
+) -> tuple[str, int]:
+    """An FFFD at the line start or after a space or bracket: (its character, the new depth)."""
+    after = line[pos + 1] if pos + 1 < len(line) else ""
+    if after in ("", " ", "\t", "\u00a0"):
+        return (_EN_DASH if prev_out else _ELLIPSIS), depth  # " � " is a spaced dash
+    if depth == 0:
+        return _OPEN_D, 1
+    word = _WORD_AFTER.match(line, pos + 1)
+    if word and word.group().lower() in _ELISIONS:
+        return _APOSTROPHE, depth
+    if depth == 1 and remaining_closers >= 2:
+        return _OPEN_S, 2  # "“... well ‘fine’.”"
+    return _OPEN_D, 1  # the previous quote was never closed
+
+
+def _after_word(line: str, pos: int, prev_out: str, depth: int, following: str) -> tuple[str, int]:
+    """An FFFD after a letter or digit, before a space, punctuation or the line end: (its
+    character, the new depth); ``following`` is what the next FFFD does ("c", "o" or "")."""
+    after = line[pos + 1] if pos + 1 < len(line) else ""
+    next_closes = following == "c"
+    next_word = _WORD_AFTER.match(line, pos + 2) if after == " " else None
+    word = next_word.group() if next_word else ""
+    possessive = prev_out in "sS" and (
+        (word[:1].islower() and word not in _NOT_POSSESSED) or after in ",.;:!?"
+    )
+    elided = _word_start(line, pos) == pos - 1 and prev_out in "tTo"
+    if possessive and (depth == 0 or next_closes):
+        return _APOSTROPHE, depth  # Summers' house, Giles' red face
+    if elided and after == " " and word[:1].islower():
+        return _APOSTROPHE, depth  # "said t' take it easy", "cup o' tea"
+    if (depth and not next_closes) or (depth and following == "o"):
+        return _CLOSE_D, 0
+    return _ELLIPSIS, depth  # "as a sister… no, a friend"
 
 
 def restore_replacements(text: str) -> str:
@@ -464,29 +483,10 @@ def restore_replacements(text: str) -> str:
         return text
     known: list[int] = []  # where a known word (fianc�s) may be: left for the word lookup
     original = text
-
-    def contraction(match: re.Match[str]) -> str:
-        """didn't, she'd, I'm: letter-FFFD-suffix never depends on the quote state."""
-        text = original  # decided on the text as it came, whatever was replaced before
-        pos = match.start()
-        prev = text[pos - 1] if pos else ""
-        if not prev.isalnum():
-            return FFFD
-        suffix = match.group(1).lower()
-        if (text[max(0, pos - 2) : pos].lower(), suffix) in _KNOWN_KEYS or (
-            prev.lower(),
-            suffix,
-        ) in _KNOWN_KEYS:
-            known.append(pos)
-            return FFFD  # maybe fianc�s: left for the word lookup
-        if (
-            suffix in _CONTRACTION_SUFFIXES
-            and text[pos + 1 + len(suffix) : pos + 2 + len(suffix)] != FFFD
-        ):
-            return _APOSTROPHE
-        return FFFD
-
-    text = _FFFD_THEN_LETTERS.sub(contraction, _CLEAR_CONTRACTION.sub(_APOSTROPHE, text))
+    text = _FFFD_THEN_LETTERS.sub(
+        lambda match: _contraction(original, match, known),
+        _CLEAR_CONTRACTION.sub(_APOSTROPHE, text),
+    )
     if known:
         text = _known_words_text(text, known)
     if FFFD not in text:
@@ -510,6 +510,29 @@ def restore_replacements(text: str) -> str:
         elif depth and not line.strip():
             depth = 0
     return "\n".join(lines)
+
+
+def _contraction(text: str, match: re.Match[str], known: list[int]) -> str:
+    """didn't, she'd, I'm: letter-FFFD-suffix never depends on the quote state. Decided on
+    ``text`` as it came, whatever was replaced before; a possible known word's place (fianc�s)
+    goes to ``known``, its FFFD left for the word lookup."""
+    pos = match.start()
+    prev = text[pos - 1] if pos else ""
+    if not prev.isalnum():
+        return FFFD
+    suffix = match.group(1).lower()
+    if (text[max(0, pos - 2) : pos].lower(), suffix) in _KNOWN_KEYS or (
+        prev.lower(),
+        suffix,
+    ) in _KNOWN_KEYS:
+        known.append(pos)
+        return FFFD  # maybe fianc�s: left for the word lookup
+    if (
+        suffix in _CONTRACTION_SUFFIXES
+        and text[pos + 1 + len(suffix) : pos + 2 + len(suffix)] != FFFD
+    ):
+        return _APOSTROPHE
+    return FFFD
 
 
 # The two clear cases of _restore_line, as regexes (the FFFD literal first, for speed):

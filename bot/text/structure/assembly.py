@@ -66,6 +66,8 @@ def _drop_repeats(paragraphs: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return [p for p, kept in zip(paragraphs, keep, strict=True) if kept]
 
 
+# A table of cases (radon E): each kind of item the walk yields (heading, break, end marker,
+# blank line, note, paragraph) is one branch of the loop, each setting the scene and note state.
 def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
     drafts: list[_Draft] = [_Draft(None, [], [])]
     scene = 0
@@ -106,12 +108,7 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         if after_end or _is_note(text):
             draft.notes.append(text)
             continue
-        if (
-            leading
-            and draft.heading is None
-            and not draft.paragraphs
-            and (_BYLINE.fullmatch(text) or (front_matter and _front_matter_line(text)))
-        ):
+        if leading and _title_page(draft, text, front_matter):
             leave_out("front matter", text)
             continue  # a byline or the title page
         leading = False
@@ -124,7 +121,22 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         draft.paragraphs.append((scene, text))
         draft.marks.append(len(draft.notes))
         last_text = text
+    _notes_about_the_fic(drafts)
+    return _by_position(_number(drafts))
 
+
+def _title_page(draft: _Draft, text: str, front_matter: bool) -> bool:
+    """A byline, or a line of a book's title page, before any heading or story paragraph."""
+    return (
+        draft.heading is None
+        and not draft.paragraphs
+        and bool(_BYLINE.fullmatch(text) or (front_matter and _front_matter_line(text)))
+    )
+
+
+def _notes_about_the_fic(drafts: list[_Draft]) -> None:
+    """Paragraphs that talk about the fic rather than tell it, at its end or before its first
+    heading, moved to the notes (in place)."""
     # a closing paragraph about the fic (or an apology that it stops here) is a note
     last = next((d for d in reversed(drafts) if d.paragraphs), None)
     for _ in range(3):
@@ -137,7 +149,6 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         # leading short paragraphs about the fic are notes too (000: "A/N thanks for ...")
         while lead.paragraphs and _is_meta(lead.paragraphs[0][1]) and len(lead.paragraphs) == 1:
             lead.note_paragraph(0)
-    return _by_position(_number(drafts))
 
 
 def _by_position(chapters: list[ParsedChapter]) -> list[ParsedChapter]:
@@ -146,6 +157,8 @@ def _by_position(chapters: list[ParsedChapter]) -> list[ParsedChapter]:
     return [ParsedChapter(i, c.label, c.note, c.paragraphs) for i, c in enumerate(chapters, 1)]
 
 
+# A table of cases (radon D): how a chapter is numbered depends on what its heading is (a
+# letter or stave, a number, a prologue, a title alone) and on the chapters before it.
 def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
     drafts = _drop_front_matter(drafts)
     chapters: list[ParsedChapter] = []

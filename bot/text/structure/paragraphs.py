@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -114,28 +115,15 @@ def _measure(lines: list[str], book: bool = False) -> _Layout:
 Item = tuple[str, object]  # ("para", str) | ("heading", _Heading) | (_BREAK|_END|_BLANK, None)
 
 
+# A table of cases (radon E): each kind of line (blank, a heading, an entry of a table of
+# contents, a marker, story text) is one branch of the loop, in the order a reader meets them.
 def _walk(lines: list[str], layout: _Layout) -> list[Item]:
     """Turn stripped lines into paragraphs and markers, in order."""
     items: list[Item] = []
     block: list[str] = []
 
     def flush() -> None:
-        if not block:
-            return
-        if len(block) == 1:
-            items.append(("para", block[0]))
-        elif layout.wrapped:
-            if len(block[0]) < 45 and max(map(len, block[:-1])) < 45:
-                items.append(("para", "\n".join(block)))  # verse in a wrapped text
-            else:
-                items.append(("para", _unwrap(block)))
-        elif not layout.by_line and max(map(len, block)) <= 80:
-            items.append(("para", "\n".join(block)))  # short lines kept together
-        else:
-            paragraphs: list[str] = []
-            _group_lines(block, paragraphs)
-            items.extend(("para", p) for p in paragraphs)
-        block.clear()
+        _flush(block, items, layout)
 
     n = len(lines)
     # _classify's first look at every line, in one pass (map: no Python call per line); a
@@ -159,15 +147,7 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         blank_run = 0
         kind: str | _Heading | None = None
         if len(line) <= 120 and (at_block_start or not layout.wrapped):
-            kind = _classify(line) if candidates is None or candidates[i] else None
-            if kind is None and (line[0] in _BARE_FIRST or line[0].isdecimal()):
-                number = _bare_number(line)
-                if number is not None:
-                    kind = _Heading(number, _strip_decoration(line).rstrip("."), "")
-                    nxt = lines[i + 1] if i + 1 < n else ""
-                    if nxt and len(nxt) <= 60 and _bare_title(nxt):
-                        kind.label = f"{kind.label}. {nxt}"
-                        i += 1
+            kind, i = _line_kind(lines, i, candidates)
         if in_contents:
             if len(line) <= 100 and kind != _CONTENTS_MARK:
                 leave_out("front matter", line)
@@ -190,14 +170,58 @@ def _walk(lines: list[str], layout: _Layout) -> list[Item]:
         if layout.wrapped and not in_contents:
             # in a wrapped text only a block's first line can be a heading or a marker: the
             # rest of the block, up to the next blank line, is story text, taken in one step
-            try:
-                end = lines.index("", i)
-            except ValueError:
-                end = n
+            end = _next_blank(lines, i)
             block.extend(lines[i:end])
             i = end
     flush()
     return items
+
+
+def _flush(block: list[str], items: list[Item], layout: _Layout) -> None:
+    """The lines gathered since the last blank line or marker, as paragraphs (emptied)."""
+    if not block:
+        return
+    if len(block) == 1:
+        items.append(("para", block[0]))
+    elif layout.wrapped:
+        if len(block[0]) < 45 and max(map(len, block[:-1])) < 45:
+            items.append(("para", "\n".join(block)))  # verse in a wrapped text
+        else:
+            items.append(("para", _unwrap(block)))
+    elif not layout.by_line and max(map(len, block)) <= 80:
+        items.append(("para", "\n".join(block)))  # short lines kept together
+    else:
+        paragraphs: list[str] = []
+        _group_lines(block, paragraphs)
+        items.extend(("para", p) for p in paragraphs)
+    block.clear()
+
+
+def _line_kind(
+    lines: list[str], i: int, candidates: list[re.Match[str] | None] | None
+) -> tuple[str | _Heading | None, int]:
+    """What the short line ``i`` is (None: story text) and the index of its last line: a bare
+    " I." takes the chapter's title from the next line. ``candidates``: _CANDIDATE's first
+    look at every line, or None to look here."""
+    line = lines[i]
+    kind = _classify(line) if candidates is None or candidates[i] else None
+    if kind is None and (line[0] in _BARE_FIRST or line[0].isdecimal()):
+        number = _bare_number(line)
+        if number is not None:
+            kind = _Heading(number, _strip_decoration(line).rstrip("."), "")
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if nxt and len(nxt) <= 60 and _bare_title(nxt):
+                kind.label = f"{kind.label}. {nxt}"
+                i += 1
+    return kind, i
+
+
+def _next_blank(lines: list[str], start: int) -> int:
+    """The index of the first blank line from ``start`` on, or the number of lines."""
+    try:
+        return lines.index("", start)
+    except ValueError:
+        return len(lines)
 
 
 def _collapse_spaces(text: str, lines: list[str], marks: list[str]) -> None:
