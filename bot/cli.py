@@ -21,6 +21,7 @@ from bot.json_contract import (
     chapter_json,
     excerpt_json,
     ingest_json,
+    migrate_json,
     quote_json,
     scene_json,
     story_json,
@@ -30,6 +31,7 @@ from bot.settings import Settings
 from bot.terminal import (
     marks_for,
     render_excerpt,
+    render_migration,
     render_page,
     render_quote,
     render_report,
@@ -102,7 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command("backup", "copy the database consistently, even while the bot runs")
     p.add_argument("path", type=_path, metavar="PATH", help="the file to write the copy to")
     p.add_argument("--force", action="store_true", help="replace an existing backup file")
+    _migrate_command(_command)
     return parser
+
+
+def _migrate_command(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = command("migrate", "copy this SQLite library (--db) into a PostgreSQL database")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the PostgreSQL database to copy into: postgresql://user:password@host/db",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the library that database already holds (otherwise refused)",
+    )
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
 
 def _library_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -172,6 +191,8 @@ def _print_json(value: object) -> None:
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        return await migrate(args, settings)
     if args.command == "backup" and not settings.db_path.is_file():
         raise StoryBotError(f"there is no database at {settings.db_path} to back up")
     if args.command == "console":
@@ -209,6 +230,25 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return await one_shot(library, args)
     finally:
         await library.close()
+
+
+async def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """`migrate --to URL`: the SQLite library copied into PostgreSQL, each table's rows
+    counted on both sides and printed."""
+    shown = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        if time.monotonic() - shown >= 5 or done == total:
+            shown = time.monotonic()
+            print(f"migrate: {done} of {total} stories copied", file=sys.stderr, flush=True)
+
+    counts = await Library.migrate(settings, args.to, force=args.force, progress=progress)
+    if args.json:
+        _print_json(migrate_json(settings.db_path, counts))
+    else:
+        print(render_migration(settings.db_path, counts))
+    return 0
 
 
 async def scene_vectors(library: Library, *, build: bool) -> None:

@@ -8,6 +8,7 @@ matched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.models import (
@@ -19,6 +20,7 @@ from bot.models import (
     SceneResult,
     SearchResult,
     Story,
+    TableCount,
 )
 
 
@@ -125,4 +127,15 @@ def ingest_json(r: IngestReport) -> dict[str, Any]:
             for f in r.files
         ],
         "default_rated": [f.file for f in r.files if f.rating_from == "DEFAULT_RATING"],
+    }
+
+
+def migrate_json(source: Path, counts: Sequence[TableCount]) -> dict[str, Any]:
+    """`migrate --json`: the source, and each table's rows in the source, copied, skipped."""
+    return {
+        "source": str(source),
+        "tables": [
+            {"table": c.table, "source": c.source, "copied": c.copied, "skipped": c.skipped}
+            for c in counts
+        ],
     }

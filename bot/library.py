@@ -44,6 +44,7 @@ from bot.models import (
     SceneResult,
     SearchResult,
     Story,
+    TableCount,
 )
 from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
@@ -154,6 +155,22 @@ class Library:
         """A consistent copy of the database while it is in use (SQLite's backup API); an
         existing file is replaced only when ``overwrite``."""
         await self.store.backup(target, overwrite=overwrite)
+
+    @staticmethod
+    async def migrate(
+        settings: Settings,
+        url: str,
+        *,
+        force: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[TableCount]:
+        """Copy the SQLite library at DATABASE_PATH into the PostgreSQL database at ``url``
+        (``storybot migrate --to URL``); each table's rows, counted on both sides."""
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise StoryBotError("--to must be a PostgreSQL URL: postgresql://user:password@host/db")
+        from bot.store.migrate import copy_library  # asyncpg only when it is wanted
+
+        return await copy_library(settings.db_path, url, force=force, progress=progress)
 
     async def ingest(
         self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None

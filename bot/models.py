@@ -433,3 +433,15 @@ class StoryGrowth:
     before: int  # the chapters it had when last seen
     after: int  # the chapters it has now
     new: tuple[tuple[int, str], ...]  # (number, label) of the chapters past ``before``
+
+
+@dataclass(frozen=True, slots=True)
+class TableCount:
+    """One table copied by ``migrate``: rows in the source, rows now in the target, and rows
+    left behind (a reader's place or vector whose story or passage the source no longer
+    holds: the target's keys would refuse them)."""
+
+    table: str
+    source: int
+    copied: int
+    skipped: int = 0

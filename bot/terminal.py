@@ -21,6 +21,7 @@ from bot.models import (
     SceneResult,
     SearchResult,
     Story,
+    TableCount,
 )
 
 WIDTH = 80
@@ -192,3 +193,18 @@ def terminal_progress(stream: TextIO) -> Callable[[Progress], None] | None:
         stream.flush()
 
     return show
+
+
+def render_migration(source: Path, counts: Sequence[TableCount]) -> str:
+    """`migrate`: each table's rows, in the source and copied (checked equal), and any left
+    behind because what they belonged to is gone."""
+    width = max(len(c.table) for c in counts)
+    lines = [f"Copied {shown_path(source)} into PostgreSQL; rows in each table:"]
+    lines.append(f"  {'table':<{width}}  {'source':>9}  {'copied':>9}")
+    for c in counts:
+        left = f"  ({c.skipped} skipped: their story or passage is gone)" if c.skipped else ""
+        lines.append(f"  {c.table:<{width}}  {c.source:>9}  {c.copied:>9}{left}")
+    lines.append(
+        "Counts checked: every row is there. Set DATABASE_URL to this database and start the bot."
+    )
+    return "\n".join(lines)
