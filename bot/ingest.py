@@ -671,7 +671,8 @@ class _Run:
         known = await store.file_states()
         hosts = await Hosts.load(store, folder)
         names = {p.name for p in paths}
-        orphans = _orphan_sections(metas or {}, names, folder)
+        uploaded = set(hosts.uploads) if hosts is not None else set()
+        orphans = _orphan_sections(metas or {}, names | uploaded, folder)
         for warning in orphans:
             log.warning("%s", warning)
             warnings.append(warning)

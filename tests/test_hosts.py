@@ -71,6 +71,8 @@ async def test_an_upload_is_served_by_every_host_and_kept_by_their_ingests(
     assert "Light_house.txt" in await _files(b)
     again = await b.ingest()  # B's folder has no such file: the upload stays
     assert again.removed == () and "Light_house.txt" in await _files(b)
+    # its library.toml section names a story file: the upload
+    assert not [w for w in again.warnings if "Light_house.txt" in w]
     found = await b.quote("one hundred and twelve", mature_ok=True)
     assert found.match == "exact" and found.hits[0].story.file == "Light_house.txt"
     # the same bytes from the other host: unchanged; other bytes: replaced only when asked
