@@ -46,6 +46,7 @@ lint: $(DEV)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/pyright
 	@$(VENV)/bin/lint-imports --no-cache
+	@$(PY) -m tools.sizes --check
 
 # scene search on the blind descriptions: the held-out half's figures beside words alone
 eval: $(DEV)
