@@ -398,12 +398,11 @@ def _fuse(ranked: list[_Scored], near: Sequence[Near], ready: set[int]) -> list[
     by its place; its text is read only if it is chosen (``SceneSearch._filled``)."""
     by_scene = {c.passage.id: c for c in ranked}
     for n in near:
-        if n.row.scene_id not in by_scene:
-            r = n.row
-            passage = ScenePassage(r.scene_id, r.story_id, r.chapter, r.first, r.last, "", 0.0)
-            by_scene[r.scene_id] = _Scored(passage, [])
+        if n.scene_id not in by_scene:
+            passage = ScenePassage(n.scene_id, n.story_id, n.chapter, n.first, n.last, "", 0.0)
+            by_scene[n.scene_id] = _Scored(passage, [])
     for i, n in enumerate(near, start=1):
-        c = by_scene[n.row.scene_id]
+        c = by_scene[n.scene_id]
         c.dense_rank = i
         c.similarity = n.similarity
     best_other = _best_elsewhere(near)
@@ -427,14 +426,14 @@ def _best_elsewhere(near: Sequence[Near]) -> dict[tuple[int, int], float]:
     """For each chapter among ``near``: the best similarity of a passage in another one."""
     best: list[tuple[float, tuple[int, int]]] = []
     for n in near:  # best first: the first two chapters seen are all that matter
-        place = (n.row.story_id, n.row.chapter)
+        place = (n.story_id, n.chapter)
         if not any(p == place for _, p in best):
             best.append((n.similarity, place))
         if len(best) == 2:
             break
     out: dict[tuple[int, int], float] = {}
     for n in near:
-        place = (n.row.story_id, n.row.chapter)
+        place = (n.story_id, n.chapter)
         out[place] = next((s for s, p in best if p != place), 0.0)
     return out
 

@@ -51,16 +51,29 @@ QUERY_CACHE = 256  # descriptions whose vectors are kept
 class Near:
     """A passage near the description: where it is, and the cosine."""
 
-    row: VectorRow
+    scene_id: int
+    story_id: int
+    chapter: int
+    first: int
+    last: int
+    text_id: int
     similarity: float
 
 
 @dataclass(slots=True)
 class _Matrix:
+    """The ready stories' vectors: one row per distinct scene text (a text held by many
+    passages is one row), and each passage as columns of numbers, in story order."""
+
     key: tuple[str, frozenset[int]]
-    rows: list[VectorRow]
-    vectors: npt.NDArray[np.float32]  # unit rows (int8 rows / scale)
-    stories: npt.NDArray[np.int64]
+    vectors: npt.NDArray[np.float32]  # unit rows (int8 rows / scale), one per text
+    texts: npt.NDArray[np.int64]  # each row's text id
+    places: npt.NDArray[np.int64]  # per passage: scene id, story id, chapter, first, last
+    row: npt.NDArray[np.int64]  # per passage: its text's row
+    first: npt.NDArray[np.int64]  # per row: its first passage (in story order)
+
+
+_STORIES_A_READ = 64  # stories whose vector rows are read at a time (bounds the peak memory)
 
 
 def _lower_priority() -> None:
@@ -287,40 +300,73 @@ class SceneVectors:
         key = (model, frozenset(self._ready))
         if self._matrix is not None and self._matrix.key == key:
             return self._matrix
-        rows = await self.store.scene_vector_rows(model, sorted(self._ready))
-        self._matrix = await asyncio.to_thread(_matrix, key, rows)
+        self._matrix = None  # the old one goes before the new one is read
+        building = _Building()
+        ready = sorted(self._ready)
+        for at in range(0, len(ready), _STORIES_A_READ):
+            rows = await self.store.scene_vector_rows(model, ready[at : at + _STORIES_A_READ])
+            building.add(rows)
+        self._matrix = await asyncio.to_thread(building.matrix, key)
         return self._matrix
 
 
-def _matrix(key: tuple[str, frozenset[int]], rows: list[VectorRow]) -> _Matrix:
-    """The rows' vectors as one float32 matrix, each row divided by its scale (the cosine is
-    then one product): 1,536 bytes a passage, built once per library generation."""
-    dim = len(rows[0].vector) if rows else embedding.DIM
-    vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.int8).reshape(-1, dim)
-    scales = np.array([r.scale for r in rows], dtype=np.float32).reshape(-1, 1)
-    unit = vectors.astype(np.float32)
-    unit /= scales
-    stories = np.array([r.story_id for r in rows], dtype=np.int64)
-    return _Matrix(key, rows, unit, stories)
+class _Building:
+    """The matrix, read a few stories at a time: each distinct text's vector once, and each
+    passage's place as numbers (no row object is kept)."""
+
+    def __init__(self) -> None:
+        self.index: dict[int, int] = {}  # text id -> its row
+        self.vectors: list[bytes] = []
+        self.scales: list[float] = []
+        self.places: list[tuple[int, int, int, int, int]] = []
+        self.rows: list[int] = []
+
+    def add(self, rows: Sequence[VectorRow]) -> None:
+        for r in rows:
+            at = self.index.get(r.text_id)
+            if at is None:
+                at = self.index[r.text_id] = len(self.vectors)
+                self.vectors.append(r.vector)
+                self.scales.append(r.scale)
+            self.places.append((r.scene_id, r.story_id, r.chapter, r.first, r.last))
+            self.rows.append(at)
+
+    def matrix(self, key: tuple[str, frozenset[int]]) -> _Matrix:
+        dim = len(self.vectors[0]) if self.vectors else embedding.DIM
+        raw = np.frombuffer(b"".join(self.vectors), dtype=np.int8).reshape(-1, dim)
+        unit = raw.astype(np.float32)
+        unit /= np.array(self.scales, dtype=np.float32).reshape(-1, 1)
+        row = np.array(self.rows, dtype=np.int64)
+        first = np.zeros(len(self.vectors), dtype=np.int64)
+        if len(row):
+            _, at = np.unique(row, return_index=True)  # rows 0..n-1 all occur
+            first = at.astype(np.int64)
+        places = np.array(self.places, dtype=np.int64).reshape(-1, 5)
+        texts = np.fromiter(self.index, dtype=np.int64, count=len(self.index))
+        return _Matrix(key, unit, texts, places, row, first)
 
 
 def _rank(matrix: _Matrix, query: embedding.Floats, ready: set[int], limit: int) -> list[Near]:
+    """The texts nearest ``query``, each at its first passage in a story of ``ready``."""
     scores = matrix.vectors @ query
+    first = matrix.first
     if len(ready) < len(matrix.key[1]):  # a narrower scope than every ready story
-        scores[~np.isin(matrix.stories, np.fromiter(ready, dtype=np.int64))] = -2.0
-    take = min(len(scores), limit * 2)
+        inside = np.nonzero(np.isin(matrix.places[:, 1], np.fromiter(ready, dtype=np.int64)))[0]
+        rows, at = np.unique(matrix.row[inside], return_index=True)
+        first = np.full(len(scores), -1, dtype=np.int64)
+        first[rows] = inside[at]
+        scores = np.where(first >= 0, scores, np.float32(-2.0))
+    take = min(len(scores), limit)
     if take == 0:
         return []
     best = np.argpartition(-scores, take - 1)[:take]
     out: list[Near] = []
-    seen: set[int] = set()
-    for i in sorted(best.tolist(), key=lambda i: (-scores[i], matrix.rows[i].story_id)):
-        row = matrix.rows[i]
-        if scores[i] < -1.5 or row.text_id in seen:
+    for i in sorted(best.tolist(), key=lambda i: (-scores[i], matrix.places[first[i], 1])):
+        if scores[i] < -1.5:
             continue
-        seen.add(row.text_id)
-        out.append(Near(row, float(scores[i])))
-    return out[:limit]
+        scene, story, chapter, start, end = (int(v) for v in matrix.places[first[i]])
+        out.append(Near(scene, story, chapter, start, end, int(matrix.texts[i]), float(scores[i])))
+    return out
 
 
 def _complete(count: tuple[int, int] | None) -> bool:

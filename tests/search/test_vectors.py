@@ -252,7 +252,7 @@ async def test_a_story_over_the_budget_is_ranked_by_words(lib: Library) -> None:
     status = await vectors.status(stories)
     assert (status.stories_budgeted, status.stories_ready, status.stories) == (1, 1, 2)
     assert await vectors.ready(stories) == {first.id}
-    assert all(n.row.story_id == first.id for n in await vectors.nearest(ASLEEP, stories, 10))
+    assert all(n.story_id == first.id for n in await vectors.nearest(ASLEEP, stories, 10))
 
 
 async def test_scene_model_off_is_todays_ranking_even_with_vectors(
