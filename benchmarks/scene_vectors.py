@@ -9,9 +9,10 @@
 * /scene with vectors on the seeds + The Time Machine library (the vectors just built), beside
   the same search by words alone, interleaved, each description embedded anew (no cached
   vector): wall time and the process's CPU time per search.
-* The same on the 100 MB bench library, every story in scope, SCENE_VECTORS_MB's budgeted part
-  with vectors (random unit vectors of the real size, written as the worker writes them: the
-  time does not depend on their values; embedding 16,000 passages would take hours).
+* The same on the 100 MB bench library with no paragraph repeated, every story in scope,
+  SCENE_VECTORS_MB's budgeted part with vectors (random unit vectors of the real size,
+  written as the worker writes them: the time does not depend on their values; embedding
+  16,000 passages would take hours).
 * Memory: a fresh process with the library open, the model loaded, its vectors in memory and
   one search made, on both libraries.
 
@@ -46,7 +47,7 @@ Row = tuple[str, str, str]
 SAMPLE = 12  # passages embedded for the throughput
 ROUNDS = 3  # each description asked this many times, by each ranking, interleaved
 SLICE_SECONDS = 180.0  # the timed slice of the 10 MB build
-SCENE_DB = BENCH_DIR / "scene-100mb.db"  # the 100 MB library's database, with vectors
+SCENE_DB = BENCH_DIR / "scene-100mb-distinct.db"  # the 100 MB library's database, with vectors
 
 
 def _ms(samples: list[float]) -> str:
@@ -175,12 +176,14 @@ async def _latencies(
 
 
 def _big_database() -> Path:
-    """A copy of the 100 MB bench library's database (bench-data/bench.db, ingested here
-    when `make bench` has not), kept for reruns as SCENE_DB."""
-    folder = build_library(100)
+    """A copy of the 100 MB bench library with no paragraph repeated (bench-data/
+    bench-distinct.db, ingested here when `make bench` has not), kept for reruns as SCENE_DB:
+    its budgeted part is SCENE_VECTORS_MB of distinct passages, each a vector. (In the
+    repeated library, every copy of a budgeted text shares its vector.)"""
+    folder = build_library(100, distinct=True)
     if SCENE_DB.exists():
         return SCENE_DB
-    source = BENCH_DIR / "bench.db"
+    source = BENCH_DIR / "bench-distinct.db"
     if not source.exists():
         from benchmarks.search import _ensure_ingested
 
@@ -197,7 +200,7 @@ def _big_database() -> Path:
 
 
 async def _open_big(db: Path) -> Library:
-    folder = build_library(100)
+    folder = build_library(100, distinct=True)
     return await Library.open(Settings(stories_dir=folder, database_path=db, scene_model="off"))
 
 
