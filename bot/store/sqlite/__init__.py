@@ -140,7 +140,9 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
         is not a database, a newer schema) are usage errors: the CLI and the service exit 2,
         which systemd does not retry. A lock held too long is not (exit 1: retry later).
         """
-        if str(path) != ":memory:" and not read_only:
+        if read_only:
+            return await cls._open_read_only(path)
+        if str(path) != ":memory:":
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -148,26 +150,58 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
                     f"cannot create the data folder {path.parent}: {exc.strerror or exc}",
                     usage=True,
                 ) from None
-        if read_only:
-            connecting = aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            connecting = aiosqlite.connect(path, isolation_level=None)
+        try:
+            store = await cls._connect(path, str(path), read_only=False)
+            if str(path) != ":memory:":
+                store.reads = await store._reading_connection()
+        except sqlite3.Error as exc:
+            raise _open_error(path, exc) from None
+        return store
+
+    @classmethod
+    async def _open_read_only(cls, path: Path) -> SQLiteStore:
+        """READ_ONLY: the file as it is, never written. SQLite's read-only opening of a WAL
+        database needs its shared-memory file beside it, which read-only storage (a read-only
+        mount, a folder this user cannot write) cannot hold: there the file is opened as
+        immutable, a copy nothing changes while it is served."""
+        if not await asyncio.to_thread(path.is_file):
+            raise StoreError(
+                f"the database {path} does not exist: READ_ONLY serves a copy made with"
+                " `backup` (see README, Growing)",
+                usage=True,
+            )
+        try:
+            return await cls._connect(path, _uri(path, "mode=ro"), read_only=True)
+        except sqlite3.Error as exc:
+            if not _needs_writable_folder(exc):
+                raise _open_error(path, exc, read_only=True) from None
+        await asyncio.to_thread(_no_journal_beside, path)
+        try:
+            store = await cls._connect(path, _uri(path, "immutable=1"), read_only=True)
+        except sqlite3.Error as exc:
+            raise _open_error(path, exc, read_only=True) from None
+        log.debug("read-only storage (%s): serving %s as it is", _why_unwritable(path), path)
+        return store
+
+    @classmethod
+    async def _connect(cls, path: Path, target: str, *, read_only: bool) -> SQLiteStore:
+        """The store on one configured connection to ``target`` (a path or a file: URI);
+        SQLite's errors are left to the caller, which says what they mean."""
+        connecting = aiosqlite.connect(target, uri=target.startswith("file:"), isolation_level=None)
         try:
             db = await connecting
-        except sqlite3.Error as exc:  # say which file
+        except sqlite3.Error:
             await _worker_stopped(connecting)
-            raise _open_error(path, exc) from None
+            raise
         db.row_factory = aiosqlite.Row
         store = cls(db, path)
         try:
             await store._configure(read_only=read_only)
-            if not read_only and str(path) != ":memory:":
-                store.reads = await store._reading_connection()
         except BaseException as exc:
             await db.close()
             cause = exc.__cause__ if isinstance(exc, StoreError) else exc
             if isinstance(cause, sqlite3.Error):
-                raise _open_error(path, cause) from None
+                raise cause from None
             raise
         return store
 
@@ -300,8 +334,10 @@ def _move_aside(path: Path, aside: Path) -> None:
 def _remove_partial(partial: Path) -> None:
     """A failed backup leaves nothing behind: the partial copy nor its journal."""
     for leftover in (partial, *(partial.with_name(partial.name + s) for s in _JOURNALS)):
+        if not leftover.exists():  # unlink says "read-only file system" even of no file
+            continue
         try:
-            leftover.unlink(missing_ok=True)
+            leftover.unlink()
         except OSError as exc:
             log.warning("cannot remove the partial backup %s: %s", leftover, exc)
 
@@ -339,7 +375,45 @@ def _damaged_error(path: Path, problem: str) -> StoreDamaged:
     )
 
 
-def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
+def _no_journal_beside(path: Path) -> None:
+    """An immutable opening ignores a write-ahead log: one that holds commits is refused."""
+    journal = path.with_name(path.name + "-wal")
+    if journal.is_file() and journal.stat().st_size > 0:
+        raise StoreError(
+            f"the database {path} is on read-only storage ({_why_unwritable(path)}) with a"
+            f" write-ahead log beside it ({journal.name}) that cannot be read there: serve"
+            " a copy made with `backup`",
+            usage=True,
+        )
+
+
+def _uri(path: Path, options: str) -> str:
+    return f"{path.resolve().as_uri()}?{options}"
+
+
+def _needs_writable_folder(exc: sqlite3.Error) -> bool:
+    """SQLite could not create what a read-only opening of a WAL file needs beside it."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in str(exc)
+
+
+def _why_unwritable(path: Path) -> str | None:
+    """Why this process cannot write the database (or its folder), in words; None when it
+    seems it can."""
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except OSError as exc:
+        return f"{folder}: {exc.strerror or exc}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable by this user"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is not writable by this user"
+    return None
+
+
+def _open_error(path: Path, exc: sqlite3.Error, *, read_only: bool = False) -> StoreError:
     """One line saying what is wrong with the database file and what to do."""
     text = str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and "malformed" in text:
@@ -352,14 +426,13 @@ def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
             " (see README, Back up) or move it away to start afresh",
             usage=True,
         )
-    if "readonly" in text or "read-only" in text:
+    unwritable = _why_unwritable(path) if _needs_writable_folder(exc) else None
+    if unwritable and not read_only:
         return StoreError(
-            f"the database {path} is read-only: make it and its folder writable by this user,"
-            " or set READ_ONLY=1 to serve it without writing",
+            f"cannot write the database {path}: {unwritable}; make it writable by this user,"
+            " or set READ_ONLY=1 to serve it as it is",
             usage=True,
         )
-    if "unable to open" in text:
-        return StoreError(
-            f"cannot open the database {path}: check that its folder is writable", usage=True
-        )
+    if unwritable or _needs_writable_folder(exc):
+        return StoreError(f"cannot open the database {path}: {text}", usage=True)
     return StoreError(f"cannot open the database {path}: {text}")
