@@ -283,18 +283,22 @@ def _at_start(root: etree._Element, fragment: str) -> bool:
     return False
 
 
+# the body and sections of a page, in any namespace (and in capitals: an XHTML page that
+# failed as XML is read by the HTML parser, which lowers them, but a valid one may not)
+_PAGE_TAGS = tuple(f"{{*}}{t}" for name in ("body", "section", "div") for t in (name, name.upper()))
+
+
 def _is_front(path: str, label: str, root: etree._Element, front: set[str]) -> bool:
     if path in front or _FRONT_FILE.search(posixpath.basename(path)):
         return True
     if label and _FRONT_LABEL.fullmatch(label.strip()):
         return True
-    for element in root.iter("*"):
-        if local(element.tag) in ("body", "section", "div"):
-            kinds = set((element.get(_EPUB_TYPE) or "").split())
-            if kinds & _FRONT_TYPES:
-                return True
-            if local(element.tag) != "body":
-                break  # only the body and its first section say what the page is
+    for element in root.iter(*_PAGE_TAGS):  # lxml filters in C; a page may have no div
+        kinds = set((element.get(_EPUB_TYPE) or "").split())
+        if kinds & _FRONT_TYPES:
+            return True
+        if local(element.tag) != "body":
+            break  # only the body and its first section say what the page is
     return False
 
 

@@ -80,7 +80,6 @@ _MARKS = {"em": "*", "i": "*", "cite": "*", "strong": "**", "b": "**"}
 _CENTRED = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 _CENTRE_CLASS = re.compile(r"\b(?:center|centre|centered|centred|ornament|divider|break)\b")
 _WORDS = re.compile(r"\w")
-_NEWLINES = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +315,9 @@ class _Walker:
 
     def text(self, text: str) -> str:
         """A text node as a browser shows it: its line breaks are spaces (only ``<br>``
-        breaks a line), except inside ``<pre>``."""
-        return text if self.pre or "\n" not in text else _NEWLINES.sub(" ", text)
+        breaks a line), except inside ``<pre>``. The spaces around them are collapsed with
+        the rest when the block is flushed (_clean)."""
+        return text if self.pre else text.replace("\n", " ")
 
     def _children(self, element: etree._Element) -> None:
         if element.text:
