@@ -6,13 +6,27 @@ XHTML document per chapter, with OPF and NCX). COPIES copies of each, every copy
 paragraphs made distinct (so no chapter is shared between copies), are ingested into a fresh
 database on one core. Throughput is in MB of the .txt text per second for all three, so the
 figures compare the work per story, not the formats' sizes on disk.
+
+Then the text pipeline alone (bot.text.process: read, decode, repair, structure) before and
+after the issue-18 work (books made by pandoc, calibre and ebookmaker read as their .txt), on
+the same files in the same run: that commit's parent's ``bot/`` is unpacked from git under
+bench-data, and both are timed in fresh processes, in turns, REPEATS times (CPU time, the
+least of ROUNDS runs each time; the median and the spread over the repeats are shown).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
 from html import escape
+from io import BytesIO
 from pathlib import Path
 
 from benchmarks.corpus import BENCH_DIR, ROOT, source_files
@@ -21,6 +35,21 @@ from bot.text import process
 from tests.text.epub_fixtures import CONTAINER, make_epub, ncx, opf, xhtml
 
 COPIES = 20
+# the issue-18 work began with 0f28964 ("structure: Gutenberg [Illustration: ...] blocks ...");
+# its parent is the code before it
+BEFORE = "de1d980cf45516a674dcd8042bc197dae5a60811"
+REPEATS = 5
+ROUNDS = 3
+BOOKS = ROOT / "tests" / "fixtures" / "books"
+# books made by real tools from the same text (tests/fixtures/books/make_fixtures.sh)
+MADE_BY_TOOLS = (
+    "tm.pandoc-plain.epub",
+    "tm.pandoc-front-toc.epub",
+    "tm.calibre.epub",
+    "tm.ebookmaker-txt.epub",
+    "tm.pandoc-plain.html",
+    "tm.calibre-htmlz.html",
+)
 
 
 def _source() -> Path:
@@ -89,12 +118,78 @@ def run() -> list[Row]:
                 else f"{text_mb:.1f} MB of text",
             )
         )
-    # the pipeline alone (no database): process() on one copy of each
-    for suffix, blob in _variants(data, source.name, 0).items():
-        start = time.perf_counter()
-        rounds = 5
-        for _ in range(rounds):
-            process(blob, f"x{suffix}")
-        spent = (time.perf_counter() - start) / rounds
-        rows.append((f"text pipeline alone, {suffix}", f"{len(data) / 1e6 / spent:.1f} MB/s", ""))
+    return rows + before_and_after(data, source.name)
+
+
+def _before_code() -> Path | None:
+    """The ``bot/`` of BEFORE, unpacked once under bench-data; None without git history."""
+    target = BENCH_DIR / "before-issue-18"
+    if (target / "bot" / "text" / "__init__.py").is_file():
+        return target
+    try:
+        archive = subprocess.run(
+            ["git", "archive", BEFORE, "bot"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None  # a shallow clone or no git: the rows say so
+    shutil.rmtree(target, ignore_errors=True)
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def _pipeline_times(code: Path, folder: Path) -> dict[str, float | None]:
+    # run as -c from the code's folder: sys.path starts there (a script's own folder would
+    # come first, and benchmarks/bot.py would be imported as bot)
+    script = Path(__file__).with_name("pipeline_times.py").read_text(encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(code))
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(folder), str(ROUNDS)],
+        cwd=code, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def before_and_after(data: bytes, name: str) -> list[Row]:
+    """The text pipeline's MB/s (of the .txt's text) on each format, before and after."""
+    folder = BENCH_DIR / "formats" / "pipeline"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for suffix, blob in _variants(data, name, 0).items():
+        (folder / f"bench-written{suffix}").write_bytes(blob)
+    shutil.copy(_source(), folder / f"gutenberg-{_source().name}")
+    for fixture in MADE_BY_TOOLS:
+        if (BOOKS / fixture).is_file() and _source().name == "the_time_machine.txt":
+            shutil.copy(BOOKS / fixture, folder / fixture)
+    before = _before_code()
+    versions = {"after": ROOT} | ({"before": before} if before is not None else {})
+    times: dict[str, dict[str, list[float]]] = {v: {} for v in versions}
+    for _ in range(REPEATS):  # in turns, in a random order each time
+        for version in random.sample(list(versions), len(versions)):
+            for file, spent in _pipeline_times(versions[version], folder).items():
+                if spent is not None:
+                    times[version].setdefault(file, []).append(spent)
+    mb = len(data) / 1e6
+    rows: list[Row] = []
+    for file in sorted(p.name for p in folder.iterdir()):
+        after = _rate(mb, times["after"].get(file, []))
+        if before is None:
+            baseline = f"before issue 18: no git history ({BEFORE[:7]}^)"
+        elif not times["before"].get(file):
+            baseline = "before issue 18: not read"
+        else:
+            old = times["before"][file]
+            ratio = statistics.median(old) / statistics.median(times["after"][file])
+            baseline = f"before issue 18 {_rate(mb, old)}; speed after/before {ratio:.2f}"
+            if len(old) < REPEATS:  # the older code's reading depended on the hash seed
+                baseline += f" (read in {len(old)} of {REPEATS} runs)"
+        rows.append((f"text pipeline alone, {file}", after, baseline))
     return rows
+
+
+def _rate(mb: float, seconds: list[float]) -> str:
+    """MB/s at the median, with the spread over the repeats."""
+    if not seconds:
+        return "not read"
+    low, mid, high = mb / max(seconds), mb / statistics.median(seconds), mb / min(seconds)
+    return f"{mid:.1f} MB/s ({low:.1f}-{high:.1f})"
