@@ -156,9 +156,9 @@ def test_the_txt_quotes_are_in_the_same_chapter(name: str) -> None:
 
 
 def _golden_lines() -> list[str]:
-    """The quote search's golden lines of "Breaking alone" (seed 002, tests/test_search.py):
+    """The quote search's golden lines of "Breaking alone" (seed 002, tests/search/test_quote.py):
     the exact lines and the real lines behind the misremembered ones."""
-    from tests.test_search import EXACT, MISREMEMBERED
+    from tests.search.test_quote import EXACT, MISREMEMBERED
 
     return [line for seed, line in EXACT if seed == "002"] + [
         line for seed, line, _ in MISREMEMBERED if seed == "002"
