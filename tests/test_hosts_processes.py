@@ -219,4 +219,3 @@ async def test_kill_9_mid_ingest_loses_nothing(tmp_path: Path, pg_url: str) -> N
 
 async def _advisory_waiting(conn: asyncpg.Connection) -> bool:
     return await _advisory(conn, INGEST_LOCK, granted=False) == 1
-

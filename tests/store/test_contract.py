@@ -139,6 +139,13 @@ async def test_scene_candidates_and_texts(store: Store, tmp_path: Path) -> None:
     assert 0 < len(passages) <= 5
     assert [p.rank for p in passages] == sorted(p.rank for p in passages)
     assert all("cream" in p.text.lower() or "eat" in p.text.lower() for p in passages)
+    # words as a description gives them: the engine stems them as its index does
+    as_typed = await store.scene_candidates(["eating", "cream", "drives"], None, 5)
+    assert (
+        [(p.id, round(p.rank, 9)) for p in as_typed]
+        == [(p.id, round(p.rank, 9)) for p in await store.scene_candidates(stems, None, 5)]
+        != []
+    )
     story = passages[0].story_id
     cuts = await store.story_passages(story)
     assert (passages[0].chapter, passages[0].first, passages[0].last) in cuts

@@ -38,8 +38,12 @@ class SceneSQL(PGBase):
     async def scene_candidates(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
     ) -> list[ScenePassage]:
-        terms = list(dict.fromkeys(w for w in list(words)[:MAX_TERMS] if w))
-        if not terms or limit < 1 or (story_ids is not None and not story_ids):
+        if limit < 1 or (story_ids is not None and not story_ids):
+            return []
+        # as FTS5 does with a query: every word through the index's own tokenizer
+        wanted = [w for w in dict.fromkeys(list(words)[:MAX_TERMS]) if w]
+        terms = await asyncio.to_thread(self.stemmer.query_stems, wanted) if wanted else []
+        if not terms:
             return []
         held = "o.text_id = r.id"
         in_scope = ""

@@ -93,3 +93,14 @@ class Tokenizer:
         by_position = sorted((p, term) for term, positions in found.items() for p in positions)
         stems = [term for _, term in by_position]
         return stems if len(stems) == len(words) else list(words)
+
+    def query_stems(self, words: Sequence[str]) -> list[str]:
+        """The lexemes FTS5 looks for when given ``words`` as a scene query: each word cut and
+        stemmed by the scene tokenizer on its own (a stem stems to itself, mostly; a word
+        the tokenizer cuts in two gives both), in order, once each."""
+        found = self._instances("stems", list(words))
+        out: dict[str, None] = {}
+        for i in range(len(words)):
+            by_position = sorted((p, t) for t, ps in found.get(i, {}).items() for p in ps)
+            out.update((term, None) for _, term in by_position)
+        return list(out)
