@@ -8,6 +8,7 @@ leave this package: they become the store's own errors (bot/store/errors.py).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import sqlite3
@@ -305,12 +306,19 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
         try:
             await asyncio.to_thread(_prepare_backup, target, partial, overwrite)
             async with aiosqlite.connect(partial) as dest:
-                await self.db.backup(dest)
+                await self.reads.backup(dest)  # a read: it never waits behind our writes
             await asyncio.to_thread(os.replace, partial, target)
         except (OSError, sqlite3.Error) as exc:
             await asyncio.to_thread(_remove_partial, partial)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StoreError(f"cannot write the backup {target}: {reason}", usage=True) from None
+            raise StoreError(
+                f"cannot write the backup {target}: {_backup_failure(exc)}", usage=True
+            ) from None
+
+
+def _backup_failure(exc: OSError | sqlite3.Error) -> str:
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in str(exc):
+        return "the disk is full (nothing was left there): free some space or back up elsewhere"
+    return str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
 
 
 async def _worker_stopped(connecting: aiosqlite.Connection) -> None:

@@ -114,7 +114,7 @@ class LibrarySQL(SQLBase):
                     time.sleep(LOCK_BACKOFF * 2**attempt)
                     continue
                 if len(items) == 1:
-                    return [str(exc)]
+                    return [_story_error(exc)]
                 break
             else:
                 return [None] * len(items)
@@ -123,7 +123,7 @@ class LibrarySQL(SQLBase):
             try:
                 _write_batch(db, [item])
             except sqlite3.Error as exc:
-                results.append(str(exc))
+                results.append(_story_error(exc))
             else:
                 results.append(None)
         return results
@@ -209,6 +209,13 @@ DELETE_STORY_ROWS = (
     "DELETE FROM paragraphs WHERE story_id = ?1",
     "DELETE FROM chapters WHERE story_id = ?1",
 )
+
+
+def _story_error(exc: sqlite3.Error) -> str:
+    """Why a story was not written, for the ingest report (its previous version stays)."""
+    if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
+        return "the disk is full: its previous version is kept; free some space and run it again"
+    return str(exc)
 
 
 def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
