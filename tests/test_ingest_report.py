@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 from tests.faults.helpers import cli
@@ -19,6 +20,9 @@ def folder(tmp_path: Path) -> Path:
     stories.mkdir()
     (stories / "notes.pdf").write_bytes(b"%PDF-1.4\n")
     (stories / "draft.md").write_text("# A draft\n\nSome words.\n", encoding="utf-8")
+    with zipfile.ZipFile(stories / "tm.htmlz", "w") as htmlz:  # as calibre's .htmlz holds it
+        htmlz.write(BOOKS / "tm.calibre-htmlz.html", "index.html")
+    (stories / "tm.mobi").write_bytes(b"BOOKMOBI")
     (stories / "broken.epub").write_bytes(b"PK\x03\x04 not really a zip")
     (stories / "unrated.txt").write_text(
         "The Lantern\n\nChapter 1\n\nThe keeper climbed the stairs.\n", encoding="utf-8"
@@ -36,7 +40,7 @@ def test_the_report_names_every_file_and_what_became_of_it(tmp_path: Path) -> No
     result = cli(tmp_path, "--stories", str(folder(tmp_path)), "ingest")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Ingest: added 3, skipped 1, not read 2, unchanged 0")
+    assert out.startswith("Ingest: added 3, skipped 1, not read 4, unchanged 0")
     assert (
         "  added tm.epub: “The Time Machine”, general (library.toml), 17 chapters, 32,309 words"
         in out
@@ -48,6 +52,8 @@ def test_the_report_names_every_file_and_what_became_of_it(tmp_path: Path) -> No
     assert "  skipped broken.epub: not a readable EPUB" in out
     assert "  not read notes.pdf: a PDF" in out
     assert "  not read draft.md: Markdown is not read" in out
+    assert "  not read tm.htmlz: a calibre HTMLZ: unzip it and add its index.html" in out
+    assert "  not read tm.mobi: a Kindle book: convert it to EPUB" in out
     assert (
         "rated explicit by DEFAULT_RATING (neither the file nor library.toml rates it): unrated.txt"
         in out
@@ -67,7 +73,12 @@ def test_ingest_json_gives_the_same(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["added"] == ["tm-copy.epub", "tm.epub", "unrated.txt"]
     assert report["skipped"][0]["file"] == "broken.epub"
-    assert {r["file"] for r in report["not_read"]} == {"notes.pdf", "draft.md"}
+    assert {r["file"] for r in report["not_read"]} == {
+        "notes.pdf",
+        "draft.md",
+        "tm.htmlz",
+        "tm.mobi",
+    }
     assert report["default_rated"] == ["unrated.txt"]
     files = {f["file"]: f for f in report["files"]}
     tm = files["tm.epub"]
