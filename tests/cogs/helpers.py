@@ -145,3 +145,16 @@ def rate(stories_dir: Path, name: str, rating: str = "general") -> None:
     toml = stories_dir / "library.toml"
     old = toml.read_text(encoding="utf-8") if toml.exists() else ""
     toml.write_text(f'{old}\n["{name}"]\nrating = "{rating}"\n', encoding="utf-8")
+
+
+async def uploaded(env: simcord.Env, stories_dir: Path, file: str) -> bytes | None:
+    """The bytes of a story uploaded with /library add, where the library keeps uploads: a
+    file in the stories folder (SQLite, one host), or the database (PostgreSQL, several)."""
+    bot = env.bot
+    assert isinstance(bot, StoryBot)
+    shared = bot.library.store.shared
+    if shared is not None:
+        assert not (stories_dir / file).exists()  # every host serves it: not one host's file
+        return await shared.upload_data(file)
+    path = stories_dir / file
+    return path.read_bytes() if path.exists() else None

@@ -5,6 +5,7 @@ only in age-restricted channels and never named in a DM."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,9 @@ def grow(stories_dir: Path, name: str, text: str) -> None:
 
 def ingest_elsewhere(settings: Settings) -> None:
     """`python -m bot ingest` in a process of its own, as a host runs it beside the bot."""
+    env = dict(os.environ)
+    if settings.database_url:  # the library is in PostgreSQL (--engine postgresql)
+        env["DATABASE_URL"] = settings.database_url
     subprocess.run(
         [
             sys.executable,
@@ -51,6 +55,7 @@ def ingest_elsewhere(settings: Settings) -> None:
         ],
         check=True,
         capture_output=True,
+        env=env,
     )
 
 

@@ -21,7 +21,7 @@ from cogs._render import SUMMARY_IN_LIST, library_pages
 from cogs.library_admin import story_embed
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
-from tests.cogs.helpers import admin, answer, server, texts
+from tests.cogs.helpers import admin, answer, server, texts, uploaded
 from tests.cogs.helpers import everything as _everything
 from tests.text import epub_fixtures as fx
 
@@ -99,7 +99,7 @@ async def test_library_add_takes_an_epub(simcord_env: simcord.Env, stories_dir: 
         assert line in said, line
     assert f"Fandom: {discord.utils.escape_markdown(FANDOM)}" in said
     assert f"Summary: {fx.SUMMARY}" in said
-    assert (stories_dir / "Redux_Again.epub").read_bytes() == data
+    assert await uploaded(env, stories_dir, "Redux_Again.epub") == data
 
     # rated teen: served in an ordinary channel, as the Archive says
     bot = env.bot
@@ -120,7 +120,7 @@ async def test_library_add_takes_an_html_page(simcord_env: simcord.Env, stories_
     data = fx.archive_html("General Audiences")
     said = _everything(answer(await ada.slash(channel, "library add", file=("redux.htm", data))))
     assert "Story added" in said and "(`redux.htm`)" in said and "Rating: general" in said
-    assert (stories_dir / "redux.htm").read_bytes() == data
+    assert await uploaded(env, stories_dir, "redux.htm") == data
 
 
 def test_metadata_is_shown_as_written_within_limits() -> None:

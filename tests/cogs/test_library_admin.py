@@ -11,10 +11,11 @@ import pytest
 import simcord
 
 from bot.errors import StoryBotError
+from bot.runtime import StoryBot
 from bot.settings import Settings
 from tests.cogs.closing import BuildBot, closing_bots
 from tests.cogs.helpers import admin as _admin
-from tests.cogs.helpers import server
+from tests.cogs.helpers import server, uploaded
 from tests.text import epub_fixtures as fx
 
 __all__ = ["closing_bots"]
@@ -117,7 +118,7 @@ async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_d
     added = await ada.slash(channel, "library add", file=("The Lighthouse.txt", STORY.encode()))
     text = _text(added)
     assert "Story added" in text and "The Lighthouse" in text and "The_Lighthouse.txt" in text
-    assert (stories_dir / "The_Lighthouse.txt").read_text(encoding="utf-8") == STORY
+    assert await uploaded(env, stories_dir, "The_Lighthouse.txt") == STORY.encode()
     assert "The Lighthouse" in _story_titles(env)
 
     same = await ada.slash(channel, "library add", file=("The Lighthouse.txt", STORY.encode()))
@@ -135,8 +136,14 @@ async def test_add_valid_file_then_remove_it(simcord_env: simcord.Env, stories_d
     assert choices[0]["name"] == "The Lighthouse"
     removed = await ada.slash(channel, "library remove", story=choices[0]["value"])
     assert "Removed **The Lighthouse**" in _text(removed)
-    assert not (stories_dir / "The_Lighthouse.txt").exists()
-    assert (stories_dir / "removed" / "The_Lighthouse.txt").read_bytes() == different
+    assert await uploaded(env, stories_dir, "The_Lighthouse.txt") is None
+    bot = env.bot
+    assert isinstance(bot, StoryBot)
+    if bot.library.store.shared is None:  # one host: the file moved aside
+        assert (stories_dir / "removed" / "The_Lighthouse.txt").read_bytes() == different
+        assert "`removed/` folder as `The_Lighthouse.txt`" in _text(removed)
+    else:  # several hosts: the upload's bytes stay in the database
+        assert "stays in the database" in _text(removed)
     assert "The Lighthouse" not in _story_titles(env)
     assert await ada.autocomplete(channel, "library remove", "story", "lightho") == []
 

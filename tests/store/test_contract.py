@@ -146,6 +146,7 @@ async def test_scene_candidates_and_texts(store: Store, tmp_path: Path) -> None:
         == [(p.id, round(p.rank, 9)) for p in await store.scene_candidates(stems, None, 5)]
         != []
     )
+    assert await store.scene_candidates(["everyone"], None, 5)
     story = passages[0].story_id
     cuts = await store.story_passages(story)
     assert (passages[0].chapter, passages[0].first, passages[0].last) in cuts
