@@ -14,7 +14,8 @@ of whose passages have vectors (``ready``), and says nothing of the others.
 
 Ranking is brute force: the vectors of the ready stories (stored as int8, 384 bytes a
 passage), read once per library generation into one float32 matrix in memory (1,536 bytes a
-passage: 25 MB for SCENE_VECTORS_MB's 20), times the description's vector, in numpy.
+distinct passage text: 25 MB for SCENE_VECTORS_MB's 20), times the description's vector, in
+numpy.
 """
 
 from __future__ import annotations
