@@ -257,7 +257,7 @@ def _labels(
                     labels.setdefault(path, (element_text(a), _fragment(href)))
     elif ncx is not None:
         root = parse_xml(box.read(ncx.href), ncx.href)
-        for point in _children(root, "navPoint"):
+        for point in _children(root, "navpoint"):  # local() lowers tags
             content = next(iter(_children(point, "content")), None)
             label = next(iter(_children(point, "text")), None)
             if content is not None and content.get("src"):

@@ -321,3 +321,28 @@ def test_calibre_epub_of_an_illustrated_book_reads_as_its_txt() -> None:
     assert [c.label for c in story.chapters] == [c.label for c in reference.chapters]
     for i, chapter in enumerate(story.chapters):
         assert "Illustration" not in text_of(story, i), chapter.label
+
+
+def test_an_epub_toc_names_chapters_that_have_no_heading() -> None:
+    """Chapter documents with no heading of their own take the names the NCX gives them
+    (written with the suite's EPUB helpers, as no tool here writes such a book): labels from
+    the table of contents, numbers 1..N, every word of the text kept."""
+    from tests.text.epub_fixtures import CONTAINER, make_epub, ncx, opf, xhtml
+
+    texts = [
+        "The Time Traveller was expounding a recondite matter to us.",
+        "I think that at that time none of us quite believed in the Time Machine.",
+        "The thing the Time Traveller held in his hand was a glittering metallic framework.",
+    ]
+    files: dict[str, str | bytes] = {"META-INF/container.xml": CONTAINER}
+    for i, text in enumerate(texts):
+        files[f"OEBPS/c{i}.xhtml"] = xhtml(f"<p>{text}</p><p>{text} Again.</p>")
+    docs = [(f"c{i}", f"c{i}.xhtml") for i in range(len(texts))]
+    extra = '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+    files["OEBPS/content.opf"] = opf("<dc:title>Nameless</dc:title>", docs, extra_items=extra)
+    names = ["I. Introduction", "II. The Machine", "III. The Time Traveller Returns"]
+    files["OEBPS/toc.ncx"] = ncx([(name, f"c{i}.xhtml") for i, name in enumerate(names)])
+    story = process(make_epub(files), "nameless.epub")
+    assert [(c.number, c.label) for c in story.chapters] == list(enumerate(names, 1))
+    for i, text in enumerate(texts):
+        assert [t for _, t in story.chapters[i].paragraphs] == [text, f"{text} Again."]
