@@ -381,10 +381,16 @@ def _load(job: _Job) -> _Loaded:
     state = FileState(size, mtime_ns, digest, meta_hash)
     if digest == job.old_hash:
         return _Loaded(name, state=state)
+    lines = data.count(b"\n") if name.lower().endswith(".txt") else 0
+    if lines > 2 * MAX_PARAGRAPHS:  # before parsing: parsing them is what takes the memory
+        return _Loaded(name, problem=too_many_paragraphs(lines, "lines"))
     try:
         parsed = process(data, name, meta, max_text=job.max_text)
     except StoryBotError as exc:
         return _Loaded(name, problem=exc.message)
+    paragraphs = sum(len(chapter.paragraphs) for chapter in parsed.chapters)
+    if paragraphs > MAX_PARAGRAPHS:
+        return _Loaded(name, problem=too_many_paragraphs(paragraphs))
     # parsed.meta: library.toml's fields over what an EPUB or HTML file says of itself
     source: RatingSource = "library.toml" if meta.rating else "file"
     if parsed.meta.rating is None:  # nothing rates it: DEFAULT_RATING, failing closed
@@ -395,6 +401,22 @@ def _load(job: _Job) -> _Loaded:
         name,
         write=StoryWrite(name, parsed, parsed.meta, state),
         report=file_report(name, parsed, source),
+    )
+
+
+# A story of more paragraphs than this is refused by name: storing one costs memory per
+# paragraph whatever its length, and 3 million one-word paragraphs (a 15 MB file) took the
+# store past 1 GiB. A long novel has about 20,000; MAX_STORY_MB (20) of prose, about 150,000.
+MAX_PARAGRAPHS = 200_000
+
+
+def too_many_paragraphs(count: int, what: str = "paragraphs") -> str:
+    """Why a story of ``count`` paragraphs (or, in a .txt, lines: twice as many allowed) is
+    refused."""
+    limit = MAX_PARAGRAPHS * (2 if what == "lines" else 1)
+    return (
+        f"too many {what}: {count:,}, the limit is {limit:,} (each paragraph costs memory to"
+        " read and store, however short)"
     )
 
 

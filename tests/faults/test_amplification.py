@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import bot.ingest
 import bot.library_admin
 import bot.text
 from bot.library import Library
@@ -119,3 +120,30 @@ async def test_an_upload_is_parsed_off_the_event_loop(
         f"/library add of a 12 MB page: the event loop's longest pause {max(gaps):.2f} s"
     )
     assert parsed_on and threading.main_thread() not in parsed_on
+
+
+def _tiny_paragraphs(count: int, separator: str) -> bytes:
+    """A story of ``count`` one-word paragraphs (3 bytes each, and the separator)."""
+    body = separator.join(f"a{n % 10}." for n in range(count))
+    return f"Tiny\n\nChapter 1\n\n{body}\n".encode()
+
+
+@pytest.mark.parametrize("separator", ["\n\n", "\n"], ids=["blank-lines", "one-per-line"])
+def test_millions_of_tiny_paragraphs_are_refused_before_parsing(
+    tmp_path: Path, separator: str
+) -> None:
+    """Before the fix: 3 M tiny paragraphs (15 MB) ran the store out of memory under 1 GiB
+    (MemoryError in write_stories, an 888 MB peak, 131 s): nothing stored."""
+    data = _tiny_paragraphs(3_000_000, separator)
+    assert len(data) <= 15 * 1024 * 1024  # under MAX_STORY_MB
+    out, story = ingest(tmp_path, "tiny.txt", data)
+    assert "skipped tiny.txt" in out and "too many lines" in out, out
+    assert story == "null"
+
+
+def test_the_most_paragraphs_a_story_may_have_are_stored(tmp_path: Path) -> None:
+    """Just under the paragraph limit: accepted, every paragraph stored, under the bound."""
+    count = bot.ingest.MAX_PARAGRAPHS - 10
+    out, story = ingest(tmp_path, "many.txt", _tiny_paragraphs(count, "\n\n"))
+    assert "added 2" in out, out
+    assert json.loads(story)["words"] == count
