@@ -206,7 +206,7 @@ async def test_read_only_copy_serves_and_cannot_write(
 
 
 async def test_read_only_without_a_database_says_so(tmp_path: Path) -> None:
-    with pytest.raises(StoryBotError, match="cannot open the database"):
+    with pytest.raises(StoryBotError, match="does not exist: READ_ONLY serves a copy"):
         await SQLiteStore.open(tmp_path / "missing.db", read_only=True)
     # aiosqlite stops its worker thread after the failed connect answers; let it finish while
     # the loop is still open (else it reports "Event loop is closed" from its thread)
