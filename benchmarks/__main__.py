@@ -11,7 +11,7 @@ import os
 import platform
 
 from benchmarks import bot as running_bot
-from benchmarks import formats, ingest, memory, readers, scene_vectors, scenes, search
+from benchmarks import formats, ingest, memory, postgres, readers, scene_vectors, scenes, search
 
 
 def main() -> None:
@@ -35,6 +35,10 @@ def main() -> None:
     ingest.print_table("Quote search, no paragraph repeated", search_rows)
     scene_rows = scenes.run(db_path, ingests=1, times=times)
     ingest.print_table("Scene search, no paragraph repeated", scene_rows)
+    # the same library in PostgreSQL beside a fresh SQLite, on a cluster started here
+    # (BENCH_PG_MB: a smaller library for PostgreSQL, whose ingest is much slower)
+    pg_mb = float(os.environ.get("BENCH_PG_MB", str(target)))
+    ingest.print_table("SQLite and PostgreSQL, no paragraph repeated", postgres.run(pg_mb))
     # after the library with no paragraph repeated: its budgeted part gets vectors (a copy)
     ingest.print_table("Scene search by meaning", scene_vectors.run())
     running_bot.BIG_DB.unlink(missing_ok=True)  # take a copy of the database just ingested
