@@ -43,7 +43,7 @@ from bot.search.hits import chapter_label, or_none
 from bot.search.snippets import Marks, joined, snippet
 from bot.search.vocabulary import Cached, WordList, load_words
 from bot.store import Store
-from bot.text.normalize import query_tokens, word_spans, words
+from bot.text.normalize import phrase_test, query_tokens, word_spans, words
 
 LOOKUP_EXTRA = 5  # texts looked up beyond the hits wanted, for lines a story repeats
 
@@ -57,6 +57,7 @@ FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
 SHORT_WORDS = 4  # a query of at most this many words also looks at texts holding one key
 COMMON_SHARE = 0.2  # a word in more than this share of texts finds nothing useful
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
+PHRASE_SCAN = 1000  # texts holding those words read to rule the phrase out (_no_phrase)
 
 
 # ---- query text -----------------------------------------------------------------------------
@@ -82,13 +83,15 @@ class _Candidate:
 
 
 class _Normaliser:
-    """Folds and scores texts for one query, each text once (the stages may meet a text twice)."""
+    """Folds and scores texts for one query, each text once (the stages may meet a text twice),
+    and each distinct run of words once (a score depends on the words alone, and a library
+    may hold a paragraph many times with other punctuation)."""
 
     def __init__(self, query: Sequence[str]) -> None:
         self.query = query
         self.joined = " ".join(query)
         self._normal: dict[int, str] = {}
-        self._scored: dict[tuple[int, MatchKind], tuple[MatchKind, float, int, int]] = {}
+        self._scored: dict[tuple[str, MatchKind], tuple[MatchKind, float, int, int]] = {}
 
     def candidate(self, t: IndexedText, rank: float, kind: MatchKind) -> _Candidate:
         normal = self._normal.get(t.id)
@@ -96,8 +99,13 @@ class _Normaliser:
             normal = self._normal[t.id] = " ".join(words(t.text))
         return _Candidate(t, rank, kind, normal)
 
+    def folded(self) -> list[int]:
+        """The ids of the texts folded so far that have words (and scored, those that held
+        every query word)."""
+        return [text_id for text_id, normal in self._normal.items() if normal]
+
     def score(self, c: _Candidate) -> None:
-        key = (c.text.id, c.kind)
+        key = (c.normal, c.kind)
         done = self._scored.get(key)
         if done is None:
             _score(c, self.query, self.joined)
@@ -328,8 +336,9 @@ class QuoteSearch:
 
         FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
         words reads their whole doclists and positions); the phrase and the other words are
-        checked here. Only when the rare words are in too many texts to look at them all
-        does FTS5 check the phrase itself."""
+        checked here. When the rare words are in more texts than that, the rest of them are
+        read to rule the phrase out (``_no_phrase``); only when they cannot does FTS5 check
+        the phrase itself."""
         rarest = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
         rows, complete = await self._store.texts_with_all(
             rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
@@ -343,12 +352,41 @@ class QuoteSearch:
                 held.append(c)
         exact = [c for c in held if c.kind == "exact"]
         if not exact and not complete:
+            if await self._no_phrase(query, rarest, story_ids, normaliser):
+                return held, []
             phrase, _ = await self._store.texts_with_phrase(query, story_ids, CANDIDATES)
             exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
             for c in exact:
                 normaliser.score(c)
             exact = [c for c in exact if c.kind == "exact"]
         return held, exact
+
+    async def _no_phrase(
+        self, query: list[str], rarest: list[str], story_ids: StoryIds, normaliser: _Normaliser
+    ) -> bool:
+        """Whether it is certain that no text in scope holds the query as a phrase: True when
+        at most PHRASE_SCAN texts hold its rarest words and none of them holds the phrase.
+
+        Every text holding the phrase holds its rarest words, so reading those texts here
+        answers what FTS5's phrase check would (which reads the positions of every word of
+        the phrase, "the" and "and" too: several times slower). Those already folded were
+        looked at (none held the phrase); plain text is looked at without cutting it into
+        words (``phrase_test``). False, and FTS5 checks the phrase, when there are too many
+        texts to read or one of them may hold it."""
+        unread = await self._store.texts_with_all_besides(
+            rarest, story_ids, PHRASE_SCAN, normaliser.folded()
+        )
+        if unread is None:
+            return False
+        holds = phrase_test(query)
+        for t in unread:
+            found = holds(t.text)
+            if found is None:  # not plain: fold it as a candidate would be
+                normal = normaliser.candidate(t, 0.0, "exact").normal
+                found = not normal or f" {normal} ".find(f" {normaliser.joined} ") >= 0
+            if found:
+                return False
+        return True
 
     async def _fuzzy(
         self,

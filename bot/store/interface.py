@@ -15,7 +15,7 @@ Conventions every engine keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -278,6 +278,18 @@ class Store(ClubStore, VectorStore, Protocol):
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
     ) -> Found:
         """Texts holding the words as a phrase (unranked)."""
+        ...
+
+    async def texts_with_all_besides(
+        self,
+        words: Sequence[str],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        besides: Collection[int],
+    ) -> list[IndexedText] | None:
+        """Every text holding every word but those in ``besides`` (texts the caller has read),
+        in no order; None, reading no text, when more than ``limit`` texts hold them (those
+        in ``besides`` counted)."""
         ...
 
     async def texts_with_two_of(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 
 _PUNCT = str.maketrans(
     {
@@ -20,11 +21,12 @@ _PUNCT = str.maketrans(
         "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
     }
 )  # fmt: skip
-_SPACES = re.compile(r"\s+")
+_STRAIGHTENED = {chr(k): v for k, v in _PUNCT.items()}
+_STRAIGHTEN = re.compile("[" + re.escape("".join(_STRAIGHTENED)) + "]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # A word as FTS5's unicode61 sees one: letters and digits (the underscore is punctuation to
 # FTS5). Combining marks stay inside the word so a decomposed "fiancé" is one word.
 _WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
-_LETTERS = re.compile(r"[^\W_]+")  # _WORD, for text without combining marks
 # a character other than ASCII and the punctuation _PUNCT straightens ("ʼ" is a letter)
 _NOT_PLAIN = re.compile(
     "[^\x00-\x7f" + "".join(chr(c) for c in sorted(_PUNCT) if not chr(c).isalnum()) + "]"
@@ -36,12 +38,32 @@ def fold(text: str) -> str:
 
     ``str.lower`` rather than ``casefold``: FTS5 keeps "ß" as it is, and so must we.
     """
-    text = text.translate(_PUNCT).lower()
+    # What text.translate(_PUNCT), then NFKD and dropping combining marks over the whole text,
+    # then collapsing whitespace with a regular expression, would give (tests/text/
+    # test_normalize.py holds them equal), several times faster on long text: only the
+    # non-ASCII runs are decomposed (an ASCII character is its own decomposition and no mark
+    # moves across it), and str.split collapses the same whitespace as \s+.
+    text = _STRAIGHTEN.sub(_straightened, text).lower()
     if not text.isascii():
-        text = "".join(
-            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-        ).lower()
-    return _SPACES.sub(" ", text).strip()
+        text = _NON_ASCII.sub(_decomposed, text).lower()
+    return " ".join(text.split())
+
+
+def _straightened(match: re.Match[str]) -> str:
+    return _STRAIGHTENED[match.group()]
+
+
+def _decomposed(match: re.Match[str]) -> str:
+    """A run of non-ASCII characters, decomposed (NFKD), without its combining marks."""
+    decomposed = unicodedata.normalize("NFKD", match.group())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# What separates words (below), byte by byte of the UTF-8: ASCII other than letters and
+# digits. A byte of a multi-byte character is 0x80 or above: in plain text every such
+# character is punctuation (_PLAIN_SEPARATORS); in other text it is kept and looked at again.
+_PLAIN_SEPARATORS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+_ASCII_SEPARATORS = bytes(c if c >= 0x80 or chr(c).isalnum() else 32 for c in range(256))
 
 
 def words(text: str) -> list[str]:
@@ -50,13 +72,48 @@ def words(text: str) -> list[str]:
     The same words, in the same order, as ``word_spans(text)``: folding maps punctuation to
     punctuation and never joins or splits words.
     """
-    # The same as _WORD.findall(fold(text)), two to four times faster (search reads hundreds
-    # of paragraphs per query): text whose only non-ASCII characters are quotes, dashes and
-    # the like, which folding turns into other punctuation, has its words cut as they are.
+    # The same as _WORD.findall(fold(text)), several times faster (search reads hundreds of
+    # paragraphs per query): words are cut at ASCII punctuation and spaces by bytes.translate
+    # rather than a regular expression. In plain text, whose only non-ASCII characters are
+    # quotes, dashes and the like (which folding turns into other punctuation), those cut
+    # words too, and nothing is folded; in other text, the few pieces holding a non-ASCII
+    # character are cut again by _WORD.
     text = text.lower()
-    if _NOT_PLAIN.search(text) is None:
-        return _LETTERS.findall(text)
-    return _WORD.findall(fold(text))
+    if text.isascii() or _NOT_PLAIN.search(text) is None:
+        return text.encode().translate(_PLAIN_SEPARATORS).decode("ascii").split()
+    folded = fold(text).encode(errors="surrogatepass")  # a lone surrogate stays one
+    pieces = folded.translate(_ASCII_SEPARATORS).decode(errors="surrogatepass").split()
+    out: list[str] = []
+    for piece in pieces:
+        if piece.isascii():
+            out.append(piece)
+        else:
+            out += _WORD.findall(piece)
+    return out
+
+
+def phrase_test(phrase: Sequence[str]) -> Callable[[str], bool | None]:
+    """A quick test of whether ``words(text)`` holds ``phrase`` (a non-empty list of words as
+    ``words`` cuts them), one word after another, without cutting the text into words: True
+    or False for plain text (see ``words``); None for other text, which must be cut with
+    ``words`` to tell."""
+    # In plain text a word is a run of ASCII letters and digits, and anything else parts
+    # words. The pattern starts with the first word (the look-behind after it says no letter
+    # comes before), so the regular expression engine can skip ahead to where that word is.
+    first = re.escape(phrase[0])
+    pattern = re.compile(
+        f"{first}(?<![a-z0-9]{first})"
+        + "".join(f"[^a-z0-9]+{re.escape(word)}" for word in phrase[1:])
+        + "(?![a-z0-9])"
+    )
+
+    def holds(text: str) -> bool | None:
+        text = text.lower()
+        if text.isascii() or _NOT_PLAIN.search(text) is None:
+            return pattern.search(text) is not None
+        return None
+
+    return holds
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:

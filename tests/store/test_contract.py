@@ -110,11 +110,30 @@ async def test_quote_candidates_in_a_scope(store: Store, tmp_path: Path) -> None
     assert len(await store.paragraphs_with_phrase(["soaked", "in", "sorry"], mine, 5)) == 1
 
 
+async def test_texts_holding_all_words_but_those_read(store: Store, tmp_path: Path) -> None:
+    await _seeded(store, tmp_path)
+    every, complete = await store.texts_with_all(["willow"], None, 100_000, rank_cap=0)
+    assert complete and len(every) > 10
+    ids = sorted(t.id for t, _ in every)
+    read = ids[:3]
+    rest = await store.texts_with_all_besides(["willow"], None, len(ids), read)
+    assert rest is not None and sorted(t.id for t in rest) == ids[3:]
+    assert {t.id: t.text for t in rest} == {t.id: t.text for t, _ in every if t.id not in read}
+    assert await store.texts_with_all_besides(["willow"], None, len(ids) - 1, read) is None
+    assert await store.texts_with_all_besides(["willow"], None, len(ids), ids) == []
+    assert await store.texts_with_all_besides(["willow"], [], 5, []) == []
+    story = (await store.list_stories())[0]
+    mine, _ = await store.texts_with_all(["the"], [story.id], 100_000, rank_cap=0)
+    scoped = await store.texts_with_all_besides(["the"], [story.id], 100_000, [])
+    assert scoped is not None and sorted(t.id for t in scoped) == sorted(t.id for t, _ in mine)
+
+
 async def test_query_words_are_only_words(store: Store, tmp_path: Path) -> None:
     await _seeded(store, tmp_path)
     for word in ["'", "\\", "a:*", "&", "|", "!", "<->", '"', "(", "NEAR", "*"]:
         await store.texts_with_all([word], None, 5, rank_cap=300)
         await store.texts_with_phrase([word, "the"], None, 5)
+        await store.texts_with_all_besides([word], None, 5, [1])
         await store.texts_with_two_of([[word], ["the"]], None, 5, rank_cap=300)
         await store.scene_candidates([word], None, 5)
 

@@ -10,7 +10,7 @@ so a rank means the same on both engines and never costs a scan of the index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import combinations
 
 from bot.models import IndexedText, Paragraph
@@ -76,6 +76,32 @@ class SearchSQL(PGBase):
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
     ) -> Found:
         return await self._candidates(phrase_query(words), list(words), story_ids, limit, 0)
+
+    async def texts_with_all_besides(
+        self,
+        words: Sequence[str],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        besides: Collection[int],
+    ) -> list[IndexedText] | None:
+        if not words or (story_ids is not None and not story_ids):
+            return []
+        scope = _text_scope(3) if story_ids is not None else ""
+        params = [list(story_ids)] if story_ids is not None else []
+        ids = await self._all(
+            f"SELECT t.id FROM texts t WHERE t.tsv @@ $1::tsquery{scope} LIMIT $2",
+            all_words_query(words),
+            limit + 1,
+            *params,
+        )
+        if len(ids) > limit:
+            return None
+        skip = set(besides)
+        unread = [r[0] for r in ids if r[0] not in skip]
+        if not unread:
+            return []
+        rows = await self._all("SELECT id, text FROM texts WHERE id = ANY($1::bigint[])", unread)
+        return [IndexedText(r[0], r[1]) for r in rows]
 
     async def texts_with_two_of(
         self,

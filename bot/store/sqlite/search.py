@@ -14,7 +14,7 @@ which is cheaper: the caller knows when its stories are all of them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -83,12 +83,13 @@ class _Scope:
         # long list (a channel without mature stories) that is hundreds of probes per text
         return f" AND +p.story_id IN ({','.join('?' * len(self.story_ids))})"
 
-    def over_texts(self) -> str:
-        """A WHERE fragment over texts ``t``: some paragraph in scope holds the text."""
+    def over_texts(self, text_id: str = "t.id") -> str:
+        """A WHERE fragment over texts (their ids: ``text_id``): some paragraph in scope holds
+        the text."""
         if self.story_ids is None:
             return ""
         return (
-            " AND EXISTS (SELECT 1 FROM paragraphs p WHERE p.text_id = t.id"
+            f" AND EXISTS (SELECT 1 FROM paragraphs p WHERE p.text_id = {text_id}"
             f"{self.over_paragraphs()})"
         )
 
@@ -115,6 +116,32 @@ class SearchSQL(SQLBase):
         """Texts holding the words as a phrase (see ``_candidates``)."""
         return await self._candidates(phrase_query(words), story_ids, limit, 0)
 
+    async def texts_with_all_besides(
+        self,
+        words: Sequence[str],
+        story_ids: Sequence[int] | None,
+        limit: int,
+        besides: Collection[int],
+    ) -> list[IndexedText] | None:
+        """Every text in scope holding every word but those in ``besides``, in no order; None
+        when more than ``limit`` texts in scope hold them. One query: the ids first, and the
+        texts only when there are few enough."""
+        scope = _Scope.of(story_ids)
+        if scope.empty or not words:
+            return []
+        skip = list(dict.fromkeys(besides))
+        rows = await self._all(
+            "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
+            f"{scope.over_texts('rowid')} LIMIT ?)"
+            " SELECT NULL, NULL, count(*) FROM r UNION ALL"
+            " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
+            f" WHERE (SELECT count(*) FROM r) <= ? AND r.id NOT IN ({','.join('?' * len(skip))})",
+            (all_words_query(words), *scope.params, limit + 1, limit, *skip),
+        )
+        if any(r[0] is None and r[2] > limit for r in rows):
+            return None
+        return [IndexedText(r[0], r[1]) for r in rows if r[0] is not None]
+
     async def texts_with_two_of(
         self,
         keys: Sequence[Sequence[str]],
@@ -140,12 +167,10 @@ class SearchSQL(SQLBase):
         scope = _Scope.of(story_ids)
         if scope.empty:
             return [], True
-        select = (
-            "SELECT t.id, t.text, {rank} FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
-            f" WHERE texts_fts MATCH ?{scope.over_texts()}{{order}} LIMIT ?"
-        )
         rows = await self._all(
-            select.format(rank="0.0", order=""), (fts_query, *scope.params, limit + 1)
+            "SELECT t.id, t.text, 0.0 FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
+            f" WHERE texts_fts MATCH ?{scope.over_texts()} LIMIT ?",
+            (fts_query, *scope.params, limit + 1),
         )
         complete = len(rows) <= limit
         if not complete and rank_cap > 0:
@@ -155,8 +180,12 @@ class SearchSQL(SQLBase):
                 (fts_query, rank_cap + 1),
             )
             if int(count[0][0]) <= rank_cap:
+                # best first, ties by id (as PostgreSQL orders them); ranked without the
+                # texts, which are read for the best only
                 rows = await self._all(
-                    select.format(rank="texts_fts.rank", order=" ORDER BY texts_fts.rank"),
+                    "SELECT t.id, t.text, m.r FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
+                    f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('rowid')}"
+                    " ORDER BY r, id LIMIT ?) AS m JOIN texts t ON t.id = m.id ORDER BY m.r, m.id",
                     (fts_query, *scope.params, limit),
                 )
         found = [(IndexedText(r[0], r[1]), float(r[2])) for r in rows]

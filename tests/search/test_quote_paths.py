@@ -1,0 +1,136 @@
+"""The quick paths of quote search give what the plain ones gave.
+
+``words`` and ``fold`` are held equal to their plain definitions; ``phrase_test`` to looking
+for the phrase in a text's words; and the all-words stage, which reads the texts holding the
+rarest words to rule a phrase out before asking FTS5 for it (``QuoteSearch._no_phrase``),
+answers as FTS5's phrase check does, on a library where those words are in more texts than
+a stage reads.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bot.search.quote as quote_module
+from bot.library import Library
+from bot.settings import Settings
+from bot.text.normalize import _NOT_PLAIN, _PUNCT, _WORD, fold, phrase_test, words
+
+_ALPHABET = "aBcÉé\u0301\u034fßİıŁ½x’‘“”—–…\u00a0 \t\n\x1c\u2028'-_.🧛™℃ΣΔǅ\ufb01" + "ab" * 5
+
+
+def _fold_plainly(text: str) -> str:
+    text = text.translate(_PUNCT).lower()
+    if not text.isascii():
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        ).lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _words_plainly(text: str) -> list[str]:
+    text = text.lower()
+    if _NOT_PLAIN.search(text) is None:
+        return re.findall(r"[^\W_]+", text)
+    return _WORD.findall(_fold_plainly(text))
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=_ALPHABET, max_size=40) | st.text())
+def test_fold_and_words_are_their_plain_definitions(text: str) -> None:
+    assert fold(text) == _fold_plainly(text)
+    assert words(text) == _words_plainly(text)
+
+
+@settings(max_examples=1000)
+@given(
+    st.text(alphabet="ab AB1’“”—…\u00a0-'_.,\tté", max_size=30),
+    st.lists(st.sampled_from(["a", "b", "ab", "aa", "1", "t", "te", "ba"]), min_size=1, max_size=3),
+    st.data(),
+)
+def test_phrase_test_agrees_with_the_words(
+    text: str, other: list[str], data: st.DataObject
+) -> None:
+    cut = words(text)
+    phrase = other
+    if cut and data.draw(st.booleans()):
+        start = data.draw(st.integers(0, len(cut) - 1))
+        phrase = cut[start : data.draw(st.integers(start + 1, len(cut)))]
+    found = phrase_test(phrase)(text)
+    if found is not None:  # None: not plain text, to be cut with words()
+        assert found == (f" {' '.join(phrase)} " in f" {' '.join(cut)} ")
+
+
+_FILLER = "Harriet waited by the old mill pond while the rain kept falling on the roof"
+_LINE = (
+    "The rain kept falling on the old mill pond while Harriet waited by the roof, and nobody"
+    " came to see them at all that long grey evening."
+)
+
+
+@pytest.fixture
+async def crowded(tmp_path: Path) -> AsyncIterator[Library]:
+    """A library of 31 paragraphs holding the same words, each a little different: one of
+    them, longer than the rest (so BM25 puts it last), holds "falling on the old mill pond"."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    for n in range(6):
+        paragraphs = [f"{_FILLER}, said voice {n}-{k}." for k in range(5)]
+        if n == 5:
+            paragraphs.append(_LINE)
+        (folder / f"{n:03d}_story.txt").write_text(
+            f"Story {n}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
+        )
+    settings = Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
+    library = await Library.open(settings)
+    await library.ingest()
+    try:
+        yield library
+    finally:
+        await library.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "falling on the old mill pond",  # held by one text, beyond the first read
+        "waited by the mill pond while",  # a word dropped: held by none
+        "the rain kept falling on the old mill pond while",
+        "mill pond while the rain",  # held by every text: found in the first read
+        "kept falling on the mill pond",
+    ],
+)
+async def test_ruling_a_phrase_out_answers_as_fts5_does(
+    crowded: Library, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # fewer candidates than texts holding the rarest words: the phrase is not among them
+    monkeypatch.setattr(quote_module, "CANDIDATES", 4)
+    asked: list[object] = []
+    phrase_check = crowded.store.texts_with_phrase
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args)
+        return await phrase_check(*args, **kwargs)
+
+    monkeypatch.setattr(crowded.store, "texts_with_phrase", counted)
+    monkeypatch.setattr(quote_module, "PHRASE_SCAN", 0)  # too many to read: FTS5 decides
+    by_fts5 = await crowded.quote(text, mature_ok=True, limit=10)
+    stage_decided = not asked  # the phrase was in the first texts read
+    asked.clear()
+    monkeypatch.setattr(quote_module, "PHRASE_SCAN", 1000)
+    read = await crowded.quote(text, mature_ok=True, limit=10)
+    assert read == by_fts5
+    # FTS5 is asked only when the phrase may be there
+    assert bool(asked) == (read.match == "exact" and not stage_decided)
+    if text.startswith("falling"):
+        assert read.match == "exact" and read.hits[0].text == _LINE and not stage_decided
+    if text.startswith("waited"):
+        assert read.match == "words"
