@@ -132,7 +132,7 @@ class SearchSQL(SQLBase):
         skip = list(dict.fromkeys(besides))
         rows = await self._all(
             "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
-            f"{scope.over_texts('rowid')} LIMIT ?)"
+            f"{scope.over_texts('texts_fts.rowid')} LIMIT ?)"
             " SELECT NULL, NULL, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
             f" WHERE (SELECT count(*) FROM r) <= ? AND r.id NOT IN ({','.join('?' * len(skip))})",
@@ -184,7 +184,7 @@ class SearchSQL(SQLBase):
                 # texts, which are read for the best only
                 rows = await self._all(
                     "SELECT t.id, t.text, m.r FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
-                    f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('rowid')}"
+                    f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')}"
                     " ORDER BY r, id LIMIT ?) AS m JOIN texts t ON t.id = m.id ORDER BY m.r, m.id",
                     (fts_query, *scope.params, limit),
                 )
