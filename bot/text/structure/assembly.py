@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 from bot.models import ParsedChapter
+from bot.text.structure.draft import _Draft
 from bot.text.structure.front_matter import _drop_front_matter, _front_matter_line
 from bot.text.structure.headings import _BLANK, _BREAK, _END, _NOTE_ITEM, _Heading
 from bot.text.structure.left_out import leave_out
 from bot.text.structure.paragraphs import MAX_PARAGRAPH, Item, split_long
 from bot.text.structure.patterns import _BYLINE, _META, _NOTE
-
-
-@dataclass(slots=True)
-class _Draft:
-    heading: _Heading | None
-    notes: list[str]
-    paragraphs: list[tuple[int, str]]
-    # how many notes came before each paragraph, so one turned into a note takes its place
-    # among them in reading order
-    marks: list[int] = field(default_factory=list)
-
-    def note_paragraph(self, index: int) -> None:
-        """Move paragraph ``index`` (the first or the last) to the notes, where it was read."""
-        _, text = self.paragraphs.pop(index)
-        self.notes.insert(self.marks.pop(index), text)
 
 
 def _is_note(text: str) -> bool:

@@ -4,8 +4,8 @@ illustration captions, a preface or contents list."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+from bot.text.structure.draft import _Draft
 from bot.text.structure.headings import _ends_sentence, _heading
 from bot.text.structure.left_out import leave_out
 from bot.text.structure.paragraphs import Item
@@ -16,9 +16,6 @@ from bot.text.structure.patterns import (
     _GUTENBERG_START,
     _GUTENBERG_TITLE,
 )
-
-if TYPE_CHECKING:
-    from bot.text.structure.assembly import _Draft
 
 
 def _split_gutenberg(text: str) -> tuple[str, str, str | None] | None:
