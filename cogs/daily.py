@@ -32,6 +32,7 @@ from bot.runtime import StoryBot, tell
 from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
 from cogs._context import channel_mature_ok
+from cogs._deadline import in_time
 from cogs.excerpt import excerpt_message
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ class DailyCog(commands.Cog):
             story_file=chosen.file if chosen else None,
             last_posted=daily.first_last_posted(at, daily.zone(zone), now),
         )
-        await self.library.set_daily_schedule(schedule)
+        # a write: under another process's lock it is deferred in time, then told by followup
+        await in_time(interaction, self.library.set_daily_schedule(schedule), ephemeral=True)
         if self._schedules is not None:
             self._schedules[schedule.guild_id] = schedule
         log.info(
@@ -162,7 +164,8 @@ class DailyCog(commands.Cog):
         assert interaction.guild_id is not None
         if self._schedules is not None:
             self._schedules.pop(interaction.guild_id, None)
-        if await self.library.delete_daily_schedule(interaction.guild_id):
+        deleting = self.library.delete_daily_schedule(interaction.guild_id)
+        if await in_time(interaction, deleting, ephemeral=True):
             log.info("daily excerpt off in guild %s", interaction.guild_id)
             await tell(interaction, "The daily excerpt is off.")
         else:

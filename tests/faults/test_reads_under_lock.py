@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable
 from typing import Any
 
+import discord
 import pytest
 import simcord
 
@@ -124,3 +125,25 @@ async def test_under_the_lock_pages_turn_and_a_bookmark_is_deferred_in_time(
     gc.collect()
     await asyncio.sleep(0)
     assert errors == []
+
+
+async def test_under_the_lock_daily_set_is_deferred_in_time(
+    simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = simcord_env.bot
+    assert isinstance(bot, StoryBot)
+    if bot.settings.database_url:
+        pytest.skip("SQLite's write lock")
+    monkeypatch.setattr("cogs._deadline.DEFER_AFTER", 0.0)  # as above: simcord's clock
+    s = server(simcord_env, channel="daily")
+    role = s.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    ada = s.guild.add_member(simcord_env.create_user("ada"), roles=[role])
+    done, sent = await _held_for(
+        simcord_env, 8.0, ada.slash(s.channel, "daily set", channel=s.channel, time="08:30")
+    )
+    # deferred ("thinking", type 5) while the lock was held; the schedule written after it
+    assert sent == [5], sent
+    assert "at **08:30** (UTC)" in answer(done).content, answer(done).content
+    assert s.guild.id is not None
+    schedule = await bot.library.daily_schedule(s.guild.id)
+    assert schedule is not None and schedule.time == "08:30"
