@@ -29,6 +29,7 @@ from cogs._choices import chapter_choices, story_choices
 from cogs._club_post import NONE, Releaser, missing_permissions
 from cogs._club_views import ClubButton, result_text, stamp, status_embed
 from cogs._context import Interaction, channel_mature_ok, library_of, mature_ok, report
+from cogs._deadline import in_time
 from cogs._follow_news import FollowNews
 from cogs._render import escape
 
@@ -186,9 +187,10 @@ class ClubCog(commands.Cog):
             state="active",
             starter_id=interaction.user.id,
         )
-        club, found = await library_of(interaction).clubs.start(
+        starting_club = library_of(interaction).clubs.start(
             schedule, story, starting, mature_ok=channel_mature_ok(target), now=now
         )
+        club, found = await in_time(interaction, starting_club, ephemeral=True)
         first = rules.next_chapter(found, club)
         assert club.next_due is not None and first is not None
         text = (
@@ -223,7 +225,8 @@ class ClubCog(commands.Cog):
         if not await require_manager(interaction):
             return
         _writable(interaction)
-        if await library_of(interaction).clubs.stop(club_channel_id(interaction)):
+        stopping = library_of(interaction).clubs.stop(club_channel_id(interaction))
+        if await in_time(interaction, stopping, ephemeral=True):
             await tell(interaction, "The club is stopped. Start another with /club start.")
         else:
             await tell(interaction, rules.NO_CLUB)
@@ -237,7 +240,8 @@ class ClubCog(commands.Cog):
             return
         _writable(interaction)
         clubs = library_of(interaction).clubs
-        await clubs.set_manager_role(interaction.guild.id, role.id if role else None)
+        setting = clubs.set_manager_role(interaction.guild.id, role.id if role else None)
+        await in_time(interaction, setting, ephemeral=True)
         if role is None:
             await tell(interaction, "Clubs are managed by members with *Manage Server* only.")
         else:
@@ -265,7 +269,8 @@ class ClubCog(commands.Cog):
         if not await require_manager(interaction):
             return
         _writable(interaction)
-        await library_of(interaction).clubs.pause(club_channel_id(interaction))
+        pausing = library_of(interaction).clubs.pause(club_channel_id(interaction))
+        await in_time(interaction, pausing, ephemeral=True)
         await tell(interaction, "The club is paused. /club resume goes on.")
 
     @club_group.command(name="resume")
@@ -274,9 +279,10 @@ class ClubCog(commands.Cog):
         if not await require_manager(interaction):
             return
         _writable(interaction)
-        club = await library_of(interaction).clubs.resume(
+        resuming = library_of(interaction).clubs.resume(
             club_channel_id(interaction), discord.utils.utcnow()
         )
+        club = await in_time(interaction, resuming, ephemeral=True)
         assert club.next_due is not None
         await tell(interaction, f"The club goes on: next release {stamp(club.next_due)}.")
 
@@ -294,9 +300,10 @@ class ClubCog(commands.Cog):
     async def join(self, interaction: Interaction) -> None:
         """Join this channel's club: you appear on its progress board."""
         _writable(interaction)
-        joined = await library_of(interaction).clubs.join(
+        joining = library_of(interaction).clubs.join(
             club_channel_id(interaction), interaction.user.id
         )
+        joined = await in_time(interaction, joining, ephemeral=True)
         if joined:
             await tell(interaction, "You are on the club's board. /club leave takes you off.")
         else:
@@ -306,9 +313,10 @@ class ClubCog(commands.Cog):
     async def leave(self, interaction: Interaction) -> None:
         """Leave this channel's club: you are taken off its progress board."""
         _writable(interaction)
-        if await library_of(interaction).clubs.leave(
+        leaving = library_of(interaction).clubs.leave(
             club_channel_id(interaction), interaction.user.id
-        ):
+        )
+        if await in_time(interaction, leaving, ephemeral=True):
             await tell(interaction, "You are off the club's board.")
         else:
             await tell(interaction, "You were not on the club's board.")
@@ -450,9 +458,10 @@ async def start_on_winner(interaction: Interaction, channel_id: int, story_id: i
         return
     channel = interaction.client.get_channel(channel_id)
     schedule = dataclasses.replace(previous, starter_id=interaction.user.id)
-    club, found = await clubs.start(
+    starting = clubs.start(
         schedule, story.slug, None, mature_ok=channel_mature_ok(channel), now=discord.utils.utcnow()
     )
+    club, found = await in_time(interaction, starting, ephemeral=True)
     assert club.next_due is not None
     await tell(
         interaction,

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.runtime import StoryBot, tell
 from cogs._choices import story_choices
 from cogs._context import Interaction, library_of, mature_ok
+from cogs._deadline import in_time
 from cogs._limits import COMMAND_PER, COMMAND_RATE
 from cogs._render import escape
 
@@ -40,7 +41,8 @@ class Follow(commands.Cog):
         found = await library.find_story(story, mature_ok=mature_ok(interaction))
         # a mature story's news is never a DM: it is announced in this age-restricted channel
         channel = interaction.channel_id if found.mature else None
-        new = await library.clubs.follow(interaction.user.id, found, channel)
+        following = library.clubs.follow(interaction.user.id, found, channel)
+        new = await in_time(interaction, following, ephemeral=True)
         title = escape(found.title)
         where = "announced in this channel" if found.mature else "sent to you in a direct message"
         already = "" if new else " (you were following it already)"
@@ -56,7 +58,8 @@ class Follow(commands.Cog):
         found = await library.find_story(story, mature_ok=True)
         if found.mature and not mature_ok(interaction):  # its name is not said here either
             found = await library.find_story(story, mature_ok=False)
-        if await library.clubs.unfollow(interaction.user.id, found):
+        unfollowing = library.clubs.unfollow(interaction.user.id, found)
+        if await in_time(interaction, unfollowing, ephemeral=True):
             await tell(interaction, f"You no longer follow **{escape(found.title)}**.")
         else:
             await tell(interaction, f"You were not following **{escape(found.title)}**.")

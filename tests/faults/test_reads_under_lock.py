@@ -147,3 +147,19 @@ async def test_under_the_lock_daily_set_is_deferred_in_time(
     assert s.guild.id is not None
     schedule = await bot.library.daily_schedule(s.guild.id)
     assert schedule is not None and schedule.time == "08:30"
+
+
+async def test_under_the_lock_follow_is_deferred_in_time(
+    simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = simcord_env.bot
+    assert isinstance(bot, StoryBot)
+    if bot.settings.database_url:
+        pytest.skip("SQLite's write lock")
+    monkeypatch.setattr("cogs._deadline.DEFER_AFTER", 0.0)  # as above: simcord's clock
+    s = server(simcord_env)
+    done, sent = await _held_for(
+        simcord_env, 8.0, s.alice.slash(s.channel, "follow", story="breaking-alone")
+    )
+    assert sent == [5], sent  # deferred while the lock was held; the follow written after it
+    assert answer(done).content.startswith("You follow **Breaking alone**"), answer(done).content
