@@ -96,17 +96,23 @@ async def _held_for(
     return result, sent
 
 
-async def test_under_the_lock_pages_turn_and_a_bookmark_is_deferred_in_time(
-    simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot = simcord_env.bot
+def _deferring_at_once(env: simcord.Env, monkeypatch: pytest.MonkeyPatch) -> StoryBot:
+    """The bot, on SQLite (whose write lock the tests hold), deferring at once. The bot defers
+    work still running after DEFER_AFTER (1 s). simcord's clock moves only when the bot is
+    idle, never while it waits on the database, so a 1 s timer cannot fire during the click;
+    at 0 it is due at once: the defer must still come before the answer."""
+    bot = env.bot
     assert isinstance(bot, StoryBot)
     if bot.settings.database_url:
         pytest.skip("SQLite's write lock")
-    # The bot defers work still running after DEFER_AFTER (1 s). simcord's clock moves only
-    # when the bot is idle, never while it waits on the database, so a 1 s timer cannot fire
-    # during the click; at 0 it is due at once: the defer must still come before the answer.
     monkeypatch.setattr("cogs._deadline.DEFER_AFTER", 0.0)
+    return bot
+
+
+async def test_under_the_lock_pages_turn_and_a_bookmark_is_deferred_in_time(
+    simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = _deferring_at_once(simcord_env, monkeypatch)
     errors: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx))
     s = server(simcord_env)
@@ -130,11 +136,7 @@ async def test_under_the_lock_pages_turn_and_a_bookmark_is_deferred_in_time(
 async def test_under_the_lock_daily_set_is_deferred_in_time(
     simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = simcord_env.bot
-    assert isinstance(bot, StoryBot)
-    if bot.settings.database_url:
-        pytest.skip("SQLite's write lock")
-    monkeypatch.setattr("cogs._deadline.DEFER_AFTER", 0.0)  # as above: simcord's clock
+    bot = _deferring_at_once(simcord_env, monkeypatch)
     s = server(simcord_env, channel="daily")
     role = s.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
     ada = s.guild.add_member(simcord_env.create_user("ada"), roles=[role])
@@ -152,11 +154,7 @@ async def test_under_the_lock_daily_set_is_deferred_in_time(
 async def test_under_the_lock_follow_is_deferred_in_time(
     simcord_env: simcord.Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = simcord_env.bot
-    assert isinstance(bot, StoryBot)
-    if bot.settings.database_url:
-        pytest.skip("SQLite's write lock")
-    monkeypatch.setattr("cogs._deadline.DEFER_AFTER", 0.0)  # as above: simcord's clock
+    _deferring_at_once(simcord_env, monkeypatch)
     s = server(simcord_env)
     done, sent = await _held_for(
         simcord_env, 8.0, s.alice.slash(s.channel, "follow", story="breaking-alone")
