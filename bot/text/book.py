@@ -9,6 +9,13 @@
 * **A chapter numeral apart from its title**: calibre's txt input writes " I." then
   "Introduction" as two paragraphs (even in two files), or the numeral as a paragraph before
   an ``h2``: joined into one heading, "I. Introduction", as the .txt reader reads them.
+* **A wrapped text written one line a paragraph**: calibre's txt input may write each line of
+  a hard-wrapped .txt as a ``<p>`` and each blank line as an empty ``<p>``. When the lines,
+  put back between those blank lines, read as a wrapped text by the .txt reader's own
+  measure, they are read as the .txt is (its blocks unwrapped, only a block's first line a
+  heading), and a heading the converter guessed from a line (calibre's "Dedication vii", a
+  list of illustrations' entry) that neither the book's table of contents lists nor the .txt
+  rules read as a heading is a line of text again.
 
 Each reader records what it leaves out as (kind, text), for the ingest report.
 """
@@ -16,16 +23,19 @@ Each reader records what it leaves out as (kind, text), for the ingest report.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
-from bot.text.markup import TOC_LEVEL, Block, blocks, element_text, section_text
+from bot.text.markup import BLANK_LEVEL, TOC_LEVEL, Block, blocks, element_text, section_text
+from bot.text.structure import looks_wrapped
 
 __all__ = [
     "boilerplate",
     "book_blocks",
     "licence_of",
     "outermost",
+    "rejoin_lines",
     "same_title",
     "title_block",
 ]
@@ -216,3 +226,48 @@ def licence_of(root: etree._Element, left: Left) -> list[etree._Element]:
     found = boilerplate(root)
     left += [("licence", section_text(blocks(e))) for e in outermost(found)]
     return found
+
+
+def _without_blanks(parts: list[Block]) -> list[Block]:
+    return [b for b in parts if b.level != BLANK_LEVEL]
+
+
+def _as_lines(parts: list[Block], keep: Callable[[str], bool]) -> list[Block]:
+    """Each run of paragraphs between blank ones as one block of lines; a heading that
+    ``keep`` refuses is a line of text on its own."""
+    out: list[Block] = []
+    run: list[str] = []
+    for block in parts:
+        if block.level == 0:
+            run.append(block.text)
+            continue
+        if run:
+            out.append(Block("\n".join(run)))
+            run = []
+        if 1 <= block.level <= 3 and not keep(block.text):
+            out.append(Block(block.text))
+        elif block.level != BLANK_LEVEL:
+            out.append(block)
+    if run:
+        out.append(Block("\n".join(run)))
+    return out
+
+
+def rejoin_lines(
+    documents: list[list[Block]], keep: Callable[[str], bool]
+) -> tuple[list[list[Block]], bool]:
+    """A book's documents (their blocks read with ``blanks``) without their blank blocks,
+    and whether they hold a wrapped text written one line a paragraph: then each run of
+    lines between blank ones is one block of lines, as the .txt holds it, and a heading
+    ``keep`` refuses (one the converter guessed from a line) is a line of text."""
+    if not any(b.level == BLANK_LEVEL for parts in documents for b in parts):
+        return documents, False
+    joined = [_as_lines(parts, keep) for parts in documents]
+    lines: list[str] = []
+    for parts in joined:
+        for block in parts:
+            lines.extend(line.strip() for line in block.text.split("\n"))
+            lines.append("")
+    if not looks_wrapped(lines):
+        return [_without_blanks(parts) for parts in documents], False
+    return joined, True

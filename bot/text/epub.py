@@ -26,14 +26,14 @@ import io
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from lxml import etree
 
 from bot.errors import StoryBotError
 from bot.models import StoryMeta
-from bot.text.book import boilerplate, book_blocks, licence_of
+from bot.text.book import boilerplate, book_blocks, licence_of, rejoin_lines
 from bot.text.html import archive_rating, is_archive, read_archive, split_by_headings
 from bot.text.markup import (
     MAX_DOCUMENT_BYTES,
@@ -51,6 +51,7 @@ from bot.text.markup import (
     rating_from_text,
     section_text,
 )
+from bot.text.structure import reads_as_heading
 
 __all__ = ["MAX_TOTAL_BYTES", "read_epub"]
 
@@ -232,11 +233,13 @@ def _opf_meta(package: etree._Element) -> tuple[StoryMeta, tuple[str, ...]]:
 
 def _labels(
     box: _Container, items: dict[str, _Item], toc_id: str | None
-) -> tuple[dict[str, tuple[str, str]], set[str]]:
+) -> tuple[dict[str, tuple[str, str]], set[str], set[str]]:
     """(label, the link's #fragment) by document path, from the EPUB 3 nav document or
-    else the NCX; and the paths the landmarks mark as front matter."""
+    else the NCX; the paths the landmarks mark as front matter; and every name the table
+    of contents gives (folded by _folded)."""
     labels: dict[str, tuple[str, str]] = {}
     front: set[str] = set()
+    names: set[str] = set()
     nav = next((i for i in items.values() if "nav" in i.properties.split()), None)
     ncx = items.get(toc_id or "") or next(
         (i for i in items.values() if i.media_type == "application/x-dtbncx+xml"), None
@@ -255,6 +258,7 @@ def _labels(
                         front.add(path)
                 elif kind == "toc":
                     labels.setdefault(path, (element_text(a), _fragment(href)))
+                    names.add(_folded(element_text(a)))
     elif ncx is not None:
         root = parse_xml(box.read(ncx.href), ncx.href)
         for point in _children(root, "navpoint"):  # local() lowers tags
@@ -263,7 +267,12 @@ def _labels(
             if content is not None and content.get("src"):
                 src = content.get("src", "")
                 labels.setdefault(_resolve(ncx.href, src), (element_text(label), _fragment(src)))
-    return labels, front
+                names.add(_folded(element_text(label)))
+    return labels, front, names
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def _fragment(href: str) -> str:
@@ -330,30 +339,51 @@ def read_epub(data: bytes) -> Document:
     meta, _ = _opf_meta(package)
     items = _manifest(package, opf)
     spine, order = _reading_order(package, items)
-    labels, front = _labels(box, items, spine.get("toc"))
+    labels, front, names = _labels(box, items, spine.get("toc"))
     for guide_ref in _children(package, "reference"):
         if (guide_ref.get("type") or "").lower() in _FRONT_TYPES and guide_ref.get("href"):
             front.add(_resolve(opf, guide_ref.get("href", "")))
     docs = _documents(box, order, labels)
     if any(is_archive(root) for _, _, root in docs):
         return _archive_epub(docs, meta)
-    parts: list[Block] = []
     page_fields: dict[str, str] = {}
     left: list[tuple[str, str]] = []
-    for path, label, root in docs:
-        body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
-        found = blocks(body, iter(licence_of(root, left)))
-        if _is_front(path, label, root, front):
-            page_fields.update(_fields(found))
-            every = blocks(body, iter(boilerplate(root)), include_skipped=True)  # a nav's too
-            left.append(("front matter", section_text(every)))
-            continue
+    read = _story_pages(docs, front, page_fields, left)
+    pages, wrapped = rejoin_lines(
+        [found for _, found in read], lambda text: _folded(text) in names or reads_as_heading(text)
+    )
+    parts: list[Block] = []
+    for (label, _), found in zip(read, pages, strict=True):
         first = next((b for b in found if not b.is_break), None)
         if label and (first is None or not 1 <= first.level <= 3):
             found.insert(0, Block(label, TOC_LEVEL))
         parts.extend(found)
     _, sections = split_by_headings(book_blocks(parts, meta.title, left), find_title=False)
+    if wrapped:
+        sections = [replace(section, wrapped=True) for section in sections]
     return Document(meta.over(_page_meta(page_fields)), tuple(sections), tuple(left))
+
+
+def _story_pages(
+    docs: list[tuple[str, str, etree._Element]],
+    front: set[str],
+    page_fields: dict[str, str],
+    left: list[tuple[str, str]],
+) -> list[tuple[str, list[Block]]]:
+    """(the contents' label, blocks with blank ones) of each document that is story text;
+    the others' words are left out as front matter and their "Rating: T" lines kept in
+    ``page_fields``."""
+    read: list[tuple[str, list[Block]]] = []
+    for path, label, root in docs:
+        body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+        found = blocks(body, iter(licence_of(root, left)), blanks=True)
+        if _is_front(path, label, root, front):
+            page_fields.update(_fields(found))
+            every = blocks(body, iter(boilerplate(root)), include_skipped=True)  # a nav's too
+            left.append(("front matter", section_text(every)))
+            continue
+        read.append((label, found))
+    return read
 
 
 def _documents(

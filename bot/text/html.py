@@ -25,8 +25,9 @@ from lxml import etree
 
 from bot.models import Rating, StoryMeta
 from bot.text.archive_calibre import read_flat_archive
-from bot.text.book import book_blocks, licence_of, title_block
+from bot.text.book import book_blocks, licence_of, rejoin_lines, title_block
 from bot.text.markup import (
+    BLANK_LEVEL,
     TOC_LEVEL,
     Block,
     Document,
@@ -37,7 +38,7 @@ from bot.text.markup import (
     rating_from_text,
     section_text,
 )
-from bot.text.structure import Section
+from bot.text.structure import Section, reads_as_heading
 
 __all__ = [
     "archive_rating",
@@ -317,9 +318,13 @@ def read_html(data: bytes) -> Document:
     for nav in (e for e in body.iter("*") if local(e.tag) == "nav"):
         left.append(("front matter", section_text(blocks(nav, include_skipped=True))))
     meta = StoryMeta(title=block_title, author=author).over(_head_meta(root))
-    every = blocks(body, iter(skip))
-    parts = book_blocks(every, meta.title, left)
+    found = blocks(body, iter(skip), blanks=True)
+    every = [b for b in found if b.level != BLANK_LEVEL]
+    (lines,), wrapped = rejoin_lines([found], reads_as_heading)
+    parts = book_blocks(lines, meta.title, left)
     title, sections = split_by_headings(parts, find_title=header is None)
+    if wrapped:
+        sections = [replace(section, wrapped=True) for section in sections]
     if title:
         meta = StoryMeta(title=title).over(meta)
         left.append(("title", title))

@@ -29,6 +29,7 @@ from bot.text.decode import looks_binary
 from bot.text.structure import Section
 
 __all__ = [
+    "BLANK_LEVEL",
     "BREAK",
     "MAX_DOCUMENT_BYTES",
     "MAX_TAGS",
@@ -55,6 +56,9 @@ BREAK = "* * *"
 # the level of a heading a reader took from the table of contents for a document that has
 # none of its own: a chapter heading (level 1) whose words are not in the file's text
 TOC_LEVEL = 7
+# the level of an empty paragraph (``<p>&nbsp;</p>``), kept only when blocks() is asked for
+# them: a blank line of a text a converter wrote one line a paragraph (bot/text/book.py)
+BLANK_LEVEL = -2
 
 _SKIP = frozenset(
     {
@@ -95,6 +99,7 @@ class Block:
 
 
 _BREAK_BLOCK = Block(BREAK, -1)
+_BLANK_BLOCK = Block("", BLANK_LEVEL)
 
 
 def local(tag: object) -> str:
@@ -277,6 +282,7 @@ class _Walker:
         self.skip = skip  # id() of elements to leave out entirely
         self.pre = 0
         self.read_all = False  # read nav and the like too (not scripts, styles, images)
+        self.blanks = False  # an empty <p> gives a BLANK_LEVEL block
         self.held: list[etree._Element] = []  # the skipped elements, alive while ids matter
 
     def flush(self, level: int = 0, centred: bool = False) -> None:
@@ -327,6 +333,7 @@ class _Walker:
 
     def _block(self, element: etree._Element, tag: str) -> None:
         self.flush()
+        found = len(self.out)
         level = _HEADINGS.get(tag, 0)
         centred = _centred(element)
         had_image = any(local(e.tag) in ("img", "image") for e in element.iterchildren())
@@ -341,6 +348,13 @@ class _Walker:
                 self.out.append(_BREAK_BLOCK)
             return
         self.flush(level, centred)
+        if self.blanks and tag == "p":
+            if len(self.out) == found:
+                self.out.append(_BLANK_BLOCK)
+            elif "scenebreak" in (element.get("class") or "").split():
+                # calibre's scene break took the blank lines around it into its margins
+                self.out.insert(found, _BLANK_BLOCK)
+                self.out.append(_BLANK_BLOCK)
 
 
 def _has_block(element: etree._Element) -> bool:
@@ -357,17 +371,19 @@ def blocks(
     skip: Iterator[etree._Element] | None = None,
     *,
     include_skipped: bool = False,
+    blanks: bool = False,
 ) -> list[Block]:
     """The paragraphs, headings and breaks under ``element`` (its own tail excluded);
     ``include_skipped`` reads ``element`` itself even when it is a tag never read as text
-    (a ``nav``: its words, for the ingest report)."""
+    (a ``nav``: its words, for the ingest report); ``blanks`` keeps each empty ``<p>`` as a
+    block of BLANK_LEVEL (for bot.text.book.rejoin_lines, which takes them out)."""
     # the elements themselves are held while the walk runs: lxml makes a new proxy (with a new
     # id()) for an element no Python object holds
     held = list(skip) if skip is not None else []
     walker = _Walker(frozenset(id(e) for e in held))
     walker.held = held
-    if include_skipped:
-        walker.read_all = True
+    walker.read_all = include_skipped
+    walker.blanks = blanks
     tail = element.tail
     element.tail = None
     try:

@@ -48,16 +48,24 @@ from bot.models import ParsedChapter, ParsedStory
 from bot.text.structure.headings import title_from_file
 from bot.text.structure.numbers import parse_number
 from bot.text.structure.paragraphs import MAX_PARAGRAPH, split_long
-from bot.text.structure.parsing import Section, parse, parse_sections
+from bot.text.structure.parsing import (
+    Section,
+    looks_wrapped,
+    parse,
+    parse_sections,
+    reads_as_heading,
+)
 
 __all__ = [
     "MAX_PARAGRAPH",
     "ParsedChapter",
     "ParsedStory",
     "Section",
+    "looks_wrapped",
     "parse",
     "parse_number",
     "parse_sections",
+    "reads_as_heading",
     "split_long",
     "title_from_file",
 ]

@@ -14,13 +14,14 @@ from bot.text.structure.front_matter import (
 )
 from bot.text.structure.headings import (
     _NOTE_ITEM,
+    _bare_number,
     _classify,
     _Heading,
     _take_title,
     title_from_file,
 )
 from bot.text.structure.left_out import _LEFT_OUT, leave_out
-from bot.text.structure.paragraphs import Item, _collapse_spaces, _measure, _walk
+from bot.text.structure.paragraphs import Item, _collapse_spaces, _Layout, _measure, _walk
 
 
 def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedStory:
@@ -60,6 +61,23 @@ def _parse(text: str, file_name: str, meta: StoryMeta) -> ParsedStory:
     return ParsedStory(chosen, tuple(chapters), meta)
 
 
+_WRAPPED = _Layout(wrapped=True, by_line=False)
+
+
+def looks_wrapped(lines: list[str]) -> bool:
+    """Whether stripped lines read as a hard-wrapped text (the .txt reader's measure)."""
+    return _measure(lines).wrapped
+
+
+def reads_as_heading(line: str) -> bool:
+    """Whether a line would start a chapter (or front matter) in a .txt: "Chapter 2",
+    "CHAPTER II.", "I. Introduction", "PREFACE", a bare " I."."""
+    line = " ".join(line.split())
+    if not line or len(line) > 120:
+        return False
+    return isinstance(_classify(line), _Heading) or _bare_number(line) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     """One chapter as a format reader (EPUB, HTML) found it: its label (None: text with no
@@ -69,6 +87,9 @@ class Section:
     text: str
     note: str | None = None
     given: bool = False  # the label comes from the table of contents, not from the text
+    # the text is hard-wrapped lines, as a .txt holds them (a converter wrote a wrapped text
+    # one line a paragraph): its blocks are unwrapped as a wrapped .txt's are
+    wrapped: bool = False
 
 
 def parse_sections(
@@ -102,8 +123,11 @@ def _parse_sections(
 ) -> ParsedStory:
     items: list[Item] = []
     for section in sections:
-        lines = [line.strip() for line in section.text.split("\n")]
-        walked = _walk(lines, _measure(lines))
+        text = section.text
+        if "[Illustration" in text:
+            text = _drop_illustrations(text)  # Gutenberg's captions, as in a .txt
+        lines = [line.strip() for line in text.split("\n")]
+        walked = _walk(lines, _WRAPPED if section.wrapped else _measure(lines))
         if section.label:
             label = " ".join(section.label.split())
             heading = _classify(label) if len(label) <= 120 else None
