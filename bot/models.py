@@ -279,6 +279,12 @@ class DailySchedule:
     last_posted: date | None  # the local date of the last post (or claimed post)
 
 
+# An ingest's read rate is shown once it means something: a few small files read in a blink
+# gave "(342.9 MB/s)" for "0.1 MB in 0.0 s".
+RATE_SECONDS = 1.0
+RATE_BYTES = 2**20
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """How far an ingest's reading and parsing has got (of the files new or changed)."""
@@ -290,11 +296,18 @@ class Progress:
     started: float  # time.monotonic()
 
     def describe(self) -> str:
+        """ "3/3 files, 0.1/0.1 MB in 0.0 s", and the rate ("(12.5 MB/s)") once at least
+        RATE_SECONDS have passed and RATE_BYTES were read."""
         seconds = max(time.monotonic() - self.started, 1e-3)
+        megabytes = self.bytes / 2**20
+        rate = (
+            f" ({megabytes / seconds:.1f} MB/s)"
+            if seconds >= RATE_SECONDS and self.bytes >= RATE_BYTES
+            else ""
+        )
         return (
-            f"{self.files}/{self.total_files} files, {self.bytes / 2**20:.1f}/"
-            f"{self.total_bytes / 2**20:.1f} MB in {seconds:.1f} s"
-            f" ({self.bytes / 2**20 / seconds:.1f} MB/s)"
+            f"{self.files}/{self.total_files} files, {megabytes:.1f}/"
+            f"{self.total_bytes / 2**20:.1f} MB in {seconds:.1f} s{rate}"
         )
 
 
