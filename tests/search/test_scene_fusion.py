@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.library import Library
+from bot.models import ScenePassage
 from bot.search import SceneSearch
 from bot.search.embedding import Floats
-from bot.search.vectors import SceneVectors
+from bot.search.scene import MEANING_FIRST, _place, _Scored, kept_by_words
+from bot.search.vectors import Near, SceneVectors
 from bot.settings import Settings
 
 DIM = 8
@@ -111,3 +113,28 @@ async def test_the_first_two_chapters_by_words_keep_a_place_in_three(tmp_path: P
         assert places[0] != 1
     finally:
         await lib.close()
+
+
+def _scored(scene: int, story: int, chapter: int) -> _Scored:
+    return _Scored(ScenePassage(scene, story, chapter, 0, 0, "", 0.0), [])
+
+
+def _near(*places: tuple[int, int]) -> list[Near]:
+    return [Near(i, s, c, 0, 0, i, 0.9 - i / 100) for i, (s, c) in enumerate(places, start=1)]
+
+
+def test_the_third_chapter_by_words_gives_way_only_far_down_in_meaning() -> None:
+    words = [_scored(1, 1, 1), _scored(2, 1, 2), _scored(3, 1, 3)]
+    meaning_first = [(1, c) for c in (9, 8, 3, 7, 6, 5)] + [(1, 4)]  # chapter 3 is 3rd
+    kept = kept_by_words(words, _near(*meaning_first), {1}, 3)
+    assert [_place(k) for k in kept] == [(1, 1), (1, 2), (1, 3)]
+    meaning_far = [(1, c) for c in (9, 8, 7, 6, 5, 4)] + [(1, 3)]  # chapter 3 is 7th
+    kept = kept_by_words(words, _near(*meaning_far), {1}, 3)
+    assert [_place(k) for k in kept] == [(1, 1), (1, 2)]
+    # a story without vectors: meaning has no say, the third keeps its place
+    kept = kept_by_words(words, _near(*meaning_far), set(), 3)
+    assert len(kept) == 3
+    # one answer asked for: the first by words, unless meaning puts it far down
+    assert kept_by_words(words, _near((1, 1)), {1}, 1) == [words[0]]
+    assert kept_by_words(words, _near(*meaning_far), {1}, 1) == []
+    assert MEANING_FIRST == 6  # the figures in bot/search/scene.py's comment are for 6
