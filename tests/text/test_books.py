@@ -332,6 +332,7 @@ def test_calibre_epub_of_an_illustrated_book_reads_as_its_txt() -> None:
         ], chapter.label
     left, expected = _left_words(story), _left_words(reference)
     assert left["captions"] == expected["captions"] > 0
+    assert left["back matter"] == expected["back matter"] > 0  # the printer's colophon
     captions = "\n".join(text for kind, text in story.left_out if kind == "captions")
     for caption in ("GEORGE ALLEN", "He came down to see the place", "Copyright 1894"):
         assert caption in captions

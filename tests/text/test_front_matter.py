@@ -35,10 +35,37 @@ def test_pride_and_prejudice_1894_chapter_one_heading_in_a_caption() -> None:
         "Heading to",  # the list of illustrations
         "THE\nEND",
         "Gutenberg",
+        "CHISWICK PRESS",  # the printer's colophon, after the title page and at the end
+        "Comyns Carr",  # the dedication, drawn as an illustration
     ):
         assert gone not in served, gone
+    back = [text for kind, text in story.left_out if kind == "back matter"]
+    assert back == [
+        "CHISWICK PRESS:--CHARLES WHITTINGHAM AND CO.\nTOOKS COURT, CHANCERY LANE, LONDON."
+    ]
     last = [text for _, text in story.chapters[-1].paragraphs]
     assert last[-1].startswith("“If I can but see one of my daughters happily settled")
+
+
+def test_a_colophon_is_left_out_of_a_book_only() -> None:
+    """A printer's colophon closes a Gutenberg book, not a story: a fan fiction's last line in
+    capitals stays, and so does a book's last line that someone says."""
+    book = (
+        "*** START OF THE PROJECT GUTENBERG EBOOK A BOOK ***\n\nChapter 1\n\n"
+        "The keeper climbed the stairs.\n\n{last}\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK A BOOK ***\n"
+    )
+    imprint = "Printed in Great Britain by Butler & Tanner Ltd., Frome and London"
+    for last, kept in [
+        (imprint, False),
+        ("THE RIVERSIDE PRESS, CAMBRIDGE, MASSACHUSETTS, U.S.A.", False),
+        ("“STOP THE PRESSES!” HE SHOUTED.", True),
+    ]:
+        story = process(book.format(last=last).encode(), "book.txt")
+        assert (story.chapters[-1].paragraphs[-1][1] == last) is kept, last
+    fic = "Chapter 1\n\nThe keeper climbed the stairs.\n\nTHE PRESS WAS WAITING OUTSIDE.\n"
+    story = process(fic.encode(), "fic.txt")
+    assert story.chapters[-1].paragraphs[-1][1] == "THE PRESS WAS WAITING OUTSIDE."
 
 
 def _frankenstein_like() -> str:

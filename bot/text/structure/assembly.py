@@ -6,7 +6,11 @@ from collections import Counter
 
 from bot.models import ParsedChapter
 from bot.text.structure.draft import _Draft
-from bot.text.structure.front_matter import _drop_front_matter, _front_matter_line
+from bot.text.structure.front_matter import (
+    _drop_colophon,
+    _drop_front_matter,
+    _front_matter_line,
+)
 from bot.text.structure.headings import _BLANK, _BREAK, _END, _NOTE_ITEM, _Heading
 from bot.text.structure.left_out import leave_out
 from bot.text.structure.paragraphs import MAX_PARAGRAPH, Item, split_long
@@ -107,6 +111,8 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         draft.marks.append(len(draft.notes))
         last_text = text
     _notes_about_the_fic(drafts)
+    if front_matter:
+        _drop_colophon(drafts)
     return _by_position(_number(drafts))
 
 

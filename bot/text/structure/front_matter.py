@@ -1,5 +1,5 @@
 """What comes before (and after) the story: Project Gutenberg's licence, a title page,
-illustration captions, a preface or contents list."""
+illustration captions, a preface or contents list, a printer's colophon."""
 
 from __future__ import annotations
 
@@ -141,3 +141,28 @@ def _drop_repeated_title(items: list[Item], book_title: str | None) -> list[Item
         leave_out("title", book_title)
         return items[1:]
     return items
+
+
+# A printer's colophon closing a printed book: "CHISWICK PRESS:--CHARLES WHITTINGHAM AND CO.
+# TOOKS COURT, CHANCERY LANE, LONDON." (all capitals, naming a press or printer), or a line
+# "Printed by/in/at ...".
+_PRINTER = re.compile(r"\b(?:PRESS|PRINTERS?|PRINTED|PRINTING(?:\s+WORKS)?)\b")
+_PRINTED = re.compile(r"Printed\s+(?:by|in|at)\s", re.IGNORECASE)
+
+
+def _colophon(text: str) -> bool:
+    if len(text) > 300 or text.count("\n") > 3:
+        return False
+    if any(q in text for q in '"“”!?'):
+        return False  # said by someone: story text
+    if _PRINTED.match(text):
+        return True
+    return not any(c.islower() for c in text) and _PRINTER.search(text) is not None
+
+
+def _drop_colophon(drafts: list[_Draft]) -> None:
+    """Without a printer's colophon at the end of a book's last chapter (in place)."""
+    last = next((d for d in reversed(drafts) if d.paragraphs), None)
+    while last is not None and len(last.paragraphs) > 1 and _colophon(last.paragraphs[-1][1]):
+        leave_out("back matter", last.paragraphs.pop()[1])
+        last.marks.pop()
