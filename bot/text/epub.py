@@ -11,9 +11,10 @@
   the navigation document (EPUB 3) or NCX (EPUB 2) gives it. A document with neither
   continues the chapter before (a converter split it for size).
 * **Not story text**: the cover, title page, table of contents, copyright, colophon, "about"
-  and licence pages (by the guide or landmarks, ``epub:type``, file name or label), and a
-  Project Gutenberg header and footer. A title page's "Rating: T" / "Characters: ..." lines
-  fill what the OPF does not say (FanFicFare writes them there).
+  and licence pages (by the guide or landmarks, ``epub:type``, file name or label), calibre's
+  metadata jacket (its ``calibre-content`` meta), and a Project Gutenberg header and footer.
+  A title page's "Rating: T" / "Characters: ..." lines fill what the OPF does not say
+  (FanFicFare writes them there).
 * **Archive of Our Own** EPUBs hold the download layout (see :mod:`bot.text.html`): their
   documents are read as one tree by the Archive reader.
 
@@ -297,8 +298,15 @@ def _at_start(root: etree._Element, fragment: str) -> bool:
 _PAGE_TAGS = tuple(f"{{*}}{t}" for name in ("body", "section", "div") for t in (name, name.upper()))
 
 
+# calibre's metadata jacket (ebook-convert --insert-metadata): title, author, tags, summary
+_JACKET = etree.XPath(
+    "/*/*[local-name()='head']/*[local-name()='meta' and @name='calibre-content'"
+    " and @content='jacket']"
+)
+
+
 def _is_front(path: str, label: str, root: etree._Element, front: set[str]) -> bool:
-    if path in front or _FRONT_FILE.search(posixpath.basename(path)):
+    if path in front or _FRONT_FILE.search(posixpath.basename(path)) or _JACKET(root):
         return True
     if label and _FRONT_LABEL.fullmatch(label.strip()):
         return True

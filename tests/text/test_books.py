@@ -338,6 +338,15 @@ def test_calibre_epub_of_an_illustrated_book_reads_as_its_txt() -> None:
         assert caption in captions
 
 
+def test_calibres_metadata_jacket_is_front_matter() -> None:
+    """ebook-convert --insert-metadata puts a jacket page (title, author, tags, summary)
+    before the text: left out as front matter, not served as chapter 1's first lines."""
+    story = book("ba.calibre-jacket.epub")
+    front = "\n".join(text for kind, text in story.left_out if kind == "front matter")
+    assert "Willow and Spike, after the fall." in front and "Friendship" in front
+    assert [c.label for c in story.chapters] == [c.label for c in txt("ba").chapters]
+
+
 def test_an_epub_toc_names_chapters_that_have_no_heading() -> None:
     """Chapter documents with no heading of their own take the names the NCX gives them
     (written with the suite's EPUB helpers, as no tool here writes such a book): labels from
