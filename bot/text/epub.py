@@ -70,7 +70,8 @@ _EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 _FRONT_TYPES = frozenset(
     {
         "cover", "title-page", "titlepage", "toc", "copyright-page", "copyright", "colophon",
-        "loi", "lot", "imprint", "imprimatur", "dedication-page", "other.ms-coverimage-standard",
+        "loi", "lot", "imprint", "imprimatur", "dedication-page", "dedication",
+        "other.ms-coverimage-standard",
         "other.ms-titlepage", "halftitlepage", "frontispiece", "license", "licence",
     }
 )  # fmt: skip
@@ -305,14 +306,18 @@ _JACKET = etree.XPath(
 )
 
 
-def _is_front(path: str, label: str, root: etree._Element, front: set[str]) -> bool:
+def _is_front(
+    path: str, label: str, root: etree._Element, front: set[str], *, first: bool = False
+) -> bool:
+    """Whether a page is not story text; ``first``: no story page came before it (an
+    epigraph page there is the book's, one later a part's or a chapter's)."""
     if path in front or _FRONT_FILE.search(posixpath.basename(path)) or _JACKET(root):
         return True
     if label and _FRONT_LABEL.fullmatch(label.strip()):
         return True
     for element in root.iter(*_PAGE_TAGS):  # lxml filters in C; a page may have no div
         kinds = set((element.get(_EPUB_TYPE) or "").split())
-        if kinds & _FRONT_TYPES:
+        if kinds & _FRONT_TYPES or (first and "epigraph" in kinds):
             return True
         if local(element.tag) != "body":
             break  # only the body and its first section say what the page is
@@ -385,7 +390,7 @@ def _story_pages(
     for path, label, root in docs:
         body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
         found = blocks(body, iter(licence_of(root, left)), blanks=True)
-        if _is_front(path, label, root, front):
+        if _is_front(path, label, root, front, first=not read):
             page_fields.update(_fields(found))
             every = blocks(body, iter(boilerplate(root)), include_skipped=True)  # a nav's too
             left.append(("front matter", section_text(every)))

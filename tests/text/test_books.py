@@ -62,6 +62,10 @@ FRONT_MATTER = (
     "Jane Austen",
     "Anonymous",
     "calibre",
+    "Dedication",  # pandoc's dedication page and the epigraph on it
+    "who asked what came next",
+    "Out of the night",
+    "Invictus",
 )
 _WORD = re.compile(r"[^\W_]+")
 
@@ -345,6 +349,20 @@ def test_calibres_metadata_jacket_is_front_matter() -> None:
     front = "\n".join(text for kind, text in story.left_out if kind == "front matter")
     assert "Willow and Spike, after the fall." in front and "Friendship" in front
     assert [c.label for c in story.chapters] == [c.label for c in txt("ba").chapters]
+
+
+@pytest.mark.parametrize("name", ["epigraphs.pandoc.epub", "epigraphs.pandoc.html"])
+def test_a_dedication_and_its_epigraph_are_front_matter_a_chapters_epigraph_stays(
+    name: str,
+) -> None:
+    """pandoc's dedication page (epub:type) with an epigraph before chapter 1 is left out; the
+    epigraph that opens chapter II is that chapter's."""
+    story = book(name)
+    assert [c.label for c in story.chapters] == ["I. Introduction", "II. The Machine"]
+    assert text_of(story, 1).startswith("Time is the fire in which we burn.")
+    assert text_of(story, 0) == "It was a dark and stormy night; the rain fell in torrents."
+    front = "\n".join(text for kind, text in story.left_out if kind == "front matter")
+    assert "To my mother" in front and "Did I request thee" in front
 
 
 def test_an_epub_toc_names_chapters_that_have_no_heading() -> None:

@@ -68,6 +68,26 @@ def test_a_colophon_is_left_out_of_a_book_only() -> None:
     assert story.chapters[-1].paragraphs[-1][1] == "THE PRESS WAS WAITING OUTSIDE."
 
 
+def test_a_books_epigraph_before_chapter_one_is_front_matter() -> None:
+    """Verse and its attribution before a Gutenberg book's first heading are its epigraph, not
+    a "Prologue"; an epigraph under a chapter's heading is the chapter's."""
+    book = (
+        "*** START OF THE PROJECT GUTENBERG EBOOK A BOOK ***\n\nA BOOK\n\n"
+        "    Did I request thee, Maker, from my clay\n    To mould me man? Did I solicit thee\n"
+        "    From darkness to promote me?\n\n        Paradise Lost.\n\n"
+        "CHAPTER I.\n\n    Time is the fire in which we burn,\n    said the old man.\n\n"
+        "It was a dark and stormy night; the rain fell in torrents.\n\n"
+        "CHAPTER II.\n\nThe next day was fine.\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK A BOOK ***\n"
+    )
+    story = process(book.encode(), "book.txt")
+    assert [c.label for c in story.chapters] == ["CHAPTER I", "CHAPTER II"]
+    first = [text for _, text in story.chapters[0].paragraphs]
+    assert first[0] == "Time is the fire in which we burn,\nsaid the old man."
+    front = [text for kind, text in story.left_out if kind == "front matter"]
+    assert "Paradise Lost." in front
+
+
 def _frankenstein_like() -> str:
     contents = "\n".join(
         [f" Letter {n}" for n in range(1, 5)] + [f" Chapter {n}" for n in range(1, 25)]

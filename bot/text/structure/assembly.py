@@ -8,6 +8,7 @@ from bot.models import ParsedChapter
 from bot.text.structure.draft import _Draft
 from bot.text.structure.front_matter import (
     _drop_colophon,
+    _drop_epigraph,
     _drop_front_matter,
     _front_matter_line,
 )
@@ -112,6 +113,7 @@ def _assemble(items: list[Item], front_matter: bool) -> list[ParsedChapter]:
         last_text = text
     _notes_about_the_fic(drafts)
     if front_matter:
+        _drop_epigraph(drafts)
         _drop_colophon(drafts)
     return _by_position(_number(drafts))
 

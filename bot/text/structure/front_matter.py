@@ -15,6 +15,7 @@ from bot.text.structure.patterns import (
     _GUTENBERG_HEADER,
     _GUTENBERG_START,
     _GUTENBERG_TITLE,
+    _QUOTES,
 )
 
 
@@ -55,13 +56,17 @@ def _front_matter_line(text: str) -> bool:
     )
 
 
-_PREFACE_LIKE = re.compile(r"(?:\S+\s+)?(?:preface|introduction|foreword)", re.IGNORECASE)
+# front matter only before the first chapter: after it, the author's own
+_PREFACE_LIKE = re.compile(
+    r"(?:\S+\s+)?(?:preface|introduction|foreword|dedication|epigraph)", re.IGNORECASE
+)
 
 
 def _drop_front_matter(drafts: list[_Draft]) -> list[_Draft]:
-    """Without the front matter's sections: a preface, introduction or foreword before the
-    first chapter, and a contents list, list of illustrations, transcriber's note, licence
-    ... anywhere. Kept when the story has no other chapter (a story titled "Preface")."""
+    """Without the front matter's sections: a preface, introduction, foreword, dedication or
+    epigraph before the first chapter, and a contents list, list of illustrations,
+    transcriber's note, licence ... anywhere. Kept when the story has no other chapter (a
+    story titled "Preface")."""
     if not any(d.heading is not None and d.heading.special == "front" for d in drafts):
         return drafts
     real = [
@@ -166,3 +171,22 @@ def _drop_colophon(drafts: list[_Draft]) -> None:
     while last is not None and len(last.paragraphs) > 1 and _colophon(last.paragraphs[-1][1]):
         leave_out("back matter", last.paragraphs.pop()[1])
         last.marks.pop()
+
+
+def _drop_epigraph(drafts: list[_Draft]) -> None:
+    """Without a book's epigraph: lines of verse or a quotation and their attribution before
+    its first heading, with no heading of their own ("Did I request thee, Maker, from my
+    clay / To mould me man?" ... "Paradise Lost."), in place. An epigraph under a chapter's
+    heading is that chapter's and stays."""
+    lead = drafts[0]
+    if lead.heading is not None or not any(d.heading and d.paragraphs for d in drafts[1:]):
+        return
+    texts = [text for _, text in lead.paragraphs]
+    if not texts or len(texts) > 4 or sum(len(t.split()) for t in texts) > 120:
+        return
+    quoted = ["\n" in t or t[:1] in _QUOTES for t in texts]
+    if any(quoted) and all(q or len(t.split()) <= 8 for q, t in zip(quoted, texts, strict=True)):
+        for text in texts:
+            leave_out("front matter", text)
+        lead.paragraphs.clear()
+        lead.marks.clear()

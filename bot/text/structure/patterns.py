@@ -17,7 +17,8 @@ _DECORATION = "/*_~=#+[](){}<>|-–— \t"
 # A cheap first look: can this short line be a heading, break, end marker or CONTENTS?
 _CANDIDATE = re.compile(
     r"[^\w\"“‘'’]|\d|(?i:chap|ch\b|part|book|vol|prologue|epilogue|the end|end\b|fin\b|finis\b"
-    r"|letter|stave|interlude|preface|introduction|foreword|list of|transcriber|illustrations"
+    r"|letter|stave|interlude|preface|introduction|foreword|dedication|epigraph|list of"
+    r"|transcriber|illustrations"
     r"|tbc|t\.b\.c|to be|continued|contents|table of|[ivxlcdm]+\b|o|x|flash|begin|start"
     r"|[\w'’ .]{1,30}\s(?:pov|p\.o\.v))"
 )
@@ -60,6 +61,7 @@ _SPECIAL_HEADING = re.compile(
 _FRONT_MATTER = re.compile(
     r"(?:(?:the\s+)?(?:editor['’]?s\s+|author['’]?s\s+|translator['’]?s\s+)?"
     r"(?:preface|introduction|foreword|introductory\s+note)(?:\s+to\s+.{1,60})?"
+    r"|dedication|epigraph"
     r"|(?:a\s+)?list\s+of\s+(?:illustrations|plates|figures|maps)|illustrations"
     r"|transcriber['’]?s\s+notes?|title\s+page|(?:table\s+of\s+)?contents"
     r"|copyright(?:\s+page)?|colophon|licen[cs]e|about\s+(?:this|the)\s+(?:book|e-?book|author)"
