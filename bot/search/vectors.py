@@ -349,7 +349,10 @@ class _Building:
 
 def _rank(matrix: _Matrix, query: embedding.Floats, ready: set[int], limit: int) -> list[Near]:
     """The texts nearest ``query``, each at its first passage in a story of ``ready``."""
-    scores = matrix.vectors @ query
+    # einsum, not ``@``: numpy hands ``@`` to OpenBLAS, whose threads go on spinning for a
+    # while after each product (30-40 ms of a second core per search, measured on the 100 MB
+    # library's budget); einsum's own loop is as fast as one BLAS thread (3 ms for 16,000 rows)
+    scores = np.einsum("ij,j->i", matrix.vectors, query)
     first = matrix.first
     if len(ready) < len(matrix.key[1]):  # a narrower scope than every ready story
         inside = np.nonzero(np.isin(matrix.places[:, 1], np.fromiter(ready, dtype=np.int64)))[0]
