@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from benchmarks.corpus import BENCH_DIR, build_library, library_bytes
-from bot.ingest import _usable_cpus, ingest, story_files
+from bot.ingest import ingest, story_files
+from bot.ingest.workers import usable_cpus
 from bot.library import Library
 from bot.settings import Settings
 from bot.text import process
@@ -101,7 +102,7 @@ def run(target_mb: float = 100.0, *, distinct: bool = False) -> tuple[list[Row],
         ),
         (
             "ingest throughput (MB/s)",
-            f"{size_mb / ours:.1f} (whole pipeline, {ours:.1f} s, {_usable_cpus()} CPUs)",
+            f"{size_mb / ours:.1f} (whole pipeline, {ours:.1f} s, {usable_cpus()} CPUs)",
             f"{size_mb / bare:.1f} (bare FTS5 inserts, {bare:.1f} s)",
         ),
         ("ours / bare FTS5", f"{bare / ours:.2f}", "target >= 0.50"),

@@ -13,7 +13,7 @@ Each host has a stories folder of its own, and the library is one. So:
   a changed file, or the file uploaded again, is added again.
 
 On a store of one host (SQLite) none of this applies: uploads are files in its folder, and
-ingest removes any story whose file is gone (bot/ingest.py).
+ingest removes any story whose file is gone (bot/ingest/run.py).
 """
 
 from __future__ import annotations

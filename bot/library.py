@@ -13,7 +13,7 @@ look in). The services:
 - ``clubs`` (bot/clubs.py): reading together (clubs, their boards and votes) and followers;
 - ``quotes`` and ``scenes`` (bot/search/): quote and scene search;
 - ``admin`` (bot/library_admin.py): the host's reload, add and remove;
-- ingest (bot/ingest.py): the stories folder into the store.
+- ingest (bot/ingest/): the stories folder into the store.
 
 Every entrance returns frozen dataclasses (or objects the Library hands out: its ``admin``)
 and raises StoryBotError with a user-safe message. ``mature_ok`` says whether the asker may

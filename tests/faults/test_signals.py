@@ -54,8 +54,8 @@ def test_parser_workers_die_with_their_parent(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import time
-        from bot.ingest import _executor
-        pool = _executor(10**12, 2)  # a process pool, as for a large ingest
+        from bot.ingest.workers import executor
+        pool = executor(10**12, 2)  # a process pool, as for a large ingest
         futures = [pool.submit(time.sleep, 600) for _ in range(2)]
         time.sleep(0.5)
         print("pool up", flush=True)
@@ -79,11 +79,11 @@ def test_parser_workers_die_with_their_parent(tmp_path: Path) -> None:
 
 BOT_SCRIPT = """
 import asyncio, sys
-import bot.ingest
+import bot.ingest.workers
 from bot import runtime
 from bot.__main__ import main
 
-bot.ingest.PROCESS_POOL_BYTES = 0  # parse in worker processes, as a large library would
+bot.ingest.workers.PROCESS_POOL_BYTES = 0  # parse in worker processes, as a large library would
 
 class Offline(runtime.StoryBot):
     # Discord itself is not reachable here: log in without it, then run the real setup_hook
@@ -158,7 +158,8 @@ def test_cli_ingest_killed_midway_leaves_a_sound_database_and_no_workers(
 ) -> None:
     folder = tmp_path / "stories"
     big_library(folder)
-    command = [sys.executable, "-c", "import bot.ingest, sys; bot.ingest.PROCESS_POOL_BYTES = 0;"
+    command = [sys.executable, "-c", "import bot.ingest.workers, sys;"
+               " bot.ingest.workers.PROCESS_POOL_BYTES = 0;"
                " from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"]  # fmt: skip
     process = subprocess.Popen(
         [*command, "--stories", str(folder), "ingest"],
