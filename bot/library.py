@@ -77,34 +77,40 @@ class Library:
         self.read_only = read_only
         self.default_rating: Rating = default_rating  # DEFAULT_RATING: for stories nothing rates
         self.rng = random.Random()  # seeded by tests and screenshots that want one passage
-        self.catalogue = catalogue = Catalogue(store)
-        self.excerpts = Excerpts(store, catalogue, self.rng, read_only=read_only)
-        self.readers = readers = Readers(store, catalogue, read_only=read_only)
-        self.daily = daily = Daily(store)
-        self.clubs = Clubs(store, catalogue, readers.settled)
-        self.quotes = QuoteSearch(store)
-        # the scene index by meaning, built in the background (SCENE_MODEL=off: none)
-        self.vectors = vectors or SceneVectors(store, "off")
-        self.scenes = SceneSearch(store, self.vectors)
+        # The services, a group at a time, each group with the entrances it answers.
+        self._open_catalogue()
+        self._open_readers()
+        self._open_daily()
+        self._open_search(vectors)
         # the host's changes to the library (reload, add, remove), one at a time
         self.admin = LibraryAdmin(
             stories_dir,
-            catalogue,
+            self.catalogue,
             self.ingest,
             store=store,
             max_upload_bytes=max_upload_bytes,
             max_story_bytes=max_story_bytes,
             read_only=read_only,
         )
-        # The entrances the front ends use, each answered by one service.
+
+    def _open_catalogue(self) -> None:
+        """The stories, a story or chapter named, pages; and excerpts drawn from them."""
+        self.catalogue = catalogue = Catalogue(self.store)
         self.stories = catalogue.stories
         self.find_story = catalogue.find_story
         self.suggest = catalogue.suggest
         self.chapter = catalogue.chapter
         self.pages = catalogue.pages
-        self.excerpt = self.excerpts.excerpt
-        self.excerpt_pool = self.excerpts.excerpt_pool
-        self.continue_after = self.excerpts.continue_after
+        self.excerpts = excerpts = Excerpts(
+            self.store, catalogue, self.rng, read_only=self.read_only
+        )
+        self.excerpt = excerpts.excerpt
+        self.excerpt_pool = excerpts.excerpt_pool
+        self.continue_after = excerpts.continue_after
+
+    def _open_readers(self) -> None:
+        """Page turns, places and bookmarks; and the clubs, which read the readers' places."""
+        self.readers = readers = Readers(self.store, self.catalogue, read_only=self.read_only)
         self.turn_page = readers.turn_page
         self.record_reading = readers.record_reading
         self.record_place = readers.record_place
@@ -114,12 +120,24 @@ class Library:
         self.bookmarks = readers.bookmarks
         self.bookmark_place = readers.bookmark_place
         self.remove_bookmark = readers.remove_bookmark
+        self.clubs = Clubs(self.store, self.catalogue, readers.settled)
+
+    def _open_daily(self) -> None:
+        """The servers' daily schedules and the claims on each day's post."""
+        self.daily = daily = Daily(self.store)
         self.daily_schedule = daily.schedule
         self.daily_schedules = daily.schedules
         self.set_daily_schedule = daily.set_schedule
         self.delete_daily_schedule = daily.delete_schedule
         self.claim_daily_post = daily.claim_post
         self.release_daily_post = daily.release_post
+
+    def _open_search(self, vectors: SceneVectors | None) -> None:
+        """Quote and scene search (the door scopes them: see ``quote`` and ``scene``)."""
+        self.quotes = QuoteSearch(self.store)
+        # the scene index by meaning, built in the background (SCENE_MODEL=off: none)
+        self.vectors = vectors or SceneVectors(self.store, "off")
+        self.scenes = SceneSearch(self.store, self.vectors)
 
     @classmethod
     async def open(cls, settings: Settings, *, check: bool = False) -> Library:
