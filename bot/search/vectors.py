@@ -37,6 +37,7 @@ import numpy.typing as npt
 from bot.models import SceneIndexStatus, Story
 from bot.search import embedding
 from bot.search.embedding import Embedder
+from bot.search.vocabulary import SIGNATURE_TTL
 from bot.store import Store, VectorRow
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class SceneVectors:
         self._executor: ThreadPoolExecutor | None = None
         self._ready: set[int] | None = None  # stories all of whose passages have vectors
         self._ready_key: tuple[object, ...] | None = None
+        self._checked = 0.0  # when the library's signature was last compared (SIGNATURE_TTL)
         self._matrix: _Matrix | None = None
         self._queries: OrderedDict[tuple[str, str], embedding.Floats] = OrderedDict()
         self.query_cache = QUERY_CACHE  # benchmarks set 0: every description embedded anew
@@ -247,15 +249,19 @@ class SceneVectors:
     # ---- the search ------------------------------------------------------------------------
 
     async def ready(self, stories: Sequence[Story]) -> set[int]:
-        """The ids of ``stories`` whose every passage has a vector (none without a model)."""
+        """The ids of ``stories`` whose every passage has a vector (none without a model); the
+        library is asked again at most every SIGNATURE_TTL seconds, or after a change here."""
         name = self._model.name if self._model else embedding.model_name(self.choice)
         if name is None:
             return set()
-        key = (await self.store.library_signature(),)
-        if self._ready is None or key != self._ready_key:
-            counts = await self.store.vector_counts(name)
-            self._ready = {sid for sid, c in counts.items() if _complete(c)}
-            self._ready_key = key
+        now = time.monotonic()
+        if self._ready is None or self._ready_key is None or now - self._checked >= SIGNATURE_TTL:
+            key = (await self.store.library_signature(),)
+            if self._ready is None or key != self._ready_key:
+                counts = await self.store.vector_counts(name)
+                self._ready = {sid for sid, c in counts.items() if _complete(c)}
+                self._ready_key = key
+            self._checked = now
         ready = {s.id for s in stories} & self._ready
         if ready and await self.model() is None:  # vectors, but the model cannot load here
             return set()
