@@ -32,6 +32,7 @@ from bot.clubs import Clubs, Growth
 from bot.daily import Daily
 from bot.errors import StoryBotError
 from bot.excerpts import Excerpts
+from bot.hosts import host_key
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
@@ -188,7 +189,13 @@ class Library:
             raise StoryBotError("--to must be a PostgreSQL URL: postgresql://user:password@host/db")
         from bot.store.migrate import copy_library  # asyncpg only when it is wanted
 
-        return await copy_library(settings.db_path, url, force=force, progress=progress)
+        return await copy_library(
+            settings.db_path,
+            url,
+            host=host_key(settings.stories_dir),
+            force=force,
+            progress=progress,
+        )
 
     async def ingest(
         self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None

@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 USER = "storybot-pg"
@@ -54,9 +55,64 @@ def _as_user() -> list[str]:
     return ["runuser", "-u", USER, "--"]
 
 
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A running throwaway cluster: its URL, and how to stop and start it again on the same
+    port (a database restart, as a host's PostgreSQL may have one under a running bot)."""
+
+    url: str
+    folder: Path
+    prefix: tuple[str, ...]  # run as the unprivileged user (as root)
+    pg_ctl: Path
+    options: str
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                *self.prefix,
+                str(self.pg_ctl),
+                "-D",
+                str(self.folder / "data"),
+                "-l",
+                str(self.folder / "log"),
+                "-w",
+                "-o",
+                self.options,
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server ("fast": clients are told and disconnected, as a service restart
+        does; "immediate": no shutdown checkpoint, for the end of a run)."""
+        subprocess.run(
+            [
+                *self.prefix,
+                str(self.pg_ctl),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                mode,
+                "-w",
+                "stop",
+            ],
+            check=mode != "immediate",
+            capture_output=True,
+        )
+
+
 @contextlib.contextmanager
 def cluster(folder: Path) -> Iterator[str]:
     """Start a cluster in ``folder`` (which must not exist yet); yield its URL; stop it."""
+    with running(folder) as started:
+        yield started.url
+
+
+@contextlib.contextmanager
+def running(folder: Path) -> Iterator[Cluster]:
+    """Start a cluster in ``folder`` (which must not exist yet); yield it; stop it."""
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError(f"PostgreSQL is not installed: {HOW_TO}")
@@ -91,27 +147,15 @@ def cluster(folder: Path) -> Iterator[str]:
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         " -c shared_buffers=256MB"
     )
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "-o",
-            options,
-            "start",
-        ],
-        check=True,
-        capture_output=True,
+    started = Cluster(
+        f"postgresql://storybot@127.0.0.1:{port}/postgres",
+        folder,
+        tuple(prefix),
+        bin_dir / "pg_ctl",
+        options,
     )
+    started.start()
     try:
-        yield f"postgresql://storybot@127.0.0.1:{port}/postgres"
+        yield started
     finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        started.stop("immediate")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from bot.models import Story
-from bot.store import StoreDamaged, StoreError
+from bot.store import StoreDamaged, StoreError, StoreLocked, StoreUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,11 @@ def chapter_label(story: Story, number: int) -> str:
 
 async def or_none(search: Awaitable[R], none: R, what: str, query: str) -> R:
     """``search``'s answer, or ``none`` when the index refuses the query: never the asker's
-    fault (every word reaches the index quoted), so it is logged and answered as no match."""
+    fault (every word reaches the index quoted), so it is logged and answered as no match.
+    A database that is damaged, busy or out of reach is said so: "no match" would be untrue."""
     try:
         return await search
-    except StoreDamaged:
+    except (StoreDamaged, StoreLocked, StoreUnreachable):
         raise
     except StoreError as exc:
         log.warning("%s search failed for %r: %s", what, query[:80], exc)

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreTooNew
+from bot.store.errors import (
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreTooNew,
+    StoreUnreachable,
+)
 from bot.store.interface import (
     ClubStore,
     FileState,
@@ -28,6 +34,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoreTooNew",
+    "StoreUnreachable",
     "StoryWrite",
     "Upload",
     "VectorRow",

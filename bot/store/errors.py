@@ -21,6 +21,11 @@ class StoreLocked(StoreError):
     """Another process held the database past every retry: try again later (not a usage fault)."""
 
 
+class StoreUnreachable(StoreError):
+    """The database server cannot be reached (down, restarting, the network): try again in a
+    moment (not a usage fault)."""
+
+
 class StoreDamaged(StoreError):
     """The database is damaged or is not a database: rebuild it or restore a backup."""
 

@@ -14,6 +14,11 @@ go in under the target's foreign keys: they are counted as skipped, never silent
 
 A target that already holds a library (any story, upload, schedule, reader or club) is
 refused unless ``force``, which empties it first.
+
+Every story of a SQLite library came from one stories folder (uploads too: they are files in
+it), so each copied story is given ``host``, that folder's host key (bot/hosts.py): the
+host's next ingest then treats them as its own, as SQLite did, and removes one whose file
+has gone from its folder meanwhile. Another host's ingest leaves them alone.
 """
 
 from __future__ import annotations
@@ -97,9 +102,15 @@ Progress = Callable[[int, int], None]  # (stories copied, stories in all)
 
 
 async def copy_library(
-    source: Path, url: str, *, force: bool = False, progress: Progress | None = None
+    source: Path,
+    url: str,
+    *,
+    host: str = "",
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> list[TableCount]:
-    """Copy the SQLite library at ``source`` into the PostgreSQL database at ``url``; each
+    """Copy the SQLite library at ``source`` into the PostgreSQL database at ``url``, each
+    story as the stories folder ``host``'s (a host key, bot/hosts.py; "" for none); each
     table's counts, checked equal (else nothing is copied: StoreError)."""
     if not await asyncio.to_thread(source.is_file):
         raise StoreError(f"there is no SQLite library at {source} to copy", usage=True)
@@ -114,7 +125,9 @@ async def copy_library(
                         "SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK
                     )
                     await _make_room(conn, target.where, force=force)
-                    return await _copy(conn, export, target.where, progress)
+                    counts = await _copy(conn, export, target.where, progress)
+                    await conn.execute("UPDATE stories SET host = $1", host)
+                    return counts
         finally:
             await target.close()
     finally:
@@ -165,6 +178,7 @@ async def _copy(
         await texts.copy(conn, paragraphs, export.story_scenes(story_id), story_id)
         if progress is not None:
             progress(done, len(stories))
+    await texts.finish(conn)
     for table in _ROW_TABLES:
         where_ = f" WHERE {table.keep}" if table.keep else ""
         for rows in export.batches(f"SELECT {table.columns} FROM {table.name}{where_}"):

@@ -110,6 +110,24 @@ async def test_quote_candidates_in_a_scope(store: Store, tmp_path: Path) -> None
     assert len(await store.paragraphs_with_phrase(["soaked", "in", "sorry"], mine, 5)) == 1
 
 
+async def test_a_scoped_search_is_ranked_by_the_texts_in_its_scope(
+    store: Store, tmp_path: Path
+) -> None:
+    """Whether a search is ranked (BM25) is decided by how many texts in its scope match: a
+    story named gets its best matches first, however often the words come elsewhere."""
+    await _seeded(store, tmp_path)
+    story = next(s for s in await store.list_stories() if s.file.startswith("004_"))
+    mine, _ = await store.texts_with_all(["willow"], [story.id], 100_000, rank_cap=0)
+    every, _ = await store.texts_with_all(["willow"], None, 100_000, rank_cap=0)
+    assert len(every) > len(mine) > 5
+    ranked, complete = await store.texts_with_all(["willow"], [story.id], 5, rank_cap=len(mine))
+    assert not complete and len(ranked) == 5 and all(rank < 0 for _, rank in ranked)
+    best, _ = await store.texts_with_all(["willow"], [story.id], 5, rank_cap=100_000)
+    assert [(t.id, round(r, 6)) for t, r in ranked] == [(t.id, round(r, 6)) for t, r in best]
+    unranked, _ = await store.texts_with_all(["willow"], [story.id], 5, rank_cap=len(mine) - 1)
+    assert len(unranked) == 5 and all(rank == 0.0 for _, rank in unranked)
+
+
 async def test_texts_holding_all_words_but_those_read(store: Store, tmp_path: Path) -> None:
     await _seeded(store, tmp_path)
     every, complete = await store.texts_with_all(["willow"], None, 100_000, rank_cap=0)

@@ -133,6 +133,28 @@ async def test_migrate_copies_every_table_under_the_same_ids(
         await target.close()
 
 
+async def test_migrated_stories_belong_to_the_migrating_hosts_folder(
+    tmp_path: Path, stories_dir: Path, pg_url: str
+) -> None:
+    """Every story of a SQLite library came from its stories folder: once moved, that host's
+    ingest removes a story whose file has gone (as on SQLite), and another host's ingest
+    (a folder of its own) leaves the stories alone."""
+    await _sqlite_library(tmp_path, stories_dir)
+    moved = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, stories=stories_dir)
+    assert moved.returncode == 0, moved.stderr
+    target = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        files = sorted(s.file for s in await target.list_stories())
+        elsewhere = tmp_path / "another-host"
+        elsewhere.mkdir()
+        assert (await ingest(target, elsewhere, allow_empty=True)).removed == ()
+        (stories_dir / files[0]).unlink()
+        assert (await ingest(target, stories_dir)).removed == (files[0],)
+        assert sorted(s.file for s in await target.list_stories()) == files[1:]
+    finally:
+        await target.close()
+
+
 async def test_migrate_prints_the_counts_and_refuses_a_library_unless_forced(
     tmp_path: Path, stories_dir: Path, pg_url: str
 ) -> None:

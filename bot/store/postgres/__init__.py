@@ -32,6 +32,7 @@ from bot.store.postgres.base import (
     Connection,
     pg_errors,
     shown,
+    unreachable,
 )
 from bot.store.postgres.clubs import ClubSQL
 from bot.store.postgres.guilds import GuildSQL
@@ -69,15 +70,12 @@ class PostgresStore(
         cls, url: str, *, read_only: bool = False, pool_size: int = DEFAULT_POOL_SIZE
     ) -> PostgresStore:
         """Connect, and create or upgrade the schema (unless ``read_only``)."""
-        settings = {"application_name": "storybot"}
+        # no JIT: it compiles a query the planner thinks costly (a BM25 over a few hundred
+        # candidates) in tens of milliseconds, more than running it takes
+        settings = {"application_name": "storybot", "jit": "off"}
         if read_only:
             settings["default_transaction_read_only"] = "on"
-        try:
-            pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=max(1, pool_size), server_settings=settings
-            )
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
-            raise _open_error(url, exc) from None
+        pool = await _pool(url, pool_size, settings)
         store = cls(pool, url)
         try:
             await store._upgrade(read_only=read_only)
@@ -132,6 +130,31 @@ class PostgresStore(
                     await conn.execute("SELECT pg_advisory_unlock($1, $2)", NAMESPACE, INGEST_LOCK)
 
 
+async def _pool(url: str, size: int, settings: dict[str, str]) -> asyncpg.Pool:
+    """A pool of up to ``size`` connections, one of them tried now (a wrong URL, password or
+    database is said at once, in one line)."""
+    try:
+        # no floor of open connections: while the server is down, asyncpg would try to
+        # restore one in the background and log a traceback for every try; connections
+        # are opened as queries need them and kept while they work
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=max(1, size),
+            max_inactive_connection_lifetime=0,
+            server_settings=settings,
+        )
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
+        raise _open_error(url, exc) from None
+    try:
+        async with pool.acquire():
+            pass
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        await pool.close()
+        raise _open_error(url, exc) from None
+    return pool
+
+
 async def _version(conn: Connection, *, read_only: bool) -> int:
     """The schema version, creating the version table in an empty database."""
     if not await conn.fetchval("SELECT to_regclass('storybot_schema') IS NOT NULL"):
@@ -155,4 +178,4 @@ def _open_error(url: str, exc: BaseException) -> StoreError:
         return StoreError(f"PostgreSQL refused the login for {where}: {exc}", usage=True)
     if isinstance(exc, ValueError):
         return StoreError(f"DATABASE_URL is not a PostgreSQL URL ({where}): {exc}", usage=True)
-    return StoreError(f"cannot reach the database {where}: {exc}")
+    return unreachable(exc, where)

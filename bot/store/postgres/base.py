@@ -3,6 +3,7 @@ and the translation of asyncpg's exceptions into the store's own errors."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -11,7 +12,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.store.errors import StoreDamaged, StoreError, StoreLocked
+from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreUnreachable
 
 # advisory lock keys (pg_advisory_lock(NAMESPACE, key)): 'sb' and what is locked
 NAMESPACE = 0x7362
@@ -41,9 +42,27 @@ def store_error(exc: BaseException, where: str) -> StoreError:
         return StoreDamaged(
             f"the database {where} is damaged ({exc}): restore a backup made with pg_dump"
         )
-    if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.CannotConnectNowError):
-        return StoreError(f"cannot reach the database {where}: {exc}")
+    if isinstance(exc, _UNREACHABLE):
+        return unreachable(exc, where)
     return StoreError(f"the database {where} failed: {exc}")
+
+
+# the server is down, restarting or shutting down, or the connection to it was lost
+_UNREACHABLE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+
+
+def unreachable(exc: BaseException, where: str) -> StoreUnreachable:
+    """One line saying the database cannot be reached, and why in a few words."""
+    if isinstance(exc, OSError) and exc.errno:
+        why = os.strerror(exc.errno).lower()
+    else:
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return StoreUnreachable(f"cannot reach the database {where} ({why}): try again in a moment")
 
 
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

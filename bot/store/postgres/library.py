@@ -120,14 +120,18 @@ class LibrarySQL(PGBase):
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK)
                 taken = {r[0]: r[1] for r in await conn.fetch("SELECT slug, file FROM stories")}
+                batch = IndexCounts()
                 for story in prepared:
+                    counts = IndexCounts()
                     try:
                         async with conn.transaction():  # a savepoint: this story alone
-                            await _write_one(conn, story, taken)
+                            await _write_one(conn, story, taken, counts)
                     except asyncpg.PostgresError as exc:
                         results.append(str(exc))
                     else:
                         results.append(None)
+                        batch.add(counts)
+                await batch.write(conn)
                 await conn.execute("UPDATE library_version SET version = version + 1")
         written = sum(len(p.rows) for p, r in zip(prepared, results, strict=True) if r is None)
         await self._analyze_after(written)
@@ -241,7 +245,9 @@ async def delete_story_rows(conn: Connection, story_id: int) -> None:
 # ---- writing one story -----------------------------------------------------------------------
 
 
-async def _write_one(conn: Connection, story: _Prepared, taken: dict[str, str]) -> None:
+async def _write_one(
+    conn: Connection, story: _Prepared, taken: dict[str, str], counts: IndexCounts
+) -> None:
     item = story.item
     existing = await conn.fetchrow("SELECT id, slug FROM stories WHERE file = $1", item.file)
     if existing is not None:
@@ -263,7 +269,7 @@ async def _write_one(conn: Connection, story: _Prepared, taken: dict[str, str]) 
         story_id = int(existing[0])
         await delete_story_rows(conn, story_id)
     await _update_story(conn, story_id, slug, story)
-    text_ids, fresh_from = await _write_texts(conn, story)
+    text_ids, fresh_from = await _write_texts(conn, story, counts)
     await conn.executemany(
         "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
         " last_position, text_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -279,7 +285,7 @@ async def _write_one(conn: Connection, story: _Prepared, taken: dict[str, str]) 
         [r[2] for r in story.rows],
         text_ids,
     )
-    await _write_scenes(conn, story_id, story, text_ids, fresh_from)
+    await _write_scenes(conn, story_id, story, text_ids, fresh_from, counts=counts)
     taken[slug] = item.file
 
 
@@ -311,25 +317,40 @@ async def _update_story(conn: Connection, story_id: int, slug: str, story: _Prep
     )
 
 
-async def _stored_chapter(conn: Connection, text_hash: bytes, length: int) -> list[int] | None:
-    found = await conn.fetchrow(
-        "SELECT story_id, first_position, last_position FROM chapters WHERE text_hash = $1 LIMIT 1",
-        text_hash,
+async def _stored_chapters(conn: Connection, story: _Prepared) -> dict[bytes, list[int]]:
+    """The text ids of each chapter of ``story`` already stored (by the hash of its text, in
+    a chapter of the same length), in one query for the story and one per chapter found."""
+    hashes = list(dict.fromkeys(story.hashes))
+    found = await conn.fetch(
+        "SELECT w.h, c.story_id, c.first_position, c.last_position FROM unnest($1::bytea[]) AS"
+        " w(h), LATERAL (SELECT story_id, first_position, last_position FROM chapters"
+        " WHERE text_hash = w.h LIMIT 1) AS c",
+        hashes,
     )
-    if found is None or found[2] - found[1] + 1 != length:
-        return None
-    ids = [
-        int(r[0])
-        for r in await conn.fetch(
-            "SELECT text_id FROM paragraphs WHERE story_id = $1 AND position BETWEEN $2 AND $3"
-            " ORDER BY position",
-            *found,
-        )
-    ]
-    return ids if len(ids) == length else None
+    lengths = {h: c[5] - c[4] + 1 for c, h in zip(story.chapters, story.hashes, strict=True)}
+    out: dict[bytes, list[int]] = {}
+    for text_hash, story_id, first, last in found:
+        length = lengths[bytes(text_hash)]
+        if last - first + 1 != length:
+            continue
+        ids = [
+            int(r[0])
+            for r in await conn.fetch(
+                "SELECT text_id FROM paragraphs WHERE story_id = $1"
+                " AND position BETWEEN $2 AND $3 ORDER BY position",
+                story_id,
+                first,
+                last,
+            )
+        ]
+        if len(ids) == length:
+            out[bytes(text_hash)] = ids
+    return out
 
 
-async def _write_texts(conn: Connection, story: _Prepared) -> tuple[list[int], int]:
+async def _write_texts(
+    conn: Connection, story: _Prepared, counts: IndexCounts
+) -> tuple[list[int], int]:
     """The text id of every paragraph (a chapter already stored shares its texts), writing the
     new texts; and the first id given to this story's new texts."""
     new = sum(c[5] - c[4] + 1 for c in story.chapters)
@@ -340,11 +361,11 @@ async def _write_texts(conn: Connection, story: _Prepared) -> tuple[list[int], i
     fresh_from = fresh[0] if fresh else 0
     out: list[int] = []
     added: list[int] = []  # row indices of new texts
-    mine: dict[bytes, list[int]] = {}
+    mine = await _stored_chapters(conn, story)
     at = 0
     for c, text_hash in zip(story.chapters, story.hashes, strict=True):
         length = c[5] - c[4] + 1
-        shared = mine.get(text_hash) or await _stored_chapter(conn, text_hash, length)
+        shared = mine.get(text_hash)
         if shared is None:
             shared = fresh[at : at + length]
             at += length
@@ -353,9 +374,63 @@ async def _write_texts(conn: Connection, story: _Prepared) -> tuple[list[int], i
         out += shared
     docs = [story.documents[i] for i in added]
     await insert_documents(
-        conn, "texts", [out[i] for i in added], docs, texts=[story.rows[i][3] for i in added]
+        conn,
+        "texts",
+        [out[i] for i in added],
+        docs,
+        counts,
+        texts=[story.rows[i][3] for i in added],
     )
     return out, fresh_from
+
+
+_TERMS = {"texts": "terms", "scene_texts": "scene_terms"}
+
+
+@dataclass(slots=True)
+class IndexCounts:
+    """What documents written add to the index statistics (``terms`` and ``scene_terms``: the
+    documents holding each lexeme; ``index_stats``: documents and tokens), summed over a
+    batch and written once at its end: one upsert of each lexeme a batch, not one per story
+    (each story's would update thousands of the same rows again)."""
+
+    lexemes: dict[str, Counter[str]] = field(default_factory=dict)  # by table
+    docs: Counter[str] = field(default_factory=Counter)
+    tokens: Counter[str] = field(default_factory=Counter)
+
+    def count(self, table: str, docs: Sequence[Document]) -> None:
+        self.lexemes.setdefault(table, Counter()).update(
+            lexeme for d in docs for lexeme in d.lexemes
+        )
+        self.docs[table] += len(docs)
+        self.tokens[table] += sum(d.tokens for d in docs)
+
+    def add(self, other: IndexCounts) -> None:
+        for table, lexemes in other.lexemes.items():
+            self.lexemes.setdefault(table, Counter()).update(lexemes)
+        self.docs.update(other.docs)
+        self.tokens.update(other.tokens)
+
+    async def write(self, conn: Connection) -> None:
+        for table, lexemes in self.lexemes.items():
+            terms = _TERMS[table]
+            ordered = sorted(lexemes)
+            await conn.execute(
+                f"INSERT INTO {terms} (term, docs) SELECT * FROM unnest($1::text[], $2::int[])"
+                f" ON CONFLICT (term) DO UPDATE SET docs = {terms}.docs + excluded.docs",
+                ordered,
+                [lexemes[t] for t in ordered],
+            )
+        for table, docs in self.docs.items():
+            await conn.execute(
+                "UPDATE index_stats SET docs = docs + $2, tokens = tokens + $3 WHERE name = $1",
+                table,
+                docs,
+                self.tokens[table],
+            )
+        self.lexemes.clear()
+        self.docs.clear()
+        self.tokens.clear()
 
 
 async def insert_documents(
@@ -363,12 +438,13 @@ async def insert_documents(
     table: str,
     ids: Sequence[int],
     docs: Sequence[Document],
+    counts: IndexCounts,
     *,
     texts: Sequence[str] | None = None,
     keys: Sequence[tuple[int, int]] | None = None,
 ) -> None:
     """Insert documents into ``texts`` (with their text) or ``scene_texts`` (with their keys),
-    and count them into the index statistics."""
+    and count them into ``counts`` (written to the index statistics by the caller)."""
     if not ids:
         return
     vectors = [d.vector for d in docs]
@@ -382,7 +458,6 @@ async def insert_documents(
             tokens,
             vectors,
         )
-        terms = "terms"
     else:
         assert keys is not None
         await conn.execute(
@@ -395,24 +470,17 @@ async def insert_documents(
             tokens,
             vectors,
         )
-        terms = "scene_terms"
-    counts = Counter(lexeme for d in docs for lexeme in d.lexemes)
-    await conn.execute(
-        f"INSERT INTO {terms} (term, docs) SELECT * FROM unnest($1::text[], $2::int[])"
-        f" ON CONFLICT (term) DO UPDATE SET docs = {terms}.docs + excluded.docs",
-        list(counts),
-        list(counts.values()),
-    )
-    await conn.execute(
-        "UPDATE index_stats SET docs = docs + $2, tokens = tokens + $3 WHERE name = $1",
-        table,
-        len(ids),
-        sum(tokens),
-    )
+    counts.count(table, docs)
 
 
 async def _write_scenes(
-    conn: Connection, story_id: int, story: _Prepared, text_ids: list[int], fresh_from: int
+    conn: Connection,
+    story_id: int,
+    story: _Prepared,
+    text_ids: list[int],
+    fresh_from: int,
+    *,
+    counts: IndexCounts,
 ) -> None:
     """The story's passages; a passage whose run of texts is stored already shares its scene
     text (see bot/store/sqlite/scenes.py for the key)."""
@@ -440,7 +508,7 @@ async def _write_scenes(
         )
     ]
     mine.update(zip(new_keys, ids, strict=True))
-    await insert_documents(conn, "scene_texts", ids, new_docs, keys=new_keys)
+    await insert_documents(conn, "scene_texts", ids, new_docs, counts, keys=new_keys)
     await conn.execute(
         "INSERT INTO scenes (id, story_id, chapter, first_position, last_position, text_id)"
         " SELECT nextval('scene_ids'), $1, u.c, u.f, u.l, u.t"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store.passages import SEPARATOR
 from bot.store.postgres.base import Connection, number
-from bot.store.postgres.library import insert_documents
+from bot.store.postgres.library import IndexCounts, insert_documents
 from bot.store.postgres.tokens import Tokenizer
 
 # what makes a database "hold a library": any row in these
@@ -97,6 +97,7 @@ class StoryCopy:
     tokenizer: Tokenizer
     texts: set[int]
     scene_texts: set[int]
+    counts: IndexCounts = field(default_factory=IndexCounts)  # written by ``finish``
 
     async def copy(
         self,
@@ -121,7 +122,9 @@ class StoryCopy:
                 self.tokenizer.documents("stems", [b for _, b in new_scenes.values()]),
             )
         )
-        await insert_documents(conn, "texts", list(new_texts), docs, texts=list(new_texts.values()))
+        await insert_documents(
+            conn, "texts", list(new_texts), docs, self.counts, texts=list(new_texts.values())
+        )
         await copy_rows(
             conn,
             "paragraphs",
@@ -133,6 +136,7 @@ class StoryCopy:
             "scene_texts",
             list(new_scenes),
             scene_docs,
+            self.counts,
             keys=[k for k, _ in new_scenes.values()],
         )
         await copy_rows(
@@ -143,3 +147,7 @@ class StoryCopy:
         )
         self.texts.update(new_texts)
         self.scene_texts.update(new_scenes)
+
+    async def finish(self, conn: Connection) -> None:
+        """Write the index statistics of everything copied."""
+        await self.counts.write(conn)

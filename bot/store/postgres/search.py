@@ -64,6 +64,24 @@ def _text_scope(param: int) -> str:
     )
 
 
+# The candidates of a quote search stage in one round trip. $1 the tsquery, $2 its terms (for
+# BM25), $3 how many matching texts to look at, $4 the limit, $5 the rank cap, ($6 the
+# stories). ``found`` keeps the order the texts were found in (``k``), for unranked answers.
+_RANKING = "n.n > $4 AND n.n <= $5"
+_CANDIDATES = (
+    "WITH found AS MATERIALIZED (SELECT t.id, t.tokens, t.tsv, row_number() OVER () AS k"
+    " FROM texts t WHERE t.tsv @@ $1::tsquery{scope} LIMIT $3),"
+    " n AS (SELECT count(*) AS n FROM found),"
+    " ranked AS ("
+    + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f, n WHERE {_RANKING}")
+    + "), chosen AS ((SELECT id, rank, 0::bigint AS k FROM ranked ORDER BY rank, id LIMIT $4)"
+    f" UNION ALL (SELECT f.id, 0.0::float8, f.k FROM found f, n WHERE NOT ({_RANKING})"
+    " ORDER BY f.k LIMIT $4))"
+    " SELECT c.id, t.text, c.rank, n.n FROM chosen c JOIN texts t ON t.id = c.id, n"
+    " ORDER BY c.rank, c.k, c.id"
+)
+
+
 class SearchSQL(PGBase):
     async def texts_with_all(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
@@ -123,44 +141,25 @@ class SearchSQL(PGBase):
         rank_cap: int,
     ) -> Found:
         """Texts in scope matching ``query`` with their rank, and whether they are all that
-        match (see the SQLite engine's ``_candidates``: the same contract)."""
+        match (see the SQLite engine's ``_candidates``: the same contract), in one query:
+        the texts in scope that match, up to the larger of ``limit`` and ``rank_cap`` (and
+        one more), ranked by BM25 when there are more than ``limit`` and at most
+        ``rank_cap``; otherwise the first ``limit`` as found."""
         if not terms or (story_ids is not None and not story_ids):
             return [], True
-        # parameters: the query, (the stories,) the limit; ranked: the query, the terms, ...
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
         rows = await self._all(
-            f"SELECT t.id, t.text FROM texts t WHERE t.tsv @@ $1::tsquery"
-            f"{_text_scope(2) if scoped else ''}"
-            f" LIMIT ${2 + len(params)}",
-            query,
-            *params,
-            limit + 1,
-        )
-        complete = len(rows) <= limit
-        found = [(IndexedText(r[0], r[1]), 0.0) for r in rows[:limit]]
-        if complete or rank_cap <= 0:
-            return found, complete
-        matching = await self._value(
-            "SELECT count(*) FROM (SELECT 1 FROM texts WHERE tsv @@ $1::tsquery LIMIT $2) m",
-            query,
-            rank_cap + 1,
-        )
-        if int(matching) > rank_cap:
-            return found, complete
-        matched = (
-            "SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery"
-            f"{_text_scope(3) if scoped else ''}"
-        )
-        ranked = await self._all(
-            f"SELECT r.id, t.text, r.rank FROM ({bm25('terms', 'texts', matched)}) r"
-            f" JOIN texts t ON t.id = r.id ORDER BY r.rank, r.id LIMIT ${3 + len(params)}",
+            _CANDIDATES.format(scope=_text_scope(6) if scoped else ""),
             query,
             terms,
-            *params,
+            max(limit, rank_cap) + 1,
             limit,
+            rank_cap,
+            *params,
         )
-        return [(IndexedText(r[0], r[1]), float(r[2])) for r in ranked], complete
+        complete = not rows or int(rows[0][3]) <= limit
+        return [(IndexedText(r[0], r[1]), float(r[2])) for r in rows], complete
 
     async def occurrences(
         self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int

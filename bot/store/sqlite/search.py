@@ -159,10 +159,10 @@ class SearchSQL(SQLBase):
         """Texts in scope matching an FTS5 query with their BM25 rank (lower is better), and
         whether they are all the texts in scope that match.
 
-        When more than ``limit`` match, BM25 picks the best ``limit`` if the query matches at
-        most ``rank_cap`` texts of the whole index (BM25 costs a little for every matching row);
-        otherwise the first ``limit`` come unranked (rank 0) and the caller ranks them by what
-        they say.
+        When more than ``limit`` match, BM25 picks the best ``limit`` if at most ``rank_cap``
+        texts in scope match (a story named: its own matches, however common the words are
+        elsewhere); otherwise the first ``limit`` come unranked (rank 0) and the caller ranks
+        them by what they say.
         """
         scope = _Scope.of(story_ids)
         if scope.empty:
@@ -176,8 +176,8 @@ class SearchSQL(SQLBase):
         if not complete and rank_cap > 0:
             count = await self._all(
                 "SELECT count(*) FROM (SELECT rowid FROM texts_fts"
-                " WHERE texts_fts MATCH ? LIMIT ?)",
-                (fts_query, rank_cap + 1),
+                f" WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')} LIMIT ?)",
+                (fts_query, *scope.params, rank_cap + 1),
             )
             if int(count[0][0]) <= rank_cap:
                 # best first, ties by id (as PostgreSQL orders them); ranked without the
