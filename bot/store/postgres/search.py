@@ -41,18 +41,22 @@ def any_two_query(keys: Sequence[Sequence[str]]) -> str:
 
 def bm25(terms: str, stats: str, matched: str) -> str:
     """A query giving (id, rank) for the documents ``matched`` (a SELECT of id, tokens, tsv),
-    BM25 as FTS5 computes it (lower is better); the query words are parameter $2."""
+    BM25 as FTS5 computes it (lower is better); the query words are parameter $2. The
+    statistics and each word's idf are computed once (MATERIALIZED), not per document; a
+    document's query words are picked out of its tsvector in C (the stored vectors carry no
+    weights: the query words are given weight A, then only those kept), not row by row."""
     return (
-        f"WITH s AS (SELECT greatest(docs, 1)::float8 AS n,"
+        f"WITH s AS MATERIALIZED (SELECT greatest(docs, 1)::float8 AS n,"
         f" greatest(tokens, 1)::float8 / greatest(docs, 1) AS avgdl"
         f" FROM index_stats WHERE name = '{stats}'),"
-        f" q AS (SELECT w.term, greatest(ln((s.n - coalesce(k.docs, 0) + 0.5)"
+        f" q AS MATERIALIZED (SELECT w.term, greatest(ln((s.n - coalesce(k.docs, 0) + 0.5)"
         f" / (coalesce(k.docs, 0) + 0.5)), 1e-6) AS idf"
         f" FROM s, unnest($2::text[]) AS w(term) LEFT JOIN {terms} k ON k.term = w.term),"
         f" m AS ({matched})"
         f" SELECT m.id, -sum(q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl)))"
         f" AS rank FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
-        f" FROM unnest(m.tsv) AS u WHERE u.lexeme = ANY($2)) AS f JOIN q ON q.term = f.lexeme"
+        f" FROM unnest(ts_filter(setweight(m.tsv, 'A', $2), '{{a}}')) AS u) AS f"
+        f" JOIN q ON q.term = f.lexeme"
         f" GROUP BY m.id"
     )
 
@@ -150,7 +154,7 @@ class SearchSQL(PGBase):
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
         rows = await self._all(
-            _CANDIDATES.format(scope=_text_scope(6) if scoped else ""),
+            _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else ""),
             query,
             terms,
             max(limit, rank_cap) + 1,
