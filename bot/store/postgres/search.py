@@ -108,22 +108,23 @@ class SearchSQL(PGBase):
     ) -> list[IndexedText] | None:
         if not words or (story_ids is not None and not story_ids):
             return []
-        scope = _text_scope(3) if story_ids is not None else ""
-        params = [list(story_ids)] if story_ids is not None else []
-        ids = await self._all(
-            f"SELECT t.id FROM texts t WHERE t.tsv @@ $1::tsquery{scope} LIMIT $2",
+        # one round trip: how many texts hold the words (up to limit + 1), and their texts
+        # only when there are few enough
+        rows = await self._all(
+            "WITH r AS MATERIALIZED (SELECT t.id FROM texts t WHERE t.tsv @@ $1::tsquery"
+            f"{_text_scope(5) if story_ids is not None else ''} LIMIT $2)"
+            " SELECT NULL::bigint, NULL::text, count(*) FROM r UNION ALL"
+            " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
+            " WHERE (SELECT count(*) FROM r) <= $3 AND r.id <> ALL($4::bigint[])",
             all_words_query(words),
             limit + 1,
-            *params,
+            limit,
+            list(dict.fromkeys(besides)),
+            *([list(story_ids)] if story_ids is not None else []),
         )
-        if len(ids) > limit:
+        if any(r[0] is None and r[2] > limit for r in rows):
             return None
-        skip = set(besides)
-        unread = [r[0] for r in ids if r[0] not in skip]
-        if not unread:
-            return []
-        rows = await self._all("SELECT id, text FROM texts WHERE id = ANY($1::bigint[])", unread)
-        return [IndexedText(r[0], r[1]) for r in rows]
+        return [IndexedText(r[0], r[1]) for r in rows if r[0] is not None]
 
     async def texts_with_two_of(
         self,
