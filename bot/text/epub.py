@@ -316,12 +316,56 @@ def _is_front(
     if label and _FRONT_LABEL.fullmatch(label.strip()):
         return True
     for element in root.iter(*_PAGE_TAGS):  # lxml filters in C; a page may have no div
-        kinds = set((element.get(_EPUB_TYPE) or "").split())
-        if kinds & _FRONT_TYPES or (first and "epigraph" in kinds):
+        if set((element.get(_EPUB_TYPE) or "").split()) & _FRONT_TYPES:
             return True
         if local(element.tag) != "body":
             break  # only the body and its first section say what the page is
+    if first:  # an epigraph page: nothing but the epigraph (no heading, no text after it)
+        body = _body(root)
+        epigraph = _lead_epigraph(body)
+        return epigraph is not None and _words(epigraph) == _words(body)
     return False
+
+
+_HEADINGS = frozenset(f"h{n}" for n in range(1, 7))
+
+
+def _body(root: etree._Element) -> etree._Element:
+    return next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+
+
+def _words(element: etree._Element) -> list[str]:
+    return "".join(str(t) for t in element.itertext()).split()
+
+
+def _lead_epigraph(body: etree._Element) -> etree._Element | None:
+    """The element marked epub:type epigraph that comes before any heading or text of the
+    page (a book's epigraph, as in a .txt: before the first heading), or None."""
+    for element in body.iter("*"):
+        if "epigraph" in (element.get(_EPUB_TYPE) or "").split():
+            return element
+        if local(element.tag).lower() in _HEADINGS or (element.text or "").strip():
+            return None
+    return None
+
+
+def _cut_lead_epigraph(body: etree._Element, left: list[tuple[str, str]]) -> None:
+    """Takes a book's epigraph out of the first story page (in place), left out as front
+    matter as the .txt reader leaves out verse before a book's first heading; an epigraph
+    under a chapter's heading stays the chapter's."""
+    epigraph = _lead_epigraph(body)
+    parent = None if epigraph is None else epigraph.getparent()
+    if epigraph is None or parent is None:
+        return
+    left.append(("front matter", section_text(blocks(epigraph))))
+    tail = epigraph.tail or ""
+    if tail.strip():  # the text after it stays
+        before = epigraph.getprevious()
+        if before is not None:
+            before.tail = (before.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(epigraph)
 
 
 def _fields(parts: list[Block]) -> dict[str, str]:
@@ -388,9 +432,12 @@ def _story_pages(
     ``page_fields``."""
     read: list[tuple[str, list[Block]]] = []
     for path, label, root in docs:
-        body = next((e for e in root.iter("*") if local(e.tag) == "body"), root)
+        body = _body(root)
+        front_page = _is_front(path, label, root, front, first=not read)
+        if not read and not front_page:
+            _cut_lead_epigraph(body, left)
         found = blocks(body, iter(licence_of(root, left)), blanks=True)
-        if _is_front(path, label, root, front, first=not read):
+        if front_page:
             page_fields.update(_fields(found))
             every = blocks(body, iter(boilerplate(root)), include_skipped=True)  # a nav's too
             left.append(("front matter", section_text(every)))

@@ -365,6 +365,37 @@ def test_a_dedication_and_its_epigraph_are_front_matter_a_chapters_epigraph_stay
     assert "To my mother" in front and "Did I request thee" in front
 
 
+@pytest.mark.parametrize("under", [False, True])
+def test_an_epigraph_opening_the_first_story_page_leaves_its_chapter(under: bool) -> None:
+    """A first story page holding an epigraph (epub:type) and chapter 1 is story text (it was
+    left out whole as front matter): an epigraph before the first heading is left out as front
+    matter, as a .txt book's verse before its first heading is; one under chapter 1's heading
+    stays the chapter's, as chapter 2's does. (Written with the suite's EPUB helpers: pandoc
+    2.17 opens each page with its heading's section, so it writes no such page.)"""
+    from tests.text.epub_fixtures import CONTAINER, make_epub, opf, xhtml
+
+    quote = "Time is the fire in which we burn."
+    epigraph = f'<div epub:type="epigraph"><blockquote><p>{quote}</p></blockquote></div>'
+    one = "It was a dark and stormy night; the rain fell in torrents."
+    two = "The next day was fine."
+    first = f"<h1>Chapter 1</h1>{epigraph}" if under else "<h1>Chapter 1</h1>"
+    pages = {
+        "c1": (epigraph if not under else "") + f"{first}<p>{one}</p>",
+        "c2": f"<h1>Chapter 2</h1>{epigraph}<p>{two}</p>",
+    }
+    files: dict[str, str | bytes] = {"META-INF/container.xml": CONTAINER}
+    for name, body in pages.items():
+        files[f"OEBPS/{name}.xhtml"] = xhtml(body)
+    docs = [(name, f"{name}.xhtml") for name in pages]
+    files["OEBPS/content.opf"] = opf("<dc:title>Epigraphs</dc:title>", docs)
+    story = process(make_epub(files), "epigraphs.epub")
+    assert [(c.number, c.label) for c in story.chapters] == [(1, "Chapter 1"), (2, "Chapter 2")]
+    assert text_of(story, 0) == (f"{quote}\n\n{one}" if under else one)
+    assert text_of(story, 1) == f"{quote}\n\n{two}"
+    front = [text for kind, text in story.left_out if kind == "front matter"]
+    assert front == ([] if under else [quote])
+
+
 def test_an_epub_toc_names_chapters_that_have_no_heading() -> None:
     """Chapter documents with no heading of their own take the names the NCX gives them
     (written with the suite's EPUB helpers, as no tool here writes such a book): labels from
