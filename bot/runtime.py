@@ -78,8 +78,9 @@ class StoryTree(app_commands.CommandTree["StoryBot"]):
         context = _context(interaction, error)
         if unexpected:
             log.error("interaction failed: %s", context, exc_info=cause)
-        else:
-            log.info("refused: %s: %s", context, message)
+        else:  # a host's own message (one naming the database) is worth a warning
+            level = logging.INFO if message == str(cause) else logging.WARNING
+            log.log(level, "refused: %s: %s", context, cause)
         await tell(interaction, message)
 
 
@@ -97,7 +98,7 @@ def _explain(error: app_commands.AppCommandError) -> tuple[str, bool]:
     if isinstance(cause, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {max(1, math.ceil(cause.retry_after))}s.", False
     if isinstance(cause, StoryBotError):
-        return cause.message, False
+        return cause.public, False
     if isinstance(cause, app_commands.NoPrivateMessage):
         return "That works only in a server.", False
     if isinstance(cause, app_commands.TransformerError):

@@ -103,7 +103,7 @@ class Releaser:
         except StoryBotError as exc:  # the story left the library: the club stops there
             await self.clubs.pause(club.channel_id)
             log.warning("club in channel %s paused: %s", club.channel_id, exc.message)
-            return Outcome(False, f"The club is paused: {exc.message}")
+            return Outcome(False, f"The club is paused: {exc.public}")
         missing = missing_permissions(channel)
         if story.mature and not channel.is_nsfw():  # fail closed; the story is not named
             missing = f"*Age-Restricted Channel* on (the club's story is rated {story.rating})"

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import discord
 import pytest
+from discord import app_commands
 from discord.ext import commands
 
 from bot import runtime
 from bot.errors import StoryBotError
 from bot.runtime import ShardedStoryBot, StoryBot, StoryTree, build_bot, discover_extensions
 from bot.settings import Settings
+from bot.store.errors import BUSY, FAILED, StoreDamaged, StoreError, StoreLocked, StoreUnreachable
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789"
@@ -166,3 +168,38 @@ def test_logs_to_a_file_or_a_collector_are_plain(monkeypatch: pytest.MonkeyPatch
         for handler in before:
             root.addHandler(handler)
         root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("error", "told"),
+    [
+        (StoreLocked("the database /srv/storybot/data/stories.db is locked: retried 5 s"), BUSY),
+        (StoreUnreachable("cannot reach the database postgresql://bot@10.0.0.5:5432/lib"), BUSY),
+        (StoreDamaged("the database /srv/storybot/data/stories.db is damaged"), FAILED),
+        (StoreError("the database postgresql://bot@10.0.0.5:5432/lib failed: boom"), FAILED),
+    ],
+)
+def test_a_store_error_is_told_without_the_database_s_place(
+    error: StoryBotError, told: str
+) -> None:
+    """What the store says names the database, for the host's log and the CLI; a Discord
+    user is told one line of what to do, never a file path or a server's address."""
+    wrapped = app_commands.CommandInvokeError(
+        app_commands.Command(name="quote", description="q", callback=_quote), error
+    )
+    message, unexpected = runtime._explain(wrapped)
+    assert (message, unexpected) == (told, False)
+    assert "/srv" not in message and "10.0.0.5" not in message
+    assert str(error) == error.message  # the host's own line is unchanged
+
+
+async def _quote(interaction: discord.Interaction) -> None:  # the command an error came from
+    pass
+
+
+def test_a_user_s_mistake_is_told_as_it_is() -> None:
+    error = StoryBotError("No story is called 'xyz'.")
+    wrapped = app_commands.CommandInvokeError(
+        app_commands.Command(name="quote", description="q", callback=_quote), error
+    )
+    assert runtime._explain(wrapped) == ("No story is called 'xyz'.", False)

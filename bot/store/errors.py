@@ -1,29 +1,41 @@
 """The store's own errors: what an engine raises, whichever engine it is.
 
-Every error is a StoryBotError, so its message is one line safe to show; ``usage`` marks a
-configuration fault (the CLI and the service exit 2, which systemd does not retry). Services
-catch these, never a database driver's exceptions.
+Every error is a StoryBotError, so its message is one line safe to show the host; ``usage``
+marks a configuration fault (the CLI and the service exit 2, which systemd does not retry).
+The message names the database (a file path, or a server's address without its password),
+which is the host's business: a Discord user is told ``public`` instead (a line per kind,
+below), and the host's log keeps the message. Services catch these, never a database
+driver's exceptions.
 """
 
 from __future__ import annotations
 
 from bot.errors import StoryBotError
 
+BUSY = "The library's database is busy or out of reach right now: try again in a moment."
+FAILED = "The library's database failed: the bot's host will find why in its log."
+
 
 class StoreError(StoryBotError):
     """The store could not do what was asked (a query failed, the database cannot be opened)."""
 
+    PUBLIC = FAILED
+
     def __init__(self, message: str, *, usage: bool = False) -> None:
-        super().__init__(message, usage=usage)
+        super().__init__(message, usage=usage, public=self.PUBLIC)
 
 
 class StoreLocked(StoreError):
     """Another process held the database past every retry: try again later (not a usage fault)."""
 
+    PUBLIC = BUSY
+
 
 class StoreUnreachable(StoreError):
     """The database server cannot be reached (down, restarting, the network): try again in a
     moment (not a usage fault)."""
+
+    PUBLIC = BUSY
 
 
 class StoreDamaged(StoreError):

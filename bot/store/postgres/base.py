@@ -58,8 +58,10 @@ _UNREACHABLE = (
 
 def unreachable(exc: BaseException, where: str) -> StoreUnreachable:
     """One line saying the database cannot be reached, and why in a few words."""
-    if isinstance(exc, OSError) and exc.errno:
-        why = os.strerror(exc.errno).lower()
+    if isinstance(exc, OSError) and (exc.errno or 0) > 0:
+        why = os.strerror(exc.errno or 0).lower()
+    elif isinstance(exc, OSError) and exc.strerror:  # a name not found: errno < 0 (getaddrinfo)
+        why = exc.strerror.lower()
     else:
         why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return StoreUnreachable(f"cannot reach the database {where} ({why}): try again in a moment")
