@@ -198,12 +198,39 @@ async def _compare(lib, vectors, stories, paths) -> tuple[blind_eval.Tally, list
     return hybrid, lines, lost
 
 
+def test_the_second_held_out_set_is_new_and_copies_no_three_words() -> None:
+    held, held_absent = blind_eval.read(blind_eval.HELDOUT_2)
+    assert len(held) >= 60 and len(held_absent) >= 10
+    first: set[str] = set()
+    for path in DEVELOPMENT:
+        scenes, absent = blind_eval.read(path)
+        first |= {s.description for s in scenes} | {a.description for a in absent}
+    assert not first & ({s.description for s in held} | {a.description for a in held_absent})
+    copied: list[str] = []
+    for scene in held:
+        source = _source(scene.file)
+        assert source is not None and scene.chapter >= 1 and scene.anchor
+        text = source.read_text(encoding="utf-8-sig", errors="replace")
+        copied += [
+            f"{scene.description!r}: {run!r}" for run in copied_runs(scene.description, text)
+        ]
+    assert not copied, "\n".join(copied)
+
+
 async def test_blind_scene_descriptions(blind_library) -> None:
     lib, vectors, stories = blind_library
+    held, held_lines, held_lost = await _compare(lib, vectors, stories, [blind_eval.HELDOUT_2])
     dev, lines, lost = await _compare(lib, vectors, stories, DEVELOPMENT)
     print(
-        f"\nscene search on the blind descriptions\ndevelopment ({dev.asked} scenes,"
-        f" {dev.absent} absent):\n" + "\n".join(lines)
+        f"\nscene search on the blind descriptions\nheld out (the second set, {held.asked}"
+        f" scenes, {held.absent} absent; never tuned on):\n"
+        + "\n".join(held_lines)
+        + f"\ndevelopment (the first set, {dev.asked} scenes, {dev.absent} absent):\n"
+        + "\n".join(lines)
     )
     assert dev.absent_close == 0 and not lost
     assert dev.close_right >= CLOSE_PRECISION * dev.close
+    assert held.top3 >= HELDOUT_TOP3 * held.asked
+    assert held.top1 >= HELDOUT_TOP1 * held.asked
+    assert held.close_right >= CLOSE_PRECISION * held.close
+    assert held.absent_close == 0 and not held_lost
