@@ -253,15 +253,14 @@ def _as_lines(parts: list[Block], keep: Callable[[str], bool]) -> list[Block]:
     return out
 
 
-def rejoin_lines(
-    documents: list[list[Block]], keep: Callable[[str], bool]
-) -> tuple[list[list[Block]], bool]:
-    """A book's documents (their blocks read with ``blanks``) without their blank blocks,
-    and whether they hold a wrapped text written one line a paragraph: then each run of
-    lines between blank ones is one block of lines, as the .txt holds it, and a heading
-    ``keep`` refuses (one the converter guessed from a line) is a line of text."""
+def rejoin_lines(documents: list[list[Block]], keep: Callable[[str], bool]) -> list[list[Block]]:
+    """A book's documents (their blocks read with ``blanks``) without their blank blocks;
+    when they hold a wrapped text written one line a paragraph, each run of lines between
+    blank ones is one block of lines, as the .txt holds it (the text pipeline then measures
+    and unwraps them as the .txt's), and a heading ``keep`` refuses (one the converter
+    guessed from a line) is a line of text."""
     if not any(b.level == BLANK_LEVEL for parts in documents for b in parts):
-        return documents, False
+        return documents
     joined = [_as_lines(parts, keep) for parts in documents]
     lines: list[str] = []
     for parts in joined:
@@ -269,5 +268,5 @@ def rejoin_lines(
             lines.extend(line.strip() for line in block.text.split("\n"))
             lines.append("")
     if not looks_wrapped(lines):
-        return [_without_blanks(parts) for parts in documents], False
-    return joined, True
+        return [_without_blanks(parts) for parts in documents]
+    return joined

@@ -27,7 +27,7 @@ import io
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from lxml import etree
@@ -406,7 +406,7 @@ def read_epub(data: bytes) -> Document:
     page_fields: dict[str, str] = {}
     left: list[tuple[str, str]] = []
     read = _story_pages(docs, front, page_fields, left)
-    pages, wrapped = rejoin_lines(
+    pages = rejoin_lines(
         [found for _, found in read], lambda text: _folded(text) in names or reads_as_heading(text)
     )
     parts: list[Block] = []
@@ -416,8 +416,6 @@ def read_epub(data: bytes) -> Document:
             found.insert(0, Block(label, TOC_LEVEL))
         parts.extend(found)
     _, sections = split_by_headings(book_blocks(parts, meta.title, left), find_title=False)
-    if wrapped:
-        sections = [replace(section, wrapped=True) for section in sections]
     return Document(meta.over(_page_meta(page_fields)), tuple(sections), tuple(left))
 
 

@@ -25,9 +25,8 @@ from lxml import etree
 
 from bot.models import Rating, StoryMeta
 from bot.text.archive_calibre import read_flat_archive
-from bot.text.book import book_blocks, licence_of, rejoin_lines, title_block
+from bot.text.book import _without_blanks, book_blocks, licence_of, rejoin_lines, title_block
 from bot.text.markup import (
-    BLANK_LEVEL,
     TOC_LEVEL,
     Block,
     Document,
@@ -319,12 +318,10 @@ def read_html(data: bytes) -> Document:
         left.append(("front matter", section_text(blocks(nav, include_skipped=True))))
     meta = StoryMeta(title=block_title, author=author).over(_head_meta(root))
     found = blocks(body, iter(skip), blanks=True)
-    every = [b for b in found if b.level != BLANK_LEVEL]
-    (lines,), wrapped = rejoin_lines([found], reads_as_heading)
+    every = _without_blanks(found)
+    (lines,) = rejoin_lines([found], reads_as_heading)
     parts = book_blocks(lines, meta.title, left)
     title, sections = split_by_headings(parts, find_title=header is None)
-    if wrapped:
-        sections = [replace(section, wrapped=True) for section in sections]
     if title:
         meta = StoryMeta(title=title).over(meta)
         left.append(("title", title))

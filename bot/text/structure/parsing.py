@@ -21,7 +21,7 @@ from bot.text.structure.headings import (
     title_from_file,
 )
 from bot.text.structure.left_out import _LEFT_OUT, leave_out
-from bot.text.structure.paragraphs import Item, _collapse_spaces, _Layout, _measure, _walk
+from bot.text.structure.paragraphs import Item, _collapse_spaces, _measure, _walk
 
 
 def parse(text: str, file_name: str, meta: StoryMeta | None = None) -> ParsedStory:
@@ -61,9 +61,6 @@ def _parse(text: str, file_name: str, meta: StoryMeta) -> ParsedStory:
     return ParsedStory(chosen, tuple(chapters), meta)
 
 
-_WRAPPED = _Layout(wrapped=True, by_line=False)
-
-
 def looks_wrapped(lines: list[str]) -> bool:
     """Whether stripped lines read as a hard-wrapped text (the .txt reader's measure)."""
     return _measure(lines).wrapped
@@ -87,9 +84,6 @@ class Section:
     text: str
     note: str | None = None
     given: bool = False  # the label comes from the table of contents, not from the text
-    # the text is hard-wrapped lines, as a .txt holds them (a converter wrote a wrapped text
-    # one line a paragraph): its blocks are unwrapped as a wrapped .txt's are
-    wrapped: bool = False
 
 
 def parse_sections(
@@ -127,7 +121,7 @@ def _parse_sections(
         if "[Illustration" in text:
             text = _drop_illustrations(text)  # Gutenberg's captions, as in a .txt
         lines = [line.strip() for line in text.split("\n")]
-        walked = _walk(lines, _WRAPPED if section.wrapped else _measure(lines))
+        walked = _walk(lines, _measure(lines))
         if section.label:
             label = " ".join(section.label.split())
             heading = _classify(label) if len(label) <= 120 else None
