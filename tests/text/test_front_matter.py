@@ -49,7 +49,8 @@ def test_pride_and_prejudice_1894_chapter_one_heading_in_a_caption() -> None:
 
 def test_a_colophon_is_left_out_of_a_book_only() -> None:
     """A printer's colophon closes a Gutenberg book, not a story: a fan fiction's last line in
-    capitals stays, and so does a book's last line that someone says."""
+    capitals stays, and so do a book's last line that someone says and an ordinary last
+    paragraph that begins "Printed by ..." (was left out as back matter)."""
     book = (
         "*** START OF THE PROJECT GUTENBERG EBOOK A BOOK ***\n\nChapter 1\n\n"
         "The keeper climbed the stairs.\n\n{last}\n\n"
@@ -60,6 +61,8 @@ def test_a_colophon_is_left_out_of_a_book_only() -> None:
         (imprint, False),
         ("THE RIVERSIDE PRESS, CAMBRIDGE, MASSACHUSETTS, U.S.A.", False),
         ("“STOP THE PRESSES!” HE SHOUTED.", True),
+        ("Printed by hand, the letter was slipped under the door at midnight.", True),
+        ("printed in haste, the note said only that she had gone north", True),
     ]:
         story = process(book.format(last=last).encode(), "book.txt")
         assert (story.chapters[-1].paragraphs[-1][1] == last) is kept, last

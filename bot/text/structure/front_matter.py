@@ -150,9 +150,20 @@ def _drop_repeated_title(items: list[Item], book_title: str | None) -> list[Item
 
 # A printer's colophon closing a printed book: "CHISWICK PRESS:--CHARLES WHITTINGHAM AND CO.
 # TOOKS COURT, CHANCERY LANE, LONDON." (all capitals, naming a press or printer), or a line
-# "Printed by/in/at ...".
+# "Printed by/in/at ..." naming places and firms ("Printed in Great Britain by Butler &
+# Tanner Ltd., Frome and London"), not a sentence of the story ("Printed by hand, the letter
+# ...").
 _PRINTER = re.compile(r"\b(?:PRESS|PRINTERS?|PRINTED|PRINTING(?:\s+WORKS)?)\b")
-_PRINTED = re.compile(r"Printed\s+(?:by|in|at)\s", re.IGNORECASE)
+_PRINTED = re.compile(r"Printed\s+(?:by|in|at)\s")
+_IMPRINT_LOWER = frozenset({"in", "by", "at", "and", "of", "the", "for", "&"})
+
+
+def _imprint(text: str) -> bool:
+    """A "Printed in/by/at ..." line whose other words are names: capitalised, but for the
+    small words between them."""
+    if not _PRINTED.match(text) or "\n" in text or len(text) > 160:
+        return False
+    return all(not w[:1].islower() or w in _IMPRINT_LOWER for w in text.split()[1:])
 
 
 def _colophon(text: str) -> bool:
@@ -160,7 +171,7 @@ def _colophon(text: str) -> bool:
         return False
     if any(q in text for q in '"“”!?'):
         return False  # said by someone: story text
-    if _PRINTED.match(text):
+    if _imprint(text):
         return True
     return not any(c.islower() for c in text) and _PRINTER.search(text) is not None
 
