@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import StoryBotError
 from bot.ingest import ingest
+from bot.ingest.reading import pipeline_fingerprint
 from bot.library import Library
 from bot.settings import Settings
 from bot.store.sqlite import SCHEMA_VERSION, SQLiteStore
@@ -238,3 +239,22 @@ async def test_rewriting_most_of_the_library_merges_the_search_indexes(
     merged = await rows()
     await store.tidy_indexes()  # merging an index already merged changes nothing
     assert await rows() == merged
+
+
+def test_the_pipeline_fingerprint_changes_with_any_module_of_the_text_packages(
+    tmp_path: Path,
+) -> None:
+    """An upgrade that changes how headings are found (bot/text/structure/headings.py) must
+    re-read every story, as one that changes bot/text/repair.py does. (It read only the
+    modules at the top of bot/text/, and the structure step had moved into a package.)"""
+    (tmp_path / "structure").mkdir()
+    (tmp_path / "repair.py").write_text("RULES = 1\n", encoding="utf-8")
+    headings = tmp_path / "structure" / "headings.py"
+    headings.write_text("STYLES = 1\n", encoding="utf-8")
+    before = pipeline_fingerprint(tmp_path)
+    assert pipeline_fingerprint(tmp_path) == before  # the same code: nothing re-read
+    headings.write_text("STYLES = 2\n", encoding="utf-8")
+    changed = pipeline_fingerprint(tmp_path)
+    assert changed != before
+    headings.rename(tmp_path / "structure" / "styles.py")  # moved: a change too
+    assert pipeline_fingerprint(tmp_path) != changed

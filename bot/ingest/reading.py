@@ -19,16 +19,22 @@ from bot.models import FileReport, Rating, RatingSource, StoryMeta
 from bot.store import FileState, StoryWrite
 from bot.text import process
 
+TEXT_PIPELINE = Path(bot.text.__file__).parent
 
-def _pipeline_fingerprint() -> bytes:
-    """Changes with the text pipeline's code or ftfy, so an upgrade re-reads every story."""
+
+def pipeline_fingerprint(folder: Path = TEXT_PIPELINE) -> bytes:
+    """Changes with the text pipeline's code or ftfy, so an upgrade re-reads every story.
+
+    Every module under bot/text/, its packages' too (bot/text/structure/: headings, front
+    matter...), each with its path, so a module moved or renamed counts as a change."""
     digest = hashlib.blake2b(ftfy.__version__.encode(), digest_size=8)
-    for source in sorted(Path(bot.text.__file__).parent.glob("*.py")):
+    for source in sorted(folder.rglob("*.py")):
+        digest.update(source.relative_to(folder).as_posix().encode() + b"\x00")
         digest.update(source.read_bytes())
     return digest.digest()
 
 
-_PIPELINE = _pipeline_fingerprint()
+_PIPELINE = pipeline_fingerprint()
 
 
 def meta_hash_of(meta: StoryMeta, default_rating: Rating) -> str:
