@@ -51,10 +51,10 @@ def timing() -> Iterator[WriteTimes]:
     times = WriteTimes()
     scenes, texts = library_sql.write_scenes, library_sql._text_ids
 
-    def timed_scenes(*args: Any) -> None:
+    def timed_scenes(*args: Any) -> int:
         start = time.perf_counter()
         try:
-            scenes(*args)
+            return scenes(*args)
         finally:
             times.scenes += time.perf_counter() - start
 

@@ -65,16 +65,20 @@ def write_scenes(
     story_id: int,
     rows: Sequence[tuple[int, int, int, str, int]],
     fresh_from: int,
-) -> None:
+    next_id: int,
+) -> int:
     """Index a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
 
     ``rows`` are the story's paragraphs as (chapter, position, scene, text, text id), in
     order; text ids from ``fresh_from`` on were created for this story. A passage whose texts
     were all created for it cannot be stored yet (outside this story), so only the passages
-    of shared chapters are looked up: a library without repeats pays no lookup.
+    of shared chapters are looked up: a library without repeats pays no lookup. New scene
+    texts take ids from ``next_id`` on (given, so they are inserted in one statement);
+    returns the next free one.
     """
     by_position = {r[1]: r for r in rows}
     mine: dict[tuple[int, int], int] = {}  # this story's scene texts by key
+    keys: list[tuple[int, int, int]] = []
     added: list[tuple[int, str]] = []
     places: list[tuple[int, int, int, int, int]] = []
     for chapter, first, last in passages([r[:4] for r in rows]):
@@ -87,19 +91,19 @@ def write_scenes(
             ).fetchone()
             text_id = found[0] if found else None
         if text_id is None:
-            text_id = db.execute(
-                "INSERT INTO scene_texts (first_text, paragraphs) VALUES (?, ?)", key
-            ).lastrowid
-            assert text_id is not None
+            text_id, next_id = next_id, next_id + 1
+            keys.append((text_id, *key))
             added.append((text_id, SEPARATOR.join(r[3] for r in held)))
         mine[key] = text_id
         places.append((story_id, chapter, first, last, text_id))
+    db.executemany("INSERT INTO scene_texts (id, first_text, paragraphs) VALUES (?, ?, ?)", keys)
     db.executemany(
         "INSERT INTO scenes (story_id, chapter, first_position, last_position, text_id)"
         " VALUES (?, ?, ?, ?, ?)",
         places,
     )
     db.executemany("INSERT INTO scenes_fts (rowid, text) VALUES (?, ?)", added)
+    return next_id
 
 
 def quoted(word: str) -> str:
