@@ -259,8 +259,14 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
 
     @asynccontextmanager
     async def exclusive_ingest(self) -> AsyncIterator[None]:
-        """One process's file: SQLite's write lock already keeps writers apart."""
-        yield
+        """One process's file: SQLite's write lock already keeps writers apart. When the
+        ingest ends, the bulk writer gives back its page cache (BULK_CACHE_KIB)."""
+        try:
+            yield
+        finally:
+            async with self._write_lock:
+                if self._bulk is not None:
+                    await asyncio.to_thread(self._bulk.execute, "PRAGMA shrink_memory")
 
     async def close(self) -> None:
         async with self._write_lock:  # a write in flight (in a thread) ends first

@@ -105,14 +105,6 @@ class LibrarySQL(SQLBase):
 
     def _write_stories_sync(self, items: Sequence[StoryWrite]) -> list[str | None]:
         db = self._bulk_connection()
-        try:
-            return self._write_or_each(db, items)
-        finally:
-            db.execute("PRAGMA shrink_memory")  # the batch's pages are not kept between ingests
-
-    def _write_or_each(
-        self, db: sqlite3.Connection, items: Sequence[StoryWrite]
-    ) -> list[str | None]:
         for attempt in range(LOCK_ATTEMPTS):
             try:
                 _write_batch(db, items)
@@ -207,7 +199,8 @@ class LibrarySQL(SQLBase):
 # its text in pages (texts, paragraphs, passages, two indexes): with room for them the writer
 # stops spilling pages mid-transaction and reading them back. On the 100 MB no-repeat library,
 # interleaved with the default: the writer's process CPU 26-30 -> 22-23 s, 17% fewer bytes
-# written (benchmarks/ingest.py). Freed after each batch (shrink_memory).
+# written (benchmarks/ingest.py). Kept from batch to batch (freed after each batch, the gain
+# was gone), and freed when the ingest ends (SQLiteStore.exclusive_ingest).
 BULK_CACHE_KIB = 64 * 1024
 
 # A story's rows go, and the texts no other story uses; external-content FTS5 must be told
