@@ -343,7 +343,9 @@ class SceneSearch:
         # the meaning ranking (the description's embedding above all) runs beside the words'
         dense = self._nearest(text, stories)
         ready = await self.vectors.ready(stories) if self.vectors is not None else set()
-        wanted = CANDIDATES_WITH_MEANING if ready else CANDIDATES
+        # fewer candidates only when meaning ranks every story in scope: a story without
+        # vectors is ranked by words alone, which re-rank the full CANDIDATES
+        wanted = CANDIDATES_WITH_MEANING if ready >= by_id.keys() else CANDIDATES
         found = self._candidates(terms, None if every else list(by_id), limit, wanted)
         passages, counts, total = await or_none(found, ([], {}, 0), "scene", text)
         weights = _weights(terms, counts, total)
@@ -542,12 +544,14 @@ def kept_by_words(
     words: Sequence[_Scored], near: Sequence[Near], ready: set[int], limit: int
 ) -> list[_Scored]:
     """The answers by words (best first, one per chapter) that keep a place among ``limit``
-    answers: the first WORDS_KEPT (one fewer than ``limit`` at most), and the next one unless
-    meaning does not put its chapter among its first MEANING_FIRST chapters (``near``: best
-    first). One of a story without vectors is kept: meaning has no say on it."""
+    answers: the first WORDS_KEPT (one fewer than ``limit`` at most), and, when more than
+    WORDS_KEPT answers are asked for, the next one unless meaning does not put its chapter
+    among its first MEANING_FIRST chapters (``near``: best first). One of a story without
+    vectors is kept: meaning has no say on it. So one or two answers asked for leave meaning
+    its first place, as three do (the rule was chosen on three)."""
     always = min(WORDS_KEPT, limit - 1)
     kept = list(words[:always])
-    if len(words) > always:
+    if limit > WORDS_KEPT and len(words) > always:
         after = words[always]
         if after.passage.story_id not in ready or _place(after) in _first_chapters(near):
             kept.append(after)

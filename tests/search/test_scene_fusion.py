@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.library import Library
 from bot.models import ScenePassage
 from bot.search import SceneSearch
 from bot.search.embedding import Floats
-from bot.search.scene import MEANING_FIRST, _place, _Scored, kept_by_words
+from bot.search.scene import (
+    CANDIDATES,
+    CANDIDATES_WITH_MEANING,
+    MEANING_FIRST,
+    _place,
+    _Scored,
+    kept_by_words,
+)
 from bot.search.vectors import Near, SceneVectors
 from bot.settings import Settings
 
@@ -134,7 +142,45 @@ def test_the_third_chapter_by_words_gives_way_only_far_down_in_meaning() -> None
     # a story without vectors: meaning has no say, the third keeps its place
     kept = kept_by_words(words, _near(*meaning_far), set(), 3)
     assert len(kept) == 3
-    # one answer asked for: the first by words, unless meaning puts it far down
-    assert kept_by_words(words, _near((1, 1)), {1}, 1) == [words[0]]
-    assert kept_by_words(words, _near(*meaning_far), {1}, 1) == []
+    # one answer asked for: meaning's first place is its own (the first of three answers)
+    assert kept_by_words(words, _near((1, 1)), {1}, 1) == []
+    assert kept_by_words(words, _near(*meaning_far), set(), 1) == []
+    # two: the first by words and the first by meaning, wherever meaning puts the rest
+    assert kept_by_words(words, _near(*meaning_first), {1}, 2) == [words[0]]
+    assert kept_by_words(words, _near(*meaning_far), set(), 2) == [words[0]]
     assert MEANING_FIRST == 6  # the figures in bot/search/scene.py's comment are for 6
+
+
+async def test_a_story_without_vectors_gets_the_words_full_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer word candidates only when meaning ranks every story in scope: a story whose
+    vectors are not built (over the budget, or not yet) is ranked by words alone, as today."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    (folder / "barn.txt").write_text(STORY, encoding="utf-8")
+    lib = await Library.open(
+        Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
+    )
+    try:
+        await lib.ingest()
+        vectors = SceneVectors(lib.store, model=Contrary())
+        await vectors.build(await lib.stories(mature_ok=True))
+        (folder / "weather.txt").write_text(WEATHER, encoding="utf-8")
+        await lib.ingest()  # a story added since: no vectors yet
+        stories = await lib.stories(mature_ok=True)
+        barn = [s for s in stories if s.file == "barn.txt"]
+        search = SceneSearch(lib.store, vectors)
+        asked: list[int] = []
+        candidates = search._candidates
+
+        async def counted(terms: list[str], ids: list[int] | None, limit: int, wanted: int):
+            asked.append(wanted)
+            return await candidates(terms, ids, limit, wanted)
+
+        monkeypatch.setattr(search, "_candidates", counted)
+        await search.find(f"{NAME} with the lantern", barn)
+        await search.find(f"{NAME} with the lantern", stories, every=True)
+        assert asked == [CANDIDATES_WITH_MEANING, CANDIDATES]
+    finally:
+        await lib.close()
