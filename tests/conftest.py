@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -98,13 +97,8 @@ def pg_server() -> Iterator[str]:
     if pgcluster.binaries() is None:
         PG_SKIPPED.append(pgcluster.HOW_TO)
         pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
-    # outside pytest's temporary folders, which are private to root
-    folder = Path(tempfile.mkdtemp(prefix="storybot-pg-"))
-    try:
-        with pgcluster.cluster(folder / "cluster") as url:
-            yield url
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgcluster.throwaway() as started:
+        yield started.url
 
 
 def _admin(url: str, sql: str) -> None:

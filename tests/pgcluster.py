@@ -15,6 +15,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,18 @@ def cluster(folder: Path) -> Iterator[str]:
     """Start a cluster in ``folder`` (which must not exist yet); yield its URL; stop it."""
     with running(folder) as started:
         yield started.url
+
+
+@contextlib.contextmanager
+def throwaway() -> Iterator[Cluster]:
+    """A cluster in a temporary folder of its own (outside pytest's temporary folders, which
+    are private to root), removed once the cluster is stopped."""
+    folder = Path(tempfile.mkdtemp(prefix="storybot-pg-"))
+    try:
+        with running(folder / "cluster") as started:
+            yield started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,12 +29,8 @@ def cluster() -> Iterator[pgcluster.Cluster]:
         pytest.skip("restarts a PostgreSQL of its own: not a server named by the environment")
     if pgcluster.binaries() is None:
         pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
-    folder = Path(tempfile.mkdtemp(prefix="storybot-pg-"))
-    try:
-        with pgcluster.running(folder / "cluster") as started:
-            yield started
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgcluster.throwaway() as started:
+        yield started
 
 
 @pytest.fixture
