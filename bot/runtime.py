@@ -79,8 +79,10 @@ class StoryTree(app_commands.CommandTree["StoryBot"]):
         if unexpected:
             log.error("interaction failed: %s", context, exc_info=cause)
         else:  # a host's own message (one naming the database) is worth a warning
-            level = logging.INFO if message == str(cause) else logging.WARNING
-            log.log(level, "refused: %s: %s", context, cause)
+            for_host = isinstance(cause, StoryBotError) and cause.public != cause.message
+            log.log(
+                logging.WARNING if for_host else logging.INFO, "refused: %s: %s", context, cause
+            )
         await tell(interaction, message)
 
 

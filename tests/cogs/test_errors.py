@@ -13,11 +13,17 @@ from bot.runtime import GENERIC_FAILURE
 from tests.cogs.helpers import answer, footer_text, server
 
 
-async def test_a_burst_is_slowed_down_then_allowed(simcord_env: simcord.Env) -> None:
+async def test_a_burst_is_slowed_down_then_allowed(
+    simcord_env: simcord.Env, caplog: pytest.LogCaptureFixture
+) -> None:
     s = server(simcord_env)
     for _ in range(4):
         assert not answer(await s.alice.slash(s.channel, "stories")).ephemeral
-    refused = answer(await s.alice.slash(s.channel, "stories"))
+    with caplog.at_level(logging.INFO, logger="bot.runtime"):
+        refused = answer(await s.alice.slash(s.channel, "stories"))
+    # a user's cooldown is news to nobody: logged at info, never a warning
+    told = [r for r in caplog.records if r.getMessage().startswith("refused")]
+    assert [r.levelno for r in told] == [logging.INFO], told
     assert refused.ephemeral
     assert refused.content.startswith("Slow down a little: try again in ")
     assert refused.content.endswith("s.")
