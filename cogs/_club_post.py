@@ -5,7 +5,8 @@ Once: the release is claimed in the database before it is posted (bot/clubs.py),
 excerpt is, so restarts and second processes never post it twice; a release Discord refused
 gives its claim back. Missing permissions are checked from the cache before claiming, told
 once to the member who started the club (a DM), and the club waits, trying nothing, until
-they are given.
+they are given. A database out of reach (a store error that is not a usage fault) pauses
+nothing: the release says so, and the loop's next look tries again.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ class Releaser:
         others)."""
         try:
             return await self._release(club, now, early=early)
+        except StoryBotError as exc:  # the database failed or is out of reach (claim, record)
+            log.warning("club in channel %s: the release failed: %s", club.channel_id, exc)
+            return Outcome(False, exc.public)
         except Exception:
             log.exception("club in channel %s: the release failed", club.channel_id)
             return Outcome(False, "The release failed on our side; it has been logged.")
@@ -100,7 +104,11 @@ class Releaser:
             return Outcome(False, "The club's channel is gone.")
         try:
             story = await self.clubs.story_of(club)
-        except StoryBotError as exc:  # the story left the library: the club stops there
+        except StoryBotError as exc:
+            if not exc.usage:  # the database is out of reach: the next look tries again
+                log.warning("club in channel %s waits: %s", club.channel_id, exc.message)
+                return Outcome(False, exc.public)
+            # the story left the library: the club stops there
             await self.clubs.pause(club.channel_id)
             log.warning("club in channel %s paused: %s", club.channel_id, exc.message)
             return Outcome(False, f"The club is paused: {exc.public}")

@@ -1,0 +1,79 @@
+"""A reading club meets a database outage at release time (PostgreSQL stopped under the running
+bot, a throwaway cluster of the test's own: tests/pgcluster.py). The outage is not the club's
+fault: the release fails with the one line a user is told for a busy database, the club stays
+active, and once the database is back its chapter goes out at the scheduled time.
+
+Before the fix, the release's store error was taken for "the story left the library" and the
+club was paused (left paused until a manager resumed it by hand)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.runtime import StoryBot
+from bot.settings import Settings
+from bot.store.errors import BUSY
+from cogs._club_post import Releaser
+from tests import pgcluster
+from tests.cogs.closing import BuildBot
+from tests.cogs.helpers import started
+from tests.cogs.test_club import HOUR, MINUTE, START, releases, start_monday_club
+
+
+@pytest.fixture
+def cluster() -> Iterator[pgcluster.Cluster]:
+    if os.environ.get("STORYBOT_TEST_DATABASE_URL"):
+        pytest.skip("stops a PostgreSQL of its own: not a server named by the environment")
+    if pgcluster.binaries() is None:
+        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
+    with pgcluster.throwaway() as running:
+        yield running
+
+
+@pytest.fixture
+def simcord_bot(
+    cluster: pgcluster.Cluster, tmp_path: Path, stories_dir: Path, closing_bots: BuildBot
+) -> StoryBot:
+    return closing_bots(
+        Settings(
+            stories_dir=stories_dir,
+            data_dir=tmp_path / "data",
+            scene_model="off",
+            database_url=cluster.url,
+            daily_check_seconds=30,
+        )
+    )
+
+
+async def test_a_database_outage_at_release_time_leaves_the_club_active(
+    simcord_bot: StoryBot, cluster: pgcluster.Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with started(simcord_bot, at=START) as env:
+        s, _ = await start_monday_club(env)
+        club = await s.library.clubs.club(s.channel.id)
+        releaser = getattr(simcord_bot.get_cog("ClubCog"), "releaser", None)
+        assert isinstance(releaser, Releaser)
+        # the stories are read again from the database (as after every look for news), and
+        # the database is down just then: what the release loop meets between two reads
+        s.library.catalogue.forget()
+        await asyncio.to_thread(cluster.stop)
+        try:
+            with caplog.at_level(logging.INFO):
+                outcome = await releaser.release(club, discord.utils.utcnow())
+        finally:
+            await asyncio.to_thread(cluster.start)
+        assert not outcome.posted and outcome.text == BUSY, outcome
+        assert (await s.library.clubs.club(s.channel.id)).state == "active"
+        warned = [r for r in caplog.records if r.name == "cogs._club_post"]
+        assert [r.levelno for r in warned] == [logging.WARNING], warned
+        assert "cannot reach the database" in warned[0].getMessage()
+
+        await env.advance_time(HOUR + MINUTE)  # its time (19:00 in Paris) comes
+        assert [m.embeds[0].title for m in releases(s.channel)] == ["Breaking alone · Part 1"]
