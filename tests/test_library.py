@@ -15,6 +15,7 @@ import pytest
 from bot.errors import StoryBotError
 from bot.library import Library
 from bot.settings import Settings
+from bot.store.errors import StoreClosed
 
 EXPLICIT = "taking-steps"  # rated explicit by seeds/library.toml
 QUOTE = "Walking through Sunnydale's most active cemetery late at night"  # only in it
@@ -229,7 +230,7 @@ async def test_close_writes_the_places_stops_the_background_build_and_closes_the
     turn = await library.turn_page(READER, "breaking-alone", "2", 1, mature_ok=False)
     await library.close()  # the place above is written behind: close waits for it
     assert stopped == [True] and not library.vectors.started
-    with pytest.raises(Exception):  # noqa: B017 - each engine says "closed" its own way
+    with pytest.raises(StoreClosed):  # the store's own error, whichever the engine
         await library.store.list_stories()
 
     again = await Library.open(settings)

@@ -19,7 +19,15 @@ from bot import runtime
 from bot.errors import StoryBotError
 from bot.runtime import ShardedStoryBot, StoryBot, StoryTree, build_bot, discover_extensions
 from bot.settings import Settings
-from bot.store.errors import BUSY, FAILED, StoreDamaged, StoreError, StoreLocked, StoreUnreachable
+from bot.store.errors import (
+    BUSY,
+    FAILED,
+    StoreClosed,
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreUnreachable,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789"
@@ -102,8 +110,8 @@ def test_sigterm_closes_the_bot_and_the_library(
     library = seen["library"]
     assert library is not None
     store = library.store  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="no active connection"):
-        store.db._conn  # noqa: B018 - aiosqlite raises once the connection is closed
+    with pytest.raises(StoreClosed):
+        asyncio.run(store.list_stories())
 
 
 FAKE_LOGIN = """

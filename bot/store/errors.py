@@ -10,10 +10,13 @@ driver's exceptions.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from bot.errors import StoryBotError
 
 BUSY = "The library's database is busy or out of reach right now: try again in a moment."
 FAILED = "The library's database failed: the bot's host will find why in its log."
+STOPPING = "The bot is stopping or restarting: try again in a moment."
 
 
 class StoreError(StoryBotError):
@@ -47,3 +50,25 @@ class StoreTooNew(StoreError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, usage=True)
+
+
+class StoreClosed(StoreError):
+    """The store was closed (the process is stopping) before this call: nothing more is read
+    or written through it."""
+
+    PUBLIC = STOPPING
+
+
+class ClosedConnection:
+    """What a closed store holds in place of its connection (SQLite) or pool (PostgreSQL):
+    whatever is asked of it raises StoreClosed, the store's own error, never the driver's
+    ("Connection closed", "pool is closed")."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def error(self) -> StoreClosed:
+        return StoreClosed(f"the database {self.where} was closed before this call")
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise self.error()

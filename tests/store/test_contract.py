@@ -12,6 +12,7 @@ import pytest
 from bot.ingest import ingest
 from bot.models import DailySchedule
 from bot.store import Store, StoreTooNew, open_store
+from bot.store.errors import STOPPING, StoreClosed
 from tests.conftest import SEEDS
 
 
@@ -256,3 +257,24 @@ async def test_exclusive_ingest(store: Store) -> None:
         pass
     async with store.exclusive_ingest():
         pass
+
+
+async def test_a_closed_store_raises_its_own_error(
+    tmp_path: Path, store_url: str | None, stories_dir: Path
+) -> None:
+    """Before the fix, SQLite raised its driver's ValueError ("Connection closed", "no active
+    connection"); an ingest after close would have opened a new bulk connection."""
+    store = await open_store(tmp_path / "data" / "stories.db", url=store_url)
+    await store.close()
+    calls = {
+        "read": store.list_stories,
+        "reader's read": lambda: store.reading_positions(1),
+        "write": lambda: store.record_positions([(1, 1, 1, 1)]),
+        "transaction": lambda: store.forget_reader(1),
+        "ingest": lambda: ingest(store, stories_dir),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StoreClosed, match="closed before this call") as caught:
+            await call()
+        assert not caught.value.usage and caught.value.public == STOPPING, name
+    await store.close()  # closing again does nothing

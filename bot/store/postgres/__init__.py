@@ -20,10 +20,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 
-from bot.store.errors import StoreError
+from bot.store.errors import ClosedConnection, StoreError
 from bot.store.interface import SharedLibrary
 from bot.store.postgres.base import (
     INGEST_LOCK,
@@ -103,7 +104,12 @@ class PostgresStore(
                         )
 
     async def close(self) -> None:
-        await self.pool.close()
+        """Close the pool (its queries in flight end first); a call made afterwards raises
+        StoreClosed (closing again does nothing)."""
+        if isinstance(self.pool, ClosedConnection):
+            return
+        pool, self.pool = self.pool, cast(asyncpg.Pool, ClosedConnection(self.where))
+        await pool.close()
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:
         raise StoreError(

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
 from bot.models import DailySchedule
-from bot.store.errors import StoreDamaged, StoreError
+from bot.store.errors import ClosedConnection, StoreDamaged, StoreError
 from bot.store.interface import SharedLibrary
 from bot.store.rows import upgrade_steps
 from bot.store.sqlite.base import (
@@ -269,13 +269,19 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
                     await asyncio.to_thread(self._bulk.execute, "PRAGMA shrink_memory")
 
     async def close(self) -> None:
+        """Close the connections; a call made afterwards raises StoreClosed (closing again
+        does nothing)."""
         async with self._write_lock:  # a write in flight (in a thread) ends first
+            if isinstance(self.db, ClosedConnection):
+                return
             if self._bulk is not None:
                 self._bulk.close()
                 self._bulk = None
             if self.reads is not self.db:
                 await self.reads.close()  # the writer closes last: it checkpoints the WAL
             await self.db.close()
+            closed = cast(aiosqlite.Connection, ClosedConnection(str(self.path)))
+            self.db = self.reads = closed
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

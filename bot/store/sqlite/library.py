@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Paragraph, ParsedStory, Rating, Story
+from bot.store.errors import ClosedConnection
 from bot.store.interface import FileState, StoryWrite
 from bot.store.rows import (
     CHAPTER_COLUMNS,
@@ -96,6 +97,8 @@ class LibrarySQL(SQLBase):
                 raise
 
     def _bulk_connection(self) -> sqlite3.Connection:
+        if isinstance(self.db, ClosedConnection):  # closed: never a connection opened again
+            raise self.db.error()
         if self._bulk is None:
             self._bulk = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._bulk.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
