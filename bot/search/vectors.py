@@ -37,7 +37,7 @@ import numpy.typing as npt
 from bot.models import SceneIndexStatus, Story
 from bot.search import embedding
 from bot.search.embedding import Embedder
-from bot.search.vocabulary import SIGNATURE_TTL
+from bot.search.vocabulary import Cached
 from bot.store import Store, VectorRow
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,9 @@ class SceneVectors:
         self._model: Embedder | None = model
         self._tried = model is not None
         self._executor: ThreadPoolExecutor | None = None
-        self._ready: set[int] | None = None  # stories all of whose passages have vectors
-        self._ready_key: tuple[object, ...] | None = None
-        self._checked = 0.0  # when the library's signature was last compared (SIGNATURE_TTL)
+        # the stories all of whose passages have vectors: read again when the library changes
+        # (vocabulary.Cached, as the searches' vocabularies) or when this build added some
+        self._ready: Cached[frozenset[int]] = Cached(store, self._read_ready)
         self._matrix: _Matrix | None = None
         self._queries: OrderedDict[tuple[str, str], embedding.Floats] = OrderedDict()
         self.query_cache = QUERY_CACHE  # benchmarks set 0: every description embedded anew
@@ -127,7 +127,7 @@ class SceneVectors:
 
     def invalidate(self) -> None:
         """The library changed (an ingest): look again at which stories are ready."""
-        self._ready_key = None
+        self._ready.invalidate()
 
     def start(self, stories: Sequence[Story]) -> None:
         """(Re)start the background build over ``stories`` (a task of its own)."""
@@ -200,7 +200,7 @@ class SceneVectors:
         started = last_log = time.monotonic()
         for story in chosen:
             done = await self._build_story(model, story, done, total)
-            self._ready_key = None  # a story may be ready: look again at the next search
+            self._ready.invalidate()  # a story may be ready: look again at the next search
             if time.monotonic() - last_log >= LOG_EVERY:
                 last_log = time.monotonic()
                 log.info("scene vectors: %d of %d passages (%s)", done, total, story.title)
@@ -250,22 +250,24 @@ class SceneVectors:
 
     async def ready(self, stories: Sequence[Story]) -> set[int]:
         """The ids of ``stories`` whose every passage has a vector (none without a model); the
-        library is asked again at most every SIGNATURE_TTL seconds, or after a change here."""
-        name = self._model.name if self._model else embedding.model_name(self.choice)
-        if name is None:
+        library is asked again when it changed (checked at most every SIGNATURE_TTL seconds,
+        vocabulary.Cached) or after this build added vectors."""
+        if self._name() is None:
             return set()
-        now = time.monotonic()
-        if self._ready is None or self._ready_key is None or now - self._checked >= SIGNATURE_TTL:
-            key = (await self.store.library_signature(),)
-            if self._ready is None or key != self._ready_key:
-                counts = await self.store.vector_counts(name)
-                self._ready = {sid for sid, c in counts.items() if _complete(c)}
-                self._ready_key = key
-            self._checked = now
-        ready = {s.id for s in stories} & self._ready
+        ready = {s.id for s in stories} & await self._ready.get()
         if ready and await self.model() is None:  # vectors, but the model cannot load here
             return set()
         return ready
+
+    def _name(self) -> str | None:
+        return self._model.name if self._model else embedding.model_name(self.choice)
+
+    async def _read_ready(self) -> frozenset[int]:
+        name = self._name()
+        if name is None:
+            return frozenset()
+        counts = await self.store.vector_counts(name)
+        return frozenset(sid for sid, c in counts.items() if _complete(c))
 
     async def nearest(self, text: str, stories: Sequence[Story], limit: int) -> list[Near]:
         """The passages of the ready ones of ``stories`` nearest the description, best first,
@@ -277,7 +279,7 @@ class SceneVectors:
         """
         model = self._model
         embedded = None
-        if model is not None and self._ready:  # stories had vectors: start embedding now
+        if model is not None and self._ready.last:  # stories had vectors: start embedding now
             embedded = asyncio.ensure_future(self.query_vector(model, text))
         ready = await self.ready(stories)
         model = self._model
@@ -286,7 +288,7 @@ class SceneVectors:
                 embedded.cancel()
             return []
         query = await (embedded or self.query_vector(model, text))
-        matrix = await self._load(model.name)
+        matrix = await self._load(model.name, await self._ready.get())
         return await asyncio.to_thread(_rank, matrix, query, ready, limit)
 
     async def query_vector(self, model: Embedder, text: str) -> embedding.Floats:
@@ -302,14 +304,14 @@ class SceneVectors:
             self._queries.popitem(last=False)
         return vector
 
-    async def _load(self, model: str) -> _Matrix:
-        assert self._ready is not None
-        key = (model, frozenset(self._ready))
+    async def _load(self, model: str, every: frozenset[int]) -> _Matrix:
+        """The matrix of ``every`` ready story, read again when that set changes."""
+        key = (model, every)
         if self._matrix is not None and self._matrix.key == key:
             return self._matrix
         self._matrix = None  # the old one goes before the new one is read
         building = _Building()
-        ready = sorted(self._ready)
+        ready = sorted(every)
         for at in range(0, len(ready), _STORIES_A_READ):
             rows = await self.store.scene_vector_rows(model, ready[at : at + _STORIES_A_READ])
             building.add(rows)

@@ -45,10 +45,25 @@ class Cached(Generic[T]):
         self._checked = 0.0  # when the signature was last compared with the database
         self._lock = asyncio.Lock()
 
+    @property
+    def last(self) -> T | None:
+        """The value last loaded, if any, without asking the library (a hint only)."""
+        return self._value
+
+    def invalidate(self) -> None:
+        """Something the signature does not cover changed (this process wrote it): the next
+        ``get`` loads again."""
+        self._signature = None
+        self._checked = 0.0
+
     async def get(self) -> T:
         cached = self._value
         now = time.monotonic()
-        if cached is not None and now - self._checked < SIGNATURE_TTL:
+        if (
+            cached is not None
+            and self._signature is not None
+            and now - self._checked < SIGNATURE_TTL
+        ):
             return cached
         signature = await self._store.library_signature()
         if cached is not None and self._signature == signature:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bot.library import Library
-from bot.search import SceneSearch, embedding
+from bot.search import SceneSearch, embedding, vocabulary
 from bot.search.embedding import Embedder, Floats
 from bot.search.vectors import SceneVectors
 from bot.settings import Settings
@@ -318,3 +318,23 @@ def test_ingest_says_how_far_vectors_are_and_builds_them_with_vectors(
     assert found.returncode == 0, found.stderr
     first = json.loads(found.stdout)["hits"][0]
     assert (first["title"], first["chapter"]) == ("Library room", 2)
+
+
+async def test_vectors_another_process_built_are_seen_on_the_vocabularies_clock(
+    tmp_path: Path, folder: Path, lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which stories are ready is cached as the searches' vocabularies are (one mechanism,
+    vocabulary.Cached): read again once the library's signature changed, checked at most
+    every vocabulary.SIGNATURE_TTL seconds."""
+    stories = await lib.stories(mature_ok=True)
+    serving = SceneVectors(lib.store, model=real_model())
+    monkeypatch.setattr(vocabulary, "SIGNATURE_TTL", 3600.0)
+    assert await serving.ready(stories) == set()
+    other = await Library.open(lib_settings(tmp_path, folder))  # another process's connection
+    try:
+        await SceneVectors(other.store, model=real_model()).build(stories)
+    finally:
+        await other.close()
+    assert await serving.ready(stories) == set()  # trusted for the TTL, as a vocabulary is
+    monkeypatch.setattr(vocabulary, "SIGNATURE_TTL", 0.0)
+    assert await serving.ready(stories) == {s.id for s in stories}
