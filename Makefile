@@ -48,7 +48,8 @@ lint: $(DEV)
 	@$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m tools.sizes --check
 
-# scene search on the blind descriptions: the held-out half's figures beside words alone
+# scene search on the blind descriptions: each set's figures beside words alone (the three
+# development sets; the held-out tests/scenes/blind_heldout_3.toml too when it is there)
 eval: $(DEV)
 	@$(PY) -m pytest -s -q -p no:randomly tests/search/test_scene_eval.py -k blind
 

@@ -129,26 +129,24 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
     assert top3 / asked >= TOP3_FLOOR
 
 
-# ---- the blind descriptions: development figures beside words alone (make eval) ----------
+# ---- the blind descriptions: figures per set beside words alone (make eval) ---------------
 
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# The second set, held out, at its one run (rules unchanged since): the hybrid put the right
-# chapter first for 38 of 66 and in the top 3 for 49 (words alone: 31 and 45); its 2 close
-# matches were right; 2 of 16 absent scenes were called close matches, and 1 scene words
-# alone found in the top 3 was lost. The goals above are missed there (top-3 74%, top-1 58%,
-# absent close and the lost scene): reported, not tuned away. The floors below stand a
-# little under what it reached, so a regression fails; the last two record what was
-# measured and are not to be raised, only brought down to 0.
-HELD_TOP3_FLOOR = 47  # of 66
-HELD_TOP1_FLOOR = 36
-HELD_ABSENT_CLOSE = 2
-HELD_DROPPED = 1
-# Development data: both files of the first blind set. Its held-out half was looked at twice
-# (the second time after rules chosen on the development half were added), so from then on
-# it is development data too; the rules now in bot/search/scene.py were chosen on both.
-DEVELOPMENT = (blind_eval.DEV, blind_eval.HELDOUT)
+# Development data, per set: all three blind sets (the rules now in bot/search/scene.py were
+# chosen on them, each number also chosen on two sets and tried on the third). Floors a
+# little under what the ranking reaches there (see docs/internals.md), so a regression fails:
+# (top-1, top-3) of each set's scenes, by the hybrid.
+FLOORS = {
+    blind_eval.DEV.name: (84, 104),  # of 119 (86 and 106 measured)
+    blind_eval.HELDOUT.name: (78, 99),  # of 116 (80 and 101)
+    blind_eval.HELDOUT_2.name: (36, 48),  # of 66 (38 and 50)
+}
+# the second set lost one scene words alone had in the top 3 when it was held out, and still
+# does (its chapter is far down meaning's ranking); the first set loses none
+LOST = {blind_eval.HELDOUT_2.name: 1}
+DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
 @pytest.fixture
@@ -209,14 +207,20 @@ async def _compare(lib, vectors, stories, paths) -> tuple[blind_eval.Tally, list
     return hybrid, lines, lost
 
 
-def test_the_second_held_out_set_is_new_and_copies_no_three_words() -> None:
-    held, held_absent = blind_eval.read(blind_eval.HELDOUT_2)
+HELD_OUT = [blind_eval.HELDOUT_2, blind_eval.HELDOUT_3]
+
+
+@pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.stem)
+def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path.name} is not here yet")
+    held, held_absent = blind_eval.read(path)
     assert len(held) >= 60 and len(held_absent) >= 10
-    first: set[str] = set()
-    for path in DEVELOPMENT:
-        scenes, absent = blind_eval.read(path)
-        first |= {s.description for s in scenes} | {a.description for a in absent}
-    assert not first & ({s.description for s in held} | {a.description for a in held_absent})
+    earlier: set[str] = set()
+    for other in (blind_eval.DEV, blind_eval.HELDOUT, *HELD_OUT[: HELD_OUT.index(path)]):
+        scenes, absent = blind_eval.read(other)
+        earlier |= {s.description for s in scenes} | {a.description for a in absent}
+    assert not earlier & ({s.description for s in held} | {a.description for a in held_absent})
     copied: list[str] = []
     for scene in held:
         source = _source(scene.file)
@@ -228,32 +232,43 @@ def test_the_second_held_out_set_is_new_and_copies_no_three_words() -> None:
     assert not copied, "\n".join(copied)
 
 
-async def test_blind_scene_descriptions(blind_library) -> None:
-    lib, vectors, stories = blind_library
-    held, held_lines, held_lost = await _compare(lib, vectors, stories, [blind_eval.HELDOUT_2])
-    dev, lines, lost = await _compare(lib, vectors, stories, DEVELOPMENT)
-    print(
-        f"\nscene search on the blind descriptions\nheld out (the second set, {held.asked}"
-        f" scenes, {held.absent} absent; never tuned on):\n"
-        + "\n".join(held_lines)
-        + f"\ndevelopment (the first set, {dev.asked} scenes, {dev.absent} absent):\n"
-        + "\n".join(lines)
-    )
-    assert dev.absent_close == 0 and not lost
-    assert dev.close_right >= CLOSE_PRECISION * dev.close
+def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
     goals = {
-        f"top-3 >= {HELDOUT_TOP3:.0%}": held.top3 >= HELDOUT_TOP3 * held.asked,
-        f"top-1 >= {HELDOUT_TOP1:.0%}": held.top1 >= HELDOUT_TOP1 * held.asked,
-        f"close-match precision >= {CLOSE_PRECISION:.0%}": held.close_right
-        >= CLOSE_PRECISION * held.close,
-        "no absent scene called close match": held.absent_close == 0,
-        "no scene words alone found in the top 3 lost": not held_lost,
+        f"top-3 >= {HELDOUT_TOP3:.0%}": tally.top3 >= HELDOUT_TOP3 * tally.asked,
+        f"top-1 >= {HELDOUT_TOP1:.0%}": tally.top1 >= HELDOUT_TOP1 * tally.asked,
+        f"close-match precision >= {CLOSE_PRECISION:.0%}": tally.close_right
+        >= CLOSE_PRECISION * tally.close,
+        "no absent scene called close match": tally.absent_close == 0,
+        "no scene words alone found in the top 3 lost": not lost,
     }
-    print(
-        "goals on the held-out set: "
-        + "; ".join(f"{g}: {'met' if ok else 'MISSED'}" for g, ok in goals.items())
-    )
-    assert held.top3 >= HELD_TOP3_FLOOR and held.top1 >= HELD_TOP1_FLOOR
-    assert held.close_right >= CLOSE_PRECISION * held.close
-    assert held.absent_close <= HELD_ABSENT_CLOSE
-    assert len(held_lost) <= HELD_DROPPED
+    return "; ".join(f"{g}: {'met' if ok else 'MISSED'}" for g, ok in goals.items())
+
+
+async def test_blind_scene_descriptions(blind_library) -> None:
+    """Each blind set's figures, the hybrid beside words alone: the development sets, then
+    the held-out set (blind_heldout_3.toml) when the lead has added it."""
+    lib, vectors, stories = blind_library
+    report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
+    tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
+    for path in DEVELOPMENT:
+        tally, lines, lost = await _compare(lib, vectors, stories, [path])
+        tallies[path.name] = (tally, lost)
+        report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
+        report += lines
+    close = sum(t.close for t, _ in tallies.values())
+    right = sum(t.close_right for t, _ in tallies.values())
+    report += [f"development, close-match precision over the three sets: {right}/{close}"]
+    held = blind_eval.HELDOUT_3
+    if held.exists():
+        tally, lines, lost = await _compare(lib, vectors, stories, [held])
+        report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+        report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
+    else:
+        report += [f"held out: {held.name} is not here (the lead adds it and runs it once)"]
+    print("\n".join(report))
+    for name, (tally, lost) in tallies.items():
+        top1, top3 = FLOORS[name]
+        assert tally.top1 >= top1 and tally.top3 >= top3, name
+        assert tally.absent_close == 0, name
+        assert len(lost) <= LOST.get(name, 0), name
+    assert right >= CLOSE_PRECISION * close
