@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import replace
 
 from bot.catalogue import Catalogue
 from bot.errors import StoryBotError
-from bot.models import Bookmark, Chapter, PageTurn, Place, ReaderData, SearchResult, Story
+from bot.models import (
+    Bookmark,
+    Chapter,
+    PageTurn,
+    Place,
+    ReaderData,
+    ReadingPosition,
+    SearchResult,
+    Story,
+)
 from bot.paging import paginate
 from bot.store import Store
 
@@ -119,8 +128,10 @@ class Readers:
         self._catalogue = catalogue
         self._read_only = read_only
         self.remember = not read_only  # off: page turns record nothing (benchmarks)
-        # places waiting to be written: (reader, story id) -> (chapter, position), the latest
+        # places waiting to be written: (reader, story id) -> (chapter, position), the latest,
+        # in the order of the turns; and the batch being written (reads of places see both)
         self._places: dict[tuple[int, int], tuple[int, int]] = {}
+        self._flying: dict[tuple[int, int], tuple[int, int]] = {}
         self._writing: asyncio.Task[None] | None = None
 
     # ---- turning pages ------------------------------------------------------------------
@@ -188,22 +199,61 @@ class Readers:
 
     async def _write_places(self) -> None:
         while self._places:
-            batch, self._places = self._places, {}
+            batch = self._flying = self._places
+            self._places = {}
             try:
                 await self._store.record_positions(
                     [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
                 )
             except StoryBotError as exc:  # locked past every retry: the next turn tries again
                 log.warning("%d reading place(s) not saved: %s", len(batch), exc.message)
-                self._places = batch | self._places  # newer turns win
+                self._wait_again(batch)
                 return
             except Exception:  # never a task failing unseen ("Task exception was never ...")
                 log.exception("%d reading place(s) not saved", len(batch))
-                self._places = batch | self._places
+                self._wait_again(batch)
                 return
+            finally:
+                self._flying = {}
+
+    def _wait_again(self, batch: dict[tuple[int, int], tuple[int, int]]) -> None:
+        """Put a batch that was not written back in front of the turns made since (newer
+        turns win, and the order stays the order of the turns)."""
+        older = {key: place for key, place in batch.items() if key not in self._places}
+        self._places = older | self._places
+
+    def _waiting(self, reader: int) -> list[ReadingPosition]:
+        """``reader``'s places not written yet (being written, or waiting after the database
+        failed), the most recent first: newer than any of theirs in the store."""
+        found: dict[int, ReadingPosition] = {}
+        for (user, story), (chapter, at) in reversed(
+            [*self._flying.items(), *self._places.items()]
+        ):
+            if user == reader and story not in found:
+                found[story] = ReadingPosition(story, chapter, at, at)
+        return list(found.values())
+
+    async def _positions(self, reader: int) -> list[ReadingPosition]:
+        """``reader``'s places, the most recent first: those waiting to be written, then the
+        store's (a story's furthest is the furthest of both)."""
+        waiting = self._waiting(reader)
+        stored = {p.story_id: p for p in await self._store.reading_positions(reader)}
+        merged = [
+            replace(p, furthest=max(p.furthest, stored[p.story_id].furthest))
+            if p.story_id in stored
+            else p
+            for p in waiting
+        ]
+        pending = {p.story_id for p in waiting}
+        return merged + [p for p in stored.values() if p.story_id not in pending]
+
+    def _drop(self, reader: int) -> None:
+        """Forget ``reader``'s places waiting to be written: they will never be."""
+        self._places = {key: place for key, place in self._places.items() if key[0] != reader}
 
     async def settled(self) -> None:
-        """Wait until every place recorded so far is written (reads of places call this)."""
+        """Wait until the places recorded so far are written, or back waiting after the
+        database failed (close, /forget and the counts of what is kept call this)."""
         if self._writing is not None and not self._writing.done():
             await asyncio.shield(self._writing)
 
@@ -211,30 +261,38 @@ class Readers:
         self, reader: int, story_ref: str | int | None = None, *, mature_ok: bool
     ) -> Place:
         """Where ``reader`` stopped: in the story named, else in the one they read last (of
-        those that may be shown here)."""
-        await self.settled()
-        places = await self._store.reading_positions(reader)
+        those that may be shown here). A place not written yet (the database failed) is
+        newer than the store's, and is read first: while it is the answer, the store is not
+        asked."""
         if story_ref is not None:
             story = await self._catalogue.find_story(story_ref, mature_ok=mature_ok)
-            place = next((p for p in places if p.story_id == story.id), None)
+            place = await self._latest(reader, {story.id})
             if place is None:
                 raise StoryBotError(
                     f"You haven't started “{story.title}” yet: open it with /chapter."
                 )
         else:
             shown = {s.id: s for s in await self._catalogue.stories(mature_ok=mature_ok)}
-            place = next((p for p in places if p.story_id in shown), None)
+            place = await self._latest(reader, shown)
             if place is None:
                 raise StoryBotError(NOTHING_TO_CONTINUE)
             story = shown[place.story_id]
         number = chapter_of_position(story, place.position) or place.chapter
         return Place(story, number, place.position)
 
+    async def _latest(self, reader: int, shown: Container[int]) -> ReadingPosition | None:
+        """The reader's most recent place in one of the ``shown`` stories: one waiting to be
+        written first (newer than the store's: the store is then not asked)."""
+        place = next((p for p in self._waiting(reader) if p.story_id in shown), None)
+        if place is None:
+            stored = await self._store.reading_positions(reader)
+            place = next((p for p in stored if p.story_id in shown), None)
+        return place
+
     async def unspoiled(self, found: SearchResult, reader: int, limit: int) -> SearchResult:
         """``found`` without what ``reader`` has not read (the chapters past their furthest
         place in each story): the first ``limit`` hits left, and how many were hidden."""
-        await self.settled()
-        furthest = {p.story_id: p.furthest for p in await self._store.reading_positions(reader)}
+        furthest = {p.story_id: p.furthest for p in await self._positions(reader)}
         ends = {
             h.story.id: read_up_to(h.story, furthest[h.story.id])
             for h in found.hits
@@ -291,9 +349,12 @@ class Readers:
 
     async def forget_reader(self, reader: int, dm_channel: int | None = None) -> ReaderData:
         """Delete everything kept about ``reader`` (places, bookmarks, and the excerpt shuffles
-        of their DM channel with the bot)."""
+        of their DM channel with the bot). Their places waiting to be written are dropped
+        first, so none is written afterwards (not even if the store fails now)."""
         self._writable()
-        await self.settled()
+        self._drop(reader)
+        await self.settled()  # a batch being written lands (then is deleted) or comes back
+        self._drop(reader)
         return await self._store.forget_reader(reader, dm_channel)
 
     def _writable(self) -> None:

@@ -8,10 +8,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import pytest
+
+from bot.errors import StoryBotError
 from bot.library import Library
 from bot.settings import Settings
+from bot.store.sqlite import SQLiteStore
+from tests.faults.lock_holder import LockHolder
 
 ALICE = 4242
+BOB = 4343
 
 
 async def test_a_page_turn_under_an_8_second_lock_keeps_its_place(settings: Settings) -> None:
@@ -34,3 +40,65 @@ async def test_a_page_turn_under_an_8_second_lock_keeps_its_place(settings: Sett
         assert place.position == story.chapters[1].first
     finally:
         await library.close()
+
+
+# ---- places the database failed to save (issue: fixes, item 2) -------------------------------
+# A place whose write failed waits in memory for the next turn to try again. /continue reads
+# it first (before the fix it answered the older place in the store), and /forget drops it, so
+# it is never written after the reader asked to be forgotten (before the fix the next page
+# turn, anyone's, wrote it back).
+
+
+async def _unsaved_place(library: Library, settings: Settings) -> tuple[int, int]:
+    """Alice's place in Part 2 saved, then one in Part 3 that the database refused (another
+    process held the write lock past every retry); the two positions."""
+    story = await library.find_story("breaking-alone", mature_ok=True)
+    saved, unsaved = story.chapters[1].first, story.chapters[2].first
+    await library.readers.record_place(ALICE, story, saved)
+    await library.readers.settled()
+    with LockHolder(settings.db_path):
+        await library.readers.record_place(ALICE, story, unsaved)
+        await library.readers.settled()  # refused: the place waits in memory
+    [stored] = await library.store.reading_positions(ALICE)
+    assert stored.position == saved
+    return saved, unsaved
+
+
+async def test_continue_reads_a_place_the_database_failed_to_save(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 100)  # refused in seconds, not 20
+    library = await Library.open(settings)
+    try:
+        await library.ingest()
+        _, unsaved = await _unsaved_place(library, settings)
+        for story in (None, "breaking-alone"):
+            place = await library.reading_place(ALICE, story, mature_ok=True)
+            assert (place.chapter, place.position) == (3, unsaved), story
+    finally:
+        await library.close()
+
+
+async def test_forget_drops_the_places_the_database_failed_to_save(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 100)
+    library = await Library.open(settings)
+    try:
+        await library.ingest()
+        await _unsaved_place(library, settings)
+        gone = await library.forget_reader(ALICE)
+        assert gone.positions == 1
+        story = await library.find_story("taking-steps", mature_ok=True)
+        await library.readers.record_place(BOB, story, story.chapters[0].first)
+        await library.readers.settled()  # Bob's turn writes what waits: none of Alice's
+        assert await library.store.reading_positions(ALICE) == []
+        with pytest.raises(StoryBotError, match="nothing to continue"):
+            await library.reading_place(ALICE, mature_ok=True)
+    finally:
+        await library.close()
+    again = await Library.open(settings)  # nor at close
+    try:
+        assert await again.store.reading_positions(ALICE) == []
+    finally:
+        await again.close()
