@@ -167,7 +167,7 @@ class Library:
 
     async def close(self) -> None:
         await self.vectors.stop()
-        await self.readers.settled()
+        await self.readers.flush()  # the places not written yet: one more try
         await self.store.close()
 
     async def backup(self, target: Path, *, overwrite: bool = False) -> None:

@@ -257,6 +257,19 @@ class Readers:
         if self._writing is not None and not self._writing.done():
             await asyncio.shield(self._writing)
 
+    async def flush(self) -> None:
+        """Write what waits, once more: a place the database refused waits for the next page
+        turn, which may not come before the process stops (the library's close calls this);
+        what still fails is said in the log. (A write that was in flight and failed just now
+        is not tried again: shutting down must not wait for the lock's retries twice.)"""
+        running = self._writing is not None and not self._writing.done()
+        await self.settled()
+        if self._places and not running:
+            self._writing = asyncio.create_task(self._write_places(), name="storybot-places")
+            await self.settled()
+        if self._places:
+            log.error("%d reading place(s) lost: the database refused them", len(self._places))
+
     async def reading_place(
         self, reader: int, story_ref: str | int | None = None, *, mature_ok: bool
     ) -> Place:

@@ -102,3 +102,24 @@ async def test_forget_drops_the_places_the_database_failed_to_save(
         assert await again.store.reading_positions(ALICE) == []
     finally:
         await again.close()
+
+
+async def test_a_place_the_database_failed_to_save_is_written_at_close(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the fix, close() only waited for a write in flight: a place refused earlier
+    waited for a page turn that never came, and was lost (the reopened library answered the
+    older place: (2, 68) == (3, 120))."""
+    monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 100)
+    library = await Library.open(settings)
+    try:
+        await library.ingest()
+        _, unsaved = await _unsaved_place(library, settings)
+    finally:
+        await library.close()  # the lock is gone: the waiting place is written now
+    again = await Library.open(settings)
+    try:
+        place = await again.reading_place(ALICE, mature_ok=True)
+        assert (place.chapter, place.position) == (3, unsaved)
+    finally:
+        await again.close()
