@@ -50,6 +50,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (try --help)\n")
 
 
+MIGRATE_STORIES = (
+    "migrate needs --stories DIR: the stories folder the bot's host ingests (every story"
+    " copied is kept as that folder's; add --host NAME when it is another machine's)"
+)
 _STORY_HELP = "a story: its slug (breaking-alone), title, or a unique start of its title"
 _JSON_HELP = "print JSON for scripts (keys listed in the README) instead of text"
 
@@ -120,6 +124,12 @@ def _migrate_command(command: Callable[[str, str], argparse.ArgumentParser]) -> 
         "--force",
         action="store_true",
         help="replace the library that database already holds (otherwise refused)",
+    )
+    p.add_argument(
+        "--host",
+        metavar="NAME",
+        help="the machine whose --stories folder it is, as `hostname` says there (default:"
+        " this one; give --stories as its absolute path there)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
@@ -233,8 +243,12 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """`migrate --to URL`: the SQLite library copied into PostgreSQL, each table's rows
-    counted on both sides and printed."""
+    """`migrate --to URL --stories DIR`: the SQLite library copied into PostgreSQL, each
+    table's rows counted on both sides and printed, with the host key its stories were
+    given. --stories is required: this process's STORIES_DIR (or ./seeds) may not be the
+    folder the bot's host ingests, and a wrong key would leave the stories no host's."""
+    if args.stories is None:
+        raise StoryBotError(MIGRATE_STORIES)
     shown = 0.0
 
     def progress(done: int, total: int) -> None:
@@ -243,11 +257,13 @@ async def migrate(args: argparse.Namespace, settings: Settings) -> int:
             shown = time.monotonic()
             print(f"migrate: {done} of {total} stories copied", file=sys.stderr, flush=True)
 
-    counts = await Library.migrate(settings, args.to, force=args.force, progress=progress)
+    moved = await Library.migrate(
+        settings, args.to, host=args.host, force=args.force, progress=progress
+    )
     if args.json:
-        _print_json(migrate_json(settings.db_path, counts))
+        _print_json(migrate_json(settings.db_path, moved))
     else:
-        print(render_migration(settings.db_path, counts))
+        print(render_migration(settings.db_path, moved))
     return 0
 
 

@@ -18,11 +18,13 @@ ingest removes any story whose file is gone (bot/ingest/run.py).
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import StoryBotError
 from bot.store import FileState, SharedLibrary, Store, Upload
 
 UPLOAD = "upload"  # the host of a story uploaded with /library add
@@ -33,9 +35,27 @@ REMOVED_AGAIN = (
 SHADOWED = "a story uploaded with /library add under the same name is served instead"
 
 
-def host_key(folder: Path) -> str:
-    """This host's stories folder, as stories remember it: host name and resolved folder."""
-    return f"{socket.gethostname()}:{folder.expanduser().resolve()}"
+def host_key(folder: Path, host: str | None = None) -> str:
+    """A host's stories folder, as stories remember it: host name and resolved folder. With
+    ``host``, another machine's: its name, and the folder as its absolute path there (it
+    cannot be resolved here)."""
+    if host is None:
+        return f"{socket.gethostname()}:{folder.expanduser().resolve()}"
+    return f"{host}:{os.path.normpath(folder)}"
+
+
+def migration_key(folder: Path, host: str | None) -> str:
+    """The host key ``migrate`` gives every story it copies (they all came from one stories
+    folder): ``folder`` on this machine, or on the machine named ``host``. A folder that is
+    not here, or another machine's given as a relative path, is refused (one line)."""
+    if host is None and not folder.is_dir():
+        raise StoryBotError(
+            f"the stories folder {folder} is not on this machine: give --stories the folder"
+            " the bot's host ingests (and --host NAME when it is another machine's)"
+        )
+    if host is not None and not folder.is_absolute():
+        raise StoryBotError(f"--stories must be the folder's absolute path on {host}: {folder}")
+    return host_key(folder, host)
 
 
 @dataclass(slots=True)

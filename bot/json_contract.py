@@ -16,11 +16,11 @@ from bot.models import (
     Excerpt,
     Hit,
     IngestReport,
+    Migration,
     SceneHit,
     SceneResult,
     SearchResult,
     Story,
-    TableCount,
 )
 
 
@@ -130,12 +130,14 @@ def ingest_json(r: IngestReport) -> dict[str, Any]:
     }
 
 
-def migrate_json(source: Path, counts: Sequence[TableCount]) -> dict[str, Any]:
-    """`migrate --json`: the source, and each table's rows in the source, copied, skipped."""
+def migrate_json(source: Path, moved: Migration) -> dict[str, Any]:
+    """`migrate --json`: the source, each table's rows in the source, copied, skipped, and
+    the host key the stories were given (host:folder)."""
     return {
         "source": str(source),
         "tables": [
             {"table": c.table, "source": c.source, "copied": c.copied, "skipped": c.skipped}
-            for c in counts
+            for c in moved.tables
         ],
+        "host": moved.host,
     }

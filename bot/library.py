@@ -32,12 +32,13 @@ from bot.clubs import Clubs, Growth
 from bot.daily import Daily
 from bot.errors import StoryBotError
 from bot.excerpts import Excerpts
-from bot.hosts import host_key
+from bot.hosts import migration_key
 from bot.ingest import DEFAULT_MAX_STORY_BYTES as MAX_STORY
 from bot.ingest import ingest
 from bot.library_admin import LibraryAdmin
 from bot.models import (
     IngestReport,
+    Migration,
     Progress,
     Rating,
     ReaderData,
@@ -45,7 +46,6 @@ from bot.models import (
     SceneResult,
     SearchResult,
     Story,
-    TableCount,
 )
 from bot.readers import Readers
 from bot.search import QuoteSearch, SceneSearch, query_words, tokens
@@ -180,22 +180,21 @@ class Library:
         settings: Settings,
         url: str,
         *,
+        host: str | None = None,
         force: bool = False,
         progress: Callable[[int, int], None] | None = None,
-    ) -> list[TableCount]:
+    ) -> Migration:
         """Copy the SQLite library at DATABASE_PATH into the PostgreSQL database at ``url``
-        (``storybot migrate --to URL``); each table's rows, counted on both sides."""
+        (``storybot migrate --to URL --stories DIR``): each table's rows, counted on both
+        sides, and the host key its stories were given (STORIES_DIR on this machine, or on
+        the machine named ``host``)."""
         if not url.startswith(("postgresql://", "postgres://")):
             raise StoryBotError("--to must be a PostgreSQL URL: postgresql://user:password@host/db")
+        key = migration_key(settings.stories_dir, host)
         from bot.store.migrate import copy_library  # asyncpg only when it is wanted
 
-        return await copy_library(
-            settings.db_path,
-            url,
-            host=host_key(settings.stories_dir),
-            force=force,
-            progress=progress,
-        )
+        tables = await copy_library(settings.db_path, url, host=key, force=force, progress=progress)
+        return Migration(key, tuple(tables))
 
     async def ingest(
         self, *, allow_empty: bool = False, on_progress: Callable[[Progress], None] | None = None

@@ -458,3 +458,12 @@ class TableCount:
     source: int
     copied: int
     skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """What ``migrate`` did: the host key every copied story was given (the stories folder
+    whose ingest owns them), and each table copied."""
+
+    host: str
+    tables: tuple[TableCount, ...]

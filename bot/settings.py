@@ -239,8 +239,8 @@ SETTINGS_HELP: tuple[SettingHelp, ...] = (
         "database_url",
         "none: SQLite at DATABASE_PATH",
         "postgresql://user:password@host/db: keep the library in PostgreSQL, shared by bots "
-        "on several hosts (see Several hosts). `storybot migrate --to URL` copies a SQLite "
-        "library there.",
+        "on several hosts (see Several hosts). `storybot migrate --to URL --stories DIR` copies "
+        "a SQLite library there.",
         "postgresql://storybot@db.example/storybot",
         hosting=True,
     ),

@@ -17,11 +17,11 @@ from bot.models import (
     Chapter,
     Excerpt,
     IngestReport,
+    Migration,
     Progress,
     SceneResult,
     SearchResult,
     Story,
-    TableCount,
 )
 
 WIDTH = 80
@@ -195,9 +195,10 @@ def terminal_progress(stream: TextIO) -> Callable[[Progress], None] | None:
     return show
 
 
-def render_migration(source: Path, counts: Sequence[TableCount]) -> str:
+def render_migration(source: Path, moved: Migration) -> str:
     """`migrate`: each table's rows, in the source and copied (checked equal), and any left
-    behind because what they belonged to is gone."""
+    behind because what they belonged to is gone; and the host key the stories were given."""
+    counts = moved.tables
     width = max(len(c.table) for c in counts)
     lines = [f"Copied {shown_path(source)} into PostgreSQL; rows in each table:"]
     lines.append(f"  {'table':<{width}}  {'source':>9}  {'copied':>9}")
@@ -206,5 +207,9 @@ def render_migration(source: Path, counts: Sequence[TableCount]) -> str:
         lines.append(f"  {c.table:<{width}}  {c.source:>9}  {c.copied:>9}{left}")
     lines.append(
         "Counts checked: every row is there. Set DATABASE_URL to this database and start the bot."
+    )
+    lines.append(
+        f"Its stories are the stories folder {moved.host}'s (host:folder): that host's ingest"
+        " removes one whose file is gone there."
     )
     return "\n".join(lines)

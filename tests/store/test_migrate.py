@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -104,7 +105,9 @@ async def test_migrate_copies_every_table_under_the_same_ids(
     finally:
         await source.close()
     _leftover(path)
-    result = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, "--json")
+    result = await asyncio.to_thread(
+        run, tmp_path, "migrate", "--to", pg_url, "--json", stories=stories_dir
+    )
     assert result.returncode == 0, result.stderr
     tables = {t["table"]: t for t in json.loads(result.stdout)["tables"]}
     assert tables["reading_positions"] == {
@@ -159,11 +162,11 @@ async def test_migrate_prints_the_counts_and_refuses_a_library_unless_forced(
     tmp_path: Path, stories_dir: Path, pg_url: str
 ) -> None:
     _leftover(await _sqlite_library(tmp_path, stories_dir))
-    first = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url)
+    first = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, stories=stories_dir)
     assert first.returncode == 0, first.stderr
     assert "stories" in first.stdout and "Counts checked" in first.stdout
     assert "(1 skipped: their story or passage is gone)" in first.stdout
-    again = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url)
+    again = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, stories=stories_dir)
     assert again.returncode == 2 and again.stdout == ""
     assert again.stderr.count("\n") == 1 and "already holds a library" in again.stderr
     assert "--force" in again.stderr
@@ -173,7 +176,9 @@ async def test_migrate_prints_the_counts_and_refuses_a_library_unless_forced(
         await conn.execute(
             "INSERT INTO daily_schedules VALUES (77, 78, '10:00', 'UTC', NULL, NULL)"
         )
-        forced = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, "--force")
+        forced = await asyncio.to_thread(
+            run, tmp_path, "migrate", "--to", pg_url, "--force", stories=stories_dir
+        )
         assert forced.returncode == 0, forced.stderr
         assert await conn.fetchval("SELECT count(*) FROM daily_schedules WHERE guild_id = 77") == 0
     finally:
@@ -183,7 +188,7 @@ async def test_migrate_prints_the_counts_and_refuses_a_library_unless_forced(
 async def test_migrate_failures_are_one_line(
     tmp_path: Path, stories_dir: Path, pg_url: str
 ) -> None:
-    nothing = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url)
+    nothing = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, stories=stories_dir)
     assert nothing.returncode == 2 and "no SQLite library" in nothing.stderr
     assert not (tmp_path / "data" / "stories.db").exists()  # not created by asking
     await _sqlite_library(tmp_path, stories_dir)
@@ -191,9 +196,56 @@ async def test_migrate_failures_are_one_line(
         ("sqlite:///x.db", "must be a PostgreSQL URL"),
         (pg_url.rsplit("/", 1)[0] + "/no_such_db", "does not exist"),
     ):
-        bad = await asyncio.to_thread(run, tmp_path, "migrate", "--to", url)
+        bad = await asyncio.to_thread(run, tmp_path, "migrate", "--to", url, stories=stories_dir)
         assert bad.returncode == 2 and words in bad.stderr, bad.stderr
         assert bad.stderr.count("\n") == 1
         no_traceback(bad)
     missing = await asyncio.to_thread(run, tmp_path, "migrate")
     assert missing.returncode == 2 and "--to" in missing.stderr
+
+
+async def test_migrate_needs_the_stories_folder_and_prints_the_key_it_wrote(
+    tmp_path: Path, stories_dir: Path, pg_url: str
+) -> None:
+    """The host key of the copied stories is the folder the bot's host ingests, given on the
+    command line: this process's STORIES_DIR (here set, and right) is not taken for it.
+    Before the fix, `migrate --to URL` copied with STORIES_DIR (or ./seeds) and this
+    machine's name, and printed no key (exit 0 where 2 is due)."""
+    await _sqlite_library(tmp_path, stories_dir)
+    env = {"STORIES_DIR": str(stories_dir)}
+    bare = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, env=env)
+    assert bare.returncode == 2, bare.stdout
+    assert bare.stderr.count("\n") == 1 and "migrate needs --stories DIR" in bare.stderr
+    no_traceback(bare)
+    conn = await asyncpg.connect(pg_url)
+    try:
+        assert not await conn.fetchval("SELECT to_regclass('stories') IS NOT NULL")
+        for args, words in (
+            (("--stories", str(tmp_path / "nowhere")), "is not on this machine"),
+            (("--stories", "stories", "--host", "bothost"), "absolute path on bothost"),
+        ):
+            refused = await asyncio.to_thread(run, tmp_path, "migrate", "--to", pg_url, *args)
+            assert refused.returncode == 2 and words in refused.stderr, refused.stderr
+            assert refused.stderr.count("\n") == 1
+            no_traceback(refused)
+
+        moved = await asyncio.to_thread(
+            run, tmp_path, "migrate", "--to", pg_url, "--json", stories=stories_dir
+        )
+        assert moved.returncode == 0, moved.stderr
+        key = f"{socket.gethostname()}:{await asyncio.to_thread(stories_dir.resolve)}"
+        result = json.loads(moved.stdout)
+        assert result["host"] == key and {"source", "tables"} <= result.keys()
+        assert await conn.fetchval("SELECT array_agg(DISTINCT host) FROM stories") == [key]
+
+        elsewhere = "/srv/storybot/stories"  # the bot host's folder, given from another machine
+        again = await asyncio.to_thread(
+            run, tmp_path, "migrate", "--to", pg_url, "--force", "--stories", elsewhere,
+            "--host", "bothost",
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert f"stories folder bothost:{elsewhere}'s" in again.stdout
+        hosts = await conn.fetchval("SELECT array_agg(DISTINCT host) FROM stories")
+        assert hosts == [f"bothost:{elsewhere}"]
+    finally:
+        await conn.close()
