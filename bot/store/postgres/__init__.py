@@ -72,8 +72,11 @@ class PostgresStore(
     ) -> PostgresStore:
         """Connect, and create or upgrade the schema (unless ``read_only``)."""
         # no JIT: it compiles a query the planner thinks costly (a BM25 over a few hundred
-        # candidates) in tens of milliseconds, more than running it takes
-        settings = {"application_name": "storybot", "jit": "off"}
+        # candidates) in tens of milliseconds, more than running it takes. No synchronized
+        # sequential scans: a scan of a large table would start where another one stopped,
+        # and the first texts a search finds (its unranked answers, bot/store/postgres/
+        # search.py) would depend on the searches before it
+        settings = {"application_name": "storybot", "jit": "off", "synchronize_seqscans": "off"}
         if read_only:
             settings["default_transaction_read_only"] = "on"
         pool = await _pool(url, pool_size, settings)

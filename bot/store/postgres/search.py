@@ -33,10 +33,13 @@ def _any_of(alternatives: Sequence[str]) -> str:
     return "(" + " | ".join(literal(w) for w in alternatives) + ")"
 
 
-def any_two_query(keys: Sequence[Sequence[str]]) -> str:
+def any_two_queries(keys: Sequence[Sequence[str]]) -> list[str]:
+    """Texts holding at least two of the keys, as one AND query per pair (any of them
+    matching): GIN answers an AND from its rarer side, skipping through the other word's
+    postings, where one query ORing the pairs reads every posting of every key."""
     if len(keys) == 1:
-        return _any_of(keys[0])
-    return " | ".join(f"({_any_of(a)} & {_any_of(b)})" for a, b in combinations(keys, 2))
+        return [_any_of(keys[0])]
+    return [f"{_any_of(a)} & {_any_of(b)}" for a, b in combinations(keys, 2)]
 
 
 def bm25(terms: str, stats: str, matched: str) -> str:
@@ -53,7 +56,8 @@ def bm25(terms: str, stats: str, matched: str) -> str:
         f" / (coalesce(k.docs, 0) + 0.5)), 1e-6) AS idf"
         f" FROM s, unnest($2::text[]) AS w(term) LEFT JOIN {terms} k ON k.term = w.term),"
         f" m AS ({matched})"
-        f" SELECT m.id, -sum(q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl)))"
+        f" SELECT m.id, -sum(q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl))"
+        f" ORDER BY q.term)"
         f" AS rank FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
         f" FROM unnest(ts_filter(setweight(m.tsv, 'A', $2), '{{a}}')) AS u) AS f"
         f" JOIN q ON q.term = f.lexeme"
@@ -68,13 +72,17 @@ def _text_scope(param: int) -> str:
     )
 
 
-# The candidates of a quote search stage in one round trip. $1 the tsquery, $2 its terms (for
-# BM25), $3 how many matching texts to look at, $4 the limit, $5 the rank cap, ($6 the
-# stories). ``found`` keeps the order the texts were found in (``k``), for unranked answers.
+# The candidates of a quote search stage in one round trip. $1 the tsquery (``_ONE``), or the
+# tsqueries any of which may match, as text (``_ANY``: a tsquery[] parameter would cost each
+# new connection a type lookup); $2 their terms (for BM25), $3 how many matching texts to
+# look at, $4 the limit, $5 the rank cap, ($6 the stories). ``found`` keeps the order the
+# texts were found in (``k``), for unranked answers.
+_ONE = "t.tsv @@ $1::tsquery"
+_ANY = "t.tsv @@ ANY($1::text[]::tsquery[])"
 _RANKING = "n.n > $4 AND n.n <= $5"
 _CANDIDATES = (
     "WITH found AS MATERIALIZED (SELECT t.id, t.tokens, t.tsv, row_number() OVER () AS k"
-    " FROM texts t WHERE t.tsv @@ $1::tsquery{scope} LIMIT $3),"
+    " FROM texts t WHERE {match}{scope} LIMIT $3),"
     " n AS (SELECT count(*) AS n FROM found),"
     " ranked AS ("
     + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f, n WHERE {_RANKING}")
@@ -91,13 +99,13 @@ class SearchSQL(PGBase):
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
     ) -> Found:
         return await self._candidates(
-            all_words_query(words), list(dict.fromkeys(words)), story_ids, limit, rank_cap
+            [all_words_query(words)], list(dict.fromkeys(words)), story_ids, limit, rank_cap
         )
 
     async def texts_with_phrase(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
     ) -> Found:
-        return await self._candidates(phrase_query(words), list(words), story_ids, limit, 0)
+        return await self._candidates([phrase_query(words)], list(words), story_ids, limit, 0)
 
     async def texts_with_all_besides(
         self,
@@ -135,18 +143,18 @@ class SearchSQL(PGBase):
         rank_cap: int,
     ) -> Found:
         terms = list(dict.fromkeys(w for key in keys for w in key))
-        return await self._candidates(any_two_query(keys), terms, story_ids, limit, rank_cap)
+        return await self._candidates(any_two_queries(keys), terms, story_ids, limit, rank_cap)
 
     async def _candidates(
         self,
-        query: str,
+        queries: list[str],
         terms: list[str],
         story_ids: Sequence[int] | None,
         limit: int,
         rank_cap: int,
     ) -> Found:
-        """Texts in scope matching ``query`` with their rank, and whether they are all that
-        match (see the SQLite engine's ``_candidates``: the same contract), in one query:
+        """Texts in scope matching any of ``queries`` with their rank, and whether they are all
+        that match (see the SQLite engine's ``_candidates``: the same contract), in one query:
         the texts in scope that match, up to the larger of ``limit`` and ``rank_cap`` (and
         one more), ranked by BM25 when there are more than ``limit`` and at most
         ``rank_cap``; otherwise the first ``limit`` as found."""
@@ -154,9 +162,10 @@ class SearchSQL(PGBase):
             return [], True
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
+        sql = _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else "")
         rows = await self._all(
-            _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else ""),
-            query,
+            sql.replace("{match}", _ONE if len(queries) == 1 else _ANY),
+            queries[0] if len(queries) == 1 else queries,
             terms,
             max(limit, rank_cap) + 1,
             limit,
