@@ -4,9 +4,13 @@ documents, words and English stems, as FTS5 alone would."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.store.postgres import tokens
 from bot.store.postgres.tokens import Document, Tokenizer, _document
 from tests.conftest import SEEDS
 
@@ -19,6 +23,11 @@ def _by_fts5(kind: str, texts: list[str]) -> list[Document]:
     return [
         _document({t: sorted(ps) for t, ps in found.get(i, {}).items()}) for i in range(len(texts))
     ]
+
+
+def _shape(d: Document) -> tuple[list[str], int, list[str]]:
+    """A document in a form that does not depend on the order of its lexemes."""
+    return sorted(d.vector.split(" ")), d.tokens, sorted(d.lexemes)
 
 
 def _same(kind: str, texts: list[str]) -> None:
@@ -60,3 +69,51 @@ _PROSE = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
 def test_any_text_is_cut_as_fts5_cuts_it(texts: list[str]) -> None:
     _same("words", texts)
     _same("stems", texts)
+
+
+def _words(n: int, start: int = 0) -> list[str]:
+    """``n`` distinct plain words ("walkingaa", "walkingab", ...), each with an English stem."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [f"walking{letters[i // 26 % 26]}{letters[i % 26]}s" for i in range(start, start + n)]
+
+
+def test_the_stems_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stems are kept for the MAX_STEMS words used last, however many words one text has
+    (a library's vocabulary has no bound); the words used last are the ones kept."""
+    monkeypatch.setattr(tokens, "MAX_STEMS", 50)
+    tokenizer = Tokenizer()
+    text = " ".join(_words(200))
+    assert [_shape(d) for d in tokenizer.documents("stems", [text])] == [
+        _shape(d) for d in _by_fts5("stems", [text])
+    ]
+    kept = tokenizer._stems  # pyright: ignore[reportPrivateUsage]
+    assert len(kept) <= 50
+    tokenizer.documents("stems", ["walkingaas"])
+    tokenizer.documents("stems", [" ".join(_words(30, 300))])
+    assert "walkingaas" in kept and len(kept) <= 50
+
+
+def test_threads_cut_stems_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest cuts texts in threads with one tokenizer: each thread gets its own texts'
+    stems while others fill and empty the stems kept."""
+    monkeypatch.setattr(tokens, "MAX_STEMS", 40)
+    tokenizer = Tokenizer()
+    texts = [" ".join(_words(30, 17 * i)) for i in range(24)]
+    expected = [_shape(d) for d in _by_fts5("stems", texts)]
+    failures: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for round_ in range(30):
+                i = (offset + round_) % len(texts)
+                got = tokenizer.documents("stems", [texts[i]])
+                assert [_shape(d) for d in got] == [expected[i]]
+        except BaseException as exc:  # the main thread reports it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k * 3,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, repr(failures[0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,7 @@ _NOT_PLAIN = re.compile(f"[^\\x00-\\x7f{_PLAIN_SEPARATORS}]")
 _TO_SPACE = str.maketrans(dict.fromkeys(_PLAIN_SEPARATORS, " "))
 _ASCII_CUT = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
 _CHUNK = 64  # texts cut by FTS5 at a time (``_instances``)
-MAX_STEMS = 1_000_000  # words whose stems are kept (the vocabulary of a large library)
+MAX_STEMS = 20_000  # words whose stems are kept, the most recently used (``_stemmed``)
 
 
 def plain_words(text: str) -> list[str] | None:
@@ -104,8 +105,9 @@ class Tokenizer:
     """FTS5's tokenizers on an in-memory SQLite database; safe to share between threads."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stems: dict[str, str] = {}  # plain word -> its stem (``_stemmed``)
+        self._lock = threading.Lock()  # the in-memory database
+        self._stems_lock = threading.Lock()  # the stems kept
+        self._stems: OrderedDict[str, str] = OrderedDict()  # plain word -> stem, oldest use first
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         for name, tokenize in _TABLES.items():
             self._db.execute(
@@ -153,17 +155,31 @@ class Tokenizer:
         return [d for d in out if d is not None]
 
     def _stemmed(self, words: list[str]) -> list[str]:
-        """Plain words as the scene tokenizer stems them, each distinct word asked once."""
-        stems = self._stems
-        unknown = list(dict.fromkeys(w for w in words if w not in stems))
+        """Plain words as the scene tokenizer stems them, each distinct word asked once.
+
+        The stems of the MAX_STEMS words used last are kept (a bounded cache: a library's
+        vocabulary has no bound, and a few thousand words make most of any prose); the cache
+        is read and written under its own lock, as ingest cuts texts in threads."""
+        known: dict[str, str] = {}
+        with self._stems_lock:
+            for word in dict.fromkeys(words):
+                stem = self._stems.get(word)
+                if stem is not None:
+                    self._stems.move_to_end(word)
+                    known[word] = stem
+        unknown = [w for w in dict.fromkeys(words) if w not in known]
         if unknown:
-            if len(stems) + len(unknown) > MAX_STEMS:
-                stems.clear()
             found = self._instances("stems", unknown)
             for i, word in enumerate(unknown):
                 cut = found.get(i, {})
-                stems[word] = next(iter(cut)) if len(cut) == 1 else word
-        return [stems[w] for w in words]
+                known[word] = next(iter(cut)) if len(cut) == 1 else word
+            with self._stems_lock:
+                for word in unknown:
+                    self._stems[word] = known[word]
+                    self._stems.move_to_end(word)
+                while len(self._stems) > MAX_STEMS:
+                    self._stems.popitem(last=False)
+        return [known[w] for w in words]
 
     def stems(self, words: Sequence[str]) -> list[str]:
         """Each word as the scene documents store it (porter-stemmed, folded); the words as
