@@ -86,6 +86,17 @@ class PGBase:
         with pg_errors(self.where):
             return list(await self.pool.fetch(sql, *params))
 
+    async def _all_planned(self, sql: str, *params: Any) -> list[Any]:
+        """``_all``, with a plan made for these parameters: a statement of its own, prepared
+        for this call (one more round trip). A cached statement is planned once for any
+        parameters after a few calls (PostgreSQL's generic plan), which cannot know how
+        many rows a parameter selects: a search limited to one story, planned so, reads
+        every text in the library that holds the words, not that story's paragraphs."""
+        with pg_errors(self.where):
+            async with self.pool.acquire() as conn:
+                statement = await conn.prepare(sql)
+                return list(await statement.fetch(*params))
+
     async def _one(self, sql: str, *params: Any) -> Any | None:
         with pg_errors(self.where):
             return await self.pool.fetchrow(sql, *params)

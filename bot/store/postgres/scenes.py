@@ -59,7 +59,9 @@ class SceneSQL(PGBase):
             f"SELECT st.id, st.tokens, st.tsv FROM scene_texts st WHERE st.tsv @@ $1::tsquery"
             f"{in_scope}"
         )
-        found = await self._all(
+        # limited to some stories: planned for them (``_all_planned``), or a plan made for
+        # any stories walks every matching passage of the library for the few in scope
+        found = await (self._all_planned if params else self._all)(
             "SELECT s.id, s.story_id, s.chapter, s.first_position, s.last_position, r.rank"
             f" FROM ({bm25('scene_terms', 'scene_texts', matched)} ORDER BY rank, m.id LIMIT $3) r,"
             f" LATERAL (SELECT o.* FROM scenes o WHERE {held}"

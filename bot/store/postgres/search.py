@@ -5,7 +5,14 @@ Queries are written in lexemes (bot/store/postgres/tokens.py quotes each word), 
 user typed is tsquery syntax: a phrase is ``'a' <-> 'b'``, all words ``'a' & 'b'``. Ranking
 is FTS5's BM25 (k1 1.2, b 0.75, the same idf), computed in SQL over the texts that matched,
 with the index statistics the writer keeps, and only when at most ``rank_cap`` texts match:
-so a rank means the same on both engines and never costs a scan of the index.
+so a rank means the same on both engines, and ranking reads those texts only.
+
+Counting the texts that match (up to ``rank_cap`` and one more) costs what finding them
+costs: GIN reads the postings of the query's words, whatever the limit. A search limited to
+some stories counts the matching texts of those stories; PostgreSQL reads either the
+stories' paragraphs or the index, whichever its plan finds smaller, so such a statement is
+planned for its own stories on every call (``_all_planned``): a plan made for any stories
+reads every text of the library that holds the words, walking them for the few in scope.
 """
 
 from __future__ import annotations
@@ -118,9 +125,10 @@ class SearchSQL(PGBase):
             return []
         # one round trip: how many texts hold the words (up to limit + 1), and their texts
         # only when there are few enough
-        rows = await self._all(
+        scoped = story_ids is not None
+        rows = await (self._all_planned if scoped else self._all)(
             "WITH r AS MATERIALIZED (SELECT t.id FROM texts t WHERE t.tsv @@ $1::tsquery"
-            f"{_text_scope(5) if story_ids is not None else ''} LIMIT $2)"
+            f"{_text_scope(5) if scoped else ''} LIMIT $2)"
             " SELECT NULL::bigint, NULL::text, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
             " WHERE (SELECT count(*) FROM r) <= $3 AND r.id <> ALL($4::bigint[])",
@@ -163,7 +171,7 @@ class SearchSQL(PGBase):
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
         sql = _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else "")
-        rows = await self._all(
+        rows = await (self._all_planned if scoped else self._all)(
             sql.replace("{match}", _ONE if len(queries) == 1 else _ANY),
             queries[0] if len(queries) == 1 else queries,
             terms,
@@ -205,7 +213,7 @@ class SearchSQL(PGBase):
             return []
         scope = " AND p.story_id = ANY($3::bigint[])" if story_ids is not None else ""
         params = [list(story_ids)] if story_ids is not None else []
-        rows = await self._all(
+        rows = await (self._all_planned if story_ids is not None else self._all)(
             f"SELECT {_PARAGRAPH_COLUMNS} FROM texts t JOIN paragraphs p ON p.text_id = t.id"
             f" WHERE t.tsv @@ $1::tsquery{scope} ORDER BY t.id, p.story_id, p.position LIMIT $2",
             phrase_query(words),
