@@ -163,6 +163,12 @@ class SearchSQL(SQLBase):
         texts in scope match (a story named: its own matches, however common the words are
         elsewhere); otherwise the first ``limit`` come unranked (rank 0) and the caller ranks
         them by what they say.
+
+        Limited to some stories, finding and counting walk the library's matches in id order,
+        looking each one up in the paragraphs, until enough are in scope: for common words
+        and one small story, every match in the library (100 MB library, "was" and "she" in
+        one story of 24 paragraphs: about 30 ms for the count). Going from the story's
+        paragraphs instead is cheaper only for small scopes, and slower for large ones.
         """
         scope = _Scope.of(story_ids)
         if scope.empty:
