@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from bot.models import Paragraph, Rating, Story
+from bot.store.errors import StoreError
 from bot.store.interface import FileState, StoryWrite
 from bot.store.passages import SEPARATOR, passages
 from bot.store.postgres.base import NAMESPACE, WRITE_LOCK, Connection, PGBase, number, pg_errors
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 _PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
+_MERGE_PENDING = (
+    "SELECT gin_clean_pending_list('texts_tsv'::regclass)"
+    " + gin_clean_pending_list('scene_texts_tsv'::regclass)"
+)
 ANALYZE_SHARE = 0.25  # texts written since the last ANALYZE, as a share of all, that call one
 
 
@@ -134,8 +139,22 @@ class LibrarySQL(PGBase):
                 await batch.write(conn)
                 await conn.execute("UPDATE library_version SET version = version + 1")
         written = sum(len(p.rows) for p, r in zip(prepared, results, strict=True) if r is None)
+        await self._merge_pending()
         await self._analyze_after(written)
         return results
+
+    async def _merge_pending(self) -> None:
+        """Move what was just written into the search indexes proper. GIN keeps new entries
+        in a pending list that every search reads through, entry by entry, until VACUUM or
+        4 MB more of them merge it: after an ingest, searches ran 3-7 times slower (30 MB
+        library: a rare pair of words 0.76 -> 0.11 ms, six common pairs 36 -> 9.4 ms) until
+        autovacuum came by. It takes the index's owner; another user leaves it to VACUUM."""
+        try:
+            await self._value(_MERGE_PENDING)
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, asyncpg.InsufficientPrivilegeError):
+                raise
+            log.debug("search index pending lists left to VACUUM: %s", exc)
 
     async def _analyze_after(self, written: int) -> None:
         """ANALYZE once much of the library is new, so the planner knows the indexes' sizes."""
