@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 from bot.models import IndexedText, Paragraph
 from bot.store.sqlite.base import SQLBase, sql_errors
@@ -173,29 +174,47 @@ class SearchSQL(SQLBase):
         scope = _Scope.of(story_ids)
         if scope.empty:
             return [], True
-        rows = await self._all(
-            "SELECT t.id, t.text, 0.0 FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
-            f" WHERE texts_fts MATCH ?{scope.over_texts()} LIMIT ?",
-            (fts_query, *scope.params, limit + 1),
-        )
+        rows, count = await self._first_texts(fts_query, scope, limit, rank_cap)
         complete = len(rows) <= limit
-        if not complete and rank_cap > 0:
-            count = await self._all(
-                "SELECT count(*) FROM (SELECT rowid FROM texts_fts"
-                f" WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')} LIMIT ?)",
-                (fts_query, *scope.params, rank_cap + 1),
+        if not complete and rank_cap > 0 and count <= rank_cap:
+            # best first, ties by id (as PostgreSQL orders them); ranked without the
+            # texts, which are read for the best only
+            rows = await self._all(
+                "SELECT t.id, t.text, m.r FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
+                f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')}"
+                " ORDER BY r, id LIMIT ?) AS m JOIN texts t ON t.id = m.id ORDER BY m.r, m.id",
+                (fts_query, *scope.params, limit),
             )
-            if int(count[0][0]) <= rank_cap:
-                # best first, ties by id (as PostgreSQL orders them); ranked without the
-                # texts, which are read for the best only
-                rows = await self._all(
-                    "SELECT t.id, t.text, m.r FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
-                    f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')}"
-                    " ORDER BY r, id LIMIT ?) AS m JOIN texts t ON t.id = m.id ORDER BY m.r, m.id",
-                    (fts_query, *scope.params, limit),
-                )
         found = [(IndexedText(r[0], r[1]), float(r[2])) for r in rows]
         return found[:limit], complete
+
+    async def _first_texts(
+        self, fts_query: str, scope: _Scope, limit: int, rank_cap: int
+    ) -> tuple[list[Any], int]:
+        """The first ``limit`` + 1 texts in scope matching ``fts_query`` (rowid order,
+        unranked: rank 0), and how many match, counted up to ``rank_cap`` + 1.
+
+        One FTS5 pass: the matching rowids are read once, up to the cap, and both the count
+        and the texts come from them (a count of its own read the same doclists again: on
+        the no-repeat bench library, where a rare word is in 450 texts, a second pass of
+        every stage that finds more than ``limit``)."""
+        if rank_cap <= limit:  # the count cannot decide anything: the texts alone
+            rows = await self._all(
+                "SELECT t.id, t.text, 0.0 FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
+                f" WHERE texts_fts MATCH ?{scope.over_texts()} LIMIT ?",
+                (fts_query, *scope.params, limit + 1),
+            )
+            return rows, len(rows)
+        rows = await self._all(
+            "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
+            f"{scope.over_texts('texts_fts.rowid')} LIMIT ?)"
+            " SELECT NULL, NULL, count(*) FROM r UNION ALL"
+            " SELECT t.id, t.text, 0.0 FROM (SELECT id FROM r LIMIT ?) AS f"
+            " JOIN texts t ON t.id = f.id",
+            (fts_query, *scope.params, rank_cap + 1, limit + 1),
+        )
+        count = next(int(r[2]) for r in rows if r[0] is None)
+        return [r for r in rows if r[0] is not None], count
 
     async def occurrences(
         self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int
