@@ -215,7 +215,10 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path.name} is not here yet")
     held, held_absent = blind_eval.read(path)
-    assert len(held) >= 60 and len(held_absent) >= 10
+    # the second set's size; a later one need only be more than a handful (a file cut short
+    # or read wrong would have none)
+    least = (60, 10) if path == blind_eval.HELDOUT_2 else (20, 5)
+    assert len(held) >= least[0] and len(held_absent) >= least[1]
     earlier: set[str] = set()
     for other in (blind_eval.DEV, blind_eval.HELDOUT, *HELD_OUT[: HELD_OUT.index(path)]):
         scenes, absent = blind_eval.read(other)
