@@ -474,22 +474,31 @@ class Clubs:
         """Watched stories that gained chapters (whichever process ingested), each claimed:
         the caller tells their followers and clubs, once. A story that lost chapters is only
         seen anew. ``refresh`` drops the stories kept in memory (another process may have
-        ingested)."""
+        ingested). What is told is read before it is claimed: a database failure (raised)
+        claims nothing, and the next look tells it."""
         found: list[Growth] = []
         grown_stories = await self.store.grown_stories()
         if grown_stories:
             refresh()
         for grown in grown_stories:
-            if not await self.store.claim_story_growth(grown) or grown.after < grown.before:
-                continue
-            try:
-                story = await self.catalogue.find_story(grown.story_id, mature_ok=True)
-            except StoryBotError:
-                continue
-            followers = tuple(await self.store.followers(story.id))
-            clubs = tuple(await self.store.clubs_of_story(story.id))
-            found.append(Growth(grown, story, followers, clubs))
+            told = await self._told(grown)
+            if await self.store.claim_story_growth(grown) and told is not None:
+                found.append(told)
         return found
+
+    async def _told(self, grown: StoryGrowth) -> Growth | None:
+        """Who is told of ``grown`` (None: nobody, the story shrank or is gone)."""
+        if grown.after < grown.before:
+            return None
+        try:
+            story = await self.catalogue.find_story(grown.story_id, mature_ok=True)
+        except StoryBotError as exc:
+            if not exc.usage:  # the database, not the story
+                raise
+            return None
+        followers = tuple(await self.store.followers(story.id))
+        clubs = tuple(await self.store.clubs_of_story(story.id))
+        return Growth(grown, story, followers, clubs)
 
 
 def board(story: Story, club: Club, members: Sequence[ClubMember]) -> list[BoardLine]:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.clubs import next_slot, opening_lines, parse_every, thread_name
@@ -15,6 +18,7 @@ from bot.errors import StoryBotError
 from bot.library import Library
 from bot.models import Club, Paragraph
 from bot.settings import Settings
+from bot.store.errors import StoreError
 
 MONDAY = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -140,3 +144,51 @@ async def test_a_story_that_grows_is_told_once_whoever_looks(
     assert told[0].growth.new == ((11, "Part 11"),)
     assert [f.user_id for f in told[0].followers] == [42]
     assert await library.story_growth() == []
+
+
+async def test_news_of_a_grown_story_is_not_lost_to_a_database_failure(
+    pg_url: str, tmp_path: Path, stories_dir: Path
+) -> None:
+    """A host whose database fails while it reads what to tell (here a role that may not read
+    the stories table, on a real PostgreSQL: the claim's write goes through, the catalogue's
+    read fails) claims nothing, so another look tells the news. Before the fix, the growth was
+    claimed first and the failure taken for a story gone: nobody was ever told (the failing
+    host returned [] where it should raise, and the other host found nothing either)."""
+    settings = Settings(
+        stories_dir=stories_dir, data_dir=tmp_path / "data", scene_model="off", database_url=pg_url
+    )
+    library = await Library.open(settings)
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await library.ingest()
+        story = await library.find_story("breaking-alone", mature_ok=False)
+        assert await library.clubs.follow(42, story, None)
+        path = stories_dir / story.file
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        await asyncio.to_thread(path.write_text, text + "\n\nPart 11\n\nMore.\n", encoding="utf-8")
+        await library.ingest()
+        for sql in (
+            f"CREATE ROLE {role} LOGIN",
+            f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+            f"REVOKE SELECT ON stories FROM {role}",
+        ):
+            await admin.execute(sql)
+        url = pg_url.replace("://storybot@", f"://{role}@")
+        assert url != pg_url
+        failing = await Library.open(dataclasses.replace(settings, database_url=url))
+        try:
+            with pytest.raises(StoreError, match="permission denied"):
+                await failing.story_growth()
+        finally:
+            await failing.close()
+        told = await library.story_growth()
+        assert [(g.growth.new, [f.user_id for f in g.followers]) for g in told] == [
+            (((11, "Part 11"),), [42])
+        ]
+    finally:
+        await library.close()
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
