@@ -362,7 +362,10 @@ class ClubCog(commands.Cog):
         wake = discord.utils.utcnow() + LOOK_AGAIN
         try:
             wake = await self._step()
-        except Exception:  # the database is busy or gone: try again in a while
+        except StoryBotError as exc:  # the database is busy or gone: try again in a while
+            wake = discord.utils.utcnow() + RETRY_LOOP
+            log.warning("clubs: the loop looks again in %s: %s", RETRY_LOOP, exc)
+        except Exception:  # our own fault: its traceback
             wake = discord.utils.utcnow() + RETRY_LOOP
             log.exception("clubs: the loop failed")
         seconds = (wake - discord.utils.utcnow()).total_seconds()

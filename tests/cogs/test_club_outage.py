@@ -1,10 +1,12 @@
 """A reading club meets a database outage at release time (PostgreSQL stopped under the running
 bot, a throwaway cluster of the test's own: tests/pgcluster.py). The outage is not the club's
 fault: the release fails with the one line a user is told for a busy database, the club stays
-active, and once the database is back its chapter goes out at the scheduled time.
+active; when the loop meets the outage at release time it says so in one line (no
+traceback) and looks again a minute later, and the chapter goes out once the database is back.
 
 Before the fix, the release's store error was taken for "the story left the library" and the
-club was paused (left paused until a manager resumed it by hand)."""
+club was paused (left paused until a manager resumed it by hand), or the release logged a
+traceback and said "failed on our side"; the loop logged a traceback for the outage."""
 
 from __future__ import annotations
 
@@ -75,5 +77,18 @@ async def test_a_database_outage_at_release_time_leaves_the_club_active(
         assert [r.levelno for r in warned] == [logging.WARNING], warned
         assert "cannot reach the database" in warned[0].getMessage()
 
-        await env.advance_time(HOUR + MINUTE)  # its time (19:00 in Paris) comes
+        # down again when its time (19:00 in Paris) comes: the loop says so in a line and
+        # looks again a minute later, when the database is back
+        caplog.clear()
+        await asyncio.to_thread(cluster.stop)
+        try:
+            with caplog.at_level(logging.INFO):
+                await env.advance_time(HOUR + MINUTE)
+        finally:
+            await asyncio.to_thread(cluster.start)
+        assert releases(s.channel) == []
+        assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+        said = [r.getMessage() for r in caplog.records if r.name == "cogs.club"]
+        assert said and all("cannot reach the database" in m for m in said), said
+        await env.advance_time(2 * MINUTE)
         assert [m.embeds[0].title for m in releases(s.channel)] == ["Breaking alone · Part 1"]
