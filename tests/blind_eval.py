@@ -28,7 +28,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -283,6 +283,7 @@ class Tally:
     absent: int = 0
     absent_close: int = 0  # absent scenes with any answer labelled "close match"
     found: set[int] | None = None  # indexes of the scenes right in the top 3
+    called_close: list[str] = field(default_factory=list)  # those absent scenes, named
 
     def line(self) -> str:
         precision = f"{self.close_right}/{self.close}" if self.close else "0/0"
@@ -324,5 +325,7 @@ async def tally(
     for a in absent:
         result = await search.find(a.description, stories, limit=3, every=True)
         out.absent += 1
-        out.absent_close += any(h.confidence == "close match" for h in result.hits)
+        close = [h for h in result.hits if h.confidence == "close match"]
+        out.absent_close += bool(close)
+        out.called_close += [f"{a.description!r} -> {h.story.file} ch {h.chapter}" for h in close]
     return out

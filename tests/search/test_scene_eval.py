@@ -44,9 +44,16 @@ def _source(file: str) -> Path | None:
     return None
 
 
-def copied_runs(description: str, story_text: str) -> list[str]:
+CONTRACTION_TAILS = frozenset({"s", "t", "d", "ll", "ve", "re", "m"})
+
+
+def copied_runs(
+    description: str, story_text: str, *, whole_contractions: bool = False
+) -> list[str]:
     """Runs of three consecutive words of the description found in the story, leaving out
-    runs that hold a name (a word the description capitalises)."""
+    runs that hold a name (a word the description capitalises). With whole_contractions, a
+    contraction ("she's", "won't") counts as one word, as a reader counts it, where the
+    tokenizer makes two of it ("she s"): "she's been" is then two words, not three."""
     story_words = words(story_text)
     story_runs = {tuple(story_words[i : i + 3]) for i in range(len(story_words) - 2)}
     spans = word_spans(description)
@@ -55,9 +62,16 @@ def copied_runs(description: str, story_text: str) -> list[str]:
         run = spans[i : i + 3]
         if any(description[s].isupper() for s, _, _ in run):
             continue
+        if whole_contractions and any(_tail(description, s, w) for s, _, w in run[1:]):
+            continue
         if tuple(w for _, _, w in run) in story_runs:
             out.append(" ".join(w for _, _, w in run))
     return out
+
+
+def _tail(text: str, start: int, word: str) -> bool:
+    """Whether the word at start is the end of a contraction (the "s" of "she's")."""
+    return word in CONTRACTION_TAILS and start > 0 and text[start - 1] in "'\u2019"
 
 
 def test_the_set_is_big_enough_and_points_at_real_stories() -> None:
@@ -67,6 +81,14 @@ def test_the_set_is_big_enough_and_points_at_real_stories() -> None:
     for entry in data["scene"]:
         assert isinstance(entry["chapter"], int)
         assert str(entry["file"]).endswith(".txt")
+
+
+def test_a_contraction_counts_as_one_word_only_when_asked() -> None:
+    story = "She's been waiting all night, and she's so tired."
+    assert copied_runs("by then she's been gone", story) == ["she s been"]
+    assert copied_runs("by then she's been gone", story, whole_contractions=True) == []
+    # three whole words are still three: "she's been waiting" is copied either way
+    assert copied_runs("she's been waiting", story, whole_contractions=True) == ["s been waiting"]
 
 
 def test_descriptions_copy_no_three_words_from_their_story() -> None:
@@ -146,6 +168,12 @@ FLOORS = {
 # the second set lost one scene words alone had in the top 3 when it was held out, and still
 # does (its chapter is far down meaning's ranking); the first set loses none
 LOST = {blind_eval.HELDOUT_2.name: 1}
+# the third set, held out: run once (2026-12-02 12:34 UTC, main bf43f5a) after the last rule
+# landed: 48 first and 65 in the top 3 of 72, one absent scene called close match, none lost.
+# Floors just under that run, so a later change that loses ground on it fails; it is never
+# tuned on (a change chosen by looking at it would make it development data)
+HELDOUT_3_FLOORS = (46, 63)
+HELDOUT_3_ABSENT_CLOSE = 1
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
@@ -203,6 +231,7 @@ async def _compare(lib, vectors, stories, paths) -> tuple[blind_eval.Tally, list
         f"  {hybrid.line()}",
         f"  {lexical.line()}",
         f"  found by words alone in the top 3, not by the hybrid: {lost}",
+        f"  absent scenes the hybrid called close match: {hybrid.called_close}",
     ]
     return hybrid, lines, lost
 
@@ -230,7 +259,8 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
         assert source is not None and scene.chapter >= 1 and scene.anchor
         text = source.read_text(encoding="utf-8-sig", errors="replace")
         copied += [
-            f"{scene.description!r}: {run!r}" for run in copied_runs(scene.description, text)
+            f"{scene.description!r}: {run!r}"
+            for run in copied_runs(scene.description, text, whole_contractions=True)
         ]
     assert not copied, "\n".join(copied)
 
@@ -266,9 +296,15 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         tally, lines, lost = await _compare(lib, vectors, stories, [held])
         report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
+        tallies[held.name] = (tally, lost)
     else:
         report += [f"held out: {held.name} is not here (the lead adds it and runs it once)"]
     print("\n".join(report))
+    if held.name in tallies:
+        tally, lost = tallies.pop(held.name)
+        assert not lost, lost
+        assert tally.top1 >= HELDOUT_3_FLOORS[0] and tally.top3 >= HELDOUT_3_FLOORS[1]
+        assert tally.absent_close <= HELDOUT_3_ABSENT_CLOSE
     for name, (tally, lost) in tallies.items():
         top1, top3 = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
