@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bot.ingest import ingest
 from bot.ingest.reading import pipeline_fingerprint
 from bot.library import Library
 from bot.settings import Settings
+from bot.store.errors import REFUSED
 from bot.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 STORY = "Little Story\n\nChapter 1\n\nThe first paragraph is here.\n\nThe second one follows it.\n"
@@ -101,7 +103,9 @@ async def test_touched_but_same_bytes_is_unchanged(store: SQLiteStore, tmp_path:
     assert (await store.file_states())["a.txt"].mtime_ns == 1
 
 
-async def test_failure_mid_story_keeps_previous_version(store: SQLiteStore, tmp_path: Path) -> None:
+async def test_failure_mid_story_keeps_previous_version(
+    store: SQLiteStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY)
     write(folder, "b.txt", STORY.replace("Little", "Other"))
@@ -113,9 +117,12 @@ async def test_failure_mid_story_keeps_previous_version(store: SQLiteStore, tmp_
     )
     write(folder, "a.txt", STORY.replace("second one", "POISON one"))
     write(folder, "b.txt", STORY.replace("Little", "Newer"))
-    report = await ingest(store, folder)
+    with caplog.at_level(logging.WARNING):
+        report = await ingest(store, folder)
     assert [f for f, _ in report.skipped] == ["a.txt"]
-    assert "simulated" in report.skipped[0][1]
+    # the report (Discord admins see it) says the database refused it; its words are logged
+    assert report.skipped[0][1] == f"database error: {REFUSED}"
+    assert any("a.txt" in m and "simulated" in m for m in caplog.messages), caplog.messages
     assert report.changed == ("b.txt",), "the other files still ingest"
     stories = {s.file: s for s in await store.list_stories()}
     old = await store.chapter_paragraphs(stories["a.txt"].id, 1)

@@ -17,6 +17,9 @@ from bot.errors import StoryBotError
 BUSY = "The library's database is busy or out of reach right now: try again in a moment."
 FAILED = "The library's database failed: the bot's host will find why in its log."
 STOPPING = "The bot is stopping or restarting: try again in a moment."
+# why one story was not written, in an ingest report (which Discord admins see too): the
+# database's own words go to the host's log
+REFUSED = "the database refused it (its words are in the host's log); its previous version is kept"
 
 
 class StoreError(StoryBotError):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+import sqlite3
 from datetime import date
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.ingest import ingest
 from bot.models import DailySchedule
 from bot.store import Store, StoreTooNew, open_store
-from bot.store.errors import STOPPING, StoreClosed
+from bot.store.errors import REFUSED, STOPPING, StoreClosed
 from tests.conftest import SEEDS
 
 
@@ -278,3 +281,42 @@ async def test_a_closed_store_raises_its_own_error(
             await call()
         assert not caught.value.usage and caught.value.public == STOPPING, name
     await store.close()  # closing again does nothing
+
+
+_REFUSE_SQLITE = (
+    "CREATE TRIGGER refuse BEFORE INSERT ON stories WHEN NEW.file = '{file}'"
+    " BEGIN SELECT RAISE(ABORT, 'xyzzy refused by a trigger'); END"
+)
+_REFUSE_PG = (
+    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " IF NEW.file = '{file}' THEN RAISE EXCEPTION 'xyzzy refused by a trigger'; END IF;"
+    " RETURN NEW; END $$;"
+    " CREATE TRIGGER refuse BEFORE INSERT ON stories FOR EACH ROW EXECUTE FUNCTION refuse()"
+)
+
+
+async def test_a_story_the_database_refuses_is_reported_without_its_words(
+    store: Store, tmp_path: Path, store_url: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ingest report (shown to Discord admins by /library add and reload) says the
+    database refused a story; the database's own words go to the host's log. Before the fix
+    the report's reason was the driver's message ('xyzzy refused by a trigger')."""
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    refused = sorted(p.name for p in folder.glob("*.txt"))[0]
+    if store_url is None:
+        with sqlite3.connect(tmp_path / "data" / "stories.db") as db:
+            db.execute(_REFUSE_SQLITE.format(file=refused))
+    else:
+        conn = await asyncpg.connect(store_url)
+        try:
+            await conn.execute(_REFUSE_PG.format(file=refused))
+        finally:
+            await conn.close()
+    with caplog.at_level(logging.WARNING):
+        report = await ingest(store, folder)
+    assert len(report.added) == 4 and refused not in report.added
+    [reason] = [r for f, r in report.skipped if f == refused]
+    assert reason == f"database error: {REFUSED}" and "xyzzy" not in reason
+    logged = [r.getMessage() for r in caplog.records if "xyzzy" in r.getMessage()]
+    assert len(logged) == 1 and refused in logged[0], logged

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from bot.models import Paragraph, Rating, Story
-from bot.store.errors import StoreError
+from bot.store.errors import REFUSED, StoreError
 from bot.store.interface import FileState, StoryWrite
 from bot.store.passages import SEPARATOR, passages
 from bot.store.postgres.base import NAMESPACE, WRITE_LOCK, Connection, PGBase, number, pg_errors
@@ -131,8 +131,9 @@ class LibrarySQL(PGBase):
                     try:
                         async with conn.transaction():  # a savepoint: this story alone
                             await _write_one(conn, story, taken, counts)
-                    except asyncpg.PostgresError as exc:
-                        results.append(str(exc))
+                    except asyncpg.PostgresError as exc:  # its words to the host's log
+                        log.warning("the database refused %s: %s", story.item.file, exc)
+                        results.append(REFUSED)
                     else:
                         results.append(None)
                         batch.add(counts)

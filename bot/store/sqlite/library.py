@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Paragraph, ParsedStory, Rating, Story
-from bot.store.errors import ClosedConnection
+from bot.store.errors import REFUSED, ClosedConnection
 from bot.store.interface import FileState, StoryWrite
 from bot.store.rows import (
     CHAPTER_COLUMNS,
@@ -31,6 +32,8 @@ from bot.store.sqlite.base import (
     sql_errors,
 )
 from bot.store.sqlite.scenes import DELETE_SCENE_ROWS, write_scenes
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -118,7 +121,7 @@ class LibrarySQL(SQLBase):
                     time.sleep(LOCK_BACKOFF * 2**attempt)
                     continue
                 if len(items) == 1:
-                    return [_story_error(exc)]
+                    return [_story_error(items[0].file, exc)]
                 break
             else:
                 return [None] * len(items)
@@ -127,7 +130,7 @@ class LibrarySQL(SQLBase):
             try:
                 _write_batch(db, [item])
             except sqlite3.Error as exc:
-                results.append(_story_error(exc))
+                results.append(_story_error(item.file, exc))
             else:
                 results.append(None)
         return results
@@ -223,11 +226,13 @@ DELETE_STORY_ROWS = (
 )
 
 
-def _story_error(exc: sqlite3.Error) -> str:
-    """Why a story was not written, for the ingest report (its previous version stays)."""
+def _story_error(file: str, exc: sqlite3.Error) -> str:
+    """Why a story was not written, for the ingest report (its previous version stays): in
+    words for whoever reads the report, SQLite's own in the host's log."""
     if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
         return "the disk is full: its previous version is kept; free some space and run it again"
-    return str(exc)
+    log.warning("the database refused %s: %s", file, exc)
+    return REFUSED
 
 
 def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
