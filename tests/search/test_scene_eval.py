@@ -244,15 +244,18 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path.name} is not here yet")
     held, held_absent = blind_eval.read(path)
-    # the second set's size; a later one need only be more than a handful (a file cut short
-    # or read wrong would have none)
-    least = (60, 10) if path == blind_eval.HELDOUT_2 else (20, 5)
+    # each set's size as its writer delivered it (a file cut short or read wrong would have
+    # fewer)
+    least = (60, 10) if path == blind_eval.HELDOUT_2 else (72, 20)
     assert len(held) >= least[0] and len(held_absent) >= least[1]
     earlier: set[str] = set()
     for other in (blind_eval.DEV, blind_eval.HELDOUT, *HELD_OUT[: HELD_OUT.index(path)]):
         scenes, absent = blind_eval.read(other)
         earlier |= {s.description for s in scenes} | {a.description for a in absent}
     assert not earlier & ({s.description for s in held} | {a.description for a in held_absent})
+    # the second set passed the strict check; the third counts a contraction as one word
+    # ("she's been" is two words to its writer, three to the tokenizer: its only hits)
+    whole = path != blind_eval.HELDOUT_2
     copied: list[str] = []
     for scene in held:
         source = _source(scene.file)
@@ -260,7 +263,7 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
         text = source.read_text(encoding="utf-8-sig", errors="replace")
         copied += [
             f"{scene.description!r}: {run!r}"
-            for run in copied_runs(scene.description, text, whole_contractions=True)
+            for run in copied_runs(scene.description, text, whole_contractions=whole)
         ]
     assert not copied, "\n".join(copied)
 
