@@ -105,7 +105,7 @@ class SceneVectors:
         self._executor: ThreadPoolExecutor | None = None
         # the stories all of whose passages have vectors: read again when the library changes
         # (vocabulary.Cached, as the searches' vocabularies) or when this build added some
-        self._ready: Cached[frozenset[int]] = Cached(store, self._read_ready)
+        self._ready: Cached[frozenset[int]] = Cached(store, self._read_ready, self._signature)
         self._matrix: _Matrix | None = None
         self._queries: OrderedDict[tuple[str, str], embedding.Floats] = OrderedDict()
         self.query_cache = QUERY_CACHE  # benchmarks set 0: every description embedded anew
@@ -250,8 +250,8 @@ class SceneVectors:
 
     async def ready(self, stories: Sequence[Story]) -> set[int]:
         """The ids of ``stories`` whose every passage has a vector (none without a model); the
-        library is asked again when it changed (checked at most every SIGNATURE_TTL seconds,
-        vocabulary.Cached) or after this build added vectors."""
+        library is asked again when it or its vectors changed (checked at most every
+        SIGNATURE_TTL seconds, vocabulary.Cached) or after this build added vectors."""
         if self._name() is None:
             return set()
         ready = {s.id for s in stories} & await self._ready.get()
@@ -261,6 +261,13 @@ class SceneVectors:
 
     def _name(self) -> str | None:
         return self._model.name if self._model else embedding.model_name(self.choice)
+
+    async def _signature(self) -> tuple[int, ...]:
+        """The library's signature and its vectors' (on PostgreSQL the library's does not
+        change when another process or host writes vectors)."""
+        name = self._name()
+        vectors = await self.store.vector_signature(name) if name is not None else ()
+        return (*await self.store.library_signature(), *vectors)
 
     async def _read_ready(self) -> frozenset[int]:
         name = self._name()

@@ -37,9 +37,15 @@ class Cached(Generic[T]):
     test's and a benchmark's, or two databases) never share a vocabulary.
     """
 
-    def __init__(self, store: Store, load: Callable[[], Awaitable[T]]) -> None:
-        self._store = store
+    def __init__(
+        self,
+        store: Store,
+        load: Callable[[], Awaitable[T]],
+        signature: Callable[[], Awaitable[tuple[int, ...]]] | None = None,
+    ) -> None:
+        """``signature``: what says the value may have changed (the library's by default)."""
         self._load = load
+        self._signature_of = signature or store.library_signature
         self._value: T | None = None
         self._signature: tuple[int, ...] | None = None
         self._checked = 0.0  # when the signature was last compared with the database
@@ -65,7 +71,7 @@ class Cached(Generic[T]):
             and now - self._checked < SIGNATURE_TTL
         ):
             return cached
-        signature = await self._store.library_signature()
+        signature = await self._signature_of()
         if cached is not None and self._signature == signature:
             self._checked = now
             return cached

@@ -203,6 +203,11 @@ class VectorStore(Protocol):
 
     async def vector_counts(self, model: str) -> dict[int, tuple[int, int]]: ...
 
+    async def vector_signature(self, model: str) -> tuple[int, ...]:
+        """Changes when vectors of ``model`` were written or forgotten, by this connection or
+        another (another process, another host): what library_signature does not cover."""
+        ...
+
     async def vector_pending(
         self, model: str, story_id: int, limit: int
     ) -> list[tuple[int, str]]: ...

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from bot.ingest import ingest
+from bot.search import vocabulary
+from bot.search.embedding import Floats
+from bot.search.vectors import SceneVectors
 from bot.store import Store
 from tests.store.test_contract import _seeded
 
@@ -66,3 +72,35 @@ async def test_vectors_go_with_their_passages(store: Store, tmp_path: Path) -> N
     assert await store.scene_vector_rows("m", kept) == before
     counts = await store.vector_counts("m")
     assert gone.id not in counts and all(n == v for n, v in counts.values())
+
+
+class _Named:
+    """A model known by its name only: which stories are ready needs no embedding."""
+
+    name = "m"
+    dim = 8
+
+    def passages(self, texts: list[str]) -> Floats:
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+    def query(self, text: str) -> Floats:
+        return np.zeros(self.dim, dtype=np.float32)
+
+
+async def test_vectors_another_process_wrote_are_seen_by_a_serving_one(
+    store: Store, other_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another host (or the CLI's ingest) builds the vectors: the serving bot's searches use
+    them once it looks again, on both engines. On PostgreSQL the library's signature does
+    not change when vectors are written, so the ready stories were never read again there."""
+    await _seeded(store, tmp_path)
+    stories = await store.list_stories()
+    serving = SceneVectors(store, model=_Named())
+    monkeypatch.setattr(vocabulary, "SIGNATURE_TTL", 0.0)
+    assert await serving.ready(stories) == set()
+    for story in stories:
+        pending = await other_store.vector_pending("m", story.id, 10**6)
+        await other_store.write_vectors("m", [(i, 1.0, _vector(i)) for i, _ in pending])
+    assert await serving.ready(stories) == {s.id for s in stories}
+    await other_store.forget_vectors()
+    assert await serving.ready(stories) == set()

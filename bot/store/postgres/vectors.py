@@ -20,6 +20,14 @@ _SCENE_BATCH = 500
 
 
 class VectorSQL(PGBase):
+    async def vector_signature(self, model: str) -> tuple[int, ...]:
+        row = await self._one(
+            "SELECT count(*), coalesce(max(text_id), 0) FROM scene_vectors WHERE model = $1",
+            model,
+        )
+        assert row is not None
+        return (int(row[0]), int(row[1]))
+
     async def vector_counts(self, model: str) -> dict[int, tuple[int, int]]:
         """Each story's scene texts: (how many, how many have a vector of ``model``)."""
         rows = await self._all(

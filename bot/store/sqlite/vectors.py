@@ -23,6 +23,13 @@ BATCH_ROWS = 4096
 
 
 class VectorSQL(SQLBase):
+    async def vector_signature(self, model: str) -> tuple[int, ...]:
+        rows = await self._all(
+            "SELECT count(*), coalesce(max(text_id), 0) FROM scene_vectors WHERE model = ?",
+            (model,),
+        )
+        return (int(rows[0][0]), int(rows[0][1]))
+
     async def vector_counts(self, model: str) -> dict[int, tuple[int, int]]:
         """Each story's scene texts: (how many, how many have a vector of ``model``)."""
         rows = await self._all(
