@@ -6,7 +6,9 @@ excerpt is, so restarts and second processes never post it twice; a release Disc
 gives its claim back. Missing permissions are checked from the cache before claiming, told
 once to the member who started the club (a DM), and the club waits, trying nothing, until
 they are given. A database out of reach (a store error that is not a usage fault) pauses
-nothing: the release says so, and the loop's next look tries again.
+nothing: the release says so, and the loop's next look tries again. A store error after
+the post (saving the release's message and thread) is logged, and the release counts as
+posted: the chapter is out and claimed, and a retry would release the next one early.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class Releaser:
         others)."""
         try:
             return await self._release(club, now, early=early)
-        except StoryBotError as exc:  # the database failed or is out of reach (claim, record)
+        except StoryBotError as exc:  # the database failed or is out of reach (the claim)
             log.warning("club in channel %s: the release failed: %s", club.channel_id, exc)
             return Outcome(False, exc.public)
         except Exception:
@@ -127,14 +129,25 @@ class Releaser:
             await self.clubs.unclaim(release)
             return await self._refused(club, channel, exc, now)
         self._retries.pop(club.channel_id, None)
-        await self.clubs.record(release, message_id, thread_id, discord.utils.utcnow())
+        released = f"Released **{release.chapter.label}** in {channel.mention}"
+        try:
+            await self.clubs.record(release, message_id, thread_id, discord.utils.utcnow())
+        except StoryBotError as exc:  # posted and claimed: a retry would release the next one
+            log.warning(
+                "club in channel %s released %s of %s, but its link was not saved: %s",
+                club.channel_id,
+                release.chapter.label,
+                release.story.file,
+                exc.message,
+            )
+            return Outcome(True, f"{released} (its link could not be saved).")
         log.info(
             "club in channel %s released %s of %s",
             club.channel_id,
             release.chapter.label,
             release.story.file,
         )
-        return Outcome(True, f"Released **{release.chapter.label}** in {channel.mention}.")
+        return Outcome(True, f"{released}.")
 
     async def _post(
         self, channel: discord.TextChannel | discord.ForumChannel, release: Release

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 
 import discord
@@ -24,6 +25,7 @@ from bot.settings import Settings
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import Server, admin, answer, restart, server, started
+from tests.refusing import WORDS, refuse
 
 __all__ = ["age_restricted"]
 
@@ -365,3 +367,22 @@ async def test_a_mature_club_waits_when_its_channel_stops_being_age_restricted(
     dms = [m.content for m in ada_user.dm_channel.history()]
     assert len(dms) == 1 and "Age-Restricted Channel" in dms[0]
     assert "Taking Steps" not in dms[0]  # a mature story is never named in a DM
+
+
+async def test_a_release_whose_record_the_database_refuses_still_counts_as_posted(
+    monday_env: simcord.Env, club_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The chapter went out and was claimed, then saving its message was refused: /club next
+    says it was released (and that its link was not saved), so that nobody retries and
+    releases the next chapter early. Before the fix it said the database was busy: try again."""
+    env = monday_env
+    s, ada = await start_monday_club(env)
+    await refuse(club_settings, "club_releases", "INSERT")
+    with caplog.at_level(logging.WARNING):
+        text = said(await ada.slash(s.channel, "club next"))
+    assert text == f"Released **Part 1** in {s.channel.mention} (its link could not be saved)."
+    assert [m.embeds[0].title for m in releases(s.channel)] == ["Breaking alone · Part 1"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "cogs._club_post"]
+    assert len(warned) == 1 and "Part 1" in warned[0] and WORDS in warned[0], warned
+    club = await s.library.clubs.club(s.channel.id)
+    assert club.state == "active" and club.last_chapter == 1, club
