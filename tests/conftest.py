@@ -126,6 +126,18 @@ def pg_url(pg_server: str) -> Iterator[str]:
     _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture
+def cluster() -> Iterator[pgcluster.Cluster]:
+    """A throwaway PostgreSQL cluster of the test's own, which the test may stop and start
+    (an outage, a restart): never a server named by the environment, which it must not stop."""
+    if os.environ.get("STORYBOT_TEST_DATABASE_URL"):
+        pytest.skip("stops a PostgreSQL of its own: not a server named by the environment")
+    if pgcluster.binaries() is None:
+        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
+    with pgcluster.throwaway() as running:
+        yield running
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if PG_SKIPPED:
         terminalreporter.write_line(

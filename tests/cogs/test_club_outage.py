@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import discord
@@ -27,16 +25,6 @@ from tests import pgcluster
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import started
 from tests.cogs.test_club import HOUR, MINUTE, START, releases, start_monday_club
-
-
-@pytest.fixture
-def cluster() -> Iterator[pgcluster.Cluster]:
-    if os.environ.get("STORYBOT_TEST_DATABASE_URL"):
-        pytest.skip("stops a PostgreSQL of its own: not a server named by the environment")
-    if pgcluster.binaries() is None:
-        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
-    with pgcluster.throwaway() as running:
-        yield running
 
 
 @pytest.fixture

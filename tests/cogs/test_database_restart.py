@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +19,6 @@ from tests import pgcluster
 from tests.cogs.helpers import answer, footer_text, page_text, server
 
 PHRASE = "my whole world is soaked in sorry"
-
-
-@pytest.fixture
-def cluster() -> Iterator[pgcluster.Cluster]:
-    if os.environ.get("STORYBOT_TEST_DATABASE_URL"):
-        pytest.skip("restarts a PostgreSQL of its own: not a server named by the environment")
-    if pgcluster.binaries() is None:
-        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
-    with pgcluster.throwaway() as started:
-        yield started
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ and the forgotten place was written by the next page turn (anyone's) once it was
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from bot.store.errors import StoreUnreachable
 from tests import pgcluster
 
 ALICE, BOB = 4242, 4343
-
-
-@pytest.fixture
-def cluster() -> Iterator[pgcluster.Cluster]:
-    if os.environ.get("STORYBOT_TEST_DATABASE_URL"):
-        pytest.skip("stops a PostgreSQL of its own: not a server named by the environment")
-    if pgcluster.binaries() is None:
-        pytest.skip(f"PostgreSQL is not installed: {pgcluster.HOW_TO}")
-    with pgcluster.throwaway() as running:
-        yield running
 
 
 @pytest.fixture
