@@ -8,6 +8,7 @@ ingest, the bot's own background build path.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,11 +155,9 @@ def test_the_third_chapter_by_words_gives_way_only_far_down_in_meaning() -> None
     assert MEANING_FIRST == 3  # the figures in docs/internals.md are for 3
 
 
-async def test_a_story_without_vectors_gets_the_words_full_reach(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Fewer word candidates only when meaning ranks every story in scope: a story whose
-    vectors are not built (over the budget, or not yet) is ranked by words alone, as today."""
+@pytest.fixture
+async def barn(tmp_path: Path) -> AsyncIterator[Library]:
+    """A library of the barn story alone (the scene model off: the tests give their own)."""
     folder = tmp_path / "stories"
     folder.mkdir()
     (folder / "barn.txt").write_text(STORY, encoding="utf-8")
@@ -167,26 +166,35 @@ async def test_a_story_without_vectors_gets_the_words_full_reach(
     )
     try:
         await lib.ingest()
-        vectors = SceneVectors(lib.store, model=Contrary())
-        await vectors.build(await lib.stories(mature_ok=True))
-        (folder / "weather.txt").write_text(WEATHER, encoding="utf-8")
-        await lib.ingest()  # a story added since: no vectors yet
-        stories = await lib.stories(mature_ok=True)
-        barn = [s for s in stories if s.file == "barn.txt"]
-        search = SceneSearch(lib.store, vectors)
-        asked: list[int] = []
-        candidates = search._candidates
-
-        async def counted(terms: list[str], ids: list[int] | None, limit: int, wanted: int):
-            asked.append(wanted)
-            return await candidates(terms, ids, limit, wanted)
-
-        monkeypatch.setattr(search, "_candidates", counted)
-        await search.find(f"{NAME} with the lantern", barn)
-        await search.find(f"{NAME} with the lantern", stories, every=True)
-        assert asked == [CANDIDATES_WITH_MEANING, CANDIDATES]
+        yield lib
     finally:
         await lib.close()
+
+
+async def test_a_story_without_vectors_gets_the_words_full_reach(
+    barn: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer word candidates only when meaning ranks every story in scope: a story whose
+    vectors are not built (over the budget, or not yet) is ranked by words alone, as today."""
+    lib = barn
+    vectors = SceneVectors(lib.store, model=Contrary())
+    await vectors.build(await lib.stories(mature_ok=True))
+    (tmp_path / "stories" / "weather.txt").write_text(WEATHER, encoding="utf-8")
+    await lib.ingest()  # a story added since: no vectors yet
+    stories = await lib.stories(mature_ok=True)
+    only_barn = [s for s in stories if s.file == "barn.txt"]
+    search = SceneSearch(lib.store, vectors)
+    asked: list[int] = []
+    candidates = search._candidates
+
+    async def counted(terms: list[str], ids: list[int] | None, limit: int, wanted: int):
+        asked.append(wanted)
+        return await candidates(terms, ids, limit, wanted)
+
+    monkeypatch.setattr(search, "_candidates", counted)
+    await search.find(f"{NAME} with the lantern", only_barn)
+    await search.find(f"{NAME} with the lantern", stories, every=True)
+    assert asked == [CANDIDATES_WITH_MEANING, CANDIDATES]
 
 
 @dataclass
@@ -213,24 +221,14 @@ class Apart:
 
 @pytest.mark.parametrize(("others", "label"), [(0.88, "close match"), (0.93, "possible")])
 async def test_a_close_match_stands_apart_from_the_next_nearest_passages(
-    tmp_path: Path, others: float, label: str
+    barn: Library, others: float, label: str
 ) -> None:
     """A high cosine is not enough: a description near every passage (0.96 for the first,
     0.93 for all the rest: a scene in no story that names the story's people comes out so)
     is "possible"; the same first answer with the rest at 0.88 is a "close match"."""
-    folder = tmp_path / "stories"
-    folder.mkdir()
-    (folder / "barn.txt").write_text(STORY, encoding="utf-8")
-    lib = await Library.open(
-        Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
-    )
-    try:
-        await lib.ingest()
-        stories = await lib.stories(mature_ok=True)
-        vectors = SceneVectors(lib.store, model=Apart(others))
-        await vectors.build(stories)
-        found = await SceneSearch(lib.store, vectors).find(f"{NAME} with the lantern", stories)
-        assert found.hits[0].chapter == 1  # first by words and by meaning alike
-        assert found.hits[0].confidence == label
-    finally:
-        await lib.close()
+    stories = await barn.stories(mature_ok=True)
+    vectors = SceneVectors(barn.store, model=Apart(others))
+    await vectors.build(stories)
+    found = await SceneSearch(barn.store, vectors).find(f"{NAME} with the lantern", stories)
+    assert found.hits[0].chapter == 1  # first by words and by meaning alike
+    assert found.hits[0].confidence == label
