@@ -17,6 +17,7 @@ it went, and gives the claim back with ``unclaim`` when Discord refused it. The 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ from bot.models import (
     StoryGrowth,
 )
 from bot.store import ClubStore
+
+log = logging.getLogger(__name__)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EVERY_CHOICES = ("day", "week", *WEEKDAYS)
@@ -475,15 +478,26 @@ class Clubs:
         the caller tells their followers and clubs, once. A story that lost chapters is only
         seen anew. ``refresh`` drops the stories kept in memory (another process may have
         ingested). What is told is read before it is claimed: a database failure (raised)
-        claims nothing, and the next look tells it."""
+        claims nothing, and the next look tells it. A failure on one story (its read or its
+        claim) leaves that one unclaimed (logged) and the others are still told; with nothing to
+        tell, the failure is raised."""
         found: list[Growth] = []
+        failed: StoryBotError | None = None
         grown_stories = await self.store.grown_stories()
         if grown_stories:
             refresh()
         for grown in grown_stories:
-            told = await self._told(grown)
-            if await self.store.claim_story_growth(grown) and told is not None:
+            try:
+                told = await self._told(grown)
+                claimed = await self.store.claim_story_growth(grown)
+            except StoryBotError as exc:
+                log.warning("story %s: its news waits: %s", grown.story_id, exc.message)
+                failed = failed or exc
+                continue
+            if claimed and told is not None:
                 found.append(told)
+        if failed is not None and not found:
+            raise failed
         return found
 
     async def _told(self, grown: StoryGrowth) -> Growth | None:

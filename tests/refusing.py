@@ -37,3 +37,16 @@ async def refuse(settings: Settings, table: str, event: str, when: str = "1 = 1"
         await conn.execute(_PG.format(**fields))
     finally:
         await conn.close()
+
+
+async def allow(settings: Settings, table: str) -> None:
+    """Drop the trigger ``refuse`` put on ``table``."""
+    if settings.database_url is None:
+        with closing(sqlite3.connect(settings.db_path)) as db, db:
+            db.execute(f"DROP TRIGGER refuse_{table}")
+        return
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f"DROP TRIGGER refuse_{table} ON {table}")
+    finally:
+        await conn.close()

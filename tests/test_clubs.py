@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.library import Library
 from bot.models import Club, Paragraph
 from bot.settings import Settings
 from bot.store.errors import StoreError
+from tests.refusing import WORDS, allow, refuse
 
 MONDAY = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -144,6 +146,32 @@ async def test_a_story_that_grows_is_told_once_whoever_looks(
     assert told[0].growth.new == ((11, "Part 11"),)
     assert [f.user_id for f in told[0].followers] == [42]
     assert await library.story_growth() == []
+
+
+async def test_a_story_whose_claim_the_database_refuses_leaves_the_others_told(
+    library: Library, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two followed stories grew; the database refuses the second's claim (a trigger): the
+    first is told, the second waits, unclaimed, for the next look. Before the fix the refusal
+    left the loop and the first, already claimed, was never told (StoreError raised)."""
+    little = settings.stories_dir / "little.txt"
+    little.write_text("Little Story\n\nChapter 1\n\nThe first paragraph.\n", encoding="utf-8")
+    await library.ingest()
+    ours = await library.find_story("breaking-alone", mature_ok=False)
+    refused = await library.find_story("little.txt", mature_ok=True)
+    for story in (ours, refused):
+        assert await library.clubs.follow(42, story, None)
+        path = settings.stories_dir / story.file
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text + "\n\nChapter 11\n\nMore.\n", encoding="utf-8")
+    await library.ingest()
+    await refuse(settings, "story_watch", "UPDATE", f"NEW.story_id = {refused.id}")
+    with caplog.at_level(logging.WARNING):
+        told = await library.story_growth()
+    assert [g.story.id for g in told] == [ours.id]
+    assert any(WORDS in m for m in caplog.messages), caplog.messages
+    await allow(settings, "story_watch")
+    assert [g.story.id for g in await library.story_growth()] == [refused.id]
 
 
 async def test_news_of_a_grown_story_is_not_lost_to_a_database_failure(
