@@ -310,7 +310,7 @@ class Library:
         """The passages that best fit a description of a scene, each labelled by how sure."""
         scope, every = await self._scope(story, mature_ok=mature_ok)
         limit = max(1, min(limit, 25))
-        found = await self.scenes.find(text, scope, limit, every=every)
+        found = await self.scenes.find(text, scope, limit, every=every, one_story=story is not None)
         return replace(found, story=scope[0] if story is not None else None)
 
     async def _scope(

@@ -232,3 +232,30 @@ async def test_a_close_match_stands_apart_from_the_next_nearest_passages(
     found = await SceneSearch(barn.store, vectors).find(f"{NAME} with the lantern", stories)
     assert found.hits[0].chapter == 1  # first by words and by meaning alike
     assert found.hits[0].confidence == label
+
+
+async def test_a_search_limited_to_one_story_never_says_close_match(barn: Library) -> None:
+    """The close-match margins were calibrated on searches of the whole library; within one
+    story (the reader's story: option) the same first answer is "possible"."""
+    stories = await barn.stories(mature_ok=True)
+    vectors = SceneVectors(barn.store, model=Apart(0.88))
+    await vectors.build(stories)
+    search = SceneSearch(barn.store, vectors)
+    text = f"{NAME} with the lantern"
+    assert (await search.find(text, stories)).hits[0].confidence == "close match"
+    within = await search.find(text, stories, one_story=True)
+    assert within.hits[0].chapter == 1 and within.hits[0].confidence == "possible"
+
+
+async def test_the_door_limits_close_match_when_a_story_is_named(
+    barn: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/scene with story: goes through the door, which says the search is within one story."""
+    stories = await barn.stories(mature_ok=True)
+    vectors = SceneVectors(barn.store, model=Apart(0.88))
+    await vectors.build(stories)
+    monkeypatch.setattr(barn, "scenes", SceneSearch(barn.store, vectors))
+    text = f"{NAME} with the lantern"
+    assert (await barn.scene(text, mature_ok=True)).hits[0].confidence == "close match"
+    named = await barn.scene(text, "barn.txt", mature_ok=True)
+    assert named.hits[0].confidence == "possible"
