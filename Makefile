@@ -48,8 +48,9 @@ lint: $(DEV)
 	@$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m tools.sizes --check
 
-# scene search on the blind descriptions: each set's figures beside words alone (the three
-# development sets; the held-out tests/scenes/blind_heldout_3.toml too when it is there)
+# scene search on the blind descriptions: each set's figures beside words alone (the four
+# development sets and their sum; the held-out tests/scenes/blind_heldout_4.toml too when it
+# is there)
 eval: $(DEV)
 	@$(PY) -m pytest -s -q -p no:randomly tests/search/test_scene_eval.py -k blind
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -156,24 +157,22 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per set: all three blind sets (the rules now in bot/search/scene.py were
-# chosen on them, each number also chosen on two sets and tried on the third). Floors a
+# Development data, per set: all four blind sets (the rules now in bot/search/scene.py were
+# chosen on them, each number also chosen on three sets and tried on the fourth). Floors a
 # little under what the ranking reaches there (see docs/internals.md), so a regression fails:
-# (top-1, top-3) of each set's scenes, by the hybrid.
+# (top-1, top-3, close matches on the right chapter) of each set's scenes, by the hybrid.
 FLOORS = {
-    blind_eval.DEV.name: (84, 104),  # of 119 (86 and 106 measured)
-    blind_eval.HELDOUT.name: (78, 99),  # of 116 (80 and 101)
-    blind_eval.HELDOUT_2.name: (36, 48),  # of 66 (38 and 50)
+    blind_eval.DEV.name: (84, 104, 29),  # of 119 (86, 106 and 31 of 32 close measured)
+    blind_eval.HELDOUT.name: (78, 99, 26),  # of 116 (80, 101, 28 of 29)
+    blind_eval.HELDOUT_2.name: (36, 48, 7),  # of 66 (38, 50, 8 of 8)
+    # run once as held out (2026-12-02 12:34 UTC, main bf43f5a): 48 and 65, none lost
+    blind_eval.HELDOUT_3.name: (46, 63, 10),  # of 72 (48, 65, 11 of 12)
 }
+# close match on the development sets together: 78 right of 81 (96%)
+DEVELOPMENT_CLOSE_PRECISION = 0.95
 # the second set lost one scene words alone had in the top 3 when it was held out, and still
-# does (its chapter is far down meaning's ranking); the first set loses none
+# does (its chapter is far down meaning's ranking); the others lose none
 LOST = {blind_eval.HELDOUT_2.name: 1}
-# the third set, held out: run once (2026-12-02 12:34 UTC, main bf43f5a) after the last rule
-# landed: 48 first and 65 in the top 3 of 72, one absent scene called close match, none lost.
-# Floors just under that run, so a later change that loses ground on it fails; it is never
-# tuned on (a change chosen by looking at it would make it development data)
-HELDOUT_3_FLOORS = (46, 63)
-HELDOUT_3_ABSENT_CLOSE = 1
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
@@ -236,7 +235,10 @@ async def _compare(lib, vectors, stories, paths) -> tuple[blind_eval.Tally, list
     return hybrid, lines, lost
 
 
-HELD_OUT = [blind_eval.HELDOUT_2, blind_eval.HELDOUT_3]
+HELD_OUT = [blind_eval.HELDOUT_2, blind_eval.HELDOUT_3, blind_eval.HELDOUT_4]
+# each later set's size as its writer delivered it (a file cut short or read wrong would have
+# fewer); the fourth's is not known here: at least what the issue asks of a set
+LEAST = {blind_eval.HELDOUT_2: (60, 10), blind_eval.HELDOUT_3: (72, 20)}
 
 
 @pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.stem)
@@ -246,15 +248,16 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
     held, held_absent = blind_eval.read(path)
     # each set's size as its writer delivered it (a file cut short or read wrong would have
     # fewer)
-    least = (60, 10) if path == blind_eval.HELDOUT_2 else (72, 20)
+    least = LEAST.get(path, (50, 10))
     assert len(held) >= least[0] and len(held_absent) >= least[1]
     earlier: set[str] = set()
     for other in (blind_eval.DEV, blind_eval.HELDOUT, *HELD_OUT[: HELD_OUT.index(path)]):
         scenes, absent = blind_eval.read(other)
         earlier |= {s.description for s in scenes} | {a.description for a in absent}
     assert not earlier & ({s.description for s in held} | {a.description for a in held_absent})
-    # the second set passed the strict check; the third counts a contraction as one word
-    # ("she's been" is two words to its writer, three to the tokenizer: its only hits)
+    # the second set passed the strict check; the third and later count a contraction as one
+    # word ("she's been" is two words to its writer, three to the tokenizer: the third's only
+    # hits)
     whole = path != blind_eval.HELDOUT_2
     copied: list[str] = []
     for scene in held:
@@ -272,8 +275,9 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
     goals = {
         f"top-3 >= {HELDOUT_TOP3:.0%}": tally.top3 >= HELDOUT_TOP3 * tally.asked,
         f"top-1 >= {HELDOUT_TOP1:.0%}": tally.top1 >= HELDOUT_TOP1 * tally.asked,
-        f"close-match precision >= {CLOSE_PRECISION:.0%}": tally.close_right
-        >= CLOSE_PRECISION * tally.close,
+        # with no label given, precision is not shown: not met
+        f"close-match precision >= {CLOSE_PRECISION:.0%}": tally.close > 0
+        and tally.close_right >= CLOSE_PRECISION * tally.close,
         "no absent scene called close match": tally.absent_close == 0,
         "no scene words alone found in the top 3 lost": not lost,
     }
@@ -282,7 +286,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone: the development sets, then
-    the held-out set (blind_heldout_3.toml) when the lead has added it."""
+    the held-out set (blind_heldout_4.toml) when the lead has added it."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -291,26 +295,35 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         tallies[path.name] = (tally, lost)
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += lines
-    close = sum(t.close for t, _ in tallies.values())
-    right = sum(t.close_right for t, _ in tallies.values())
-    report += [f"development, close-match precision over the three sets: {right}/{close}"]
-    held = blind_eval.HELDOUT_3
+    report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_4
     if held.exists():
         tally, lines, lost = await _compare(lib, vectors, stories, [held])
         report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
-        tallies[held.name] = (tally, lost)
     else:
         report += [f"held out: {held.name} is not here (the lead adds it and runs it once)"]
     print("\n".join(report))
-    if held.name in tallies:
-        tally, lost = tallies.pop(held.name)
-        assert not lost, lost
-        assert tally.top1 >= HELDOUT_3_FLOORS[0] and tally.top3 >= HELDOUT_3_FLOORS[1]
-        assert tally.absent_close <= HELDOUT_3_ABSENT_CLOSE
     for name, (tally, lost) in tallies.items():
-        top1, top3 = FLOORS[name]
+        top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
+        assert tally.close_right >= close, name
         assert tally.absent_close == 0, name
         assert len(lost) <= LOST.get(name, 0), name
-    assert right >= CLOSE_PRECISION * close
+    close = sum(t.close for t, _ in tallies.values())
+    right = sum(t.close_right for t, _ in tallies.values())
+    assert right >= DEVELOPMENT_CLOSE_PRECISION * close
+
+
+def _together(tallies: Iterable[blind_eval.Tally]) -> str:
+    """The development sets' figures added up, as one line."""
+    every = blind_eval.Tally("all")
+    for t in tallies:
+        every.asked += t.asked
+        every.top1 += t.top1
+        every.top3 += t.top3
+        every.close += t.close
+        every.close_right += t.close_right
+        every.absent += t.absent
+        every.absent_close += t.absent_close
+    return f"development, the {len(DEVELOPMENT)} sets together:\n  {every.line()}"

@@ -22,7 +22,11 @@ from bot.search.embedding import Floats
 from bot.search.scene import (
     CANDIDATES,
     CANDIDATES_WITH_MEANING,
+    CLOSE_LEAD,
+    CLOSE_NAME_SHARE,
+    CLOSE_WORDS_LEAD,
     MEANING_FIRST,
+    _close,
     _place,
     _Scored,
     kept_by_words,
@@ -219,19 +223,63 @@ class Apart:
         return q
 
 
-@pytest.mark.parametrize(("others", "label"), [(0.88, "close match"), (0.93, "possible")])
-async def test_a_close_match_stands_apart_from_the_next_nearest_passages(
-    barn: Library, others: float, label: str
+# what happened (words only chapter 1 holds), and who (the name, mid-sentence, so a name)
+WHAT = "counting sheep up in the hayloft"
+WHO = f"when {NAME} had the lantern"
+
+
+@pytest.mark.parametrize(("text", "label"), [(WHAT, "close match"), (WHO, "possible")])
+async def test_a_close_match_is_found_by_what_happened_not_only_by_who(
+    barn: Library, text: str, label: str
 ) -> None:
-    """A high cosine is not enough: a description near every passage (0.96 for the first,
-    0.93 for all the rest: a scene in no story that names the story's people comes out so)
-    is "possible"; the same first answer with the rest at 0.88 is a "close match"."""
+    """Both descriptions put chapter 1 first by words and by meaning (its passage at 0.96,
+    the rest at 0.88). Only the one whose words other than names single it out is a "close
+    match": a description that is mostly a name finds where that person is, and scenes in
+    no story that name the stories' people come out so."""
     stories = await barn.stories(mature_ok=True)
-    vectors = SceneVectors(barn.store, model=Apart(others))
+    vectors = SceneVectors(barn.store, model=Apart(0.88))
     await vectors.build(stories)
-    found = await SceneSearch(barn.store, vectors).find(f"{NAME} with the lantern", stories)
+    found = await SceneSearch(barn.store, vectors).find(text, stories)
     assert found.hits[0].chapter == 1  # first by words and by meaning alike
     assert found.hits[0].confidence == label
+
+
+def _answer(chapter: int, stems: str, rank: int, fused: float) -> _Scored:
+    c = _Scored(ScenePassage(chapter, 1, chapter, 0, 0, "", 0.0), stems.split())
+    c.lexical_rank, c.fused = rank, fused
+    return c
+
+
+# the description's weights: two plain words and a name (a third of the weight)
+WEIGHTS = {"sheep": 2.0, "hayloft": 2.0, "zebulon": 2.0}
+
+
+def _is_close(
+    second: str = "zebulon lantern",
+    second_fused: float = 0.12,
+    meaning: tuple[int, ...] = (1, 2),
+    weights: dict[str, float] = WEIGHTS,
+) -> bool:
+    first = _answer(1, "zebulon count sheep in the hayloft", 1, 0.6 / 6 + 0.4 / 6)
+    other = _answer(2, second, 2, second_fused)
+    ranked = fused = [first, other]
+    near = _near(*((1, c) for c in meaning))
+    return _close(first, ranked, fused, near=near, weights=weights, names={"zebulon"})
+
+
+def test_close_match_wants_a_lead_in_each_ranking_and_more_than_names() -> None:
+    assert _is_close()
+    # meaning puts another chapter first
+    assert not _is_close(meaning=(2, 1))
+    # the next chapter close behind in the fused ranking
+    assert not _is_close(second_fused=0.6 / 6 + 0.4 / 6 - CLOSE_LEAD + 0.001)
+    assert _is_close(second_fused=0.6 / 6 + 0.4 / 6 - CLOSE_LEAD - 0.001)
+    # the next chapter holds the plain words too: only the name tells them apart
+    assert not _is_close(second="zebulon sheep hayloft")
+    # the description mostly a name
+    named = {**WEIGHTS, "zebulon": 4.0 * (1 + CLOSE_NAME_SHARE)}
+    assert not _is_close(weights=named)
+    assert CLOSE_WORDS_LEAD > 0
 
 
 async def test_a_search_limited_to_one_story_never_says_close_match(barn: Library) -> None:
@@ -241,7 +289,7 @@ async def test_a_search_limited_to_one_story_never_says_close_match(barn: Librar
     vectors = SceneVectors(barn.store, model=Apart(0.88))
     await vectors.build(stories)
     search = SceneSearch(barn.store, vectors)
-    text = f"{NAME} with the lantern"
+    text = WHAT
     assert (await search.find(text, stories)).hits[0].confidence == "close match"
     within = await search.find(text, stories, one_story=True)
     assert within.hits[0].chapter == 1 and within.hits[0].confidence == "possible"
@@ -255,7 +303,7 @@ async def test_the_door_limits_close_match_when_a_story_is_named(
     vectors = SceneVectors(barn.store, model=Apart(0.88))
     await vectors.build(stories)
     monkeypatch.setattr(barn, "scenes", SceneSearch(barn.store, vectors))
-    text = f"{NAME} with the lantern"
+    text = WHAT
     assert (await barn.scene(text, mature_ok=True)).hits[0].confidence == "close match"
     named = await barn.scene(text, "barn.txt", mature_ok=True)
     assert named.hits[0].confidence == "possible"
