@@ -459,6 +459,16 @@ def _fuse(ranked: list[_Scored], near: Sequence[Near], ready: set[int]) -> list[
     return fused
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What "close match" weighs about a first answer whose chapter words and meaning both
+    put first (``_evidence``; tests/scene_labels.py chooses the thresholds on it)."""
+
+    lead: float  # its fused score over the best of any other chapter's passages
+    words_lead: float  # its word score, names left out, over the best of any other chapter
+    name_share: float  # the names' share of the description's weight
+
+
 def _close(
     first: _Scored,
     ranked: Sequence[_Scored],
@@ -471,20 +481,38 @@ def _close(
     """Whether the first answer is a "close match" (CLOSE_LEAD, CLOSE_WORDS_LEAD and
     CLOSE_NAME_SHARE say why): its chapter first by words and by meaning, well ahead of every
     other chapter in the fused ranking and by the description's words other than names, and
-    the description not mostly names. ``ranked``: by words, best first; ``fused``: best first
-    (scores are the fused ones); ``near``: by meaning, best first."""
+    the description not mostly names."""
+    e = _evidence(first, ranked, fused, near=near, weights=weights, names=names)
+    return (
+        e is not None
+        and e.lead >= CLOSE_LEAD
+        and e.words_lead >= CLOSE_WORDS_LEAD
+        and e.name_share <= CLOSE_NAME_SHARE
+    )
+
+
+def _evidence(
+    first: _Scored,
+    ranked: Sequence[_Scored],
+    fused: Sequence[_Scored],
+    *,
+    near: Sequence[Near],
+    weights: dict[str, float],
+    names: set[str],
+) -> Evidence | None:
+    """The evidence about the first answer, or None unless words and meaning both put its
+    chapter first. ``ranked``: by words, best first; ``fused``: best first (scores are the
+    fused ones); ``near``: by meaning, best first."""
     place = _place(first)
     whole = sum(weights.values())
     if not ranked or not near or whole <= 0 or ranked[0].lexical_rank != 1:
-        return False
+        return None
     if _place(ranked[0]) != place or (near[0].story_id, near[0].chapter) != place:
-        return False
+        return None
     plain = {s: w for s, w in weights.items() if s not in names}
-    if 1 - sum(plain.values()) / whole > CLOSE_NAME_SHARE:
-        return False
-    if first.fused - _best_other(place, ((_place(c), c.fused) for c in fused)) < CLOSE_LEAD:
-        return False
-    return _words_lead(place, ranked, plain) >= CLOSE_WORDS_LEAD
+    lead = first.fused - _best_other(place, ((_place(c), c.fused) for c in fused))
+    share = 1 - sum(plain.values()) / whole
+    return Evidence(lead, _words_lead(place, ranked, plain), share)
 
 
 def _words_lead(

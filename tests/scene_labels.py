@@ -1,0 +1,189 @@
+"""How the numbers of "close match" were chosen, and checked by leaving one set out:
+``python -m tests.scene_labels`` (about a minute once the vectors are cached).
+
+Every description of the development sets (tests/blind_eval.py DEVELOPMENT) goes through the
+real search over the blind library (the seeds and The Time Machine, vectors from the cache of
+tests/vector_cache.py), and for each first answer the evidence the rule weighs is recorded
+(bot/search/scene.py ``_evidence``: words and meaning agree on its chapter, the fused lead,
+the words' lead without names, the names' share), with whether each answer is the right
+chapter. Then, for each set left out, the thresholds are chosen on the other sets (CHOICE)
+and the labels counted on the set left out; and once on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.library import Library
+from bot.search import SceneSearch, embedding, scene
+from bot.search.scene import CLOSE_LEAD, CLOSE_NAME_SHARE, CLOSE_WORDS_LEAD, Evidence, _Scored
+from bot.search.vectors import SceneVectors
+from bot.settings import Settings
+from tests import blind_eval
+from tests.vector_cache import CachedEmbedder
+
+# the thresholds tried: fused lead, words' lead without names, names' share (at most)
+LEADS = np.round(np.arange(0.02, 0.1, 0.005), 3)
+WORDS_LEADS = np.round(np.arange(-0.05, 0.3, 0.01), 2)
+NAME_SHARES = np.round(np.arange(0.0, 0.71, 0.05), 2)
+# CHOICE: the most right labels, with at least PRECISION of them right and no scene in no
+# story labelled even with each threshold moved towards it by its STEP (a clear margin)
+PRECISION = 0.95
+STEPS = (0.01, 0.03, 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One description: its set, whether it is in no story, which answers are the right
+    chapter, and the evidence about its first answer (None: words and meaning disagree)."""
+
+    set: str
+    absent: bool
+    right: tuple[bool, ...]
+    evidence: Evidence | None
+
+
+async def cases() -> list[Case]:
+    model = embedding.load("e5")
+    if model is None:
+        raise SystemExit("no scene model on this platform")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "stories"
+        shutil.copytree(blind_eval.ROOT / "seeds", folder)
+        shutil.copy(blind_eval.NOVEL, folder / blind_eval.NOVEL.name)
+        settings = Settings(stories_dir=folder, data_dir=Path(tmp) / "data", scene_model="off")
+        lib = await Library.open(settings)
+        try:
+            await lib.ingest()
+            cached = CachedEmbedder.around(model)
+            vectors = SceneVectors(lib.store, model=cached, budget_mb=100)
+            await vectors.build(await lib.stories(mature_ok=True))
+            cached.save()
+            return await run(lib, SceneSearch(lib.store, vectors))
+        finally:
+            await lib.close()
+
+
+async def run(lib: Library, search: SceneSearch) -> list[Case]:
+    """Every description of the development sets through ``search`` (over ``lib``, whose
+    stories have vectors), with the evidence about each first answer."""
+    stories = await lib.stories(mature_ok=True)
+    seen: list[Evidence | None] = []
+    close = scene._close
+
+    def spy(
+        first: _Scored, ranked: Sequence[_Scored], fused: Sequence[_Scored], **rest: Any
+    ) -> bool:
+        seen.append(scene._evidence(first, ranked, fused, **rest))
+        return close(first, ranked, fused, **rest)
+
+    scene._close = spy
+    out: list[Case] = []
+    try:
+        for path in blind_eval.DEVELOPMENT:
+            scenes, absent = blind_eval.read(path)
+            asked = [
+                (s.description, (s.file, s.chapter))
+                for s in await blind_eval.relocated(lib, scenes)
+            ]
+            asked += [(a.description, None) for a in absent]
+            for text, wanted in asked:
+                seen.clear()
+                result = await search.find(text, stories, limit=3, every=True)
+                right = tuple((h.story.file, h.chapter) == wanted for h in result.hits)
+                out.append(Case(path.stem, wanted is None, right, seen[-1] if seen else None))
+    finally:
+        scene._close = close
+    return out
+
+
+class Table:
+    """The cases as arrays, and the labels a choice of thresholds gives them."""
+
+    def __init__(self, cases: Sequence[Case]) -> None:
+        ev = [c.evidence for c in cases]
+        self.sets = np.array([c.set for c in cases])
+        self.absent = np.array([c.absent for c in cases])
+        self.right = np.array([bool(c.right[:1]) and c.right[0] for c in cases])
+        self.agree = np.array([e is not None for e in ev])
+        self.lead = np.array([e.lead if e else 0.0 for e in ev])
+        self.words = np.array([e.words_lead if e else 0.0 for e in ev])
+        self.names = np.array([e.name_share if e else 1.0 for e in ev])
+        self.cases = list(cases)
+
+    def labelled(self, lead: float, words: float, names: float) -> np.ndarray:
+        return self.agree & (self.lead >= lead) & (self.words >= words) & (self.names <= names)
+
+    def choose(self, among: np.ndarray) -> tuple[float, float, float] | None:
+        """CHOICE on the cases ``among``: the thresholds, or None when none qualifies."""
+        best: tuple[tuple[int, int], tuple[float, float, float]] | None = None
+        for lead, words, names in product(LEADS, WORDS_LEADS, NAME_SHARES):
+            loose = self.labelled(lead - STEPS[0], words - STEPS[1], names + STEPS[2])
+            if (loose & among & self.absent).any():
+                continue
+            said = self.labelled(lead, words, names) & among & ~self.absent
+            given, right = int(said.sum()), int((said & self.right).sum())
+            if not given or right < PRECISION * given:
+                continue
+            if best is None or (right, -given) > best[0]:
+                best = ((right, -given), (float(lead), float(words), float(names)))
+        return best[1] if best else None
+
+    def labels(self, among: np.ndarray, rule: tuple[float, float, float]) -> dict[str, list[int]]:
+        """Per label: given to described scenes, right, given to scenes in no story."""
+        close = self.labelled(*rule)
+        out = {"close match": [0, 0, 0], "possible": [0, 0, 0], "long shot": [0, 0, 0]}
+        for i in np.flatnonzero(among):
+            case = self.cases[i]
+            for rank, right in enumerate(case.right):
+                label = "long shot" if rank else ("close match" if close[i] else "possible")
+                out[label][2 if case.absent else 0] += 1
+                out[label][1] += right
+        return out
+
+
+def report(table: Table) -> list[str]:
+    lines = ["close match thresholds (fused lead, words' lead without names, names' share)"]
+    total = {"close match": [0, 0, 0], "possible": [0, 0, 0], "long shot": [0, 0, 0]}
+    for left in dict.fromkeys(table.sets):
+        rule = table.choose(table.sets != left)
+        if rule is None:
+            lines.append(f"  {left} left out: no thresholds qualify on the others")
+            continue
+        counts = table.labels(table.sets == left, rule)
+        for label, figures in counts.items():
+            total[label] = [a + b for a, b in zip(total[label], figures, strict=True)]
+        lines.append(f"  {left} left out: chosen on the others {rule}: {_line(counts)}")
+    lines.append(f"  leave one set out, in all: {_line(total)}")
+    every = np.ones(len(table.sets), dtype=bool)
+    rule = table.choose(every)
+    lines.append(f"  chosen on all the sets: {rule}")
+    now = (CLOSE_LEAD, CLOSE_WORDS_LEAD, CLOSE_NAME_SHARE)
+    lines.append(f"  the bot's {now} on all the sets: {_line(table.labels(every, now))}")
+    return lines
+
+
+def _line(counts: dict[str, list[int]]) -> str:
+    return "; ".join(
+        f"{label} {given} given, {right} right, {absent} absent"
+        for label, (given, right, absent) in counts.items()
+    )
+
+
+def main(argv: list[str]) -> int:
+    print("\n".join(report(Table(asyncio.run(cases())))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
