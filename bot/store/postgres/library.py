@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,9 +140,18 @@ class LibrarySQL(PGBase):
                 await batch.write(conn)
                 await conn.execute("UPDATE library_version SET version = version + 1")
         written = sum(len(p.rows) for p, r in zip(prepared, results, strict=True) if r is None)
-        await self._merge_pending()
-        await self._analyze_after(written)
+        await self._after_write("merging the search indexes' pending lists", self._merge_pending())
+        await self._after_write("ANALYZE", self._analyze_after(written))
         return results
+
+    async def _after_write(self, what: str, step: Coroutine[Any, Any, None]) -> None:
+        """Upkeep after a batch was committed: its stories are written whatever happens here.
+        A failure (a lock not granted in time, a statement cancelled, the server gone) is the
+        host's to know, at warning; VACUUM (autovacuum) does the same work later."""
+        try:
+            await step
+        except StoreError as exc:
+            log.warning("the stories were written, but %s failed (left to VACUUM): %s", what, exc)
 
     async def _merge_pending(self) -> None:
         """Move what was just written into the search indexes proper. GIN keeps new entries
