@@ -18,16 +18,20 @@ _SQLITE = (
 )
 _PG = (
     "CREATE FUNCTION refuse_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-    f" IF {{when}} THEN RAISE EXCEPTION '{WORDS}'; END IF; RETURN NEW; END $$;"
+    f" IF {{when}} THEN RAISE EXCEPTION '{WORDS}' USING ERRCODE = '{{errcode}}'; END IF;"
+    " RETURN NEW; END $$;"
     " CREATE TRIGGER refuse_{name} BEFORE {event} ON {table} FOR EACH ROW"
     " EXECUTE FUNCTION refuse_{name}()"
 )
 
 
-async def refuse(settings: Settings, table: str, event: str, when: str = "1 = 1") -> None:
+async def refuse(
+    settings: Settings, table: str, event: str, when: str = "1 = 1", errcode: str = "P0001"
+) -> None:
     """From now on the database refuses ``event`` (INSERT, UPDATE) on ``table`` for the rows
-    where ``when`` holds (SQL on NEW, the same in both engines)."""
-    fields = {"name": table, "event": event, "table": table, "when": when}
+    where ``when`` holds (SQL on NEW, the same in both engines). ``errcode``: the SQLSTATE
+    PostgreSQL raises (XX001, data_corrupted: a damaged page); SQLite's is always ABORT."""
+    fields = {"name": table, "event": event, "table": table, "when": when, "errcode": errcode}
     if settings.database_url is None:
         with closing(sqlite3.connect(settings.db_path)) as db, db:
             db.execute(_SQLITE.format(**fields))

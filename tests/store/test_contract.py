@@ -14,9 +14,11 @@ import pytest
 
 from bot.ingest import ingest
 from bot.models import DailySchedule
+from bot.settings import Settings
 from bot.store import Store, StoreTooNew, open_store
-from bot.store.errors import REFUSED, STOPPING, StoreClosed
+from bot.store.errors import REFUSED, STOPPING, StoreClosed, StoreDamaged
 from tests.conftest import SEEDS
+from tests.refusing import refuse
 
 
 async def _seeded(store: Store, tmp_path: Path) -> Path:
@@ -320,3 +322,24 @@ async def test_a_story_the_database_refuses_is_reported_without_its_words(
     assert reason == f"database error: {REFUSED}" and "xyzzy" not in reason
     logged = [r.getMessage() for r in caplog.records if "xyzzy" in r.getMessage()]
     assert len(logged) == 1 and refused in logged[0], logged
+
+
+async def test_damage_postgresql_reports_while_a_story_is_written_is_raised(
+    tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL saying a page is damaged (SQLSTATE XX001, data_corrupted) while one story
+    is written is the store's damage (StoreDamaged: the host is told the database is damaged),
+    not that story refused. SQLite's real damaged file: tests/faults/test_corruption.py.
+    Before the fix: the story was reported 'database error: the database refused it ...'."""
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    damaged = sorted(p.name for p in folder.glob("*.txt"))[0]
+    settings = Settings(stories_dir=folder, data_dir=tmp_path / "data", database_url=pg_url)
+    store = await open_store(settings.db_path, url=pg_url)
+    try:
+        await refuse(settings, "stories", "INSERT", f"NEW.file = '{damaged}'", "XX001")
+        with caplog.at_level(logging.WARNING), pytest.raises(StoreDamaged, match="damaged"):
+            await ingest(store, folder)
+    finally:
+        await store.close()
+    assert "refused" not in caplog.text

@@ -21,10 +21,18 @@ from typing import Any
 import asyncpg
 
 from bot.models import Paragraph, Rating, Story
-from bot.store.errors import REFUSED, StoreError
+from bot.store.errors import REFUSED, StoreDamaged, StoreError
 from bot.store.interface import FileState, StoryWrite
 from bot.store.passages import SEPARATOR, passages
-from bot.store.postgres.base import NAMESPACE, WRITE_LOCK, Connection, PGBase, number, pg_errors
+from bot.store.postgres.base import (
+    NAMESPACE,
+    WRITE_LOCK,
+    Connection,
+    PGBase,
+    number,
+    pg_errors,
+    store_error,
+)
 from bot.store.postgres.tokens import Document, Tokenizer
 from bot.store.rows import (
     CHAPTER_COLUMNS,
@@ -132,6 +140,8 @@ class LibrarySQL(PGBase):
                         async with conn.transaction():  # a savepoint: this story alone
                             await _write_one(conn, story, taken, counts)
                     except asyncpg.PostgresError as exc:  # its words to the host's log
+                        if isinstance(store_error(exc, self.where), StoreDamaged):
+                            raise  # the database's doing, not the story's: the host is told
                         log.warning("the database refused %s: %s", story.item.file, exc)
                         results.append(REFUSED)
                     else:

@@ -33,6 +33,13 @@ def is_locked(exc: BaseException) -> bool:
     )
 
 
+def is_damaged(exc: BaseException) -> bool:
+    """Whether an SQLite error says the file is not (or no longer) a sound database."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    return type(exc) is sqlite3.DatabaseError or any(w in str(exc).lower() for w in _DAMAGE)
+
+
 def locked_error(path: object) -> StoreLocked:
     return StoreLocked(
         f"the database {path} is locked by another process (a running ingest or bot?):"
@@ -50,8 +57,7 @@ def store_error(path: object, exc: sqlite3.Error) -> StoreError:
             "the disk is full: this command's changes were rolled back and the library is as"
             " it was; free some space and run it again"
         )
-    damaged = type(exc) is sqlite3.DatabaseError or any(w in text.lower() for w in _DAMAGE)
-    if damaged:
+    if is_damaged(exc):
         return StoreDamaged(
             f"the database is damaged ({text}): run ingest to check and rebuild it,"
             " or restore a backup (see README, Back up)"
