@@ -21,7 +21,7 @@ from discord.ext import commands, tasks
 
 from bot import clubs as rules
 from bot import daily
-from bot.errors import StoryBotError
+from bot.errors import StoryBotError, log_failure
 from bot.models import Club, ClubVote
 from bot.runtime import StoryBot, tell
 from cogs._admin import SERVER_ONLY
@@ -362,12 +362,9 @@ class ClubCog(commands.Cog):
         wake = discord.utils.utcnow() + LOOK_AGAIN
         try:
             wake = await self._step()
-        except StoryBotError as exc:  # the database is busy or gone: try again in a while
+        except Exception as exc:  # said as what it is (busy, damaged, our fault): look again
             wake = discord.utils.utcnow() + RETRY_LOOP
-            log.warning("clubs: the loop looks again in %s: %s", RETRY_LOOP, exc)
-        except Exception:  # our own fault: its traceback
-            wake = discord.utils.utcnow() + RETRY_LOOP
-            log.exception("clubs: the loop failed")
+            log_failure(log, f"clubs: the loop looks again in {RETRY_LOOP}", exc)
         seconds = (wake - discord.utils.utcnow()).total_seconds()
         self.tick.change_interval(seconds=min(max(seconds, 1.0), LOOK_AGAIN.total_seconds()))
 

@@ -34,6 +34,7 @@ class StoreError(StoryBotError):
 class StoreLocked(StoreError):
     """Another process held the database past every retry: try again later (not a usage fault)."""
 
+    transient = True
     PUBLIC = BUSY
 
 
@@ -41,6 +42,7 @@ class StoreUnreachable(StoreError):
     """The database server cannot be reached (down, restarting, the network): try again in a
     moment (not a usage fault)."""
 
+    transient = True
     PUBLIC = BUSY
 
 
@@ -59,6 +61,7 @@ class StoreClosed(StoreError):
     """The store was closed (the process is stopping) before this call: nothing more is read
     or written through it."""
 
+    transient = True
     PUBLIC = STOPPING
 
 

@@ -386,3 +386,29 @@ async def test_a_release_whose_record_the_database_refuses_still_counts_as_poste
     assert len(warned) == 1 and "Part 1" in warned[0] and WORDS in warned[0], warned
     club = await s.library.clubs.club(s.channel.id)
     assert club.state == "active" and club.last_chapter == 1, club
+
+
+def loop_lines(caplog: pytest.LogCaptureFixture, words: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "cogs.club" and words in r.getMessage()]
+
+
+async def test_the_loop_meeting_a_failing_database_says_so_at_error_in_one_line(
+    monday_env: simcord.Env, club_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop looks for news of a followed story that grew, and the database refuses the
+    news's claim (a trigger: the database failed, it is not busy): one line at error naming
+    the failure, no traceback. Before the fix: a warning, as for a busy database."""
+    env = monday_env
+    s, _ = await start_monday_club(env)
+    story = await s.library.find_story("breaking-alone", mature_ok=False)
+    assert await s.library.clubs.follow(s.alice.id, story, None)
+    path = club_settings.stories_dir / story.file
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nPart 11\n\nMore.\n", encoding="utf-8")
+    await refuse(club_settings, "story_watch", "UPDATE")
+    with caplog.at_level(logging.INFO):
+        await s.library.ingest()  # the loop looks for news within a second
+        await env.advance_time(5)
+    said_ = loop_lines(caplog, WORDS)
+    assert said_, caplog.messages
+    assert [(r.levelno, r.exc_info) for r in said_] == [(logging.ERROR, None)] * len(said_)
+    assert "the loop looks again" in said_[0].getMessage()
