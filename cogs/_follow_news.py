@@ -15,6 +15,7 @@ import discord
 from discord.ext import commands
 
 from bot.clubs import Growth
+from bot.errors import log_failure
 from bot.models import Story
 from cogs._club_post import NONE, RELEASE_SPACING
 from cogs._club_views import growth_text
@@ -38,8 +39,8 @@ class FollowNews:
         for growth in grown:
             try:
                 await self.tell(growth)
-            except Exception:
-                log.exception("follows: telling about story %s failed", growth.story.file)
+            except Exception as exc:
+                log_failure(log, f"follows: telling about story {growth.story.file} failed", exc)
 
     async def tell(self, growth: Growth) -> None:
         story = growth.story

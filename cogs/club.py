@@ -399,8 +399,8 @@ class ClubCog(commands.Cog):
             try:
                 if not await self._close_vote(vote, now):
                     upcoming.append(now + VOTE_RECHECK)
-            except Exception:
-                log.exception("club vote %s: closing failed", vote.message_id)
+            except Exception as exc:
+                log_failure(log, f"club vote {vote.message_id}: closing failed", exc)
                 upcoming.append(now + VOTE_RECHECK)
         return min(upcoming, default=None)
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from bot.errors import StoryBotError, log_failure
 from bot.models import SceneIndexStatus, Story
 from bot.search import embedding
 from bot.search.embedding import Embedder
@@ -47,6 +48,8 @@ PASSAGES_PER_MB = 800  # scene passages of ~1,250 characters in a megabyte of st
 LOG_EVERY = 60.0  # seconds between progress lines in the log
 NICE = 10  # the worker thread's niceness: serving readers comes first
 QUERY_CACHE = 256  # descriptions whose vectors are kept
+RETRY_FIRST = 30.0  # seconds the build waits after the database failed, doubled each time
+RETRY_MOST = 900.0  # up to a quarter of an hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class SceneVectors:
         self._budgeted = 0
         self._task: asyncio.Task[None] | None = None
         self.on_batch: Callable[[int, int], None] | None = None  # tests watch the build
+        self.retry_first = RETRY_FIRST  # seconds before the build goes on after a failure
 
     # ---- the model -------------------------------------------------------------------------
 
@@ -171,14 +175,27 @@ class SceneVectors:
             return
         self._building = True
         try:
-            await self._build(model, stories)
-        except Exception:  # the bot serves on, by words: said once, with the reason
+            await self._build_until_done(model, stories)
+        except Exception:  # our own fault: the bot serves on, by words; said with its traceback
             log.exception("scene vectors: the background build stopped")
         finally:
             self._building = False
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
                 self._executor = None
+
+    async def _build_until_done(self, model: Embedder, stories: Sequence[Story]) -> None:
+        """Build; when the database fails (busy, out of reach, refusing), say so in one line
+        and go on from what was committed after a while, twice as long each time."""
+        wait = self.retry_first
+        while True:
+            try:
+                await self._build(model, stories)
+                return
+            except StoryBotError as exc:
+                log_failure(log, f"scene vectors: the build goes on in {wait:.0f} s", exc)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MOST)
 
     async def _build(self, model: Embedder, stories: Sequence[Story]) -> None:
         counts = await self.store.vector_counts(model.name)

@@ -412,3 +412,21 @@ async def test_the_loop_meeting_a_failing_database_says_so_at_error_in_one_line(
     assert said_, caplog.messages
     assert [(r.levelno, r.exc_info) for r in said_] == [(logging.ERROR, None)] * len(said_)
     assert "the loop looks again" in said_[0].getMessage()
+
+
+async def test_a_vote_whose_close_the_database_refuses_is_one_line_at_error(
+    monday_env: simcord.Env, club_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A vote ended, and the database refuses to take it off the list (a trigger): one line at
+    error, no traceback, and it is tried again a minute later. Before the fix: a traceback."""
+    env = monday_env
+    s, _ = await start_monday_club(env, starting="10")
+    await env.advance_time(HOUR + MINUTE)
+    await s.alice.slash(s.channel, "club vote", stories="soaked-in-sorry, breaking-alone", hours=1)
+    await refuse(club_settings, "club_votes", "DELETE")
+    with caplog.at_level(logging.INFO):
+        await env.advance_time(HOUR + 2 * MINUTE)
+    said_ = loop_lines(caplog, "closing failed")
+    assert len(said_) >= 2, caplog.messages  # tried again
+    assert [(r.levelno, r.exc_info) for r in said_] == [(logging.ERROR, None)] * len(said_)
+    assert WORDS in said_[0].getMessage()
