@@ -183,7 +183,9 @@ class DailyCog(commands.Cog):
         if schedule.story_file:
             try:
                 title = (await self.library.find_story(schedule.story_file, mature_ok=True)).title
-            except StoryBotError:
+            except StoryBotError as exc:
+                if not exc.usage:  # the database failed: not a story gone
+                    raise
                 title = f"{schedule.story_file} (no longer in the library: a random story)"
         await tell(interaction, self._describe(schedule, title, discord.utils.utcnow()))
 
@@ -300,6 +302,8 @@ class DailyCog(commands.Cog):
             try:
                 await self.library.find_story(story, mature_ok=allowed)
             except StoryBotError as exc:
+                if not exc.usage:  # the database failed, not the story: this round is skipped
+                    raise
                 log.warning(
                     "daily excerpt for guild %s: story %s not used (%s); posting a random one",
                     schedule.guild_id,

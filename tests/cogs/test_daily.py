@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
+from contextlib import closing
 from datetime import date
 
+import asyncpg
 import discord
 import pytest
 import simcord
@@ -260,3 +263,48 @@ async def test_a_post_discord_fails_is_tried_again_the_same_day(
     await env.advance_time(60 * MINUTE)
     assert len(_posts(channel)) == 1  # once a day, never twice
     assert env.errors == []
+
+
+async def _stories_table(settings: Settings, old: str, new: str) -> None:
+    """Rename the stories table (SQLite or PostgreSQL): every read of the stories fails with a
+    database error (no such table), as a database that fails does; renamed back, the library
+    is whole again."""
+    rename = f"ALTER TABLE {old} RENAME TO {new}"
+    if settings.database_url is None:
+        with closing(sqlite3.connect(settings.db_path)) as db, db:
+            db.execute(rename)
+        return
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(rename)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_a_database_error_reading_the_named_story_is_not_a_story_gone(
+    simcord_env: simcord.Env, daily_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daily post's story cannot be read (the database fails, the story is not gone):
+    /daily show says the database failed, and the round is skipped and tried again (the named
+    story is posted then), never taken for a story gone. Before the fix: /daily show said
+    '(no longer in the library: a random story)' and the loop logged 'posting a random one'."""
+    env = simcord_env
+    s = server(env, channel="daily")
+    ada = _admin(env, s.guild)
+    await ada.slash(s.channel, "daily set", channel=s.channel, time="00:01", story="breaking-alone")
+    library = s.library
+    library.catalogue.forget()  # the stories are read again (as after an ingest)
+    await _stories_table(daily_settings, "stories", "stories_away")
+    caplog.set_level(logging.INFO, logger="cogs.daily")
+    shown = _said(await ada.slash(s.channel, "daily show"))
+    assert "no longer in the library" not in shown and "database failed" in shown, shown
+    await env.advance_time(2 * MINUTE)
+    assert _posts(s.channel) == []
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [m for m in said if "random" in m], said
+    assert any("stories" in m and "trying again at" in m for m in said), said
+    await _stories_table(daily_settings, "stories_away", "stories")
+    await env.advance_time(10 * MINUTE)
+    posts = _posts(s.channel)
+    assert len(posts) == 1 and posts[0].embeds[0].author.name == "Breaking alone"
