@@ -357,18 +357,34 @@ class Readers:
         return await self._store.remove_bookmark(reader, bookmark_id)
 
     async def reader_data(self, reader: int) -> ReaderData:
+        """What is kept about ``reader``: their places waiting to be written count too (read by
+        /continue, dropped by /forget), each story's place once."""
         await self.settled()
-        return await self._store.reader_data(reader)
+        kept = await self._store.reader_data(reader)
+        return replace(kept, positions=kept.positions + await self._unstored(reader, set()))
+
+    async def _unstored(self, reader: int, waiting: set[int]) -> int:
+        """How many of ``reader``'s stories have a place waiting (those now, and ``waiting``)
+        and none in the store."""
+        waiting |= {p.story_id for p in self._waiting(reader)}
+        if not waiting:
+            return 0
+        return len(waiting - {p.story_id for p in await self._store.reading_positions(reader)})
 
     async def forget_reader(self, reader: int, dm_channel: int | None = None) -> ReaderData:
         """Delete everything kept about ``reader`` (places, bookmarks, and the excerpt shuffles
-        of their DM channel with the bot). Their places waiting to be written are dropped
-        first, so none is written afterwards (not even if the store fails now)."""
+        of their DM channel with the bot); returns what there was. Their places waiting to be
+        written are dropped first, so none is written afterwards (not even if the store fails
+        now)."""
         self._writable()
+        waiting = {p.story_id for p in self._waiting(reader)}
         self._drop(reader)
         await self.settled()  # a batch being written lands (then is deleted) or comes back
+        waiting |= {p.story_id for p in self._waiting(reader)}
         self._drop(reader)
-        return await self._store.forget_reader(reader, dm_channel)
+        unstored = await self._unstored(reader, waiting)
+        gone = await self._store.forget_reader(reader, dm_channel)
+        return replace(gone, positions=gone.positions + unstored)
 
     def _writable(self) -> None:
         if self._read_only:

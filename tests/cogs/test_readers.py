@@ -10,9 +10,11 @@ import pytest
 import simcord
 
 from bot.library import STORY_GONE
+from bot.runtime import StoryBot
 from cogs._render import render_text
 from tests.cogs.closing import BuildBot
 from tests.cogs.helpers import answer, buttons, footer_text, page_text, restart, server, texts
+from tests.refusing import allow, refuse
 
 EXPLICIT = "Taking Steps"
 
@@ -289,3 +291,25 @@ async def test_the_shuffle_survives_a_restart(
             answer(await s.alice.slash(s.channel, "excerpt", **scope)).embeds[0].description
         )
     assert len(set(seen)) == len(seen)
+
+
+async def test_forget_counts_the_places_waiting_to_be_written(simcord_env: simcord.Env) -> None:
+    """The database refuses reading places for a while (a trigger): they wait in memory,
+    /continue reads them and /forget drops them, so /forget's count says them too, each
+    story's place once. Before the fix the count left them out: 'your place in 1 story'."""
+    s = server(simcord_env)
+    bot = simcord_env.bot
+    assert isinstance(bot, StoryBot)
+    answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="1"))
+    await bot.library.readers.settled()
+    assert len(await bot.library.store.reading_positions(s.alice.id)) == 1
+    await refuse(bot.settings, "reading_positions", "INSERT")
+    answer(await s.alice.slash(s.channel, "chapter", story="breaking-alone", chapter="2"))
+    answer(await s.alice.slash(s.channel, "chapter", story="soaked-in-sorry", chapter="1"))
+    await bot.library.readers.settled()  # refused: both places wait
+    question = answer(await s.alice.slash(s.channel, "forget"))
+    assert "your place in 2 stories and 0 bookmarks" in question.content, question.content
+    done = answer(await s.alice.click(question, label="Forget me"))
+    assert done.content == "Done: your place in 2 stories and 0 bookmarks are deleted."
+    await allow(bot.settings, "reading_positions")
+    assert await bot.library.store.reading_positions(s.alice.id) == []
