@@ -152,6 +152,25 @@ async def test_texts_holding_all_words_but_those_read(store: Store, tmp_path: Pa
     assert scoped is not None and sorted(t.id for t in scoped) == sorted(t.id for t, _ in mine)
 
 
+async def test_texts_read_again_after_another_host_wrote(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    """texts_with_all_besides right after texts_with_all for the same words answers for the
+    library as it is then: a text another process (host) added in between is among them
+    (the SQLite engine reuses the matches texts_with_all found, while the database is
+    unchanged)."""
+    folder = await _seeded(store, tmp_path)
+    found, complete = await store.texts_with_all(["willow"], None, 5, rank_cap=100_000)
+    assert not complete and len(found) == 5
+    (folder / "zz_millpond.txt").write_text(
+        "The Millpond\n\nChapter 1\n\nA willow leaned over the millpond all summer.\n",
+        encoding="utf-8",
+    )
+    assert len((await ingest(other_store, folder)).added) == 1
+    rest = await store.texts_with_all_besides(["willow"], None, 100_000, [t.id for t, _ in found])
+    assert rest is not None and any("millpond" in t.text for t in rest)
+
+
 async def test_query_words_are_only_words(store: Store, tmp_path: Path) -> None:
     await _seeded(store, tmp_path)
     for word in ["'", "\\", "a:*", "&", "|", "!", "<->", '"', "(", "NEAR", "*"]:

@@ -17,16 +17,20 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
 
 from bot.models import IndexedText, Paragraph
-from bot.store.sqlite.base import SQLBase, sql_errors
+from bot.store.sqlite.base import IN_TRANSACTION, SQLBase, sql_errors
 
 # fts5vocab over the text index, per connection (a temp table works on a read-only file too)
 _VOCAB = "temp.texts_vocab"
 _CREATE_VOCAB = f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, texts_fts, row)"
 _VOCAB_BATCH = 4096
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
+# the state of the database a reading connection sees: another connection's commit changes
+# data_version, this connection's own writes total_changes()
+_VERSION = "(SELECT data_version FROM pragma_data_version), total_changes()"
+MATCHES_KEPT = 8  # all-words searches whose matching texts are kept for texts_with_all_besides
 
 
 # ---- the FTS5 grammar -------------------------------------------------------------------------
@@ -104,12 +108,16 @@ Found = tuple[list[tuple[IndexedText, float]], bool]
 
 class SearchSQL(SQLBase):
     _vocab_ready: bool = False
+    # all-words queries (FTS5 query, scope) -> (the database's version, the ids of every text
+    # in scope that matched), from the last few texts_with_all: texts_with_all_besides reads
+    # those texts without asking FTS5 again
+    _matches: dict[tuple[str, tuple[int, ...] | None], tuple[tuple[int, int], str]] | None = None
 
     async def texts_with_all(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
     ) -> Found:
         """Texts holding every word (see ``_candidates``)."""
-        return await self._candidates(all_words_query(words), story_ids, limit, rank_cap)
+        return await self._candidates(all_words_query(words), story_ids, limit, rank_cap, keep=True)
 
     async def texts_with_phrase(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
@@ -126,20 +134,50 @@ class SearchSQL(SQLBase):
     ) -> list[IndexedText] | None:
         """Every text in scope holding every word but those in ``besides``, in no order; None
         when more than ``limit`` texts in scope hold them. One query: the ids first, and the
-        texts only when there are few enough."""
+        texts only when there are few enough. When texts_with_all just found every one of
+        those texts (at most its ``rank_cap``), their ids are taken from it (``_kept``)."""
         scope = _Scope.of(story_ids)
         if scope.empty or not words:
             return []
+        fts_query = all_words_query(words)
         skip = list(dict.fromkeys(besides))
+        kept = await self._kept(fts_query, scope, limit, skip)
+        if kept is False:
+            return None
+        if kept is not None:
+            return kept
         rows = await self._all(
             "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
             f"{scope.over_texts('texts_fts.rowid')} LIMIT ?)"
             " SELECT NULL, NULL, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
             f" WHERE (SELECT count(*) FROM r) <= ? AND r.id NOT IN ({','.join('?' * len(skip))})",
-            (all_words_query(words), *scope.params, limit + 1, limit, *skip),
+            (fts_query, *scope.params, limit + 1, limit, *skip),
         )
         if any(r[0] is None and r[2] > limit for r in rows):
+            return None
+        return [IndexedText(r[0], r[1]) for r in rows if r[0] is not None]
+
+    async def _kept(
+        self, fts_query: str, scope: _Scope, limit: int, skip: list[int]
+    ) -> list[IndexedText] | Literal[False] | None:
+        """``texts_with_all_besides`` from the ids texts_with_all kept for the same query and
+        scope: the texts (a list), False for more than ``limit`` of them; None when none are
+        kept or the database changed since (then FTS5 is asked)."""
+        kept = (self._matches or {}).get((fts_query, scope.story_ids))
+        if kept is None or IN_TRANSACTION.get():
+            return None
+        version, listed = kept
+        ids = [int(i) for i in listed.split(",")] if listed else []
+        if len(ids) > limit:
+            return False
+        unread = list(set(ids).difference(skip))
+        rows = await self._all(
+            f"SELECT NULL, NULL, {_VERSION} UNION ALL SELECT id, text, NULL, NULL FROM texts"
+            f" WHERE id IN ({','.join('?' * len(unread))})",
+            unread,
+        )
+        if next((r[2], r[3]) for r in rows if r[0] is None) != version:
             return None
         return [IndexedText(r[0], r[1]) for r in rows if r[0] is not None]
 
@@ -155,7 +193,13 @@ class SearchSQL(SQLBase):
         return await self._candidates(any_two_query(keys), story_ids, limit, rank_cap)
 
     async def _candidates(
-        self, fts_query: str, story_ids: Sequence[int] | None, limit: int, rank_cap: int
+        self,
+        fts_query: str,
+        story_ids: Sequence[int] | None,
+        limit: int,
+        rank_cap: int,
+        *,
+        keep: bool = False,
     ) -> Found:
         """Texts in scope matching an FTS5 query with their BM25 rank (lower is better), and
         whether they are all the texts in scope that match.
@@ -163,7 +207,8 @@ class SearchSQL(SQLBase):
         When more than ``limit`` match, BM25 picks the best ``limit`` if at most ``rank_cap``
         texts in scope match (a story named: its own matches, however common the words are
         elsewhere); otherwise the first ``limit`` come unranked (rank 0) and the caller ranks
-        them by what they say.
+        them by what they say. ``keep``: when at most ``rank_cap`` match, keep their ids for
+        ``texts_with_all_besides``.
 
         Limited to some stories, finding and counting walk the library's matches in id order,
         looking each one up in the paragraphs, until enough are in scope: for common words
@@ -174,47 +219,80 @@ class SearchSQL(SQLBase):
         scope = _Scope.of(story_ids)
         if scope.empty:
             return [], True
-        rows, count = await self._first_texts(fts_query, scope, limit, rank_cap)
-        complete = len(rows) <= limit
-        if not complete and rank_cap > 0 and count <= rank_cap:
-            # best first, ties by id (as PostgreSQL orders them); ranked without the
-            # texts, which are read for the best only
-            rows = await self._all(
-                "SELECT t.id, t.text, m.r FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
-                f" FROM texts_fts WHERE texts_fts MATCH ?{scope.over_texts('texts_fts.rowid')}"
-                " ORDER BY r, id LIMIT ?) AS m JOIN texts t ON t.id = m.id ORDER BY m.r, m.id",
-                (fts_query, *scope.params, limit),
-            )
-        found = [(IndexedText(r[0], r[1]), float(r[2])) for r in rows]
-        return found[:limit], complete
-
-    async def _first_texts(
-        self, fts_query: str, scope: _Scope, limit: int, rank_cap: int
-    ) -> tuple[list[Any], int]:
-        """The first ``limit`` + 1 texts in scope matching ``fts_query`` (rowid order,
-        unranked: rank 0), and how many match, counted up to ``rank_cap`` + 1.
-
-        One FTS5 pass: the matching rowids are read once, up to the cap, and both the count
-        and the texts come from them (a count of its own read the same doclists again: on
-        the no-repeat bench library, where a rare word is in 450 texts, a second pass of
-        every stage that finds more than ``limit``)."""
         if rank_cap <= limit:  # the count cannot decide anything: the texts alone
             rows = await self._all(
-                "SELECT t.id, t.text, 0.0 FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
+                "SELECT t.id, t.text FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
                 f" WHERE texts_fts MATCH ?{scope.over_texts()} LIMIT ?",
                 (fts_query, *scope.params, limit + 1),
             )
-            return rows, len(rows)
+            return [(IndexedText(r[0], r[1]), 0.0) for r in rows[:limit]], len(rows) <= limit
+        head, rows = await self._counted(fts_query, scope, limit, rank_cap, keep=keep)
+        count = int(head[1])
+        if limit < count <= rank_cap:  # ranked: best first, ties by id (as PostgreSQL)
+            rows.sort(key=lambda r: (r[3], r[1]))
+        if keep and head[2] is not None and not IN_TRANSACTION.get():
+            self._keep((fts_query, scope.story_ids), ((head[3], head[4]), head[2]))
+        return [(IndexedText(r[1], r[2]), float(r[3])) for r in rows[:limit]], count <= limit
+
+    def _keep(
+        self, key: tuple[str, tuple[int, ...] | None], value: tuple[tuple[int, int], str]
+    ) -> None:
+        matches = self._matches
+        if matches is None:
+            matches = self._matches = {}
+        matches.pop(key, None)
+        matches[key] = value
+        while len(matches) > MATCHES_KEPT:
+            del matches[next(iter(matches))]
+
+    async def _counted(
+        self, fts_query: str, scope: _Scope, limit: int, rank_cap: int, *, keep: bool
+    ) -> tuple[Any, list[Any]]:
+        """In one statement: how many texts in scope match ``fts_query`` (counted up to
+        ``rank_cap`` + 1), with (when ``keep`` and at most ``rank_cap``) their ids and the
+        database's version; and the texts a search takes (rows of 1, id, text, rank): the
+        first ``limit`` + 1 as found (rank 0), or, when more than ``limit`` and at most
+        ``rank_cap`` match, the best ``limit`` by FTS5's BM25, ranked without the texts,
+        which are read for the best only.
+
+        The matching rowids are read once, up to the cap, and the count and the first texts
+        come from them (a count of its own read the same doclists again: on the no-repeat
+        bench library, where a rare word is in 450 texts, a second pass of every stage that
+        finds more than ``limit``). A LIMIT of 0 skips the part not needed before it reads
+        anything: BM25's own pass over the matches (which counts every word's texts in the
+        whole index) when the texts go unranked, the first texts when they are ranked."""
+        within = scope.over_texts("texts_fts.rowid")
+        ranking = "c > ? AND c <= ?"
         rows = await self._all(
             "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
-            f"{scope.over_texts('texts_fts.rowid')} LIMIT ?)"
-            " SELECT NULL, NULL, count(*) FROM r UNION ALL"
-            " SELECT t.id, t.text, 0.0 FROM (SELECT id FROM r LIMIT ?) AS f"
-            " JOIN texts t ON t.id = f.id",
-            (fts_query, *scope.params, rank_cap + 1, limit + 1),
+            f"{within} LIMIT ?), n(c) AS MATERIALIZED (SELECT count(*) FROM r)"
+            " SELECT 0, c, CASE WHEN ? AND c <= ? THEN (SELECT group_concat(id) FROM r) END,"
+            f" {_VERSION} FROM n UNION ALL"
+            " SELECT 1, t.id, t.text, 0.0, NULL FROM (SELECT id FROM r LIMIT"
+            f" (SELECT CASE WHEN {ranking} THEN 0 ELSE ? END FROM n)) AS f"
+            " JOIN texts t ON t.id = f.id UNION ALL"
+            " SELECT 1, t.id, t.text, m.r, NULL FROM (SELECT rowid AS id, bm25(texts_fts) AS r"
+            f" FROM texts_fts WHERE texts_fts MATCH ?{within} ORDER BY r, id LIMIT"
+            f" (SELECT CASE WHEN {ranking} THEN ? ELSE 0 END FROM n)) AS m"
+            " JOIN texts t ON t.id = m.id",
+            (
+                fts_query,
+                *scope.params,
+                rank_cap + 1,
+                keep,
+                rank_cap,
+                limit,
+                rank_cap,
+                limit + 1,
+                fts_query,
+                *scope.params,
+                limit,
+                rank_cap,
+                limit,
+            ),
         )
-        count = next(int(r[2]) for r in rows if r[0] is None)
-        return [r for r in rows if r[0] is not None], count
+        head = next(r for r in rows if r[0] == 0)
+        return head, [r for r in rows if r[0] == 1]
 
     async def occurrences(
         self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int
