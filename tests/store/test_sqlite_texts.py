@@ -596,3 +596,28 @@ async def test_schema_2_story_broken_at_the_first_ingest_keeps_its_text(
         await check_old_story_found(store)
     finally:
         await store.close()
+
+
+async def test_a_batch_goes_into_each_search_index_as_one_segment(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """FTS5 writes what a transaction adds as a new segment each time its pending entries
+    pass its hashsize (1 MiB by default), and every segment is merged again later: the
+    writer lets a whole batch wait in memory, so a story of 3 MB makes one segment per
+    index (with the default it made 3 or more), and both indexes stay whole."""
+    rng = random.Random(7)
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9)))
+        for _ in range(30_000)
+    ]
+    paragraphs = [" ".join(rng.choices(words, k=60)).capitalize() + "." for _ in range(8_000)]
+    text = story("Many Words", *(paragraphs[i : i + 400] for i in range(0, len(paragraphs), 400)))
+    assert len(text) > 3_000_000
+    put(tmp_path / "stories", "many.txt", text)
+    assert (await ingest(store, tmp_path / "stories")).added == ("many.txt",)
+    for index in ("texts_fts", "scenes_fts"):
+        assert await scalar(store, f"SELECT count(DISTINCT segid) FROM {index}_idx") == 1, index
+        await store.db.execute_fetchall(
+            f"INSERT INTO {index}({index}, rank) VALUES('integrity-check', 1)"
+        )
+    assert await indexed(store, words[0]) > 0
