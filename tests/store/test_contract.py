@@ -94,6 +94,33 @@ async def test_quote_candidates(store: Store, tmp_path: Path) -> None:
     assert await store.texts_with_all(["willow"], [], 5, rank_cap=300) == ([], True)
 
 
+async def test_two_of_finds_every_text_holding_two_of_the_keys(
+    store: Store, tmp_path: Path
+) -> None:
+    """The fuzzy stage's candidates: the texts holding at least two of the keys (a key is a
+    word or its alternatives), exactly those, in whatever order the keys come."""
+    await _seeded(store, tmp_path)
+    keys = [["willow"], ["door", "night"], ["rain"], ["home", "house"]]
+    holding: dict[str, set[int]] = {}
+    for word in (w for key in keys for w in key):
+        found, complete = await store.texts_with_all([word], None, 100_000, rank_cap=0)
+        assert complete and found
+        holding[word] = {t.id for t, _ in found}
+    every = set().union(*holding.values())
+    wanted = {
+        text for text in every if sum(any(text in holding[w] for w in key) for key in keys) >= 2
+    }
+    assert len(wanted) > 5
+    for order in (keys, keys[::-1], [keys[2], keys[0], keys[3], keys[1]], keys[1:3]):
+        found, complete = await store.texts_with_two_of(order, None, 100_000, rank_cap=0)
+        expected = {
+            text
+            for text in every
+            if sum(any(text in holding[w] for w in key) for key in order) >= 2
+        }
+        assert complete and {t.id for t, _ in found} == expected
+
+
 async def test_quote_candidates_in_a_scope(store: Store, tmp_path: Path) -> None:
     """Searches limited to some stories (a channel that may not see all; a story named)."""
     await _seeded(store, tmp_path)

@@ -10,7 +10,11 @@ So the scoped statements of quote and scene search are prepared for each call
 (PostgresStore._all_planned), and no generic plan ever runs them.
 
 GIN keeps what was written last in a pending list that every search reads through until it
-is merged; the writer merges it (searches right after an ingest were 3-7 times slower)."""
+is merged; the writer merges it (searches right after an ingest were 3-7 times slower).
+
+A search stage reads what it needs only: the fuzzy stage's "two of the keys" reads each key
+once as the rarer side of an AND, and a stage that finds more texts than it may rank (or no
+more than it returns) computes no document's BM25 terms."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from pathlib import Path
 from bot.ingest import ingest
 from bot.store import open_store
 from bot.store.postgres import PostgresStore
+from bot.store.postgres.search import any_two_queries, candidates_sql
 from tests.conftest import SEEDS
 
 
@@ -69,3 +74,44 @@ async def test_written_stories_are_merged_into_the_search_indexes(
     finally:
         await store.close()
     assert left == 0
+
+
+def test_two_of_reads_each_key_once_as_the_rarer_side() -> None:
+    # the keys come rarest first; one AND query per pair read the rarer keys again and again
+    assert any_two_queries([["a"], ["b", "c"], ["d"], ["e"]]) == [
+        "('a') & ('b' | 'c' | 'd' | 'e')",
+        "('b' | 'c') & ('d' | 'e')",
+        "('d') & ('e')",
+    ]
+    assert any_two_queries([["a", "b"]]) == ["('a' | 'b')"]
+
+
+async def test_a_search_stage_computes_ranks_only_when_it_ranks(
+    tmp_path: Path, pg_url: str
+) -> None:
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        assert isinstance(store, PostgresStore)
+        await ingest(store, folder)
+        lines: dict[str, list[str]] = {}
+        # more texts hold "the" than 10 (too many to rank) and fewer than 100,000 (all are
+        # returned unranked); more than 5 and fewer than 100,000 (the best 5, ranked)
+        for case, limit, cap in (("too many", 5, 10), ("all", 100_000, 0), ("ranked", 5, 10**5)):
+            plan = await store._all(  # pyright: ignore[reportPrivateUsage]
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+                + candidates_sql(many=False, scoped=False),
+                "'the'",
+                ["the"],
+                max(limit, cap) + 1,
+                limit,
+                cap,
+            )
+            # the documents' terms, unnested for BM25
+            lines[case] = [r[0].strip() for r in plan if "Function Scan on unnest u" in r[0]]
+    finally:
+        await store.close()
+    assert lines["too many"] and all("never executed" in line for line in lines["too many"])
+    assert lines["all"] and all("never executed" in line for line in lines["all"])
+    assert lines["ranked"] and not any("never executed" in line for line in lines["ranked"])

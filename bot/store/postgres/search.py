@@ -18,7 +18,6 @@ reads every text of the library that holds the words, walking them for the few i
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from itertools import combinations
 
 from bot.models import IndexedText, Paragraph
 from bot.store.interface import Found
@@ -41,12 +40,18 @@ def _any_of(alternatives: Sequence[str]) -> str:
 
 
 def any_two_queries(keys: Sequence[Sequence[str]]) -> list[str]:
-    """Texts holding at least two of the keys, as one AND query per pair (any of them
-    matching): GIN answers an AND from its rarer side, skipping through the other word's
-    postings, where one query ORing the pairs reads every posting of every key."""
+    """Texts holding at least two of the keys, as AND queries any of which may match: each
+    key with any of the keys after it (``k1 & (k2 | k3 | k4)``, ``k2 & (k3 | k4)``,
+    ``k3 & k4``), the same texts as one query per pair. GIN answers an AND from its rarer
+    side, skipping through the other side's postings, where one query ORing the pairs reads
+    every posting of every key; and a key is read once as the rarer side, where one query
+    per pair read it once for every key after it. The keys come rarest first."""
     if len(keys) == 1:
         return [_any_of(keys[0])]
-    return [f"{_any_of(a)} & {_any_of(b)}" for a, b in combinations(keys, 2)]
+    return [
+        f"{_any_of(key)} & {_any_of([w for later in keys[i + 1 :] for w in later])}"
+        for i, key in enumerate(keys[:-1])
+    ]
 
 
 def bm25(terms: str, stats: str, matched: str) -> str:
@@ -83,22 +88,34 @@ def _text_scope(param: int) -> str:
 # tsqueries any of which may match, as text (``_ANY``: a tsquery[] parameter would cost each
 # new connection a type lookup); $2 their terms (for BM25), $3 how many matching texts to
 # look at, $4 the limit, $5 the rank cap, ($6 the stories). ``found`` keeps the order the
-# texts were found in (``k``), for unranked answers.
+# texts were found in (``k``), for unranked answers. Whether to rank is asked once, before
+# either branch reads ``found`` (``_RANKING``, a condition on no row of its own: PostgreSQL
+# tests it before the rest); written as a join with ``n``, the plan computed every found
+# document's BM25 terms before it learnt that none was wanted (the fuzzy stage's statements
+# on the 100 MB library, where most find more than ``rank_cap`` texts: a tenth of their
+# time).
 _ONE = "t.tsv @@ $1::tsquery"
 _ANY = "t.tsv @@ ANY($1::text[]::tsquery[])"
-_RANKING = "n.n > $4 AND n.n <= $5"
+_RANKING = "(SELECT n FROM n) > $4 AND (SELECT n FROM n) <= $5"
 _CANDIDATES = (
     "WITH found AS MATERIALIZED (SELECT t.id, t.tokens, t.tsv, row_number() OVER () AS k"
     " FROM texts t WHERE {match}{scope} LIMIT $3),"
     " n AS (SELECT count(*) AS n FROM found),"
     " ranked AS ("
-    + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f, n WHERE {_RANKING}")
+    + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f WHERE {_RANKING}")
     + "), chosen AS ((SELECT id, rank, 0::bigint AS k FROM ranked ORDER BY rank, id LIMIT $4)"
-    f" UNION ALL (SELECT f.id, 0.0::float8, f.k FROM found f, n WHERE NOT ({_RANKING})"
+    f" UNION ALL (SELECT f.id, 0.0::float8, f.k FROM found f WHERE NOT ({_RANKING})"
     " ORDER BY f.k LIMIT $4))"
     " SELECT c.id, t.text, c.rank, n.n FROM chosen c JOIN texts t ON t.id = c.id, n"
     " ORDER BY c.rank, c.k, c.id"
 )
+
+
+def candidates_sql(*, many: bool, scoped: bool) -> str:
+    """The statement of a quote search stage (``_CANDIDATES``): one tsquery or several, all
+    stories or some."""
+    sql = _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else "")
+    return sql.replace("{match}", _ANY if many else _ONE)
 
 
 class SearchSQL(PGBase):
@@ -170,9 +187,8 @@ class SearchSQL(PGBase):
             return [], True
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
-        sql = _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else "")
         rows = await (self._all_planned if scoped else self._all)(
-            sql.replace("{match}", _ONE if len(queries) == 1 else _ANY),
+            candidates_sql(many=len(queries) > 1, scoped=scoped),
             queries[0] if len(queries) == 1 else queries,
             terms,
             max(limit, rank_cap) + 1,
