@@ -31,6 +31,7 @@ from bot.store.postgres.base import (
     NAMESPACE,
     SCHEMA_LOCK,
     Connection,
+    StoreConnection,
     pg_errors,
     shown,
     unreachable,
@@ -92,6 +93,7 @@ class PostgresStore(
         with pg_errors(self.where):
             async with self.pool.acquire() as conn:
                 if not read_only:
+                    conn.holds_session()
                     await conn.execute("SELECT pg_advisory_lock($1, $2)", NAMESPACE, SCHEMA_LOCK)
                 try:
                     version = await _version(conn, read_only=read_only)
@@ -127,6 +129,7 @@ class PostgresStore(
         waits here, says so, and then finds the stories it has already written."""
         with pg_errors(self.where):
             async with self.pool.acquire() as conn:
+                conn.holds_session()
                 got = await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, INGEST_LOCK
                 )
@@ -152,6 +155,7 @@ async def _pool(url: str, size: int, settings: dict[str, str]) -> asyncpg.Pool:
             max_size=max(1, size),
             max_inactive_connection_lifetime=0,
             server_settings=settings,
+            connection_class=StoreConnection,
         )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
         raise _open_error(url, exc) from None
