@@ -188,13 +188,19 @@ def _big_stories(folder: Path, count: int) -> None:
 async def test_kill_9_mid_ingest_loses_nothing(tmp_path: Path, pg_url: str) -> None:
     """A process killed (SIGKILL) while it writes stories: its transaction rolls back, its
     locks go with its connection, and the other process, waiting, reads the folder with the
-    library as it was before."""
+    library as it was before. The library's version row is held locked by the test until the
+    kill, so the first process is still writing then (a quick writer on a busy machine had
+    committed before the second process came)."""
     env = _host(tmp_path, "a", pg_url)
     _finished(_ingest(env))
     conn = await asyncpg.connect(pg_url)
+    holder = await asyncpg.connect(pg_url)
+    held = holder.transaction()
     try:
         before = await conn.fetch("SELECT id, file, words, paragraph_count FROM stories")
         _big_stories(tmp_path / "a", 12)
+        await held.start()
+        await holder.execute("SELECT version FROM library_version FOR UPDATE")
         killed = _ingest(env)
 
         async def writing() -> bool:
@@ -208,12 +214,14 @@ async def test_kill_9_mid_ingest_loses_nothing(tmp_path: Path, pg_url: str) -> N
         os.kill(killed.pid, signal.SIGKILL)
         killed.communicate(timeout=TIMEOUT)
         assert killed.returncode == -signal.SIGKILL
+        await held.rollback()
         report, err = _finished(other)
         assert WAITING in err
         assert len(report["added"]) == 12 and len(report["unchanged"]) == 5
         after = await conn.fetch("SELECT id, file, words, paragraph_count FROM stories")
         assert {tuple(r) for r in before} <= {tuple(r) for r in after} and len(after) == 17
     finally:
+        await holder.close()
         await conn.close()
 
 
