@@ -33,6 +33,7 @@ below FUZZY_MIN closeness is noise, and the answer is "none".
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -299,9 +300,34 @@ class QuoteSearch:
     async def _cascade(
         self, query: list[str], story_ids: StoryIds
     ) -> tuple[MatchKind, list[_Candidate], list[str]]:
-        normaliser = _Normaliser(query)
         vocabulary = await self._words.get()
         known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
+        keys = _fuzzy_keys(vocabulary, known)
+        ahead = None
+        if keys is not None and None in known.values():
+            # a word the index does not hold (mostly a misspelling): no text holds every
+            # word, so the fuzzy stage comes; its query runs beside the first stage's (the
+            # store may answer both at once), and is waited for if it was not needed
+            ahead = asyncio.ensure_future(self._fuzzy_rows(keys, query, story_ids))
+        try:
+            return await self._stages(query, story_ids, known, keys, ahead)
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        finally:
+            if ahead is not None:
+                await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _stages(
+        self,
+        query: list[str],
+        story_ids: StoryIds,
+        known: dict[str, int | None],
+        keys: _FuzzyKeys | None,
+        ahead: asyncio.Future[list[_Row]] | None,
+    ) -> tuple[MatchKind, list[_Candidate], list[str]]:
+        normaliser = _Normaliser(query)
         held, exact = await self._exact(query, story_ids, known, normaliser)
         if exact:
             return "exact", _best_first(exact), []
@@ -313,9 +339,11 @@ class QuoteSearch:
                 return "words", found, []
 
         seen = {c.text.id for c in found}
-        fuzzy, corrected = await self._fuzzy(
-            query, story_ids, vocabulary=vocabulary, known=known, seen=seen, normaliser=normaliser
-        )
+        fuzzy: list[_Candidate] = []
+        corrected: list[str] = []
+        if keys is not None:
+            rows = await (ahead or self._fuzzy_rows(keys, query, story_ids))
+            fuzzy, corrected = _fuzzy_candidates(rows, seen, normaliser), keys.corrected
         floor = fuzzy_floor(" ".join(query))
         pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
         if not pool:
@@ -388,48 +416,17 @@ class QuoteSearch:
                 return False
         return True
 
-    async def _fuzzy(
-        self,
-        query: list[str],
-        story_ids: StoryIds,
-        *,
-        vocabulary: WordList,
-        known: dict[str, int | None],
-        seen: set[int],
-        normaliser: _Normaliser,
-    ) -> tuple[list[_Candidate], list[str]]:
-        keys: list[tuple[int, list[str]]] = []  # (texts holding it, alternatives)
-        corrected: list[str] = []
-        for word, count in known.items():
-            if count is not None:
-                keys.append((count, [word]))
-                continue
-            alternatives = vocabulary.corrections(word)
-            if alternatives:
-                corrected += alternatives
-                total = sum(vocabulary.count(a) or 0 for a in alternatives)
-                keys.append((total, [word, *alternatives]))
-        if not keys:
-            return [], corrected
-        common = max(50, int(vocabulary.total * COMMON_SHARE))
-        keys.sort(key=lambda k: k[0])
-        useful = [k for k in keys if k[0] <= common] or keys[:1]
-        if len(useful) < 2 and len(keys) >= 2:
-            useful = keys[:2]
-        chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
+    async def _fuzzy_rows(
+        self, keys: _FuzzyKeys, query: list[str], story_ids: StoryIds
+    ) -> list[_Row]:
+        """The fuzzy stage's texts: those holding two of the keys (and, for a query of a few
+        words, those holding one of its rarer words)."""
         rows, _ = await self._store.texts_with_two_of(
-            chosen, story_ids, CANDIDATES, rank_cap=RANK_CAP
+            keys.chosen, story_ids, CANDIDATES, rank_cap=RANK_CAP
         )
         if len(query) <= SHORT_WORDS:
-            rows += await self._single_key_rows(useful, story_ids)
-        candidates = [
-            normaliser.candidate(t, rank, "fuzzy")
-            for t, rank in {t.id: (t, rank) for t, rank in rows}.values()
-            if t.id not in seen
-        ]
-        for c in candidates:
-            normaliser.score(c)
-        return candidates, corrected
+            rows += await self._single_key_rows(keys.useful, story_ids)
+        return rows
 
     async def _single_key_rows(
         self, keys: list[tuple[int, list[str]]], story_ids: StoryIds
@@ -444,6 +441,60 @@ class QuoteSearch:
                 )
                 rows += found
         return rows
+
+
+_Row = tuple[IndexedText, float]  # a text the store found, with its rank
+
+
+@dataclass(frozen=True, slots=True)
+class _FuzzyKeys:
+    """What the fuzzy stage looks for: each key a query word or, for a word the index does not
+    hold, the word and its corrections, with how many texts hold it (rarest first); the
+    keys asked for; the corrections (to mark)."""
+
+    useful: list[tuple[int, list[str]]]
+    chosen: list[list[str]]
+    corrected: list[str]
+
+
+def _fuzzy_keys(vocabulary: WordList, known: dict[str, int | None]) -> _FuzzyKeys | None:
+    """The fuzzy stage's keys: each word the index does not know is corrected against the
+    vocabulary; the rarest FUZZY_KEYS keys that are not too common are asked for (at least
+    two when there are two). None when no word is known or corrected."""
+    keys: list[tuple[int, list[str]]] = []  # (texts holding it, alternatives)
+    corrected: list[str] = []
+    for word, count in known.items():
+        if count is not None:
+            keys.append((count, [word]))
+            continue
+        alternatives = vocabulary.corrections(word)
+        if alternatives:
+            corrected += alternatives
+            total = sum(vocabulary.count(a) or 0 for a in alternatives)
+            keys.append((total, [word, *alternatives]))
+    if not keys:
+        return None
+    common = max(50, int(vocabulary.total * COMMON_SHARE))
+    keys.sort(key=lambda k: k[0])
+    useful = [k for k in keys if k[0] <= common] or keys[:1]
+    if len(useful) < 2 and len(keys) >= 2:
+        useful = keys[:2]
+    chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
+    return _FuzzyKeys(useful, chosen, corrected)
+
+
+def _fuzzy_candidates(
+    rows: list[_Row], seen: set[int], normaliser: _Normaliser
+) -> list[_Candidate]:
+    """The fuzzy stage's texts (once each, but those an earlier stage found), scored."""
+    candidates = [
+        normaliser.candidate(t, rank, "fuzzy")
+        for t, rank in {t.id: (t, rank) for t, rank in rows}.values()
+        if t.id not in seen
+    ]
+    for c in candidates:
+        normaliser.score(c)
+    return candidates
 
 
 def fuzzy_floor(joined: str) -> float:

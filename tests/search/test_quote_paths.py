@@ -9,6 +9,7 @@ a stage reads.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 import bot.search.quote as quote_module
 from bot.library import Library
 from bot.settings import Settings
+from bot.store import StoreLocked
 from bot.text.normalize import _NOT_PLAIN, _PUNCT, _WORD, fold, phrase_test, words
 
 _ALPHABET = "aBcÉé\u0301\u034fßİıŁ½x’‘“”—–…\u00a0 \t\n\x1c\u2028'-_.🧛™℃ΣΔǅ\ufb01" + "ab" * 5
@@ -134,3 +136,60 @@ async def test_ruling_a_phrase_out_answers_as_fts5_does(
         assert read.match == "exact" and read.hits[0].text == _LINE and not stage_decided
     if text.startswith("waited"):
         assert read.match == "words"
+
+
+def _spied(library: Library, monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
+    """Note when the store's first-stage and fuzzy-stage searches start and end."""
+    for name in ("texts_with_all", "texts_with_two_of"):
+        real = getattr(library.store, name)
+
+        async def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            events.append(f"{_name} asked")
+            try:
+                return await _real(*args, **kwargs)
+            finally:
+                events.append(f"{_name} answered")
+
+        monkeypatch.setattr(library.store, name, spy)
+
+
+async def test_a_misspelled_query_asks_for_fuzzy_texts_beside_the_first_stage(
+    crowded: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word the index does not hold: no text holds every word, so the fuzzy stage's texts
+    are asked for while the first stage runs (the store may answer both at once). With every
+    word known, the fuzzy stage is asked for only if it comes."""
+    events: list[str] = []
+    _spied(crowded, monkeypatch, events)
+    found = await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
+    assert found.match == "fuzzy" and found.hits[0].text == _LINE
+    assert events.index("texts_with_two_of asked") < events.index("texts_with_all answered")
+    events.clear()
+    found = await crowded.quote("the rain kept falling on the old mill pond", mature_ok=True)
+    assert found.match == "exact" and "texts_with_two_of asked" not in events
+
+
+async def test_a_failing_first_stage_leaves_no_search_running(
+    crowded: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails the first stage while the fuzzy stage's search is out: the failure
+    is said as before, and the other search is over (cancelled) by then."""
+    store = crowded.store
+    first_stage, fuzzy_stage = store.texts_with_all, store.texts_with_two_of
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.5)
+        return await fuzzy_stage(*args, **kwargs)
+
+    async def busy(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0)  # the fuzzy stage's search starts meanwhile
+        raise StoreLocked("the database is busy: try again in a moment")
+
+    monkeypatch.setattr(store, "texts_with_two_of", slow)
+    monkeypatch.setattr(store, "texts_with_all", busy)
+    with pytest.raises(StoreLocked):
+        await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    monkeypatch.setattr(store, "texts_with_all", first_stage)
+    found = await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
+    assert found.match == "fuzzy"
