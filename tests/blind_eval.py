@@ -291,9 +291,16 @@ class Tally:
     found: set[int] | None = None  # indexes of the scenes right in the top 3
     called_close: list[str] = field(default_factory=list)  # those absent scenes, named
 
+    @property
+    def labelled_close(self) -> int:
+        """Every "close match" given: to described scenes and to scenes in no story (each
+        of those a wrong label)."""
+        return self.close + self.absent_close
+
     def line(self) -> str:
-        precision = f"{self.close_right}/{self.close}" if self.close else "0/0"
-        share = f" ({self.close_right / self.close:.0%})" if self.close else ""
+        given = self.labelled_close
+        precision = f"{self.close_right}/{given}"
+        share = f" ({self.close_right / given:.0%})" if given else ""
         return (
             f"{self.name:<8} top-1 {self.top1:>3}/{self.asked} ({self.top1 / self.asked:.0%})"
             f"  top-3 {self.top3:>3}/{self.asked} ({self.top3 / self.asked:.0%})"

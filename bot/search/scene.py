@@ -290,7 +290,7 @@ def _hybrid_confidence(c: _Scored, first: bool) -> Confidence:
     """With the scene model. Calibrated on the four blind sets (373 scenes and 64 that are in
     no story): there, a "close match" (``_close``) was the right chapter 78 times in 81 and no
     scene that is in no story was one; any other first answer was right six times in ten
-    ("possible"); a second or third answer one time in twelve ("long shot")."""
+    ("possible"); a second or third answer one time in eleven ("long shot")."""
     if not first:
         return "long shot"
     return "close match" if c.sure else "possible"

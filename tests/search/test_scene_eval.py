@@ -48,9 +48,10 @@ def _source(file: str) -> Path | None:
     return None
 
 
-# a word as its reader counts it: a contraction, a possessive or a hyphenated word is one
-# ("she's", "well-mouth"); U+FFFD stands for an apostrophe lost to a wrong encoding in a seed
-READER_WORD = re.compile(r"[^\W_]+(?:['\u2019\ufffd-][^\W_]+)*")
+# a word as its reader counts it: a contraction or a possessive is one ("she's", "well's");
+# U+FFFD stands for an apostrophe lost to a wrong encoding in a seed. A hyphen still splits
+# ("well-known" is two words, as the tokenizer has it), so "a well known man" copies it.
+READER_WORD = re.compile(r"[^\W_]+(?:['\u2019\ufffd][^\W_]+)*")
 
 
 def copied_runs(
@@ -58,9 +59,9 @@ def copied_runs(
 ) -> list[str]:
     """Runs of three consecutive words of the description found in the story, leaving out
     runs that hold a name (a word the description capitalises). Words are the tokenizer's
-    ("she's" is "she s"), or with whole_contractions a reader's: a contraction, possessive or
-    hyphenated word is one word, so "she's been" is two words and "doesn't love him" is not
-    a copy of "didn't love him"."""
+    ("she's" is "she s"), or with whole_contractions a reader's: a contraction or possessive
+    is one word, so "she's been" is two words and "doesn't love him" is not a copy of
+    "didn't love him"."""
     split = _reader_words if whole_contractions else word_spans
     story_words = [w for _, _, w in split(story_text)] if whole_contractions else words(story_text)
     story_runs = {tuple(story_words[i : i + 3]) for i in range(len(story_words) - 2)}
@@ -84,6 +85,15 @@ def _reader_words(text: str) -> list[tuple[int, int, str]]:
     ]
 
 
+def test_the_set_is_big_enough_and_points_at_real_stories() -> None:
+    data = _data()
+    assert len(data["scene"]) >= 30
+    assert len(data["absent"]) >= 5
+    for entry in data["scene"]:
+        assert isinstance(entry["chapter"], int)
+        assert str(entry["file"]).endswith(".txt")
+
+
 def test_a_contraction_counts_as_one_word_only_when_asked() -> None:
     story = "She's been waiting all night, and she's so tired."
     assert copied_runs("by then she's been gone", story) == ["she s been"]
@@ -92,15 +102,14 @@ def test_a_contraction_counts_as_one_word_only_when_asked() -> None:
     assert copied_runs("she's been waiting", story, whole_contractions=True) == [
         "she's been waiting"
     ]
-    # a run that starts inside a contraction or a hyphenated word is not a reader's run
-    told = "Buffy didn\u2019t love him. He got over the well-mouth."
+    # a run that starts inside a contraction or a possessive is not a reader's run
+    told = "Buffy didn\u2019t love him. He got over the well-mouth, a well-known place."
     for said in ("that buffy doesn't love him", "he climbs over the well's rim"):
         assert copied_runs(said, told) and not copied_runs(said, told, whole_contractions=True)
-    assert copied_runs("he got over the well-mouth", told, whole_contractions=True) == [
-        "he got over",
-        "got over the",
-        "over the well-mouth",
-    ]
+    # a hyphen splits words for a reader too: the well-known place is copied either way
+    for said in ("over the well mouth", "a well known place"):
+        assert copied_runs(said, told, whole_contractions=True) == copied_runs(said, told)
+        assert copied_runs(said, told)
 
 
 def test_descriptions_copy_no_three_words_from_their_story() -> None:
@@ -291,8 +300,9 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
         f"top-3 >= {HELDOUT_TOP3:.0%}": tally.top3 >= HELDOUT_TOP3 * tally.asked,
         f"top-1 >= {HELDOUT_TOP1:.0%}": tally.top1 >= HELDOUT_TOP1 * tally.asked,
         # with no label given, precision is not shown: not met
-        f"close-match precision >= {CLOSE_PRECISION:.0%}": tally.close > 0
-        and tally.close_right >= CLOSE_PRECISION * tally.close,
+        # every close match counts, those given to scenes in no story too
+        f"close-match precision >= {CLOSE_PRECISION:.0%}": tally.labelled_close > 0
+        and tally.close_right >= CLOSE_PRECISION * tally.labelled_close,
         "no absent scene called close match": tally.absent_close == 0,
         "no scene words alone found in the top 3 lost": not lost,
     }
@@ -327,7 +337,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         assert tally.close_right >= close, name
         assert tally.absent_close == 0, name
         assert len(lost) <= LOST.get(name, 0), name
-    close = sum(t.close for t, _ in tallies.values())
+    close = sum(t.labelled_close for t, _ in tallies.values())
     right = sum(t.close_right for t, _ in tallies.values())
     assert right >= DEVELOPMENT_CLOSE_PRECISION * close
 
