@@ -22,6 +22,7 @@ see mature/explicit stories (an age-restricted channel, or the host's own termin
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -219,7 +220,7 @@ class Library:
     async def start_scene_index(self) -> None:
         """Embed the passages that have no vector yet, in the background (search/vectors.py)."""
         if not self.read_only:
-            self.vectors.start(await self.stories(mature_ok=True))
+            self.vectors.start(functools.partial(self.stories, mature_ok=True))
 
     async def build_scene_index(
         self, on_batch: Callable[[int, int], None] | None = None

@@ -216,7 +216,9 @@ async def test_close_writes_the_places_stops_the_background_build_and_closes_the
     building = asyncio.Event()
     stopped: list[bool] = []
 
-    async def endless_build(stories: object) -> None:  # a scene index that never ends
+    async def endless_build(
+        stories: object, *, retry: bool = False
+    ) -> None:  # a scene index that never ends
         building.set()
         try:
             await asyncio.Event().wait()
@@ -225,7 +227,7 @@ async def test_close_writes_the_places_stops_the_background_build_and_closes_the
             raise
 
     library.vectors.build = endless_build  # type: ignore[method-assign]
-    library.vectors.start(await library.stories(mature_ok=True))
+    await library.start_scene_index()
     await building.wait()
     turn = await library.turn_page(READER, "breaking-alone", "2", 1, mature_ok=False)
     await library.close()  # the place above is written behind: close waits for it

@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -78,6 +78,13 @@ class _Matrix:
     first: npt.NDArray[np.int64]  # per row: its first passage (in story order)
 
 
+StoriesOf = Callable[[], Awaitable[Sequence[Story]]]  # reads the library's stories
+
+
+async def _read(stories: Sequence[Story] | StoriesOf) -> Sequence[Story]:
+    return await stories() if callable(stories) else stories
+
+
 _STORIES_A_READ = 64  # stories whose vector rows are read at a time (bounds the peak memory)
 
 
@@ -118,6 +125,7 @@ class SceneVectors:
         self._task: asyncio.Task[None] | None = None
         self.on_batch: Callable[[int, int], None] | None = None  # tests watch the build
         self.retry_first = RETRY_FIRST  # seconds before the build goes on after a failure
+        self._written = 0  # batches of vectors this object committed (a stretch made progress)
 
     # ---- the model -------------------------------------------------------------------------
 
@@ -133,10 +141,13 @@ class SceneVectors:
         """The library changed (an ingest): look again at which stories are ready."""
         self._ready.invalidate()
 
-    def start(self, stories: Sequence[Story]) -> None:
-        """(Re)start the background build over ``stories`` (a task of its own)."""
+    def start(self, stories: StoriesOf) -> None:
+        """(Re)start the background build (a task of its own) over the stories ``stories()``
+        reads, read again each time the build goes on after the database failed."""
         self._cancel()
-        self._task = asyncio.create_task(self.build(stories), name="storybot-scene-vectors")
+        self._task = asyncio.create_task(
+            self.build(stories, retry=True), name="storybot-scene-vectors"
+        )
 
     @property
     def started(self) -> bool:
@@ -167,16 +178,24 @@ class SceneVectors:
                 used += size
         return chosen
 
-    async def build(self, stories: Sequence[Story]) -> None:
+    async def build(self, stories: Sequence[Story] | StoriesOf, *, retry: bool = False) -> None:
         """Embed the passages of the budgeted stories that have no vector yet (cancellable:
-        what is committed stays, and the next build goes on from there)."""
+        what is committed stays, and the next build goes on from there). Here and now (the
+        `ingest --vectors` command): a failure is raised, for the caller to say. ``retry``
+        (the background build, ``start``): a database busy or out of reach is waited for
+        (_build_until_done); any other failure is logged and the build stops."""
         model = await self.model()
         if model is None or self._building:
             return
         self._building = True
         try:
+            if not retry:
+                await self._build(model, await _read(stories))
+                return
             await self._build_until_done(model, stories)
         except Exception:  # our own fault: the bot serves on, by words; said with its traceback
+            if not retry:
+                raise
             log.exception("scene vectors: the background build stopped")
         finally:
             self._building = False
@@ -184,15 +203,26 @@ class SceneVectors:
                 self._executor.shutdown(wait=False)
                 self._executor = None
 
-    async def _build_until_done(self, model: Embedder, stories: Sequence[Story]) -> None:
-        """Build; when the database fails (busy, out of reach, refusing), say so in one line
-        and go on from what was committed after a while, twice as long each time."""
+    async def _build_until_done(
+        self, model: Embedder, stories: Sequence[Story] | StoriesOf
+    ) -> None:
+        """Build; when the database is busy or out of reach, say so in one line and go on
+        from what was committed after a while (the stories read again), twice as long each
+        time, or RETRY_FIRST again after a stretch that wrote vectors. A database damaged,
+        too new or refusing is said once, at error, and the build stops (until the next
+        ingest or restart): waiting does not mend it."""
         wait = self.retry_first
         while True:
+            written = self._written
             try:
-                await self._build(model, stories)
+                await self._build(model, await _read(stories))
                 return
             except StoryBotError as exc:
+                if not exc.transient:
+                    log_failure(log, "scene vectors: the background build stopped", exc)
+                    return
+                if self._written != written:
+                    wait = self.retry_first
                 log_failure(log, f"scene vectors: the build goes on in {wait:.0f} s", exc)
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_MOST)
@@ -243,6 +273,7 @@ class SceneVectors:
                 ],
             )
             done += len(batch)
+            self._written += 1
             self._progress = (done, total)
             if self.on_batch is not None:
                 self.on_batch(done, total)
