@@ -21,6 +21,7 @@ import pytest
 
 from bot.ingest import ingest
 from bot.store import open_store
+from bot.store.errors import StoreDamaged
 from tests.conftest import SEEDS
 
 WAITED = 60.0  # seconds a step of the dance may take on a loaded machine, at most
@@ -129,3 +130,35 @@ async def test_upkeep_failing_after_the_commit_leaves_the_batch_written(
             await holder.close()
         await watch.close()
         await store.close()
+
+
+async def test_damage_met_by_the_upkeep_is_raised_not_left_to_vacuum(
+    tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The merge of the pending lists meeting a damaged index (SQLSTATE XX002,
+    index_corrupted) is the database's damage, for the host to be told (StoreDamaged), not
+    upkeep left to VACUUM. The real server raises it: the database's search_path puts public
+    before pg_catalog, and public's gin_clean_pending_list raises XX002 as a damaged index
+    does. Before the fix: the ingest succeeded, logging 'the stories were written, but merging
+    the search indexes' pending lists failed (left to VACUUM)'."""
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    admin = await asyncpg.connect(pg_url)
+    try:
+        name = await admin.fetchval("SELECT current_database()")
+        await admin.execute(f'ALTER DATABASE "{name}" SET search_path = public, pg_catalog')
+        await admin.execute(
+            "CREATE FUNCTION public.gin_clean_pending_list(regclass) RETURNS bigint"
+            ' LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION \'index "%" contains unexpected'
+            " zero page', $1 USING ERRCODE = 'XX002'; END $$"
+        )
+    finally:
+        await admin.close()
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(StoreDamaged, match="damaged"):
+            await ingest(store, folder)
+        assert len(await store.list_stories()) == 5  # the batch was committed before
+    finally:
+        await store.close()
+    assert "left to VACUUM" not in caplog.text

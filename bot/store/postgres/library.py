@@ -157,9 +157,12 @@ class LibrarySQL(PGBase):
     async def _after_write(self, what: str, step: Coroutine[Any, Any, None]) -> None:
         """Upkeep after a batch was committed: its stories are written whatever happens here.
         A failure (a lock not granted in time, a statement cancelled, the server gone) is the
-        host's to know, at warning; VACUUM (autovacuum) does the same work later."""
+        host's to know, at warning; VACUUM (autovacuum) does the same work later. Damage is
+        not upkeep: it is raised (StoreDamaged), for the host to be told."""
         try:
             await step
+        except StoreDamaged:
+            raise
         except StoreError as exc:
             log.warning("the stories were written, but %s failed (left to VACUUM): %s", what, exc)
 
