@@ -16,7 +16,15 @@ from bot.ingest import ingest
 from bot.models import DailySchedule
 from bot.settings import Settings
 from bot.store import Store, StoreTooNew, open_store
-from bot.store.errors import REFUSED, STOPPING, StoreClosed, StoreDamaged
+from bot.store.errors import (
+    REFUSED,
+    STOPPING,
+    StoreClosed,
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreUnreachable,
+)
 from tests.conftest import SEEDS
 from tests.refusing import refuse
 
@@ -385,6 +393,42 @@ async def test_damage_postgresql_reports_while_a_story_is_written_is_raised(
     try:
         await refuse(settings, "stories", "INSERT", f"NEW.file = '{damaged}'", "XX001")
         with caplog.at_level(logging.WARNING), pytest.raises(StoreDamaged, match="damaged"):
+            await ingest(store, folder)
+    finally:
+        await store.close()
+    assert "refused" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("errcode", "raised"),
+    [
+        ("55P03", StoreLocked),
+        ("40P01", StoreLocked),
+        ("57014", StoreLocked),
+        ("57P01", StoreUnreachable),
+    ],
+    ids=["lock_not_available", "deadlock", "statement_timeout", "admin_shutdown"],
+)
+async def test_a_busy_or_stopping_postgresql_while_a_story_is_written_is_not_that_story(
+    tmp_path: Path,
+    pg_url: str,
+    caplog: pytest.LogCaptureFixture,
+    errcode: str,
+    raised: type[StoreError],
+) -> None:
+    """PostgreSQL busy (a lock not granted in time, a deadlock, a statement timed out) or
+    stopping (admin_shutdown) while one story is written is the database's state, said as
+    what it is (the store's StoreLocked or StoreUnreachable: try again in a moment), not that
+    story refused. Before the fix: the story was reported 'database error: the database
+    refused it ...' and the ingest went on."""
+    folder = tmp_path / "stories"
+    shutil.copytree(SEEDS, folder)
+    busy = sorted(p.name for p in folder.glob("*.txt"))[0]
+    settings = Settings(stories_dir=folder, data_dir=tmp_path / "data", database_url=pg_url)
+    store = await open_store(settings.db_path, url=pg_url)
+    try:
+        await refuse(settings, "stories", "INSERT", f"NEW.file = '{busy}'", errcode)
+        with caplog.at_level(logging.WARNING), pytest.raises(raised, match="moment"):
             await ingest(store, folder)
     finally:
         await store.close()

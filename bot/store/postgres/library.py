@@ -140,8 +140,10 @@ class LibrarySQL(PGBase):
                         async with conn.transaction():  # a savepoint: this story alone
                             await _write_one(conn, story, taken, counts)
                     except asyncpg.PostgresError as exc:  # its words to the host's log
-                        if isinstance(store_error(exc, self.where), StoreDamaged):
-                            raise  # the database's doing, not the story's: the host is told
+                        if type(store_error(exc, self.where)) is not StoreError:
+                            # busy, out of reach, stopping or damaged: the database's doing,
+                            # not the story's, and said as what it is
+                            raise
                         log.warning("the database refused %s: %s", story.item.file, exc)
                         results.append(REFUSED)
                     else:
