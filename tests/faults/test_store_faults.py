@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -12,8 +13,10 @@ from bot.errors import StoryBotError
 from bot.ingest import ingest
 from bot.library import Library
 from bot.settings import Settings
+from bot.store.errors import StoreLocked
 from bot.store.sqlite import SQLiteStore
 from tests.faults.helpers import STORY, write
+from tests.refusing import refuse
 
 
 @pytest.fixture
@@ -102,3 +105,42 @@ async def test_a_writer_retries_until_the_lock_is_released(locked) -> None:
         assert report.added == ("a.txt",)
     finally:
         release.join()
+
+
+async def test_a_lock_taken_while_stories_are_written_one_by_one_is_not_a_story_refused(
+    tmp_path: Path, fast_lock_timeout: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch with a story the database refuses is written again one story at a time, each
+    in a transaction of its own: another process taking the write lock between two of them
+    is the database busy (the store's StoreLocked), not the next story refused. Before the
+    fix: that story was reported 'the database refused it' (database is locked)."""
+    folder = tmp_path / "stories"
+    write(folder, "a.txt", STORY.format(title="Alpha"))
+    write(folder, "b.txt", STORY.format(title="Beta"))
+    store = await SQLiteStore.open(tmp_path / "s.db")
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
+    await refuse(
+        Settings(stories_dir=folder, data_dir=tmp_path, database_path=tmp_path / "s.db"),
+        "stories",
+        "INSERT",
+        "NEW.file = 'a.txt'",
+    )
+
+    class TakeTheLock(logging.Handler):  # in the writer's thread, between the two stories
+        def emit(self, record: logging.LogRecord) -> None:
+            if "refused a.txt" in record.getMessage() and not other.in_transaction:
+                other.execute("BEGIN IMMEDIATE")
+
+    taker = TakeTheLock()
+    logging.getLogger("bot.store.sqlite.library").addHandler(taker)
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(StoreLocked):
+            await ingest(store, folder)
+        assert other.in_transaction  # the lock was taken after a.txt was refused
+        assert "refused b.txt" not in caplog.text
+    finally:
+        logging.getLogger("bot.store.sqlite.library").removeHandler(taker)
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+        await store.close()

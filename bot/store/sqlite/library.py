@@ -239,9 +239,10 @@ DELETE_STORY_ROWS = (
 
 def _story_error(file: str, exc: sqlite3.Error) -> str:
     """Why a story was not written, for the ingest report (its previous version stays): in
-    words for whoever reads the report, SQLite's own in the host's log. A damaged file is not
-    the story's doing: that is raised (the store's StoreDamaged), for the host to be told."""
-    if is_damaged(exc):
+    words for whoever reads the report, SQLite's own in the host's log. A damaged file, or
+    another process holding the write lock past busy_timeout, is not the story's doing: that
+    is raised (the store's StoreDamaged or StoreLocked), for the host to be told."""
+    if is_damaged(exc) or is_locked(exc):
         raise exc
     if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
         return "the disk is full: its previous version is kept; free some space and run it again"
