@@ -18,17 +18,20 @@ The rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import StoryBotError
-from bot.models import DailySchedule
+from bot.models import DailySchedule, Story
 from bot.store import Store
 
 __all__ = [
     "Daily",
     "DailySchedule",
+    "NamedStory",
     "canonical_zone",
     "due_date",
     "first_last_posted",
@@ -158,11 +161,35 @@ def retry_at(
     return at if local_date(at, zone(schedule.timezone)) == day else None
 
 
+# a story named by its file, as the catalogue finds it (mature_ok: may it be age-restricted)
+Finder = Callable[..., Awaitable[Story]]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedStory:
+    """The story a schedule names: found, or gone from the library (``gone``: why, a line)."""
+
+    story: Story | None
+    gone: str | None = None
+
+
 class Daily:
     """The servers' daily schedules (one per server) and the claims on each day's post."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, find: Finder) -> None:
         self._store = store
+        self._find = find
+
+    async def named_story(self, file: str, *, mature_ok: bool) -> NamedStory:
+        """The story a schedule names, or why it is not used (gone from the library, or not
+        for this channel: the post falls back to a random story). A database error is not a
+        story gone: it is raised (the round is skipped and tried again)."""
+        try:
+            return NamedStory(await self._find(file, mature_ok=mature_ok))
+        except StoryBotError as exc:
+            if not exc.usage:
+                raise
+            return NamedStory(None, exc.message)
 
     async def schedule(self, guild_id: int) -> DailySchedule | None:
         return await self._store.daily_schedule(guild_id)

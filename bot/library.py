@@ -126,7 +126,8 @@ class Library:
 
     def _open_daily(self) -> None:
         """The servers' daily schedules and the claims on each day's post."""
-        self.daily = daily = Daily(self.store)
+        self.daily = daily = Daily(self.store, self.find_story)
+        self.daily_story = daily.named_story
         self.daily_schedule = daily.schedule
         self.daily_schedules = daily.schedules
         self.set_daily_schedule = daily.set_schedule

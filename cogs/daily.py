@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot import daily
-from bot.errors import StoryBotError
+from bot.errors import log_failure
 from bot.models import DailySchedule
 from bot.runtime import StoryBot, tell
 from cogs._admin import SERVER_ONLY, require_manage_guild
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+GONE = "(no longer in the library: a random story)"  # a named story /daily show cannot find
 
 READ_ONLY = (
     "This bot instance serves a read-only copy of the library (READ_ONLY is set), so it "
@@ -181,12 +183,8 @@ class DailyCog(commands.Cog):
             return
         title = None
         if schedule.story_file:
-            try:
-                title = (await self.library.find_story(schedule.story_file, mature_ok=True)).title
-            except StoryBotError as exc:
-                if not exc.usage:  # the database failed: not a story gone
-                    raise
-                title = f"{schedule.story_file} (no longer in the library: a random story)"
+            named = await self.library.daily_story(schedule.story_file, mature_ok=True)
+            title = named.story.title if named.story else f"{schedule.story_file} {GONE}"
         await tell(interaction, self._describe(schedule, title, discord.utils.utcnow()))
 
     def _describe(self, schedule: DailySchedule, title: str | None, now: datetime) -> str:
@@ -211,7 +209,7 @@ class DailyCog(commands.Cog):
             try:
                 stored = await self.library.daily_schedules()
             except Exception as exc:  # the database is busy or gone: try again next tick
-                log.error("daily excerpts: cannot read schedules: %s", exc)
+                _log_failed("daily excerpts: cannot read schedules", exc)
                 return
             self._schedules = {s.guild_id: s for s in stored}
         now = discord.utils.utcnow()
@@ -231,11 +229,8 @@ class DailyCog(commands.Cog):
                     # recorded before sending: see the module's docstring
                     claimed = await self.library.claim_daily_post(schedule.guild_id, day)
                 except Exception as exc:  # the database is busy: the next tick tries again
-                    log.error(
-                        "daily excerpt for guild %s: cannot claim %s: %s",
-                        schedule.guild_id,
-                        day,
-                        exc,
+                    _log_failed(
+                        f"daily excerpt for guild {schedule.guild_id}: cannot claim {day}", exc
                     )
                     continue
                 self._schedules[schedule.guild_id] = dataclasses.replace(schedule, last_posted=day)
@@ -263,7 +258,7 @@ class DailyCog(commands.Cog):
         where = f"daily excerpt for guild {schedule.guild_id} in channel {schedule.channel_id}"
         if at is None:
             self._retries.pop(schedule.guild_id, None)
-            log.error("%s failed (%s: %s); given up for %s", where, type(exc).__name__, exc, day)
+            _log_failed(f"{where} failed; given up for {day}", exc)
             return
         released = False
         try:
@@ -271,17 +266,11 @@ class DailyCog(commands.Cog):
                 schedule.guild_id, day, schedule.last_posted
             )
         except Exception as release_error:  # still ours: this process tries again itself
-            log.warning("%s: cannot release the claim: %s", where, release_error)
+            _log_failed(f"{where}: cannot release the claim", release_error)
         if released and self._schedules is not None:
             self._schedules[schedule.guild_id] = schedule  # due again, at the retry time
         self._retries[schedule.guild_id] = _Retry(day, failures, at, released)
-        log.error(
-            "%s failed (%s: %s); trying again at %s",
-            where,
-            type(exc).__name__,
-            exc,
-            at.strftime("%H:%M UTC"),
-        )
+        _log_failed(f"{where} failed; trying again at {at:%H:%M UTC}", exc)
 
     @post_due.before_loop
     async def _wait_until_ready(self) -> None:
@@ -299,16 +288,13 @@ class DailyCog(commands.Cog):
         allowed = channel_mature_ok(channel)
         story: str | None = schedule.story_file
         if story is not None:
-            try:
-                await self.library.find_story(story, mature_ok=allowed)
-            except StoryBotError as exc:
-                if not exc.usage:  # the database failed, not the story: this round is skipped
-                    raise
+            named = await self.library.daily_story(story, mature_ok=allowed)
+            if named.story is None:
                 log.warning(
                     "daily excerpt for guild %s: story %s not used (%s); posting a random one",
                     schedule.guild_id,
                     story,
-                    exc.message,
+                    named.gone,
                 )
                 story = None
         excerpt = await self.library.excerpt(story, mature_ok=allowed, channel=channel.id)
@@ -336,6 +322,16 @@ class DailyCog(commands.Cog):
             schedule.channel_id,
             excerpt.story.file,
         )
+
+
+def _log_failed(what: str, exc: Exception) -> None:
+    """A failure in the loop, in one line: the store's as bot/errors.py says (a database busy
+    or out of reach at warning, one failing or damaged at error), Discord's or the network's
+    at error with its kind; any other with its traceback (a fault of ours)."""
+    if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError):
+        log.error("%s (%s: %s)", what, type(exc).__name__, exc)
+    else:
+        log_failure(log, what, exc)
 
 
 async def setup(bot: commands.Bot) -> None:

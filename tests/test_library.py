@@ -39,6 +39,10 @@ async def _find_story(lib: Library, ok: bool) -> bool:
     return await _found(lib.find_story(EXPLICIT, mature_ok=ok)) is not None
 
 
+async def _daily_story(lib: Library, ok: bool) -> bool:
+    return (await lib.daily_story(EXPLICIT, mature_ok=ok)).story is not None
+
+
 async def _suggest(lib: Library, ok: bool) -> bool:
     return any(s.slug == EXPLICIT for s in await lib.suggest("tak", mature_ok=ok))
 
@@ -132,6 +136,7 @@ async def _scene(lib: Library, ok: bool) -> bool:
 SCOPED: dict[str, Callable[[Library, bool], Awaitable[bool]]] = {
     "stories": _stories,
     "find_story": _find_story,
+    "daily_story": _daily_story,
     "suggest": _suggest,
     "chapter": _chapter,
     "pages": _pages,
