@@ -32,25 +32,24 @@ async def refuse(
     where ``when`` holds (SQL on NEW, the same in both engines). ``errcode``: the SQLSTATE
     PostgreSQL raises (XX001, data_corrupted: a damaged page); SQLite's is always ABORT."""
     fields = {"name": table, "event": event, "table": table, "when": when, "errcode": errcode}
-    if settings.database_url is None:
-        with closing(sqlite3.connect(settings.db_path)) as db, db:
-            db.execute(_SQLITE.format(**fields))
-        return
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(_PG.format(**fields))
-    finally:
-        await conn.close()
+    await execute(settings, (_SQLITE if settings.database_url is None else _PG).format(**fields))
 
 
 async def allow(settings: Settings, table: str) -> None:
     """Drop the trigger ``refuse`` put on ``table``."""
+    on = "" if settings.database_url is None else f" ON {table}"
+    await execute(settings, f"DROP TRIGGER refuse_{table}{on}")
+
+
+async def execute(settings: Settings, sql: str) -> None:
+    """Run ``sql`` (one statement; PostgreSQL: several too) on the library's database,
+    SQLite or PostgreSQL, whichever ``settings`` names, on a connection of its own."""
     if settings.database_url is None:
         with closing(sqlite3.connect(settings.db_path)) as db, db:
-            db.execute(f"DROP TRIGGER refuse_{table}")
+            db.execute(sql)
         return
     conn = await asyncpg.connect(settings.database_url)
     try:
-        await conn.execute(f"DROP TRIGGER refuse_{table} ON {table}")
+        await conn.execute(sql)
     finally:
         await conn.close()

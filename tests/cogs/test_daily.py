@@ -9,10 +9,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-from contextlib import closing
 from datetime import date
 
-import asyncpg
 import discord
 import pytest
 import simcord
@@ -25,7 +23,7 @@ from bot.store.sqlite import SQLiteStore
 from tests.cogs.age_restricted import Mark, age_restricted
 from tests.cogs.closing import BuildBot, closing_bots
 from tests.cogs.helpers import server
-from tests.refusing import allow, refuse
+from tests.refusing import allow, execute, refuse
 
 __all__ = ["age_restricted", "closing_bots"]
 
@@ -271,16 +269,7 @@ async def _stories_table(settings: Settings, old: str, new: str) -> None:
     """Rename the stories table (SQLite or PostgreSQL): every read of the stories fails with a
     database error (no such table), as a database that fails does; renamed back, the library
     is whole again."""
-    rename = f"ALTER TABLE {old} RENAME TO {new}"
-    if settings.database_url is None:
-        with closing(sqlite3.connect(settings.db_path)) as db, db:
-            db.execute(rename)
-        return
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(rename)
-    finally:
-        await conn.close()
+    await execute(settings, f"ALTER TABLE {old} RENAME TO {new}")
 
 
 @pytest.mark.simcord(check_errors=False)
