@@ -65,7 +65,12 @@ def store_error(exc: BaseException, where: str) -> StoreError:
         asyncpg.LockNotAvailableError | asyncpg.DeadlockDetectedError | asyncpg.QueryCanceledError,
     ):
         return StoreLocked(f"the database {where} is busy ({exc}): try again in a moment")
-    if isinstance(exc, asyncpg.DataCorruptedError | asyncpg.IndexCorruptedError):
+    if isinstance(exc, asyncpg.IndexCorruptedError):  # the rows are sound: rebuild the index
+        return StoreDamaged(
+            f"an index of the database {where} is damaged ({exc}): rebuild it with REINDEX"
+            " (psql: REINDEX DATABASE, as the database's owner); the rows themselves are kept"
+        )
+    if isinstance(exc, asyncpg.DataCorruptedError):
         return StoreDamaged(
             f"the database {where} is damaged ({exc}): restore a backup made with pg_dump"
         )
