@@ -7,17 +7,15 @@ connection of the test's own."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 import bot.store.postgres as pg_store
-from bot.ingest import ingest
 from bot.store import open_store
 from bot.store.postgres.base import INGEST_LOCK, NAMESPACE
-from tests.conftest import SEEDS
+from tests.store.seeded import seeded_postgres
 
 
 async def _last_statements(url: str) -> list[str]:
@@ -34,18 +32,12 @@ async def _last_statements(url: str) -> list[str]:
 
 
 async def test_a_read_is_one_statement(tmp_path: Path, pg_url: str) -> None:
-    folder = tmp_path / "stories"
-    shutil.copytree(SEEDS, folder)
-    store = await open_store(tmp_path / "unused.db", url=pg_url, pool_size=1)
-    try:
-        await ingest(store, folder)
+    async with seeded_postgres(tmp_path, pg_url, pool_size=1) as store:
         found, _ = await store.texts_with_all(["willow"], None, 5, rank_cap=300)
         assert found
         last = await _last_statements(pg_url)
         await store.list_stories()
         after_another = await _last_statements(pg_url)
-    finally:
-        await store.close()
     assert len(last) == 1 and last[0].startswith("WITH found"), last
     assert len(after_another) == 1 and "FROM stories" in after_another[0], after_another
 

@@ -18,24 +18,15 @@ more than it returns) computes no document's BM25 terms."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from bot.ingest import ingest
-from bot.store import open_store
-from bot.store.postgres import PostgresStore
 from bot.store.postgres.search import any_two_queries, candidates_sql
-from tests.conftest import SEEDS
+from tests.store.seeded import seeded_postgres
 
 
 async def test_scoped_searches_never_run_a_generic_plan(tmp_path: Path, pg_url: str) -> None:
-    folder = tmp_path / "stories"
-    shutil.copytree(SEEDS, folder)
     # one connection: the statements it prepared are the ones listed below
-    store = await open_store(tmp_path / "unused.db", url=pg_url, pool_size=1)
-    try:
-        assert isinstance(store, PostgresStore)
-        await ingest(store, folder)
+    async with seeded_postgres(tmp_path, pg_url, pool_size=1) as store:
         one = [min(s.id for s in await store.list_stories())]
         for _ in range(12):
             await store.texts_with_all(["the", "and"], one, 5, rank_cap=10)
@@ -48,8 +39,6 @@ async def test_scoped_searches_never_run_a_generic_plan(tmp_path: Path, pg_url: 
         rows = await store._all(  # pyright: ignore[reportPrivateUsage]
             "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
         )
-    finally:
-        await store.close()
     # the connection's statements are listed (the unscoped search's, kept for reuse), and
     # none limited to stories ran a generic plan (those prepared per call are gone)
     assert any(r[0].startswith("WITH found") for r in rows), [r[0][:60] for r in rows]
@@ -60,19 +49,12 @@ async def test_scoped_searches_never_run_a_generic_plan(tmp_path: Path, pg_url: 
 async def test_written_stories_are_merged_into_the_search_indexes(
     tmp_path: Path, pg_url: str
 ) -> None:
-    folder = tmp_path / "stories"
-    shutil.copytree(SEEDS, folder)
-    store = await open_store(tmp_path / "unused.db", url=pg_url)
-    try:
-        await ingest(store, folder)
-        assert isinstance(store, PostgresStore)
+    async with seeded_postgres(tmp_path, pg_url) as store:
         # pages still pending in either index (merging them now says how many there were)
         left = await store._value(  # pyright: ignore[reportPrivateUsage]
             "SELECT gin_clean_pending_list('texts_tsv'::regclass)"
             " + gin_clean_pending_list('scene_texts_tsv'::regclass)"
         )
-    finally:
-        await store.close()
     assert left == 0
 
 
@@ -89,12 +71,7 @@ def test_two_of_reads_each_key_once_as_the_rarer_side() -> None:
 async def test_a_search_stage_computes_ranks_only_when_it_ranks(
     tmp_path: Path, pg_url: str
 ) -> None:
-    folder = tmp_path / "stories"
-    shutil.copytree(SEEDS, folder)
-    store = await open_store(tmp_path / "unused.db", url=pg_url)
-    try:
-        assert isinstance(store, PostgresStore)
-        await ingest(store, folder)
+    async with seeded_postgres(tmp_path, pg_url) as store:
         lines: dict[str, list[str]] = {}
         # more texts hold "the" than 10 (too many to rank) and fewer than 100,000 (all are
         # returned unranked); more than 5 and fewer than 100,000 (the best 5, ranked)
@@ -110,8 +87,6 @@ async def test_a_search_stage_computes_ranks_only_when_it_ranks(
             )
             # the documents' terms, unnested for BM25
             lines[case] = [r[0].strip() for r in plan if "Function Scan on unnest u" in r[0]]
-    finally:
-        await store.close()
     assert lines["too many"] and all("never executed" in line for line in lines["too many"])
     assert lines["all"] and all("never executed" in line for line in lines["all"])
     assert lines["ranked"] and not any("never executed" in line for line in lines["ranked"])
