@@ -18,9 +18,19 @@ more than it returns) computes no document's BM25 terms."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
+from bot.ingest import ingest
+from bot.models import IndexedText
+from bot.store import open_store
+from bot.store.postgres import SCHEMA_VERSION, PostgresStore, search
 from bot.store.postgres.search import any_two_queries, candidates_sql
+from tests.conftest import SEEDS
 from tests.store.seeded import seeded_postgres
 
 
@@ -53,6 +63,7 @@ async def test_written_stories_are_merged_into_the_search_indexes(
         # pages still pending in either index (merging them now says how many there were)
         left = await store._value(  # pyright: ignore[reportPrivateUsage]
             "SELECT gin_clean_pending_list('texts_tsv'::regclass)"
+            " + gin_clean_pending_list('texts_banded'::regclass)"
             " + gin_clean_pending_list('scene_texts_tsv'::regclass)"
         )
     assert left == 0
@@ -90,3 +101,96 @@ async def test_a_search_stage_computes_ranks_only_when_it_ranks(
     assert lines["too many"] and all("never executed" in line for line in lines["too many"])
     assert lines["all"] and all("never executed" in line for line in lines["all"])
     assert lines["ranked"] and not any("never executed" in line for line in lines["ranked"])
+
+
+@asynccontextmanager
+async def _banded_library(tmp_path: Path, pg_url: str) -> AsyncIterator[PostgresStore]:
+    """The seeds, their texts numbered from just below the second band's first id (16,384),
+    so that they fill the first band's last ids and run on into the second."""
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    assert isinstance(store, PostgresStore)
+    try:
+        await store._execute("SELECT setval('text_ids', 16384 - 400)")  # pyright: ignore[reportPrivateUsage]
+        folder = tmp_path / "stories"
+        shutil.copytree(SEEDS, folder)
+        await ingest(store, folder)
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_the_banded_index_finds_what_the_plain_one_finds(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole library's all-words and two-of-the-keys stages read the banded index; they
+    find the same texts with the same ranks as the plain index, for words in both bands, in
+    one band only, and in none: all of them when there are few, the same best ones when they
+    are ranked, as many when there are too many to rank (the first found: the plain index
+    gives them as their rows lie, the banded one band by band, so they may differ)."""
+    cases = [["the"], ["the", "and"], ["said", "she"], ["door"], ["zzyzx"], ["the", "zzyzx"]]
+    keys = [[["she"], ["door", "doors"], ["was"]], [["time"], ["the"]], [["zzyzx"], ["and"]]]
+    async with _banded_library(tmp_path, pg_url) as store:
+        top = await store._value("SELECT max(id) FROM texts")  # pyright: ignore[reportPrivateUsage]
+        assert top > 16384
+
+        def seen(found: tuple[list[tuple[IndexedText, float]], bool]) -> object:
+            rows, complete = found
+            listed = [(t.id, t.text, rank) for t, rank in rows]
+            if any(rank for _, rank in rows):  # ranked: best first, ties by id
+                return complete, listed
+            return complete, sorted(listed) if complete else len(rows)
+
+        async def answers() -> list[object]:
+            out: list[object] = []
+            for limit, cap in ((5, 10), (5, 300), (100_000, 0), (3, 100_000)):
+                for words in cases:
+                    out.append(seen(await store.texts_with_all(words, None, limit, rank_cap=cap)))
+                    unread = await store.texts_with_all_besides(words, None, limit, [1, 2])
+                    out.append(None if unread is None else sorted(t.id for t in unread))
+                for k in keys:
+                    out.append(seen(await store.texts_with_two_of(k, None, limit, rank_cap=cap)))
+            return out
+
+        banded = await answers()
+        monkeypatch.setattr(search, "bandable", lambda terms: False)
+        assert await answers() == banded
+        assert sum(isinstance(a, tuple) and bool(a[1]) for a in banded) > 20  # texts found
+
+
+async def test_a_search_of_the_whole_library_stops_at_the_band_that_completes_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A word in most texts: the first band holds more texts with it than the search looks
+    at, and the second band is never read. The plain index read every posting of the word."""
+    async with _banded_library(tmp_path, pg_url) as store:
+        plan = await store._all(  # pyright: ignore[reportPrivateUsage]
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+            + candidates_sql(many=False, scoped=False, banded=True),
+            [search.banded("'the'")],
+            ["the"],
+            11,
+            5,
+            10,
+        )
+    scans = [r[0].strip() for r in plan if "Bitmap Heap Scan" in r[0]]
+    assert scans and all("loops=1)" in line for line in scans), scans
+    assert any("texts_banded" in r[0] for r in plan)
+
+
+async def test_a_library_of_schema_3_gains_the_banded_index(tmp_path: Path, pg_url: str) -> None:
+    """The upgrade (schema 3 -> 4) builds the banded index from the texts already stored."""
+    async with seeded_postgres(tmp_path, pg_url) as store:
+        before = await store.texts_with_all(["door"], None, 100, rank_cap=300)
+        await store._execute(  # pyright: ignore[reportPrivateUsage]
+            "DROP INDEX texts_banded; DROP FUNCTION storybot_banded(tsvector, bigint);"
+            " UPDATE storybot_schema SET version = 3"
+        )
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        assert isinstance(store, PostgresStore)
+        assert await store._value("SELECT version FROM storybot_schema") == SCHEMA_VERSION == 4  # pyright: ignore[reportPrivateUsage]
+        assert await store._value("SELECT to_regclass('texts_banded') IS NOT NULL")  # pyright: ignore[reportPrivateUsage]
+        assert await store.texts_with_all(["door"], None, 100, rank_cap=300) == before
+        assert before[0]
+    finally:
+        await store.close()

@@ -50,6 +50,7 @@ _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 _PARAGRAPH_TABLES = "paragraphs p JOIN texts t ON t.id = p.text_id"
 _MERGE_PENDING = (
     "SELECT gin_clean_pending_list('texts_tsv'::regclass)"
+    " + gin_clean_pending_list('texts_banded'::regclass)"
     " + gin_clean_pending_list('scene_texts_tsv'::regclass)"
 )
 ANALYZE_SHARE = 0.25  # texts written since the last ANALYZE, as a share of all, that call one

@@ -5,12 +5,19 @@ ids from sequences (never reused: buttons on old messages hold them); texts and 
 carry their own ``tsvector`` (cut by bot/store/postgres/tokens.py) with a GIN index, their
 number of tokens, and the index statistics BM25 needs kept beside them (``terms``,
 ``scene_terms``: how many documents hold each lexeme; ``index_stats``: documents and
-tokens in all), so ranking a bounded candidate set never scans the index. ``uploads``
+tokens in all), so ranking a bounded candidate set never scans the index; ``texts_banded``
+indexes the texts again by bands of ids (quote search reads it a band at a time). ``uploads``
 holds the story files added through Discord, so every host serves them; ``stories.host``
 and ``removals`` let each host's ingest touch only what is its own (bot/hosts.py).
 """
 
 from __future__ import annotations
+
+# The text ids where a band of the banded text index ends (step 3 -> 4): 2**14, 2**15, ...
+# 2**40. A text's band is how many of them are at most its id. Never changed: the index of
+# every database holds the bands they gave.
+BAND_EDGES = "{" + ",".join(str(2**k) for k in range(14, 41)) + "}"
+BAND_LEXEME_BYTES = 2000  # longer lexemes are left out of the banded index (tsvector: 2046)
 
 # Index i of MIGRATIONS upgrades a database from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -224,6 +231,22 @@ MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL,
         removed TIMESTAMPTZ NOT NULL DEFAULT now()
     );
+    """,
+    # 3 -> 4: the text index again, in bands of text ids, for quote search's stages over the
+    # whole library (bot/store/postgres/search.py, banded_source): each lexeme of a text is
+    # prefixed with its band ("2:door"), so a search reads the postings of one band at a time,
+    # the lowest first, and stops once it has found enough, where GIN reads a word's whole
+    # posting list. Each band is twice the one before (BAND_EDGES): a library of N texts has
+    # about log2(N / 16384) of them. Only pg_catalog's functions, named in full: an index
+    # expression is also evaluated by VACUUM, ANALYZE and pg_restore, whatever search_path.
+    f"""
+    CREATE FUNCTION storybot_banded(tsv TSVECTOR, id BIGINT) RETURNS TSVECTOR
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$SELECT pg_catalog.array_to_tsvector(ARRAY(
+            SELECT pg_catalog.width_bucket(id, '{BAND_EDGES}'::bigint[])::text || ':' || w
+            FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(tsv)) AS u(w)
+            WHERE pg_catalog.octet_length(w) <= {BAND_LEXEME_BYTES}))$$;
+    CREATE INDEX texts_banded ON texts USING gin (storybot_banded(tsv, id));
     """,
 )
 

@@ -8,7 +8,9 @@ with the index statistics the writer keeps, and only when at most ``rank_cap`` t
 so a rank means the same on both engines, and ranking reads those texts only.
 
 Counting the texts that match (up to ``rank_cap`` and one more) costs what finding them
-costs: GIN reads the postings of the query's words, whatever the limit. A search limited to
+costs: GIN reads the postings of the query's words, whatever the limit. So a search of the
+whole library for all words or two of the keys reads the banded index, a band of text ids
+at a time, and stops once it has enough (``BANDED_TEXTS``). A search limited to
 some stories counts the matching texts of those stories; PostgreSQL reads either the
 stories' paragraphs or the index, whichever its plan finds smaller, so such a statement is
 planned for its own stories on every call (``_all_planned``): a plan made for any stories
@@ -17,11 +19,13 @@ reads every text of the library that holds the words, walking them for the few i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 
 from bot.models import IndexedText, Paragraph
 from bot.store.interface import Found
 from bot.store.postgres.base import PGBase
+from bot.store.postgres.schema import BAND_EDGES, BAND_LEXEME_BYTES
 from bot.store.postgres.tokens import literal
 
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
@@ -77,6 +81,38 @@ def bm25(terms: str, stats: str, matched: str) -> str:
     )
 
 
+# ---- the banded index ------------------------------------------------------------------------
+# A search of the whole library for all words or two of the keys reads the banded index
+# (schema step 3 -> 4) band by band, the lowest text ids first, and stops at its LIMIT:
+# GIN reads the whole posting list of every word it is asked for before it returns a row,
+# and for common words that was most of a search (two common words of four: 15-25 ms on the
+# 100 MB library, where the first 301 texts holding them are in the first band). The texts
+# come band by band, each band's as its rows lie, which is the order of their ids as the
+# writer appends them: the texts the plain index finds first. The query is written once
+# with BAND where each lexeme names its band, and each band's is made in SQL.
+BAND = "{b}"
+_LEXEME = re.compile(r"'((?:[^']|'')*)'")
+
+
+def banded(query: str) -> str:
+    """An all-words or any-of query (not a phrase) in the banded index's lexemes."""
+    return _LEXEME.sub(lambda m: f"'{BAND}:{m.group(1)}'", query)
+
+
+def bandable(terms: Sequence[str]) -> bool:
+    """Whether the banded index holds every one of these lexemes."""
+    return all(len(t.encode()) <= BAND_LEXEME_BYTES and BAND not in t for t in terms)
+
+
+# The texts matching any of the banded queries $1 (text[]), band by band, as ``t``.
+BANDED_TEXTS = (
+    f"generate_series(0, width_bucket((SELECT max(id) FROM texts), '{BAND_EDGES}'::bigint[]))"
+    " AS b(band), LATERAL (SELECT t.id, t.tokens, t.tsv FROM texts t"
+    " WHERE storybot_banded(t.tsv, t.id) @@ ANY(ARRAY(SELECT replace(q, '" + BAND + "',"
+    " b.band::text)::tsquery FROM unnest($1::text[]) AS q))) AS t"
+)
+
+
 def _text_scope(param: int) -> str:
     return (
         " AND EXISTS (SELECT 1 FROM paragraphs p WHERE p.text_id = t.id"
@@ -99,7 +135,7 @@ _ANY = "t.tsv @@ ANY($1::text[]::tsquery[])"
 _RANKING = "(SELECT n FROM n) > $4 AND (SELECT n FROM n) <= $5"
 _CANDIDATES = (
     "WITH found AS MATERIALIZED (SELECT t.id, t.tokens, t.tsv, row_number() OVER () AS k"
-    " FROM texts t WHERE {match}{scope} LIMIT $3),"
+    " FROM {texts} LIMIT $3),"
     " n AS (SELECT count(*) AS n FROM found),"
     " ranked AS ("
     + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f WHERE {_RANKING}")
@@ -111,11 +147,13 @@ _CANDIDATES = (
 )
 
 
-def candidates_sql(*, many: bool, scoped: bool) -> str:
+def candidates_sql(*, many: bool, scoped: bool, banded: bool = False) -> str:
     """The statement of a quote search stage (``_CANDIDATES``): one tsquery or several, all
-    stories or some."""
-    sql = _CANDIDATES.replace("{scope}", _text_scope(6) if scoped else "")
-    return sql.replace("{match}", _ANY if many else _ONE)
+    stories or some; ``banded``: banded queries (text[]) over the banded index, all stories."""
+    if banded:
+        return _CANDIDATES.replace("{texts}", BANDED_TEXTS)
+    texts = "texts t WHERE " + (_ANY if many else _ONE) + (_text_scope(6) if scoped else "")
+    return _CANDIDATES.replace("{texts}", texts)
 
 
 class SearchSQL(PGBase):
@@ -123,7 +161,12 @@ class SearchSQL(PGBase):
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
     ) -> Found:
         return await self._candidates(
-            [all_words_query(words)], list(dict.fromkeys(words)), story_ids, limit, rank_cap
+            [all_words_query(words)],
+            list(dict.fromkeys(words)),
+            story_ids,
+            limit,
+            rank_cap,
+            bands=True,
         )
 
     async def texts_with_phrase(
@@ -143,13 +186,16 @@ class SearchSQL(PGBase):
         # one round trip: how many texts hold the words (up to limit + 1), and their texts
         # only when there are few enough
         scoped = story_ids is not None
+        query = all_words_query(words)
+        texts = "texts t WHERE t.tsv @@ $1::tsquery" + (_text_scope(5) if scoped else "")
+        if not scoped and bandable(words):  # the whole library: the banded index
+            texts, query = BANDED_TEXTS, [banded(query)]
         rows = await (self._all_planned if scoped else self._all)(
-            "WITH r AS MATERIALIZED (SELECT t.id FROM texts t WHERE t.tsv @@ $1::tsquery"
-            f"{_text_scope(5) if scoped else ''} LIMIT $2)"
+            f"WITH r AS MATERIALIZED (SELECT t.id FROM {texts} LIMIT $2)"
             " SELECT NULL::bigint, NULL::text, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
             " WHERE (SELECT count(*) FROM r) <= $3 AND r.id <> ALL($4::bigint[])",
-            all_words_query(words),
+            query,
             limit + 1,
             limit,
             list(dict.fromkeys(besides)),
@@ -168,7 +214,9 @@ class SearchSQL(PGBase):
         rank_cap: int,
     ) -> Found:
         terms = list(dict.fromkeys(w for key in keys for w in key))
-        return await self._candidates(any_two_queries(keys), terms, story_ids, limit, rank_cap)
+        return await self._candidates(
+            any_two_queries(keys), terms, story_ids, limit, rank_cap, bands=True
+        )
 
     async def _candidates(
         self,
@@ -177,19 +225,25 @@ class SearchSQL(PGBase):
         story_ids: Sequence[int] | None,
         limit: int,
         rank_cap: int,
+        *,
+        bands: bool = False,
     ) -> Found:
         """Texts in scope matching any of ``queries`` with their rank, and whether they are all
         that match (see the SQLite engine's ``_candidates``: the same contract), in one query:
         the texts in scope that match, up to the larger of ``limit`` and ``rank_cap`` (and
         one more), ranked by BM25 when there are more than ``limit`` and at most
-        ``rank_cap``; otherwise the first ``limit`` as found."""
+        ``rank_cap``; otherwise the first ``limit`` as found. ``bands``: the queries are
+        all-words or any-of queries, which the banded index answers for the whole library."""
         if not terms or (story_ids is not None and not story_ids):
             return [], True
         scoped = story_ids is not None
         params = [list(story_ids)] if story_ids is not None else []
+        banded_index = bands and not scoped and bandable(terms)
+        if banded_index:
+            queries = [banded(q) for q in queries]
         rows = await (self._all_planned if scoped else self._all)(
-            candidates_sql(many=len(queries) > 1, scoped=scoped),
-            queries[0] if len(queries) == 1 else queries,
+            candidates_sql(many=len(queries) > 1, scoped=scoped, banded=banded_index),
+            queries[0] if len(queries) == 1 and not banded_index else queries,
             terms,
             max(limit, rank_cap) + 1,
             limit,
