@@ -393,16 +393,18 @@ class QuoteSearch:
         self, query: list[str], rarest: list[str], story_ids: StoryIds, normaliser: _Normaliser
     ) -> bool:
         """Whether it is certain that no text in scope holds the query as a phrase: True when
-        at most PHRASE_SCAN texts hold its rarest words and none of them holds the phrase.
+        at most PHRASE_SCAN texts hold its rarest words within the query's length and none of
+        them holds the phrase.
 
-        Every text holding the phrase holds its rarest words, so reading those texts here
+        Every text holding the phrase holds its rarest words that close together (the store
+        may give more: those holding them anywhere), so reading those texts here
         answers what FTS5's phrase check would (which reads the positions of every word of
         the phrase, "the" and "and" too: several times slower). Those already folded were
         looked at (none held the phrase); plain text is looked at without cutting it into
         words (``phrase_test``). False, and FTS5 checks the phrase, when there are too many
         texts to read or one of them may hold it."""
         unread = await self._store.texts_with_all_besides(
-            rarest, story_ids, PHRASE_SCAN, normaliser.folded()
+            rarest, story_ids, PHRASE_SCAN, normaliser.folded(), within=len(query)
         )
         if unread is None:
             return False

@@ -25,6 +25,7 @@ from bot.store.errors import (
     StoreLocked,
     StoreUnreachable,
 )
+from bot.store.sqlite import SQLiteStore
 from tests.conftest import SEEDS
 from tests.refusing import refuse
 
@@ -185,6 +186,39 @@ async def test_texts_holding_all_words_but_those_read(store: Store, tmp_path: Pa
     mine, _ = await store.texts_with_all(["the"], [story.id], 100_000, rank_cap=0)
     scoped = await store.texts_with_all_besides(["the"], [story.id], 100_000, [])
     assert scoped is not None and sorted(t.id for t in scoped) == sorted(t.id for t, _ in mine)
+
+
+async def test_texts_holding_the_words_close_together(store: Store, tmp_path: Path) -> None:
+    """``within``: every text where the words stand within that many words in a row is among
+    the answer (an engine may answer more: those holding the words anywhere, never fewer);
+    SQLite answers those alone (FTS5's NEAR), so quote search reads fewer texts to rule a
+    phrase out."""
+    folder = tmp_path / "close"
+    folder.mkdir()
+    lines = [
+        "The heron stood by the millpond.",  # heron .. millpond: 5 words in a row
+        "A heron, tall and grey, never left the old millpond at all.",  # 9 words
+        "The heron flew off at dawn, over the hills and the long valley, far from the millpond.",
+    ]
+    (folder / "001_close.txt").write_text(
+        "Close\n\nChapter 1\n\n" + "\n\n".join(lines) + "\n", encoding="utf-8"
+    )
+    await ingest(store, folder)
+
+    async def texts(within: int | None) -> list[str]:
+        found = await store.texts_with_all_besides(
+            ["millpond", "heron"], None, 100, [], within=within
+        )
+        assert found is not None
+        return sorted(t.text for t in found)
+
+    every = await texts(None)
+    assert every == sorted(lines)
+    for within, close in [(4, []), (5, lines[:1]), (9, lines[:2]), (40, lines)]:
+        answered = await texts(within)
+        assert set(close) <= set(answered) <= set(every)
+        if isinstance(store, SQLiteStore):
+            assert answered == sorted(close)
 
 
 async def test_texts_read_again_after_another_host_wrote(

@@ -180,6 +180,8 @@ class SearchSQL(PGBase):
         story_ids: Sequence[int] | None,
         limit: int,
         besides: Collection[int],
+        *,
+        within: int | None = None,  # not used: every text holding the words is answered
     ) -> list[IndexedText] | None:
         if not words or (story_ids is not None and not story_ids):
             return []
