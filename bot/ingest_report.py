@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.models import FileReport, IngestReport, ParsedStory, RatingSource
-from bot.store.rows import count_words
 from bot.text import STORY_SUFFIXES
 
 __all__ = [
@@ -72,17 +71,18 @@ def not_read(folder: Path, read: Iterable[str]) -> list[tuple[str, str]]:
     return found
 
 
-def file_report(file: str, story: ParsedStory, rating_from: RatingSource) -> FileReport:
-    """What the pipeline made of one file (its rating already final)."""
+def file_report(
+    file: str, story: ParsedStory, rating_from: RatingSource, served: int
+) -> FileReport:
+    """What the pipeline made of one file (its rating already final); ``served``: the words
+    of its chapters, as the store counts them (StoryCut.words), so the report and `stories`
+    agree."""
     left: Counter[str] = Counter()
     for kind, text in story.left_out:
         left[kind] += words(text)
     notes = sum(words(c.note) for c in story.chapters if c.note)
     if notes:
         left["notes"] += notes
-    # counted as the store counts a chapter's words, so the report and `stories` agree (a
-    # regular expression over every word here cost more than the whole text pipeline)
-    served = sum(count_words(text) for c in story.chapters for _, text in c.paragraphs)
     return FileReport(
         file=file,
         title=story.title,

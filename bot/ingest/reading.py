@@ -16,7 +16,7 @@ from bot.hosts import REMOVED_AGAIN
 from bot.ingest.folder import content_hash
 from bot.ingest_report import file_report
 from bot.models import FileReport, Rating, RatingSource, StoryMeta
-from bot.store import FileState, StoryWrite
+from bot.store import FileState, StoryWrite, cut_story
 from bot.text import process
 
 TEXT_PIPELINE = Path(bot.text.__file__).parent
@@ -106,10 +106,11 @@ def load_file(job: Job) -> Loaded:
         source = "DEFAULT_RATING"
         rated = dataclasses.replace(parsed.meta, rating=job.default_rating)
         parsed = dataclasses.replace(parsed, meta=rated)
+    cut = cut_story(parsed)  # here, not in the writer: the writer holds up the whole ingest
     return Loaded(
         name,
-        write=StoryWrite(name, parsed, parsed.meta, state),
-        report=file_report(name, parsed, source),
+        write=StoryWrite(name, parsed, parsed.meta, state, cut),
+        report=file_report(name, parsed, source, cut.words),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.cut import StoryCut, cut_story
 from bot.store.errors import (
     StoreDamaged,
     StoreError,
@@ -35,9 +36,11 @@ __all__ = [
     "StoreLocked",
     "StoreTooNew",
     "StoreUnreachable",
+    "StoryCut",
     "StoryWrite",
     "Upload",
     "VectorRow",
+    "cut_story",
     "open_store",
 ]
 

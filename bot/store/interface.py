@@ -41,6 +41,7 @@ from bot.models import (
     StoryGrowth,
     StoryMeta,
 )
+from bot.store.cut import StoryCut
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +56,14 @@ class FileState:
 
 @dataclass(frozen=True, slots=True)
 class StoryWrite:
-    """One story to write: its file, parsed text, metadata and file state."""
+    """One story to write: its file, parsed text, metadata and file state, and its text cut
+    into the rows every engine stores (bot/store/cut.py: made where the story was parsed)."""
 
     file: str
     parsed: ParsedStory
     meta: StoryMeta
     state: FileState
+    cut: StoryCut
 
 
 @dataclass(frozen=True, slots=True)

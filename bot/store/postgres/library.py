@@ -11,7 +11,6 @@ back alone and keeps its previous version.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Coroutine, Sequence
@@ -21,9 +20,10 @@ from typing import Any
 import asyncpg
 
 from bot.models import Paragraph, Rating, Story
+from bot.store.cut import ChapterRow, Row
 from bot.store.errors import REFUSED, StoreDamaged, StoreError
 from bot.store.interface import FileState, StoryWrite
-from bot.store.passages import SEPARATOR, passages
+from bot.store.passages import SEPARATOR
 from bot.store.postgres.base import (
     NAMESPACE,
     WRITE_LOCK,
@@ -37,7 +37,6 @@ from bot.store.postgres.tokens import Document, Tokenizer
 from bot.store.rows import (
     CHAPTER_COLUMNS,
     STORY_COLUMNS,
-    count_words,
     names_json,
     slugify,
     stored_rating,
@@ -62,47 +61,32 @@ def _paragraph(row: Any) -> Paragraph:
 
 @dataclass(slots=True)
 class _Prepared:
-    """A story cut into rows, chapters, documents and passages, before the transaction."""
+    """A story's rows (cut where it was parsed: bot/store/cut.py) with its documents, before
+    the transaction."""
 
     item: StoryWrite
-    rows: list[tuple[int, int, int, str]]  # (chapter, position, scene, text)
-    chapters: list[tuple[int, str, int, str | None, int, int]]
-    hashes: list[bytes]
+    rows: Sequence[Row]  # (chapter, position, scene, text)
+    chapters: Sequence[ChapterRow]
+    hashes: Sequence[bytes]
     documents: list[Document]  # one per row
-    cuts: list[tuple[int, int, int]]  # passages: (chapter, first, last)
+    cuts: Sequence[tuple[int, int, int]]  # passages: (chapter, first, last)
     scene_documents: list[Document] = field(default_factory=list)
 
 
 def _prepare(tokenizer: Tokenizer, item: StoryWrite) -> _Prepared:
-    rows: list[tuple[int, int, int, str]] = []
-    chapters: list[tuple[int, str, int, str | None, int, int]] = []
-    used: set[int] = set()
-    for chapter in item.parsed.chapters:
-        number = chapter.number if chapter.number not in used else max(used) + 1
-        first = len(rows)
-        words = 0
-        for scene, text in chapter.paragraphs:
-            rows.append((number, len(rows), scene, text))
-            words += count_words(text)
-        if len(rows) == first:
-            continue  # a heading with no text under it is not a chapter
-        used.add(number)
-        chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
-    hashes = []
-    for c in chapters:
-        digest = hashlib.blake2b(digest_size=16)
-        for r in rows[c[4] : c[5] + 1]:
-            digest.update(r[3].encode())
-            digest.update(b"\x00")
-        hashes.append(digest.digest())
-    cuts = passages(rows)
-    by_position = {r[1]: r[3] for r in rows}
+    cut = item.cut
+    rows = cut.rows
     prepared = _Prepared(
-        item, rows, chapters, hashes, tokenizer.documents("words", [r[3] for r in rows]), cuts
+        item,
+        rows,
+        cut.chapters,
+        cut.hashes,
+        tokenizer.documents("words", [r[3] for r in rows]),
+        cut.passages,
     )
     prepared.scene_documents = tokenizer.documents(
         "stems",
-        [SEPARATOR.join(by_position[p] for p in range(c[1], c[2] + 1)) for c in cuts],
+        [SEPARATOR.join(r[3] for r in rows[c[1] : c[2] + 1]) for c in cut.passages],
     )
     return prepared
 

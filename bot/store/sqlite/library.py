@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import sqlite3
 import time
@@ -11,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Paragraph, ParsedStory, Rating, Story
+from bot.models import Paragraph, Rating, Story
+from bot.store.cut import StoryCut
 from bot.store.errors import REFUSED, ClosedConnection
 from bot.store.interface import FileState, StoryWrite
 from bot.store.rows import (
     CHAPTER_COLUMNS,
     STORY_COLUMNS,
-    count_words,
     names_json,
     slugify,
     stored_rating,
@@ -318,13 +317,13 @@ def _write_one(
     db: sqlite3.Connection, item: StoryWrite, taken: dict[str, str], ids: _NextIds
 ) -> None:
     """Write one story inside the caller's transaction."""
-    rows, chapters = _paragraph_rows(item.parsed, ids.paragraph)
-    ids.paragraph += len(rows)
+    cut = item.cut
+    first_id, ids.paragraph = ids.paragraph, ids.paragraph + len(cut.rows)
     existing = db.execute("SELECT id, slug FROM stories WHERE file = ?", (item.file,)).fetchone()
     if existing is not None:
         taken.pop(existing[1], None)
     slug = _free_slug(item.parsed.title, taken)
-    values = _story_values(item, slug, chapters, len(rows))
+    values = _story_values(item, slug)
     if existing is None:
         story_id, ids.story = ids.story, ids.story + 1
         db.execute(
@@ -344,48 +343,24 @@ def _write_one(
             (*values, story_id),
         )
     fresh_from = ids.text  # text ids from here on are this story's new texts
-    text_ids, hashes = _text_ids(db, _chapter_texts(rows, chapters), ids)
+    text_ids = _text_ids(db, cut, ids)
     db.executemany(
         "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
         " last_position, text_hash) VALUES (?,?,?,?,?,?,?,?)",
-        [(story_id, *c, h) for c, h in zip(chapters, hashes, strict=True)],
+        [(story_id, *c, h) for c, h in zip(cut.chapters, cut.hashes, strict=True)],
     )
     db.executemany(
         "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text_id)"
         " VALUES (?,?,?,?,?,?)",
-        [(r[0], story_id, r[1], r[2], r[3], t) for r, t in zip(rows, text_ids, strict=True)],
+        [
+            (first_id + r[1], story_id, r[0], r[1], r[2], t)
+            for r, t in zip(cut.rows, text_ids, strict=True)
+        ],
     )
     ids.scene_text = write_scenes(
-        db,
-        story_id,
-        [(r[1], r[2], r[3], r[4], t) for r, t in zip(rows, text_ids, strict=True)],
-        fresh_from,
-        ids.scene_text,
+        db, story_id, cut, text_ids, fresh_from=fresh_from, next_id=ids.scene_text
     )
     taken[slug] = item.file
-
-
-def _paragraph_rows(
-    parsed: ParsedStory, first_id: int
-) -> tuple[list[tuple[int, int, int, int, str]], list[tuple[int, str, int, str | None, int, int]]]:
-    """The story's paragraph rows (id from ``first_id``, chapter, position, scene, text) and
-    chapter rows (number, label, words, note, first and last position)."""
-    rows: list[tuple[int, int, int, int, str]] = []
-    chapters: list[tuple[int, str, int, str | None, int, int]] = []
-    used: set[int] = set()
-    for chapter in parsed.chapters:
-        # a story may repeat a heading; numbers must stay unique for lookup
-        number = chapter.number if chapter.number not in used else max(used) + 1
-        first = len(rows)
-        words = 0
-        for scene, text in chapter.paragraphs:
-            rows.append((first_id + len(rows), number, len(rows), scene, text))
-            words += count_words(text)
-        if len(rows) == first:
-            continue  # a heading with no text under it is not a chapter
-        used.add(number)
-        chapters.append((number, chapter.label, words, chapter.note, first, len(rows) - 1))
-    return rows, chapters
 
 
 def _free_slug(title: str, taken: dict[str, str]) -> str:
@@ -396,12 +371,7 @@ def _free_slug(title: str, taken: dict[str, str]) -> str:
     return slug
 
 
-def _story_values(
-    item: StoryWrite,
-    slug: str,
-    chapters: Sequence[tuple[int, str, int, str | None, int, int]],
-    paragraph_count: int,
-) -> tuple[object, ...]:
+def _story_values(item: StoryWrite, slug: str) -> tuple[object, ...]:
     """The stories row's columns from slug to language, in the order the SQL names them."""
     parsed, meta, state = item.parsed, item.meta, item.state
     return (
@@ -410,8 +380,8 @@ def _story_values(
         meta.author,
         meta.rating or "general",
         meta.url,
-        sum(c[2] for c in chapters),
-        paragraph_count,
+        item.cut.words,
+        len(item.cut.rows),
         state.size,
         state.mtime_ns,
         state.hash,
@@ -425,46 +395,31 @@ def _story_values(
     )
 
 
-def _chapter_texts(
-    rows: Sequence[tuple[int, int, int, int, str]],
-    chapters: Sequence[tuple[int, str, int, str | None, int, int]],
-) -> list[list[str]]:
-    """The paragraph texts of each chapter, in order."""
-    return [[r[4] for r in rows[c[4] : c[5] + 1]] for c in chapters]
-
-
-def _text_ids(
-    db: sqlite3.Connection, chapters: Sequence[Sequence[str]], ids: _NextIds
-) -> tuple[list[int], list[bytes]]:
-    """The text id of every paragraph, chapter after chapter, and each chapter's text hash.
+def _text_ids(db: sqlite3.Connection, cut: StoryCut, ids: _NextIds) -> list[int]:
+    """The text id of every paragraph of the story, in order.
 
     A chapter whose text is already stored (in any story, or earlier in this one) takes the
     same texts; any other chapter's paragraphs become new texts, indexed. Sharing whole
     chapters catches what libraries really repeat (a story filed twice, a chapter posted in
-    two stories) for one lookup per chapter; sharing single paragraphs would cost a lookup
-    in a large random index per paragraph, and measured 75% slower ingest.
+    two stories) for one lookup per chapter (by its text hash); sharing single paragraphs
+    would cost a lookup in a large random index per paragraph, and measured 75% slower
+    ingest.
     """
     out: list[int] = []
-    hashes: list[bytes] = []
     added: list[tuple[int, str]] = []
     mine: dict[bytes, list[int]] = {}  # this story's chapters, not in the chapters table yet
-    for texts in chapters:
-        digest = hashlib.blake2b(digest_size=16)
-        for text in texts:
-            digest.update(text.encode())
-            digest.update(b"\x00")
-        text_hash = digest.digest()
-        hashes.append(text_hash)
-        shared = mine.get(text_hash) or _stored_chapter(db, text_hash, len(texts))
+    for chapter, text_hash in zip(cut.chapters, cut.hashes, strict=True):
+        length = chapter[5] - chapter[4] + 1
+        shared = mine.get(text_hash) or _stored_chapter(db, text_hash, length)
         if shared is None:
-            shared = list(range(ids.text, ids.text + len(texts)))
-            ids.text += len(texts)
-            added += zip(shared, texts, strict=True)
+            shared = list(range(ids.text, ids.text + length))
+            ids.text += length
+            added += zip(shared, (r[3] for r in cut.rows[chapter[4] : chapter[5] + 1]), strict=True)
         mine[text_hash] = shared
         out += shared
     db.executemany("INSERT INTO texts (id, text) VALUES (?, ?)", added)
     db.executemany("INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", added)
-    return out, hashes
+    return out
 
 
 def _stored_chapter(db: sqlite3.Connection, text_hash: bytes, length: int) -> list[int] | None:

@@ -1,6 +1,7 @@
 """SQL for scene search: scene passages, their FTS5 index, and the FTS5 grammar of a scene query.
 
-Passages are cut by the rule of bot/store/passages.py (``passages``, the write path); the
+Passages are cut by the rule of bot/store/passages.py (``passages``, the write path, where the
+story is parsed: bot/store/cut.py); the
 migration that backfilled existing libraries writes the same rule in SQL
 (bot/store/sqlite/schema.py), and a test holds them equal.
 
@@ -37,7 +38,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from bot.models import ScenePassage
-from bot.store.passages import SEPARATOR, passages
+from bot.store.cut import StoryCut
+from bot.store.passages import SEPARATOR
 from bot.store.sqlite.base import SQLBase, sql_errors
 
 MAX_TERMS = 32
@@ -63,27 +65,27 @@ DELETE_SCENE_ROWS = (
 def write_scenes(
     db: sqlite3.Connection,
     story_id: int,
-    rows: Sequence[tuple[int, int, int, str, int]],
+    cut: StoryCut,
+    text_ids: Sequence[int],
+    *,
     fresh_from: int,
     next_id: int,
 ) -> int:
     """Index a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
 
-    ``rows`` are the story's paragraphs as (chapter, position, scene, text, text id), in
-    order; text ids from ``fresh_from`` on were created for this story. A passage whose texts
-    were all created for it cannot be stored yet (outside this story), so only the passages
-    of shared chapters are looked up: a library without repeats pays no lookup. New scene
-    texts take ids from ``next_id`` on (given, so they are inserted in one statement);
-    returns the next free one.
+    ``text_ids`` are the text ids of the story's paragraphs (``cut.rows``), in order; text
+    ids from ``fresh_from`` on were created for this story. A passage whose texts were all
+    created for it cannot be stored yet (outside this story), so only the passages of shared
+    chapters are looked up: a library without repeats pays no lookup. New scene texts take
+    ids from ``next_id`` on (given, so they are inserted in one statement); returns the next
+    free one.
     """
-    by_position = {r[1]: r for r in rows}
     mine: dict[tuple[int, int], int] = {}  # this story's scene texts by key
     keys: list[tuple[int, int, int]] = []
     added: list[tuple[int, str]] = []
     places: list[tuple[int, int, int, int, int]] = []
-    for chapter, first, last in passages([r[:4] for r in rows]):
-        held = [by_position[p] for p in range(first, last + 1)]
-        key = (held[0][4], len(held))  # (first text id, paragraphs): see the module's doc
+    for chapter, first, last in cut.passages:
+        key = (text_ids[first], last - first + 1)  # (first text id, paragraphs): see the doc above
         text_id = mine.get(key)
         if text_id is None and key[0] < fresh_from:
             found = db.execute(
@@ -93,7 +95,7 @@ def write_scenes(
         if text_id is None:
             text_id, next_id = next_id, next_id + 1
             keys.append((text_id, *key))
-            added.append((text_id, SEPARATOR.join(r[3] for r in held)))
+            added.append((text_id, SEPARATOR.join(r[3] for r in cut.rows[first : last + 1])))
         mine[key] = text_id
         places.append((story_id, chapter, first, last, text_id))
     db.executemany("INSERT INTO scene_texts (id, first_text, paragraphs) VALUES (?, ?, ?)", keys)
