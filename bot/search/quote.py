@@ -34,7 +34,7 @@ below FUZZY_MIN closeness is noise, and the answer is "none".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -303,21 +303,19 @@ class QuoteSearch:
         vocabulary = await self._words.get()
         known = {w: vocabulary.count(w) for w in dict.fromkeys(query)}
         keys = _fuzzy_keys(vocabulary, known)
-        ahead = None
-        if keys is not None and None in known.values():
+        fuzzy = _Ahead(None if keys is None else lambda: self._fuzzy_rows(keys, query, story_ids))
+        if None in known.values():
             # a word the index does not hold (mostly a misspelling): no text holds every
             # word, so the fuzzy stage comes; its query runs beside the first stage's (the
             # store may answer both at once), and is waited for if it was not needed
-            ahead = asyncio.ensure_future(self._fuzzy_rows(keys, query, story_ids))
+            fuzzy.start()
+        failed = True
         try:
-            return await self._stages(query, story_ids, known, keys, ahead)
-        except BaseException:
-            if ahead is not None:
-                ahead.cancel()
-            raise
+            found = await self._stages(query, story_ids, known, keys, fuzzy)
+            failed = False
+            return found
         finally:
-            if ahead is not None:
-                await asyncio.gather(ahead, return_exceptions=True)
+            await fuzzy.close(cancel=failed)
 
     async def _stages(
         self,
@@ -325,27 +323,28 @@ class QuoteSearch:
         story_ids: StoryIds,
         known: dict[str, int | None],
         keys: _FuzzyKeys | None,
-        ahead: asyncio.Future[list[_Row]] | None,
+        fuzzy: _Ahead,
     ) -> tuple[MatchKind, list[_Candidate], list[str]]:
         normaliser = _Normaliser(query)
-        held, exact = await self._exact(query, story_ids, known, normaliser)
+        held, exact = await self._exact(query, story_ids, known, normaliser, fuzzy)
         if exact:
             return "exact", _best_first(exact), []
 
         found: list[_Candidate] = []
         if len(known) > 1:
             found = _best_first([c for c in held if c.kind == "words"])
-            if found and (found[0].score >= WORDS_CLEAR or len(query) <= 3):
+            if _clear(found, query):
                 return "words", found, []
 
         seen = {c.text.id for c in found}
-        fuzzy: list[_Candidate] = []
+        candidates: list[_Candidate] = []
         corrected: list[str] = []
         if keys is not None:
-            rows = await (ahead or self._fuzzy_rows(keys, query, story_ids))
-            fuzzy, corrected = _fuzzy_candidates(rows, seen, normaliser), keys.corrected
+            rows = await fuzzy.result()
+            candidates = _fuzzy_candidates(rows, seen, normaliser)
+            corrected = keys.corrected
         floor = fuzzy_floor(" ".join(query))
-        pool = _best_first(found + [c for c in fuzzy if c.score >= floor])
+        pool = _best_first(found + [c for c in candidates if c.score >= floor])
         if not pool:
             return "none", [], []
         if pool[0].kind == "words":
@@ -358,6 +357,7 @@ class QuoteSearch:
         story_ids: StoryIds,
         known: dict[str, int | None],
         normaliser: _Normaliser,
+        fuzzy: _Ahead,
     ) -> tuple[list[_Candidate], list[_Candidate]]:
         """The texts holding every query word, scored (the words stage's candidates), and
         those of them holding the phrase.
@@ -380,6 +380,10 @@ class QuoteSearch:
                 held.append(c)
         exact = [c for c in held if c.kind == "exact"]
         if not exact and not complete:
+            if len(known) <= 1 or not _clear(_best_first(held), query):
+                # unless the phrase is found, the fuzzy stage comes: its query runs while
+                # the texts below are read here
+                fuzzy.start()
             if await self._no_phrase(query, rarest, story_ids, normaliser):
                 return held, []
             phrase, _ = await self._store.texts_with_phrase(query, story_ids, CANDIDATES)
@@ -446,6 +450,38 @@ class QuoteSearch:
 
 
 _Row = tuple[IndexedText, float]  # a text the store found, with its rank
+
+
+class _Ahead:
+    """The fuzzy stage's store query, started before it is known to be needed (the store
+    answers it while Python reads what the first stage found) or when it comes; waited for,
+    or cancelled when the search fails, before the search returns."""
+
+    def __init__(self, query: Callable[[], Awaitable[list[_Row]]] | None) -> None:
+        self._query = query
+        self._future: asyncio.Future[list[_Row]] | None = None
+
+    def start(self) -> None:
+        if self._query is not None and self._future is None:
+            self._future = asyncio.ensure_future(self._query())
+
+    async def result(self) -> list[_Row]:
+        self.start()
+        if self._future is None:
+            return []
+        return await self._future
+
+    async def close(self, *, cancel: bool) -> None:
+        if self._future is not None:
+            if cancel:
+                self._future.cancel()
+            await asyncio.gather(self._future, return_exceptions=True)
+
+
+def _clear(found: list[_Candidate], query: Sequence[str]) -> bool:
+    """Whether the all-words stage's best (``found``, best first) is the answer, and the
+    fuzzy stage is not asked."""
+    return bool(found) and (found[0].score >= WORDS_CLEAR or len(query) <= 3)
 
 
 @dataclass(frozen=True, slots=True)

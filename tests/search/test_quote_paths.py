@@ -138,9 +138,14 @@ async def test_ruling_a_phrase_out_answers_as_fts5_does(
         assert read.match == "words"
 
 
-def _spied(library: Library, monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
-    """Note when the store's first-stage and fuzzy-stage searches start and end."""
-    for name in ("texts_with_all", "texts_with_two_of"):
+def _spied(
+    library: Library,
+    monkeypatch: pytest.MonkeyPatch,
+    events: list[str],
+    names: tuple[str, ...] = ("texts_with_all", "texts_with_two_of"),
+) -> None:
+    """Note when the store's searches ``names`` (first stage and fuzzy stage) start and end."""
+    for name in names:
         real = getattr(library.store, name)
 
         async def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
@@ -193,3 +198,20 @@ async def test_a_failing_first_stage_leaves_no_search_running(
     monkeypatch.setattr(store, "texts_with_all", first_stage)
     found = await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
     assert found.match == "fuzzy"
+
+
+async def test_the_fuzzy_texts_are_asked_for_while_the_phrase_is_ruled_out(
+    crowded: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every word known, no text holds the phrase and the all-words stage's best is not close
+    enough to be the answer: the fuzzy stage's texts are asked for while the texts that rule
+    the phrase out are read (the store answers one after the other, and Python reads the
+    first meanwhile), and the answer is what it was."""
+    monkeypatch.setattr(quote_module, "CANDIDATES", 4)  # the first read is not every text
+    text = "waited by the pond while the rain kept"  # "old mill" and "falling" left out
+    before = await crowded.quote(text, mature_ok=True, limit=10)
+    events: list[str] = []
+    _spied(crowded, monkeypatch, events, ("texts_with_all_besides", "texts_with_two_of"))
+    found = await crowded.quote(text, mature_ok=True, limit=10)
+    assert found == before and found.match == "words"
+    assert events.index("texts_with_two_of asked") < events.index("texts_with_all_besides answered")
