@@ -371,11 +371,13 @@ class QuoteSearch:
         rows, complete = await self._store.texts_with_all(
             rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
         )
-        wanted = set(known)
+        # " word " in " text ": the word is one of the text's words (no list, no set per text)
+        wanted = [f" {w} " for w in known]
         held: list[_Candidate] = []
         for t, rank in rows:
             c = normaliser.candidate(t, rank, "exact")
-            if wanted.issubset(c.normal.split(" ")):
+            padded = f" {c.normal} "
+            if all(w in padded for w in wanted):
                 normaliser.score(c)
                 held.append(c)
         exact = [c for c in held if c.kind == "exact"]

@@ -116,8 +116,16 @@ def phrase_test(phrase: Sequence[str]) -> Callable[[str], bool | None]:
     return holds
 
 
+# a word of plain text (see ``words``): a run of ASCII letters and digits
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, folded word) for each word of ``text``, offsets into ``text`` itself."""
+    if text.isascii() or _NOT_PLAIN.search(text) is None:
+        # the same spans as below, several times faster: in plain text a word is a run of
+        # ASCII letters and digits (no combining mark, no other letter), folded by lower()
+        return [(m.start(), m.end(), m.group().lower()) for m in _PLAIN_WORD.finditer(text)]
     spans: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
         word = m.group()

@@ -1,10 +1,10 @@
 """The quick paths of quote search give what the plain ones gave.
 
-``words`` and ``fold`` are held equal to their plain definitions; ``phrase_test`` to looking
-for the phrase in a text's words; and the all-words stage, which reads the texts holding the
-rarest words to rule a phrase out before asking FTS5 for it (``QuoteSearch._no_phrase``),
-answers as FTS5's phrase check does, on a library where those words are in more texts than
-a stage reads.
+``words``, ``word_spans`` and ``fold`` are held equal to their plain definitions;
+``phrase_test`` to looking for the phrase in a text's words; and the all-words stage, which
+reads the texts holding the rarest words to rule a phrase out before asking FTS5 for it
+(``QuoteSearch._no_phrase``), answers as FTS5's phrase check does, on a library where those
+words are in more texts than a stage reads.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import bot.search.quote as quote_module
 from bot.library import Library
 from bot.settings import Settings
 from bot.store import StoreLocked
-from bot.text.normalize import _NOT_PLAIN, _PUNCT, _WORD, fold, phrase_test, words
+from bot.text.normalize import _NOT_PLAIN, _PUNCT, _WORD, fold, phrase_test, word_spans, words
 
 _ALPHABET = "aBcÉé\u0301\u034fßİıŁ½x’‘“”—–…\u00a0 \t\n\x1c\u2028'-_.🧛™℃ΣΔǅ\ufb01" + "ab" * 5
 
@@ -50,6 +50,27 @@ def _words_plainly(text: str) -> list[str]:
 def test_fold_and_words_are_their_plain_definitions(text: str) -> None:
     assert fold(text) == _fold_plainly(text)
     assert words(text) == _words_plainly(text)
+
+
+def _word_spans_plainly(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word.isascii():
+            spans.append((m.start(), m.end(), word.lower()))
+        else:
+            spans.extend((m.start(), m.end(), p) for p in _WORD.findall(_fold_plainly(word)))
+    return spans
+
+
+@settings(max_examples=1000)
+@given(
+    st.text(alphabet="aZ9 ’“”—…\u00a0\u00b4-'_.,\t", max_size=40)  # plain text
+    | st.text(alphabet=_ALPHABET, max_size=40)
+    | st.text()
+)
+def test_word_spans_are_their_plain_definition(text: str) -> None:
+    assert word_spans(text) == _word_spans_plainly(text)
 
 
 @settings(max_examples=1000)
