@@ -48,9 +48,8 @@ lint: $(DEV)
 	@$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m tools.sizes --check
 
-# scene search on the blind descriptions: each set's figures beside words alone (the four
-# development sets and their sum; the held-out tests/scenes/blind_heldout_4.toml too when it
-# is there)
+# scene search on the blind descriptions: each file's figures beside words alone, with the
+# issue's goals (the four blind sets are all development data now) and their sum
 eval: $(DEV)
 	@$(PY) -m pytest -s -q -p no:randomly tests/search/test_scene_eval.py -k blind
 

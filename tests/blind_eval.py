@@ -49,11 +49,12 @@ HELDOUT_2 = SCENES / "blind_heldout_2.toml"
 # once as held out (2026-12-02, main bf43f5a), then development data: the labels were chosen
 # on all four sets
 HELDOUT_3 = SCENES / "blind_heldout_3.toml"
-# the fourth, written blind while the labels were chosen on the four sets above; added by the
-# lead and run once, after those rules landed. The evaluation runs it as the held-out set when
-# it is there and says so when it is not.
+# the fourth, written blind while the labels were chosen on the sets above; added by the lead
+# and run once as held out (2026-12-02 14:53 UTC: top-1 76, top-3 89 of 110), then development
+# data: the fusion and the labels were chosen again on all four sets (leaving one out). A fifth
+# set, written blind meanwhile, is the held-out test; it is not in the repository.
 HELDOUT_4 = SCENES / "blind_heldout_4.toml"
-DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3)
+DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4)
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
 T = TypeVar("T")

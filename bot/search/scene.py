@@ -49,9 +49,8 @@ from bot.text.normalize import MAX_QUERY_CHARS, cut_query, word_spans, words
 MAX_TERMS = 24
 CANDIDATES = 80  # passages FTS5 hands over for re-ranking
 # ...when meaning ranks too (the stories in scope have vectors): fused, a word rank beyond 40
-# earns at most 0.6 / 45 = 0.013, and re-ranking half as many passages saves a tenth of a
-# search's CPU on the 100 MB library. On the development data the same descriptions came
-# out right first and in the top 3 (4 of 263 got another second or third answer).
+# earns at most 0.5 / 61 = 0.008 (the first place 0.024), and re-ranking half as many passages
+# saves a tenth of a search's CPU on the 100 MB library.
 CANDIDATES_WITH_MEANING = 40
 MATCH_SHARE = 0.15  # FTS5 looks for the rarest words held by at most this share of passages
 MATCH_ROWS = 3000  # ...and at most about this many passages (BM25 scores each)
@@ -61,39 +60,38 @@ NAME_BOOST = 2.0  # a character's name counts this many times a common word of e
 NAME_SHARE = 0.7  # a word capitalised in at least this share of its mid-sentence uses
 CLOSE_COVER = 0.6  # share of the description's weight a "close match" holds nearby
 POSSIBLE_COVER = 0.35
-# with the scene model (bot/search/vectors.py): reciprocal-rank fusion of the two rankings,
-# chosen on the development half of the blind descriptions (tests/scenes/blind_dev.toml)
-# and left as they were when the held-out half became development data too (the weights
-# around these do no better there). Chosen afresh on each two of the three blind sets, k and
-# the weight did worse on the set left out than these (docs/internals.md), so they stay.
+# with the scene model (bot/search/vectors.py): reciprocal-rank fusion of the two rankings.
+# Chosen on the four blind sets (tests/blind_eval.py DEVELOPMENT: 483 scenes, 94 in no story)
+# by leaving one set out (``python -m tests.scene_study fusion``: k, the weight, WORDS_KEPT
+# and MEANING_FIRST chosen together on three sets for the most right first and top-3 answers,
+# a scene words alone had in the top 3 and lost counting against twice, and scored on the
+# fourth); chosen on all four, these. docs/internals.md gives the figures.
 DENSE_CANDIDATES = 100  # passages nearest in meaning handed to the fusion
-FUSION_K = 5  # the fusion's k: 1 / (k + rank); small, so first places count
-LEXICAL_WEIGHT = 0.6  # the word ranking's share of the fused score
-# "close match" (the first answer only), chosen on the four blind sets (tests/scenes/blind_dev,
-# blind_heldout, blind_heldout_2, blind_heldout_3: 373 scenes and 64 in no story), each number
-# also chosen on three sets and tried on the fourth (docs/internals.md, How sure). The first
-# answer's chapter is the first by words and by meaning alike, and:
+FUSION_K = 20  # the fusion's k: 1 / (k + rank)
+LEXICAL_WEIGHT = 0.5  # the word ranking's share of the fused score
+# "close match" (the first answer only), chosen on the same four sets by
+# tests/scene_labels.py (each number also chosen on three sets and tried on the fourth). The
+# first answer's chapter is the first by words and by meaning alike, and:
 # - the fused ranking puts it ahead of every other chapter by CLOSE_LEAD (a reciprocal-rank
-#   score: 0.035 is about both rankings putting the next chapter no nearer than third);
+#   score: with k = 20, 0.009 is about the next chapter no nearer than fifth in both);
 # - the description's words other than names put it ahead of every other chapter by
 #   CLOSE_WORDS_LEAD (the word score, names left out): what happened, not only who;
 # - names are at most CLOSE_NAME_SHARE of the description's weight. Scenes in no story that
 #   name the stories' people ("Faith and Willow kiss in the alley behind the Bronze") find the
 #   chapters where those people are, by words and by meaning alike, as far ahead as real
-#   scenes; no margin of cosines or ranks kept them all out.
-# On the four sets, every scene in no story misses at least one of the three by a clear
-# step (0.01, 0.03 or 0.1), and a close match was the right chapter 78 times in 81.
-CLOSE_LEAD = 0.035
-CLOSE_WORDS_LEAD = 0.07
-CLOSE_NAME_SHARE = 0.45
+#   scenes; and a real scene told with its outcome changed ("Buffy accepts Spike's apology
+#   ... and they hug it out") finds that scene's chapter: only a wide margin from every such
+#   scene keeps them out (tests/scene_labels.py STEPS), so a close match is rare and right.
+CLOSE_LEAD = 0.009
+CLOSE_WORDS_LEAD = 0.22
+CLOSE_NAME_SHARE = 0.25
 # The chapters found by words that keep a place among the three answers, so the scenes a name
 # or a rare word finds are not pushed out by near-paraphrases: the first WORDS_KEPT always;
-# the next one (the third) too, unless meaning does not put its chapter among its first
-# MEANING_FIRST chapters, and only then does the fused ranking's best other chapter take its
-# place. MEANING_FIRST was 6; 3 was chosen in each leave-one-set-out fold of the three blind
-# sets (chosen on two, tried on the third) and gains a top-3 place or two on each set.
-WORDS_KEPT = 2
-MEANING_FIRST = 3
+# the next one too when meaning puts its chapter among its first MEANING_FIRST chapters.
+# Keeping the first two always (and the third unless meaning put it beyond its first three)
+# lost more right answers found by meaning than it kept (docs/internals.md).
+WORDS_KEPT = 1
+MEANING_FIRST = 1
 
 # English function words, and words readers use about the asking rather than the scene.
 _STOPWORDS = """
@@ -287,10 +285,11 @@ def _lexical_confidence(c: _Scored, first: bool) -> Confidence:
 
 
 def _hybrid_confidence(c: _Scored, first: bool) -> Confidence:
-    """With the scene model. Calibrated on the four blind sets (373 scenes and 64 that are in
-    no story): there, a "close match" (``_close``) was the right chapter 78 times in 81 and no
-    scene that is in no story was one; any other first answer was right six times in ten
-    ("possible"); a second or third answer one time in eleven ("long shot")."""
+    """With the scene model. Calibrated on the four blind sets (483 scenes and 94 that are in
+    no story): there, a "close match" (``_close``) was the right chapter 12 times in 12 (22 in
+    22 with each set left out of the choosing) and no scene that is in no story was one; any
+    other first answer was right two times in three ("possible"); a second or third answer
+    one time in ten ("long shot")."""
     if not first:
         return "long shot"
     return "close match" if c.sure else "possible"
@@ -380,7 +379,7 @@ class SceneSearch:
             label = _within_one_story if one_story else _hybrid_confidence
             if chosen and not one_story:
                 chosen[0].sure = _close(
-                    chosen[0], ranked, fused, near=near, weights=weights, names=names
+                    _evidence(chosen[0], ranked, fused, near=near, weights=weights, names=names)
                 )
         if not meaningful:
             label = _long_shot
@@ -469,20 +468,11 @@ class Evidence:
     name_share: float  # the names' share of the description's weight
 
 
-def _close(
-    first: _Scored,
-    ranked: Sequence[_Scored],
-    fused: Sequence[_Scored],
-    *,
-    near: Sequence[Near],
-    weights: dict[str, float],
-    names: set[str],
-) -> bool:
-    """Whether the first answer is a "close match" (CLOSE_LEAD, CLOSE_WORDS_LEAD and
-    CLOSE_NAME_SHARE say why): its chapter first by words and by meaning, well ahead of every
-    other chapter in the fused ranking and by the description's words other than names, and
-    the description not mostly names."""
-    e = _evidence(first, ranked, fused, near=near, weights=weights, names=names)
+def _close(e: Evidence | None) -> bool:
+    """Whether the first answer, with the evidence ``e`` about it (``_evidence``), is a
+    "close match" (CLOSE_LEAD, CLOSE_WORDS_LEAD and CLOSE_NAME_SHARE say why): its chapter
+    first by words and by meaning, well ahead of every other chapter in the fused ranking and
+    by the description's words other than names, and the description not mostly names."""
     return (
         e is not None
         and e.lead >= CLOSE_LEAD

@@ -177,22 +177,32 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per set: all four blind sets (the rules now in bot/search/scene.py were
+# Development data, per file: all four blind sets (the rules now in bot/search/scene.py were
 # chosen on them, each number also chosen on three sets and tried on the fourth). Floors a
-# little under what the ranking reaches there (see docs/internals.md), so a regression fails:
-# (top-1, top-3, close matches on the right chapter) of each set's scenes, by the hybrid.
+# little under what the ranking reaches there (docs/internals.md), so a regression fails:
+# (top-1, top-3, close matches on the right chapter) of each file's scenes, by the hybrid.
+# The close-match floors fell with the stricter label (12 close matches in all, each right,
+# where 104 of 112 were with the rule before, three of the others on scenes in no story).
 FLOORS = {
-    blind_eval.DEV.name: (84, 104, 29),  # of 119 (86, 106 and 31 of 32 close measured)
-    blind_eval.HELDOUT.name: (78, 99, 26),  # of 116 (80, 101, 28 of 29)
-    blind_eval.HELDOUT_2.name: (36, 48, 7),  # of 66 (38, 50, 8 of 8)
-    # run once as held out (2026-12-02 12:34 UTC, main bf43f5a): 48 and 65, none lost
-    blind_eval.HELDOUT_3.name: (46, 63, 10),  # of 72 (48, 65, 11 of 12)
+    blind_eval.DEV.name: (79, 104, 2),  # of 119 (81, 106, 3 of 3 measured)
+    blind_eval.HELDOUT.name: (79, 103, 5),  # of 116 (81, 105, 6 of 6)
+    blind_eval.HELDOUT_2.name: (39, 50, 0),  # of 66 (41, 52, 0 of 0)
+    blind_eval.HELDOUT_3.name: (49, 66, 1),  # of 72 (51, 68, 2 of 2)
+    # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
+    # scenes in no story called close match, 2 lost; then development data
+    blind_eval.HELDOUT_4.name: (74, 91, 0),  # of 110 (76, 93, 1 of 1)
 }
-# close match on the development sets together: 78 right of 81 (96%)
+# close match on the development sets together: 12 right of 12
 DEVELOPMENT_CLOSE_PRECISION = 0.95
-# the second set lost one scene words alone had in the top 3 when it was held out, and still
-# does (its chapter is far down meaning's ranking); the others lose none
-LOST = {blind_eval.HELDOUT_2.name: 1}
+# Scenes words alone had in the top 3 and the hybrid does not: one in each file but the
+# first set's held-out half, each the words' second or third chapter that meaning puts
+# fifth to ninth (the rule that kept them lost more right answers than it kept).
+LOST = {
+    blind_eval.DEV.name: 1,
+    blind_eval.HELDOUT_2.name: 1,
+    blind_eval.HELDOUT_3.name: 1,
+    blind_eval.HELDOUT_4.name: 1,
+}
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
@@ -310,8 +320,8 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 
 async def test_blind_scene_descriptions(blind_library) -> None:
-    """Each blind set's figures, the hybrid beside words alone: the development sets, then
-    the held-out set (blind_heldout_4.toml) when the lead has added it."""
+    """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
+    four sets are development data now: a fifth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -319,18 +329,9 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         tally, lines, lost = await _compare(lib, vectors, stories, [path])
         tallies[path.name] = (tally, lost)
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
-        report += lines
+        report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_4
-    if held.exists():
-        tally, lines, lost = await _compare(lib, vectors, stories, [held])
-        report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-        report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
-        tallies[held.name] = (tally, lost)
-    else:
-        report += [f"held out: {held.name} is not here (the lead adds it and runs it once)"]
     print("\n".join(report))
-    _held_out_floors(*tallies.pop(held.name, (None, [])))
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -340,21 +341,6 @@ async def test_blind_scene_descriptions(blind_library) -> None:
     close = sum(t.labelled_close for t, _ in tallies.values())
     right = sum(t.close_right for t, _ in tallies.values())
     assert right >= DEVELOPMENT_CLOSE_PRECISION * close
-
-
-# The fourth set's one held-out run (2026-12-02 14:53 UTC): top-1 76, top-3 89 of 110, close
-# match 25 right of 26, 3 of 30 absent scenes called close match, 2 scenes words alone found
-# lost. Floors a little under it, so a change that loses ground shows; not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 74, "top3": 87, "close_right": 24, "absent_close": 3, "lost": 2}
-
-
-def _held_out_floors(tally: blind_eval.Tally | None, lost: list[str]) -> None:
-    if tally is None:
-        return
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
 
 
 def _together(tallies: Iterable[blind_eval.Tally]) -> str:
@@ -390,13 +376,13 @@ async def test_close_match_thresholds_are_those_chosen_on_the_development_sets(
 def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
     """A scene in no story just under the rule keeps the thresholds a step (STEPS) above it,
     even when that costs right labels."""
-    right = [_case(lead=0.05 + i / 1000, right=True) for i in range(20)]
-    absent = _case(lead=0.045, right=False, absent=True)
+    right = [_case(lead=0.004 + i / 2000, right=True) for i in range(20)]
+    absent = _case(lead=0.0035, right=False, absent=True)
     table = scene_labels.Table([*right, absent])
     rule = table.choose(np.ones(21, dtype=bool))
-    assert rule is not None and rule[0] >= 0.055  # 0.045 and a step
+    assert rule is not None and rule[0] - scene_labels.STEPS[0] > 0.0035  # more than a step
     without = table.choose(np.array([True] * 20 + [False]))
-    assert without is not None and without[0] < 0.045
+    assert without is not None and without[0] < 0.0035
 
 
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:

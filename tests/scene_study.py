@@ -1,0 +1,279 @@
+"""What each blind description gives the ranking, kept once, so rules of fusion can be
+tried on all of them without running the searches again: ``python -m tests.scene_study
+capture`` (minutes the first time: the passages' vectors are cached by tests/vector_cache.py),
+then ``python -m tests.scene_study fusion`` (a few minutes): the fusion's numbers (FUSION_K,
+LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST) chosen on each three sets and scored on the fourth,
+and once on all four. The labels' numbers are chosen by tests/scene_labels.py.
+
+For every description of the four blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2, _3 and _4), the search's own steps up to the fusion
+(bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
+names; and the words-alone answer as /scene gives it without vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import pickle
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.library import Library
+from bot.search import SceneSearch, embedding, scene
+from bot.search.scene import _Scored
+from bot.search.vectors import Near, SceneVectors
+from bot.settings import Settings
+from tests import blind_eval
+from tests.vector_cache import CachedEmbedder
+
+OUT = Path(tempfile.gettempdir()) / "scene-study.pickle"
+SETS = {
+    "set1": (blind_eval.DEV, blind_eval.HELDOUT),
+    "set2": (blind_eval.HELDOUT_2,),
+    "set3": (blind_eval.HELDOUT_3,),
+    "set4": (blind_eval.HELDOUT_4,),
+}
+
+
+@dataclass(slots=True)
+class Record:
+    set: str
+    text: str
+    wanted: tuple[int, int] | None  # (story id, chapter); None: a scene in no story
+    ranked: list[_Scored]  # by words, CANDIDATES_WITH_MEANING candidates
+    near: list[Near]
+    ready: set[int]
+    weights: dict[str, float]
+    names: set[str]
+    meaningful: bool
+    words_alone: list[tuple[int, int]]  # the places /scene gives without vectors
+
+
+async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -> dict:
+    terms, meaningful = scene.query_words(text)
+    assert search.vectors is not None
+    dense = asyncio.ensure_future(search.vectors.nearest(text, stories, scene.DENSE_CANDIDATES))
+    ready = await search.vectors.ready(stories)
+    passages, counts, total = await search._candidates(
+        terms, None, 3, scene.CANDIDATES_WITH_MEANING
+    )
+    weights = scene._weights(terms, counts, total)
+    ranked, names = scene._ranked(text, terms, passages, weights)
+    near = await dense
+    alone = await words.find(text, stories, limit=3, every=True)
+    return {
+        "ranked": ranked,
+        "near": near,
+        "ready": ready,
+        "weights": weights,
+        "names": names,
+        "meaningful": meaningful,
+        "words_alone": [(h.story.id, h.chapter) for h in alone.hits],
+    }
+
+
+async def capture() -> list[Record]:
+    model = embedding.load("e5")
+    if model is None:
+        raise SystemExit("no scene model on this platform")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "stories"
+        shutil.copytree(blind_eval.ROOT / "seeds", folder)
+        shutil.copy(blind_eval.NOVEL, folder / blind_eval.NOVEL.name)
+        settings = Settings(stories_dir=folder, data_dir=Path(tmp) / "data", scene_model="off")
+        lib = await Library.open(settings)
+        try:
+            await lib.ingest()
+            cached = CachedEmbedder.around(model)
+            vectors = SceneVectors(lib.store, model=cached, budget_mb=100)
+            stories = await lib.stories(mature_ok=True)
+            await vectors.build(stories)
+            cached.save()
+            by_file = {s.file: s.id for s in stories}
+            search, words = SceneSearch(lib.store, vectors), SceneSearch(lib.store)
+            out: list[Record] = []
+            for name, paths in SETS.items():
+                for path in paths:
+                    scenes, absent = blind_eval.read(path)
+                    asked: list[tuple[str, tuple[int, int] | None]] = [
+                        (s.description, (by_file[s.file], s.chapter))
+                        for s in await blind_eval.relocated(lib, scenes)
+                    ]
+                    asked += [(a.description, None) for a in absent]
+                    for text, wanted in asked:
+                        got = await _record(search, words, stories, text)
+                        out.append(Record(name, text, wanted, **got))
+            cached.save()
+            return out
+        finally:
+            await lib.close()
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        # records written by ``python -m tests.scene_study`` name this module __main__
+        return super().find_class(__name__ if module == "__main__" else module, name)
+
+
+def load() -> list[Record]:
+    with OUT.open("rb") as f:
+        return _Unpickler(f).load()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["capture"]:
+        records = asyncio.run(capture())
+        with OUT.open("wb") as f:
+            pickle.dump(records, f)
+        print(f"{OUT}: {len(records)} descriptions")
+    elif argv[:1] == ["fusion"]:
+        print("\n".join(leave_one_out(grid(load()))))
+    else:
+        print("python -m tests.scene_study capture|fusion")
+        return 2
+    return 0
+
+
+# ---- trying rules on the records ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Figures:
+    asked: int = 0
+    top1: int = 0
+    top3: int = 0
+    close: int = 0  # close matches given to described scenes
+    close_right: int = 0
+    absent: int = 0
+    absent_close: int = 0
+    lost: int = 0  # in the words-alone top 3, not in this one
+
+    def add(self, other: Figures) -> None:
+        for f in Figures.__slots__:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+    def __str__(self) -> str:
+        given = self.close + self.absent_close
+        return (
+            f"top1 {self.top1}/{self.asked} top3 {self.top3}/{self.asked} "
+            f"close {self.close_right}/{given} absent-close {self.absent_close}/{self.absent} "
+            f"lost {self.lost}"
+        )
+
+
+def answer(
+    rec: Record, limit: int = 3, *, label: bool = True
+) -> tuple[list[tuple[int, int]], bool]:
+    """The places the search answers with, and whether the first is a close match, with the
+    module's constants as they are now."""
+    import copy
+
+    ranked = [copy.copy(c) for c in rec.ranked]
+    weights = dict(rec.weights)
+    chosen = scene._spread(ranked, limit)
+    sure = False
+    if rec.near:
+        kept = scene.kept_by_words(chosen, rec.near, rec.ready, limit)
+        fused = scene._fuse(ranked, rec.near, rec.ready)
+        chosen = scene._keeping(scene._spread(fused, limit), kept)
+        if chosen and label:
+            sure = scene._close(
+                chosen[0], ranked, fused, near=rec.near, weights=weights, names=rec.names
+            )
+    return [scene._place(c) for c in chosen], sure and rec.meaningful
+
+
+def figures(records: list[Record], *, label: bool = True) -> dict[str, Figures]:
+    out: dict[str, Figures] = {}
+    for rec in records:
+        f = out.setdefault(rec.set, Figures())
+        places, sure = answer(rec, label=label)
+        if rec.wanted is None:
+            f.absent += 1
+            f.absent_close += sure
+            continue
+        f.asked += 1
+        f.top1 += places[:1] == [rec.wanted]
+        f.top3 += rec.wanted in places
+        f.close += sure
+        f.close_right += sure and places[0] == rec.wanted
+        f.lost += rec.wanted in rec.words_alone[:3] and rec.wanted not in places
+    return out
+
+
+def show(per_set: dict[str, Figures]) -> str:
+    every = Figures()
+    lines = []
+    for name, f in sorted(per_set.items()):
+        every.add(f)
+        lines.append(f"  {name}: {f}")
+    lines.append(f"  all : {every}")
+    return "\n".join(lines)
+
+
+# ---- the fusion's numbers, chosen leaving one set out ------------------------------------
+
+Rule = tuple[int, float, int, int]  # FUSION_K, LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST
+KS = (2, 3, 5, 8, 12, 20, 60)
+WEIGHTS = (0.4, 0.5, 0.6, 0.7, 0.8)
+KEPT = (1, 2, 3)
+FIRSTS = (1, 2, 3, 4, 6, 100)
+LOST_COUNTS = 2  # a scene words alone had in the top 3 and lost counts against this again
+
+
+def grid(records: list[Record]) -> dict[Rule, dict[str, Figures]]:
+    """Each rule's figures per set (labels aside)."""
+    saved = (scene.FUSION_K, scene.LEXICAL_WEIGHT, scene.WORDS_KEPT, scene.MEANING_FIRST)
+    out: dict[Rule, dict[str, Figures]] = {}
+    try:
+        for k, w, kept, first in itertools.product(KS, WEIGHTS, KEPT, FIRSTS):
+            if kept == 3 and first != FIRSTS[0]:
+                continue  # the third is kept always: MEANING_FIRST has no say
+            scene.FUSION_K, scene.LEXICAL_WEIGHT = k, w
+            scene.WORDS_KEPT, scene.MEANING_FIRST = kept, first
+            out[(k, w, kept, first)] = figures(records, label=False)
+    finally:
+        scene.FUSION_K, scene.LEXICAL_WEIGHT, scene.WORDS_KEPT, scene.MEANING_FIRST = saved
+    return out
+
+
+def _sum(per_set: dict[str, Figures], sets: Iterable[str]) -> Figures:
+    out = Figures()
+    for name in sets:
+        out.add(per_set[name])
+    return out
+
+
+def _best(table: dict[Rule, dict[str, Figures]], sets: list[str]) -> Rule:
+    """The rule with the most right first and top-3 answers on ``sets``, less LOST_COUNTS
+    for each scene lost (the fewest lost on a tie; then the bot's own rule)."""
+    now = (scene.FUSION_K, scene.LEXICAL_WEIGHT, scene.WORDS_KEPT, scene.MEANING_FIRST)
+
+    def merit(rule: Rule) -> tuple[int, int, bool]:
+        f = _sum(table[rule], sets)
+        return f.top1 + f.top3 - LOST_COUNTS * f.lost, -f.lost, rule == now
+
+    return max(table, key=merit)
+
+
+def leave_one_out(table: dict[Rule, dict[str, Figures]]) -> list[str]:
+    names = sorted(next(iter(table.values())))
+    lines = ["fusion (k, lexical weight, words kept, meaning first), chosen on three sets"]
+    total = Figures()
+    for left in names:
+        rule = _best(table, [n for n in names if n != left])
+        total.add(table[rule][left])
+        lines.append(f"  {left} left out: chosen {rule}: {table[rule][left]}")
+    lines.append(f"  leave one set out, in all: {total}")
+    rule = _best(table, names)
+    lines.append(f"  chosen on all the sets: {rule}: {_sum(table[rule], names)}")
+    return lines
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
