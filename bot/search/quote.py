@@ -81,6 +81,7 @@ class _Candidate:
     score: float = 0.0
     start: int = 0  # the best-aligned stretch, as word indices [start, end)
     end: int = 0
+    folded: bool = True  # False: a phrase found in plain text, folded when shown (_clip)
 
 
 class _Normaliser:
@@ -152,6 +153,10 @@ def _word_range(text: str, start: int, end: int) -> tuple[int, int]:
 def _clip(c: _Candidate, query: Sequence[str], extra: Iterable[str]) -> tuple[str, Marks]:
     """The candidate's snippet: its text around where the line was found, and the ranges of
     it to mark."""
+    if not c.folded:  # as _score would have placed the phrase
+        c.normal, c.folded = " ".join(words(c.text.text)), True
+        c.start = c.normal.count(" ", 0, f" {c.normal} ".find(f" {' '.join(query)} "))
+        c.end = c.start + len(query)
     spans = _spans(c)
     return snippet(c.text.text, _marks(c, spans, query, extra), _focus(c, spans))
 
@@ -371,6 +376,9 @@ class QuoteSearch:
         rows, complete = await self._store.texts_with_all(
             rarest, story_ids, CANDIDATES, rank_cap=RANK_CAP
         )
+        exact = _holding_the_phrase(rows, query, normaliser)
+        if exact:
+            return [], exact
         # " word " in " text ": the word is one of the text's words (no list, no set per text)
         wanted = [f" {w} " for w in known]
         held: list[_Candidate] = []
@@ -380,8 +388,7 @@ class QuoteSearch:
             if all(w in padded for w in wanted):
                 normaliser.score(c)
                 held.append(c)
-        exact = [c for c in held if c.kind == "exact"]
-        if not exact and not complete:
+        if not complete:
             if len(known) <= 1 or not _clear(_best_first(held), query):
                 # unless the phrase is found, the fuzzy stage comes: its query runs while
                 # the texts below are read here
@@ -521,6 +528,26 @@ def _fuzzy_keys(vocabulary: WordList, known: dict[str, int | None]) -> _FuzzyKey
         useful = keys[:2]
     chosen = [alternatives for _, alternatives in useful[:FUZZY_KEYS]]
     return _FuzzyKeys(useful, chosen, corrected)
+
+
+def _holding_the_phrase(
+    rows: list[_Row], query: list[str], normaliser: _Normaliser
+) -> list[_Candidate]:
+    """The texts of ``rows`` holding the query as a phrase (score 100). Plain text is looked
+    at without cutting it into words (``phrase_test``), and cut only if it is shown (most
+    of the first stage's texts are not); other text is folded and scored."""
+    holds = phrase_test(query)
+    exact: list[_Candidate] = []
+    for t, rank in rows:
+        found = holds(t.text)
+        if found:
+            exact.append(_Candidate(t, rank, "exact", "", 100.0, folded=False))
+        elif found is None:
+            c = normaliser.candidate(t, rank, "exact")
+            normaliser.score(c)
+            if c.kind == "exact" and c.normal:
+                exact.append(c)
+    return exact
 
 
 def _fuzzy_candidates(

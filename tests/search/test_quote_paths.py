@@ -236,3 +236,24 @@ async def test_the_fuzzy_texts_are_asked_for_while_the_phrase_is_ruled_out(
     found = await crowded.quote(text, mature_ok=True, limit=10)
     assert found == before and found.match == "words"
     assert events.index("texts_with_two_of asked") < events.index("texts_with_all_besides answered")
+
+
+async def test_an_exact_line_cuts_into_words_only_the_texts_it_shows(
+    crowded: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The phrase is in 30 of the texts the first stage reads, all plain text: they are
+    looked at without cutting them into words, and only the three hits shown are cut (to
+    place the phrase in their snippets)."""
+    line = "mill pond while the rain"
+    before = await crowded.quote(line, mature_ok=True, limit=3)
+    cut: list[str] = []
+    real = quote_module.words
+
+    def counted(text: str) -> list[str]:
+        cut.append(text)
+        return real(text)
+
+    monkeypatch.setattr(quote_module, "words", counted)
+    found = await crowded.quote(line, mature_ok=True, limit=3)
+    assert found == before and found.match == "exact" and len(found.hits) == 3
+    assert sorted(cut) == sorted(h.text for h in found.hits)
