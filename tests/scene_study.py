@@ -182,9 +182,10 @@ def answer(
         fused = scene._fuse(ranked, rec.near, rec.ready)
         chosen = scene._keeping(scene._spread(fused, limit), kept)
         if chosen and label:
-            sure = scene._close(
+            evidence = scene._evidence(
                 chosen[0], ranked, fused, near=rec.near, weights=weights, names=rec.names
             )
+            sure = scene._close(evidence)
     return [scene._place(c) for c in chosen], sure and rec.meaningful
 
 
