@@ -13,9 +13,11 @@ import asyncio
 import re
 import unicodedata
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -99,8 +101,8 @@ _LINE = (
 )
 
 
-@pytest.fixture
-async def crowded(tmp_path: Path) -> AsyncIterator[Library]:
+@asynccontextmanager
+async def _crowded(tmp_path: Path, url: str | None = None) -> AsyncIterator[Library]:
     """A library of 31 paragraphs holding the same words, each a little different: one of
     them, longer than the rest (so BM25 puts it last), holds "falling on the old mill pond"."""
     folder = tmp_path / "stories"
@@ -112,13 +114,21 @@ async def crowded(tmp_path: Path) -> AsyncIterator[Library]:
         (folder / f"{n:03d}_story.txt").write_text(
             f"Story {n}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
         )
-    settings = Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
+    settings = Settings(
+        stories_dir=folder, data_dir=tmp_path / "data", scene_model="off", database_url=url
+    )
     library = await Library.open(settings)
     await library.ingest()
     try:
         yield library
     finally:
         await library.close()
+
+
+@pytest.fixture
+async def crowded(tmp_path: Path) -> AsyncIterator[Library]:
+    async with _crowded(tmp_path) as library:
+        yield library
 
 
 @pytest.mark.parametrize(
@@ -195,30 +205,67 @@ async def test_a_misspelled_query_asks_for_fuzzy_texts_beside_the_first_stage(
     assert found.match == "exact" and "texts_with_two_of asked" not in events
 
 
+@pytest.fixture
+async def crowded_pg(tmp_path: Path, pg_url: str) -> AsyncIterator[Library]:
+    """The crowded library on a real PostgreSQL."""
+    async with _crowded(tmp_path, pg_url) as library:
+        yield library
+
+
+async def _waiting(
+    watch: asyncpg.Connection, holder: int, count: int, search: asyncio.Future[Any] | None = None
+) -> list[tuple[int, str]]:
+    """The storybot statements (pid, text) waiting for a lock ``holder`` holds, once there
+    are ``count`` of them (at most a minute, for a loaded machine), while ``search`` runs."""
+    rows: list[Any] = []
+    for _ in range(1200):
+        if search is not None and search.done():
+            raise AssertionError(f"the search ended before it waited: {search!r}")
+        rows = await watch.fetch(
+            "SELECT pid, query FROM pg_stat_activity WHERE application_name = 'storybot'"
+            " AND state = 'active' AND $1 = ANY(pg_blocking_pids(pid))",
+            holder,
+        )
+        if len(rows) == count:
+            return [(int(r[0]), str(r[1])) for r in rows]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not {count} statements waiting for backend {holder}: {rows}")
+
+
 async def test_a_failing_first_stage_leaves_no_search_running(
-    crowded: Library, monkeypatch: pytest.MonkeyPatch
+    crowded_pg: Library, pg_url: str
 ) -> None:
     """The database fails the first stage while the fuzzy stage's search is out: the failure
-    is said as before, and the other search is over (cancelled) by then."""
-    store = crowded.store
-    first_stage, fuzzy_stage = store.texts_with_all, store.texts_with_two_of
+    is said as before, and the other search is over by then, in the server too.
 
-    async def slow(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0.5)
-        return await fuzzy_stage(*args, **kwargs)
-
-    async def busy(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0)  # the fuzzy stage's search starts meanwhile
-        raise StoreLocked("the database is busy: try again in a moment")
-
-    monkeypatch.setattr(store, "texts_with_two_of", slow)
-    monkeypatch.setattr(store, "texts_with_all", busy)
-    with pytest.raises(StoreLocked):
-        await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
-    assert asyncio.all_tasks() == {asyncio.current_task()}
-    monkeypatch.setattr(store, "texts_with_all", first_stage)
-    found = await crowded.quote("rain kept falling on the old mill pnd", mature_ok=True)
-    assert found.match == "fuzzy"
+    A second session locks the texts, so both stages' statements wait on the server; the
+    first stage's is cancelled there (pg_cancel_backend: what statement_timeout does, the
+    same SQLSTATE 57014). PostgreSQL, as the stages run on two connections of its pool at
+    once; SQLite's reads queue on one connection's thread. Limited to one story, so the two
+    statements differ (the whole library's go through the banded index, in one text)."""
+    query, story = "rain kept falling on the old mill pnd", "story-5"
+    assert (await crowded_pg.quote(query, story, mature_ok=True)).match == "fuzzy"
+    holder = await asyncpg.connect(pg_url)
+    try:
+        await holder.execute("BEGIN; LOCK TABLE texts IN ACCESS EXCLUSIVE MODE")
+        search = asyncio.ensure_future(crowded_pg.quote(query, story, mature_ok=True))
+        waiting = await _waiting(holder, holder.get_server_pid(), 2, search)
+        first = [pid for pid, sql in waiting if "ANY($1::text[]::tsquery[])" not in sql]
+        assert len(first) == 1, waiting  # the other is the fuzzy stage's (its tsqueries)
+        assert await holder.fetchval("SELECT pg_cancel_backend($1)", first[0])
+        # bounded: a search still waiting for its fuzzy stage would wait for the lock forever
+        await asyncio.wait({search}, timeout=60)
+        assert search.done(), "the failed search still waits for its fuzzy stage's statement"
+        with pytest.raises(StoreLocked):
+            await search
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        # the fuzzy stage's statement no longer waits: cancelled, not left to run
+        assert await _waiting(holder, holder.get_server_pid(), 0) == []
+        await holder.execute("ROLLBACK")
+    finally:
+        await holder.close()
+    found = await crowded_pg.quote(query, story, mature_ok=True)
+    assert found.match == "fuzzy" and found.hits[0].text == _LINE
 
 
 async def test_the_fuzzy_texts_are_asked_for_while_the_phrase_is_ruled_out(
