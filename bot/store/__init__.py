@@ -13,6 +13,7 @@ from bot.store.errors import (
     StoreLocked,
     StoreTooNew,
     StoreUnreachable,
+    StoreUnwritable,
 )
 from bot.store.interface import (
     ClubStore,
@@ -36,6 +37,7 @@ __all__ = [
     "StoreLocked",
     "StoreTooNew",
     "StoreUnreachable",
+    "StoreUnwritable",
     "StoryCut",
     "StoryWrite",
     "Upload",

@@ -46,6 +46,12 @@ class StoreUnreachable(StoreError):
     PUBLIC = BUSY
 
 
+class StoreUnwritable(StoreError):
+    """The database cannot write for a reason of its own, never a story's: read-only, a role
+    without the privilege, a full or failing disk. What was being written is rolled back
+    whole; the host fixes the database and runs it again."""
+
+
 class StoreDamaged(StoreError):
     """The database is damaged or is not a database: rebuild it or restore a backup."""
 

@@ -24,6 +24,7 @@ from bot.store.errors import (
     StoreError,
     StoreLocked,
     StoreUnreachable,
+    StoreUnwritable,
 )
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import SEEDS
@@ -436,25 +437,38 @@ async def test_damage_postgresql_reports_while_a_story_is_written_is_raised(
 @pytest.mark.parametrize(
     ("errcode", "raised"),
     [
-        ("55P03", StoreLocked),
-        ("40P01", StoreLocked),
-        ("57014", StoreLocked),
-        ("57P01", StoreUnreachable),
+        ("55P03", (StoreLocked, "moment")),
+        ("40P01", (StoreLocked, "moment")),
+        ("57014", (StoreLocked, "moment")),
+        ("57P01", (StoreUnreachable, "moment")),
+        ("53100", (StoreUnwritable, "disk is full")),
+        ("58030", (StoreUnwritable, "disk or system failed")),
+        ("25006", (StoreUnwritable, "takes no writes")),
     ],
-    ids=["lock_not_available", "deadlock", "statement_timeout", "admin_shutdown"],
+    ids=[
+        "lock_not_available",
+        "deadlock",
+        "statement_timeout",
+        "admin_shutdown",
+        "disk_full",
+        "io_error",
+        "read_only_sql_transaction",
+    ],
 )
 async def test_a_busy_or_stopping_postgresql_while_a_story_is_written_is_not_that_story(
     tmp_path: Path,
     pg_url: str,
     caplog: pytest.LogCaptureFixture,
     errcode: str,
-    raised: type[StoreError],
+    raised: tuple[type[StoreError], str],
 ) -> None:
-    """PostgreSQL busy (a lock not granted in time, a deadlock, a statement timed out) or
-    stopping (admin_shutdown) while one story is written is the database's state, said as
-    what it is (the store's StoreLocked or StoreUnreachable: try again in a moment), not that
-    story refused. Before the fix: the story was reported 'database error: the database
-    refused it ...' and the ingest went on."""
+    """PostgreSQL busy (a lock not granted in time, a deadlock, a statement timed out),
+    stopping (admin_shutdown) or unable to write (its disk full or failing, a server taking no
+    writes) while one story is written is the database's state, said as what it is (the
+    store's StoreLocked or StoreUnreachable: try again in a moment; StoreUnwritable: the
+    host's to fix), not that story refused. Before the fix: the story was reported 'database
+    error: the database refused it ...' and the ingest went on (the last three: until
+    StoreUnwritable)."""
     folder = tmp_path / "stories"
     shutil.copytree(SEEDS, folder)
     busy = sorted(p.name for p in folder.glob("*.txt"))[0]
@@ -462,7 +476,7 @@ async def test_a_busy_or_stopping_postgresql_while_a_story_is_written_is_not_tha
     store = await open_store(settings.db_path, url=pg_url)
     try:
         await refuse(settings, "stories", "INSERT", f"NEW.file = '{busy}'", errcode)
-        with caplog.at_level(logging.WARNING), pytest.raises(raised, match="moment"):
+        with caplog.at_level(logging.WARNING), pytest.raises(raised[0], match=raised[1]):
             await ingest(store, folder)
     finally:
         await store.close()

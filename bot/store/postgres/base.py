@@ -12,7 +12,13 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreUnreachable
+from bot.store.errors import (
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreUnreachable,
+    StoreUnwritable,
+)
 
 # advisory lock keys (pg_advisory_lock(NAMESPACE, key)): 'sb' and what is locked
 NAMESPACE = 0x7362
@@ -76,7 +82,30 @@ def store_error(exc: BaseException, where: str) -> StoreError:
         )
     if isinstance(exc, _UNREACHABLE):
         return unreachable(exc, where)
+    for kind, why in _UNWRITABLE:
+        if isinstance(exc, kind):
+            return StoreUnwritable(
+                f"the database {where} cannot do it ({exc}): {why}; what was being written was"
+                " rolled back whole: run it again once that is fixed"
+            )
     return StoreError(f"the database {where} failed: {exc}")
+
+
+# the server's own trouble, whatever was written: the host's to fix, never a story's
+_UNWRITABLE: tuple[tuple[type[BaseException], str], ...] = (
+    (
+        asyncpg.InsufficientPrivilegeError,
+        "the role in DATABASE_URL lacks a privilege on the library's tables (grant it, or"
+        " connect as their owner)",
+    ),
+    (asyncpg.DiskFullError, "the server's disk is full (free some space there)"),
+    (asyncpg.InsufficientResourcesError, "the server is out of memory or another resource"),
+    (asyncpg.PostgresSystemError, "the server's disk or system failed (see its log)"),
+    (
+        asyncpg.ReadOnlySQLTransactionError,
+        "the server takes no writes (a standby, or default_transaction_read_only)",
+    ),
+)
 
 
 # the server is down, restarting or shutting down, or the connection to it was lost

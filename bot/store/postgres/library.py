@@ -126,8 +126,9 @@ class LibrarySQL(PGBase):
                             await _write_one(conn, story, taken, counts)
                     except asyncpg.PostgresError as exc:  # its words to the host's log
                         if type(store_error(exc, self.where)) is not StoreError:
-                            # busy, out of reach, stopping or damaged: the database's doing,
-                            # not the story's, and said as what it is
+                            # busy, out of reach, stopping, damaged or unable to write (no
+                            # privilege, a full disk): the database's doing, not the story's,
+                            # said once as what it is; the whole batch is rolled back
                             raise
                         log.warning("the database refused %s: %s", story.item.file, exc)
                         results.append(REFUSED)

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.errors import StoreDamaged, StoreError, StoreLocked
+from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreUnwritable
 
 # A writer that finds the database locked past busy_timeout tries again this many times in
 # all, sleeping LOCK_BACKOFF, then twice that, ... between tries; then says so in one line.
@@ -20,6 +20,19 @@ LOCK_BACKOFF = 0.5
 
 # SQLite's words for a file that is not (or no longer) a sound database
 _DAMAGE = ("malformed", "not a database")
+
+# SQLite's primary result codes for a database that cannot write, whatever is written:
+# the host's to fix, never a story's (by code: an extended code's low byte is its primary)
+_UNWRITABLE = {
+    sqlite3.SQLITE_PERM: "the operating system refused access to it",
+    sqlite3.SQLITE_NOMEM: "out of memory",
+    sqlite3.SQLITE_READONLY: "it is read-only: make the file and its folder writable by the"
+    " bot's user, or serve it as it is with READ_ONLY=1",
+    sqlite3.SQLITE_IOERR: "the disk failed to read or write it: check the disk (dmesg) and"
+    " its free space",
+    sqlite3.SQLITE_FULL: "the disk is full: free some space",
+    sqlite3.SQLITE_CANTOPEN: "a file of it cannot be opened: check that its folder is writable",
+}
 
 # True inside a write transaction (in the task that opened it): its reads go through the
 # writing connection, which sees what the transaction has written so far
@@ -40,6 +53,16 @@ def is_damaged(exc: BaseException) -> bool:
     return type(exc) is sqlite3.DatabaseError or any(w in str(exc).lower() for w in _DAMAGE)
 
 
+def unwritable(exc: BaseException) -> str | None:
+    """Why an SQLite error is the database's own trouble (see _UNWRITABLE), or None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # an error made by hand, not met in SQLite: its words alone
+        code = sqlite3.SQLITE_FULL if "disk is full" in str(exc) else 0
+    return _UNWRITABLE.get(code & 0xFF)
+
+
 def locked_error(path: object) -> StoreLocked:
     return StoreLocked(
         f"the database {path} is locked by another process (a running ingest or bot?):"
@@ -52,15 +75,16 @@ def store_error(path: object, exc: sqlite3.Error) -> StoreError:
     if is_locked(exc):
         return locked_error(path)
     text = str(exc)
-    if "disk is full" in text:  # SQLITE_FULL: rolled back, nothing is damaged
-        return StoreError(
-            "the disk is full: this command's changes were rolled back and the library is as"
-            " it was; free some space and run it again"
-        )
     if is_damaged(exc):
         return StoreDamaged(
             f"the database is damaged ({text}): run ingest to check and rebuild it,"
             " or restore a backup (see README, Back up)"
+        )
+    why = unwritable(exc)
+    if why is not None:  # SQLITE_FULL and the rest: rolled back, nothing is damaged
+        return StoreUnwritable(
+            f"the database {path} cannot write ({text}): {why}; this command's changes were"
+            " rolled back and the library is as it was: run it again once that is fixed"
         )
     return StoreError(f"the database {path} failed: {text}")
 

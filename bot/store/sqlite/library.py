@@ -30,6 +30,7 @@ from bot.store.sqlite.base import (
     is_locked,
     locked_error,
     sql_errors,
+    unwritable,
 )
 from bot.store.sqlite.scenes import DELETE_SCENE_ROWS, write_scenes
 
@@ -120,7 +121,7 @@ class LibrarySQL(SQLBase):
                         raise locked_error(self.path) from None
                     time.sleep(LOCK_BACKOFF * 2**attempt)
                     continue
-                if len(items) == 1:
+                if len(items) == 1 or _not_the_story(exc):
                     return [_story_error(items[0].file, exc)]
                 break
             else:
@@ -236,15 +237,19 @@ DELETE_STORY_ROWS = (
 )
 
 
+def _not_the_story(exc: sqlite3.Error) -> bool:
+    """Whether a write failed for the database's own reasons, whatever was written: damaged,
+    locked by another process past every retry, or unable to write (read-only, a full or
+    failing disk): raised as the store's error (StoreDamaged, StoreLocked, StoreUnwritable),
+    for the host to be told once, never as one story after another refused."""
+    return is_damaged(exc) or is_locked(exc) or unwritable(exc) is not None
+
+
 def _story_error(file: str, exc: sqlite3.Error) -> str:
     """Why a story was not written, for the ingest report (its previous version stays): in
-    words for whoever reads the report, SQLite's own in the host's log. A damaged file, or
-    another process holding the write lock past busy_timeout, is not the story's doing: that
-    is raised (the store's StoreDamaged or StoreLocked), for the host to be told."""
-    if is_damaged(exc) or is_locked(exc):
+    words for whoever reads the report, SQLite's own in the host's log."""
+    if _not_the_story(exc):
         raise exc
-    if "disk is full" in str(exc):  # SQLITE_FULL: rolled back, nothing is damaged
-        return "the disk is full: its previous version is kept; free some space and run it again"
     log.warning("the database refused %s: %s", file, exc)
     return REFUSED
 
