@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,7 @@ from tests.refusing import refuse
 @pytest.fixture
 def fast_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 50)
-    monkeypatch.setattr("bot.store.sqlite.base.LOCK_BACKOFF", 0.01)
-    monkeypatch.setattr("bot.store.sqlite.LOCK_BACKOFF", 0.01)
-    monkeypatch.setattr("bot.store.sqlite.library.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.sqlite.base.LOCK_BACKOFF", 0.01)  # every writer's
 
 
 async def test_story_ids_are_never_reused(tmp_path: Path) -> None:
@@ -107,13 +106,12 @@ async def test_a_writer_retries_until_the_lock_is_released(locked) -> None:
         release.join()
 
 
-async def test_a_lock_taken_while_stories_are_written_one_by_one_is_not_a_story_refused(
-    tmp_path: Path, fast_lock_timeout: None, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A batch with a story the database refuses is written again one story at a time, each
-    in a transaction of its own: another process taking the write lock between two of them
-    is the database busy (the store's StoreLocked), not the next story refused. Before the
-    fix: that story was reported 'the database refused it' (database is locked)."""
+@pytest.fixture
+async def a_refused(
+    tmp_path: Path, fast_lock_timeout: None
+) -> AsyncIterator[tuple[SQLiteStore, Path, sqlite3.Connection]]:
+    """A store, a folder of two stories, a.txt of which the database refuses (a trigger), and
+    another connection to the database (to take its write lock)."""
     folder = tmp_path / "stories"
     write(folder, "a.txt", STORY.format(title="Alpha"))
     write(folder, "b.txt", STORY.format(title="Beta"))
@@ -125,6 +123,17 @@ async def test_a_lock_taken_while_stories_are_written_one_by_one_is_not_a_story_
         "INSERT",
         "NEW.file = 'a.txt'",
     )
+    yield store, folder, other
+
+
+async def test_a_lock_taken_while_stories_are_written_one_by_one_is_not_a_story_refused(
+    a_refused: tuple[SQLiteStore, Path, sqlite3.Connection], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch with a story the database refuses is written again one story at a time, each
+    in a transaction of its own: another process taking the write lock between two of them
+    is the database busy (the store's StoreLocked), not the next story refused. Before the
+    fix: that story was reported 'the database refused it' (database is locked)."""
+    store, folder, other = a_refused
 
     class TakeTheLock(logging.Handler):  # in the writer's thread, between the two stories
         def emit(self, record: logging.LogRecord) -> None:
@@ -142,5 +151,38 @@ async def test_a_lock_taken_while_stories_are_written_one_by_one_is_not_a_story_
         logging.getLogger("bot.store.sqlite.library").removeHandler(taker)
         if other.in_transaction:
             other.execute("ROLLBACK")
+        other.close()
+        await store.close()
+
+
+async def test_a_lock_held_a_moment_while_stories_are_written_one_by_one_is_waited_for(
+    a_refused: tuple[SQLiteStore, Path, sqlite3.Connection],
+) -> None:
+    """The story-by-story writes after a refused batch wait for another process's lock as
+    the batch does (one retry, bot/store/sqlite/base.py retry_locked): a real second
+    connection takes the write lock after a.txt is refused and lets it go a moment later;
+    b.txt is written. Before the fix: StoreLocked at b.txt's first try (no retry there)."""
+    store, folder, other = a_refused
+    released = threading.Event()
+
+    def let_go() -> None:
+        other.execute("ROLLBACK")
+        released.set()
+
+    class TakeTheLock(logging.Handler):  # in the writer's thread, between the two stories
+        def emit(self, record: logging.LogRecord) -> None:
+            if "refused a.txt" in record.getMessage() and not other.in_transaction:
+                other.execute("BEGIN IMMEDIATE")
+                threading.Timer(0.1, let_go).start()  # past one busy_timeout (50 ms)
+
+    taker = TakeTheLock()
+    logging.getLogger("bot.store.sqlite.library").addHandler(taker)
+    try:
+        report = await ingest(store, folder)
+        assert released.is_set()  # the lock was held while b.txt waited, and let go
+        assert report.added == ("b.txt",) and [f for f, _ in report.skipped] == ["a.txt"]
+    finally:
+        logging.getLogger("bot.store.sqlite.library").removeHandler(taker)
+        released.wait(5)
         other.close()
         await store.close()

@@ -72,8 +72,7 @@ async def test_the_background_build_meeting_a_busy_database_goes_on_later(
     settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 50)
-    for module in ("bot.store.sqlite.base", "bot.store.sqlite", "bot.store.sqlite.library"):
-        monkeypatch.setattr(f"{module}.LOCK_BACKOFF", 0.01)
+    monkeypatch.setattr("bot.store.sqlite.base.LOCK_BACKOFF", 0.01)  # every writer's
     library = await Library.open(settings)
     holder = None
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
 import os
 import sqlite3
@@ -26,10 +27,9 @@ from bot.store.interface import SharedLibrary
 from bot.store.rows import upgrade_steps
 from bot.store.sqlite.base import (
     IN_TRANSACTION,
-    LOCK_ATTEMPTS,
-    LOCK_BACKOFF,
     is_locked,
     locked_error,
+    locked_pause,
     sql_errors,
     store_error,
 )
@@ -246,16 +246,14 @@ class SQLiteStore(LibrarySQL, SearchSQL, SceneSQL, VectorSQL, GuildSQL, ReaderSQ
     async def _retry_locked(self, start: Callable[[], Awaitable[object]]) -> None:
         """Run ``start`` (which takes the write lock), retrying with backoff while another
         process holds the lock past busy_timeout; then one line saying so."""
-        for attempt in range(LOCK_ATTEMPTS):
+        for attempt in itertools.count():
             try:
                 await start()
                 return
             except sqlite3.Error as exc:
                 if not is_locked(exc):
                     raise store_error(self.path, exc) from exc
-                if attempt == LOCK_ATTEMPTS - 1:
-                    raise locked_error(self.path) from None
-                await asyncio.sleep(LOCK_BACKOFF * 2**attempt)
+                await asyncio.sleep(locked_pause(self.path, attempt))
 
     @asynccontextmanager
     async def exclusive_ingest(self) -> AsyncIterator[None]:

@@ -3,11 +3,13 @@ translation of SQLite's exceptions into the store's own errors (bot/store/errors
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -17,6 +19,8 @@ from bot.store.errors import StoreDamaged, StoreError, StoreLocked, StoreUnwrita
 # all, sleeping LOCK_BACKOFF, then twice that, ... between tries; then says so in one line.
 LOCK_ATTEMPTS = 4
 LOCK_BACKOFF = 0.5
+
+T = TypeVar("T")
 
 # SQLite's words for a file that is not (or no longer) a sound database
 _DAMAGE = ("malformed", "not a database")
@@ -68,6 +72,29 @@ def locked_error(path: object) -> StoreLocked:
         f"the database {path} is locked by another process (a running ingest or bot?):"
         " try again when it has finished"
     )
+
+
+def locked_pause(path: object, attempt: int) -> float:
+    """Try ``attempt`` (from 0) of a write found the database locked past busy_timeout: how
+    long to sleep before the next; StoreLocked, in one line, when it was the last. The one
+    schedule of every writer, in a thread (``retry_locked``) or not (SQLiteStore)."""
+    if attempt >= LOCK_ATTEMPTS - 1:
+        raise locked_error(path) from None
+    return LOCK_BACKOFF * 2**attempt
+
+
+def retry_locked(path: object, write: Callable[[], T]) -> T:
+    """Run ``write`` (one transaction, all or nothing) in this thread, trying again while
+    another process holds the write lock (``locked_pause``); other errors are raised as they
+    are, for the caller to judge."""
+    for attempt in itertools.count():
+        try:
+            return write()
+        except sqlite3.Error as exc:
+            if not is_locked(exc):
+                raise
+            time.sleep(locked_pause(path, attempt))
+    raise AssertionError("unreachable")
 
 
 def store_error(path: object, exc: sqlite3.Error) -> StoreError:

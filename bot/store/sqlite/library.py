@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,12 +22,10 @@ from bot.store.rows import (
     stories_from_rows,
 )
 from bot.store.sqlite.base import (
-    LOCK_ATTEMPTS,
-    LOCK_BACKOFF,
     SQLBase,
     is_damaged,
     is_locked,
-    locked_error,
+    retry_locked,
     sql_errors,
     unwritable,
 )
@@ -112,24 +109,19 @@ class LibrarySQL(SQLBase):
 
     def _write_stories_sync(self, items: Sequence[StoryWrite]) -> list[str | None]:
         db = self._bulk_connection()
-        for attempt in range(LOCK_ATTEMPTS):
-            try:
-                _write_batch(db, items)
-            except sqlite3.Error as exc:
-                if is_locked(exc):  # another process holds the lock: not this batch's fault
-                    if attempt == LOCK_ATTEMPTS - 1:
-                        raise locked_error(self.path) from None
-                    time.sleep(LOCK_BACKOFF * 2**attempt)
-                    continue
-                if len(items) == 1 or _not_the_story(exc):
-                    return [_story_error(items[0].file, exc)]
-                break
-            else:
-                return [None] * len(items)
+        # another process holding the lock is no story's fault: each transaction, the batch's
+        # and each story's alone, waits for it the same way (retry_locked)
+        try:
+            retry_locked(self.path, lambda: _write_batch(db, items))
+        except sqlite3.Error as exc:
+            if len(items) == 1 or _not_the_story(exc):
+                return [_story_error(items[0].file, exc)]
+        else:
+            return [None] * len(items)
         results: list[str | None] = []
         for item in items:
             try:
-                _write_batch(db, [item])
+                retry_locked(self.path, lambda item=item: _write_batch(db, [item]))
             except sqlite3.Error as exc:
                 results.append(_story_error(item.file, exc))
             else:
