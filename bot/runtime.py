@@ -18,11 +18,12 @@ import signal
 import sys
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import StoryBotError
+from bot.errors import StoryBotError, log_failure
 from bot.ingest_report import report_lines
 from bot.library import Library
 from bot.models import IngestReport
@@ -56,6 +57,23 @@ def bot_intents() -> discord.Intents:
     intents.members = False
     intents.presences = False
     return intents
+
+
+# What reaching Discord fails with: discord.py's own errors, and those of its transport that
+# it lets through (aiohttp's: a connection dropped mid-request, ServerDisconnectedError, a
+# payload cut short; the socket's OSError). Named here, where discord is, so that a cog
+# needs no import of discord.py's transport.
+DISCORD_FAILURES = (discord.DiscordException, aiohttp.ClientError, OSError)
+
+
+def log_discord_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """``log_failure`` for work that reaches Discord outside an interaction (a loop): Discord's
+    or the network's failure in one line at error, with its kind; the rest as log_failure
+    says (the store's errors in one line, a fault of ours with its traceback)."""
+    if isinstance(exc, DISCORD_FAILURES):
+        logger.error("%s (%s: %s)", what, type(exc).__name__, exc)
+    else:
+        log_failure(logger, what, exc)
 
 
 class ComponentError(app_commands.AppCommandError):

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot import daily
-from bot.errors import log_failure
 from bot.models import DailySchedule
-from bot.runtime import StoryBot, tell
+from bot.runtime import StoryBot, log_discord_failure, tell
 from cogs._admin import SERVER_ONLY, require_manage_guild
 from cogs._choices import story_choices
 from cogs._context import channel_mature_ok
@@ -325,13 +323,8 @@ class DailyCog(commands.Cog):
 
 
 def _log_failed(what: str, exc: Exception) -> None:
-    """A failure in the loop, in one line: the store's as bot/errors.py says (a database busy
-    or out of reach at warning, one failing or damaged at error), Discord's or the network's
-    at error with its kind; any other with its traceback (a fault of ours)."""
-    if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError):
-        log.error("%s (%s: %s)", what, type(exc).__name__, exc)
-    else:
-        log_failure(log, what, exc)
+    """A failure in the loop, in one line (bot/runtime.py log_discord_failure)."""
+    log_discord_failure(log, what, exc)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -17,7 +18,14 @@ from discord.ext import commands
 
 from bot import runtime
 from bot.errors import StoryBotError
-from bot.runtime import ShardedStoryBot, StoryBot, StoryTree, build_bot, discover_extensions
+from bot.runtime import (
+    ShardedStoryBot,
+    StoryBot,
+    StoryTree,
+    build_bot,
+    discover_extensions,
+    log_discord_failure,
+)
 from bot.settings import Settings
 from bot.store.errors import (
     BUSY,
@@ -211,3 +219,27 @@ def test_a_user_s_mistake_is_told_as_it_is() -> None:
         app_commands.Command(name="quote", description="q", callback=_quote), error
     )
     assert runtime._explain(wrapped) == ("No story is called 'xyz'.", False)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        aiohttp.ServerDisconnectedError(),  # discord.py lets its transport's errors through
+        ConnectionResetError(104, "Connection reset by peer"),
+        discord.GatewayNotFound(),
+    ],
+    ids=["aiohttp", "socket", "discord"],
+)
+def test_a_loop_reaching_discord_logs_the_networks_failure_in_one_line(
+    exc: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the daily loop (cogs/daily.py) logs when Discord or the network fails: one line at
+    error with the kind, no traceback; a fault of ours keeps its traceback."""
+    logger = logging.getLogger("tests.daily")
+    with caplog.at_level(logging.ERROR):
+        log_discord_failure(logger, "daily excerpt failed", exc)
+        log_discord_failure(logger, "daily excerpt failed", KeyError("ours"))
+    network, ours = caplog.records
+    assert network.levelno == logging.ERROR and network.exc_info is None
+    assert network.getMessage().startswith(f"daily excerpt failed ({type(exc).__name__}")
+    assert ours.exc_info is not None
