@@ -382,9 +382,9 @@ class Readers:
         await self.settled()  # a batch being written lands (then is deleted) or comes back
         waiting |= {p.story_id for p in self._waiting(reader)}
         self._drop(reader)
-        unstored = await self._unstored(reader, waiting)
-        gone = await self._store.forget_reader(reader, dm_channel)
-        return replace(gone, positions=gone.positions + unstored)
+        # counted by the delete itself (one trip): a place written between a count of the
+        # stored ones and the delete (another process, a turn just made) is counted once
+        return await self._store.forget_reader(reader, dm_channel, waiting)
 
     def _writable(self) -> None:
         if self._read_only:

@@ -383,8 +383,12 @@ class Store(ClubStore, VectorStore, Protocol):
 
     async def reader_data(self, user_id: int) -> ReaderData: ...
 
-    async def forget_reader(self, user_id: int, dm_channel: int | None = None) -> ReaderData:
-        """Everything kept about a reader, and their DM channel's excerpt shuffles."""
+    async def forget_reader(
+        self, user_id: int, dm_channel: int | None = None, unwritten: Collection[int] = ()
+    ) -> ReaderData:
+        """Everything kept about a reader, and their DM channel's excerpt shuffles; returns
+        what there was, counted by the deletes themselves: places in the stories deleted and
+        in ``unwritten`` (stories whose place the caller held, not yet written), each once."""
         ...
 
     async def next_in_shuffle(

@@ -123,3 +123,42 @@ async def test_a_place_the_database_failed_to_save_is_written_at_close(
         assert (place.chapter, place.position) == (3, unsaved)
     finally:
         await again.close()
+
+
+async def test_forget_counts_a_place_written_while_it_waits_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alice has a place stored (Part 2 of one story) and one waiting in the write-behind
+    queue (another story: its write refused under a lock). /forget's delete waits for that
+    lock; meanwhile the waiting place lands from the other connection (another host writing
+    it), before the delete. Alice had places in two stories: /forget says two. Before the fix
+    it said three: it counted the waiting place as not stored in a read of its own, then the
+    delete counted it again."""
+    monkeypatch.setattr(SQLiteStore, "busy_timeout_ms", 50)  # the queue's write refused soon
+    library = await Library.open(settings)
+    try:
+        await library.ingest()
+        first = await library.find_story("breaking-alone", mature_ok=True)
+        second = await library.find_story("taking-steps", mature_ok=True)
+        await library.readers.record_place(ALICE, first, first.chapters[1].first)
+        await library.readers.settled()
+        other = sqlite3.connect(settings.db_path, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute(
+                "INSERT INTO reading_positions VALUES (?, ?, 1, ?, ?, 9)",
+                (ALICE, second.id, second.chapters[0].first, second.chapters[0].first),
+            )
+            await library.readers.record_place(ALICE, second, second.chapters[0].first)
+            await library.readers.settled()  # refused: the place waits in the queue
+            forgetting = asyncio.ensure_future(library.forget_reader(ALICE))
+            await asyncio.sleep(1.0)  # its delete waits for the lock, retrying (0.5 s, 1 s...)
+            assert not forgetting.done()
+            other.execute("COMMIT")  # the waiting place is in the store before the delete
+            gone = await forgetting
+        finally:
+            other.close()
+        assert gone.positions == 2
+        assert await library.store.reading_positions(ALICE) == []
+    finally:
+        await library.close()

@@ -4,7 +4,7 @@ before it, so writes from several processes never lose one another's updates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
 from bot.store.postgres.base import PGBase, count, number
@@ -91,15 +91,18 @@ class ReaderSQL(PGBase):
         )
         return ReaderData(int(row[0]), int(row[1])) if row else ReaderData(0, 0)
 
-    async def forget_reader(self, user_id: int, dm_channel: int | None = None) -> ReaderData:
+    async def forget_reader(
+        self, user_id: int, dm_channel: int | None = None, unwritten: Collection[int] = ()
+    ) -> ReaderData:
         async with self.transaction() as conn:
-            positions = await conn.execute(
-                "DELETE FROM reading_positions WHERE user_id = $1", user_id
+            positions = await conn.fetch(
+                "DELETE FROM reading_positions WHERE user_id = $1 RETURNING story_id", user_id
             )
             bookmarks = await conn.execute("DELETE FROM bookmarks WHERE user_id = $1", user_id)
             if dm_channel is not None:
                 await conn.execute("DELETE FROM excerpt_shuffles WHERE channel_id = $1", dm_channel)
-            return ReaderData(count(positions), count(bookmarks))
+            stories = {int(r[0]) for r in positions} | set(unwritten)
+            return ReaderData(len(stories), count(bookmarks))
 
     async def next_in_shuffle(
         self, channel_id: int, story_id: int, scope: str, size: int, new_seed: int

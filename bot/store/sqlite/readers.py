@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from bot.models import Bookmark, ReaderData, ReadingPosition
 from bot.store.rows import BOOKMARK_COLUMNS as _BOOKMARK
@@ -87,17 +87,20 @@ class ReaderSQL(SQLBase):
         )
         return ReaderData(int(row[0]), int(row[1])) if row else ReaderData(0, 0)
 
-    async def forget_reader(self, user_id: int, dm_channel: int | None = None) -> ReaderData:
+    async def forget_reader(
+        self, user_id: int, dm_channel: int | None = None, unwritten: Collection[int] = ()
+    ) -> ReaderData:
         """Delete everything kept about a reader, and the excerpt shuffles of their DM channel
         with the bot (which passages they were shown there); returns what there was."""
         async with self.transaction() as db:
-            positions = await db.execute(
-                "DELETE FROM reading_positions WHERE user_id = ?", (user_id,)
+            positions = await db.execute_fetchall(
+                "DELETE FROM reading_positions WHERE user_id = ? RETURNING story_id", (user_id,)
             )
             bookmarks = await db.execute("DELETE FROM bookmarks WHERE user_id = ?", (user_id,))
             if dm_channel is not None:
                 await db.execute("DELETE FROM excerpt_shuffles WHERE channel_id = ?", (dm_channel,))
-            return ReaderData(positions.rowcount, bookmarks.rowcount)
+            stories = {int(r[0]) for r in positions} | set(unwritten)
+            return ReaderData(len(stories), bookmarks.rowcount)
 
     # ---- excerpt shuffles ----------------------------------------------------------------
 
