@@ -54,6 +54,8 @@ HELDOUT_3 = SCENES / "blind_heldout_3.toml"
 # data: the fusion and the labels were chosen again on all four sets (leaving one out). A fifth
 # set, written blind meanwhile, is the held-out test; it is not in the repository.
 HELDOUT_4 = SCENES / "blind_heldout_4.toml"
+# the fifth: written blind while the rules were chosen on the four above, run once after
+HELDOUT_5 = SCENES / "blind_heldout_5.toml"
 DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4)
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
@@ -112,7 +114,8 @@ def locate(story: Story, chapters: dict[int, list[str]], heading: str, anchor: s
     number = found[0]
     info = story.chapter_info(number)
     label = _key(info.label) if info else ""
-    if heading and not label.startswith(_key(heading)):
+    # a writer may give a headingless story's title line as its heading
+    if heading and _key(heading) != _key(story.title) and not label.startswith(_key(heading)):
         raise LookupError(f"{story.file}: {anchor!r} is in {label!r}, not under {heading!r}")
     return number
 
@@ -243,9 +246,9 @@ locates the scene; it is never given to the ranking."""
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--held-out"]:  # a set written after the tuning: all of it held out
-        # --held-out SOURCE [TARGET]: the fourth set by default (the earlier ones are written)
+        # --held-out SOURCE [TARGET]: the fifth set by default (the earlier ones are written)
         data = tomllib.loads(Path(argv[1]).read_text(encoding="utf-8"))
-        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_4
+        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_5
         scenes, absent = asyncio.run(resolve(data))
         note = NOTE_2 if target.name == HELDOUT_2.name else NOTE_3
         write(

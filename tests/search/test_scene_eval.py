@@ -265,13 +265,14 @@ async def _compare(lib, vectors, stories, paths) -> tuple[blind_eval.Tally, list
     return hybrid, lines, lost
 
 
-HELD_OUT = [blind_eval.HELDOUT_2, blind_eval.HELDOUT_3, blind_eval.HELDOUT_4]
+HELD_OUT = [blind_eval.HELDOUT_2, blind_eval.HELDOUT_3, blind_eval.HELDOUT_4, blind_eval.HELDOUT_5]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
 LEAST = {
     blind_eval.HELDOUT_2: (60, 10),
     blind_eval.HELDOUT_3: (72, 20),
     blind_eval.HELDOUT_4: (110, 30),
+    blind_eval.HELDOUT_5: (140, 33),
 }
 
 
@@ -320,8 +321,8 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 
 async def test_blind_scene_descriptions(blind_library) -> None:
-    """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    four sets are development data now: a fifth, written blind, is the held-out test)."""
+    """Each blind set's figures, the hybrid beside words alone, with the issue's goals: the
+    four development sets, then the fifth, written blind and held out."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -331,7 +332,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_5
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -341,6 +347,20 @@ async def test_blind_scene_descriptions(blind_library) -> None:
     close = sum(t.labelled_close for t, _ in tallies.values())
     right = sum(t.close_right for t, _ in tallies.values())
     assert right >= DEVELOPMENT_CLOSE_PRECISION * close
+
+
+# The fifth set's one held-out run (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116
+# of 140, close match 4 right of 4, none of 33 scenes in no story called close match, 5 scenes
+# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
+# set to tune on.
+HELD_OUT_FLOORS = {"top1": 85, "top3": 114, "close_right": 4, "absent_close": 0, "lost": 5}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
 
 
 def _together(tallies: Iterable[blind_eval.Tally]) -> str:
