@@ -16,7 +16,8 @@ import asyncio
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -57,7 +58,10 @@ class Case:
     evidence: Evidence | None
 
 
-async def cases() -> list[Case]:
+@asynccontextmanager
+async def study_library() -> AsyncIterator[tuple[Library, SceneVectors, CachedEmbedder]]:
+    """The seeds and The Time Machine ingested in a temporary folder, every story's scene
+    vectors built (through the test vector cache, saved once built)."""
     model = embedding.load("e5")
     if model is None:
         raise SystemExit("no scene model on this platform")
@@ -73,9 +77,14 @@ async def cases() -> list[Case]:
             vectors = SceneVectors(lib.store, model=cached, budget_mb=100)
             await vectors.build(await lib.stories(mature_ok=True))
             cached.save()
-            return await run(lib, SceneSearch(lib.store, vectors))
+            yield lib, vectors, cached
         finally:
             await lib.close()
+
+
+async def cases() -> list[Case]:
+    async with study_library() as (lib, vectors, _cached):
+        return await run(lib, SceneSearch(lib.store, vectors))
 
 
 async def run(lib: Library, search: SceneSearch) -> list[Case]:

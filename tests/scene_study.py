@@ -16,20 +16,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import pickle
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.library import Library
-from bot.search import SceneSearch, embedding, scene
+from bot.search import SceneSearch, scene
 from bot.search.scene import _Scored
-from bot.search.vectors import Near, SceneVectors
-from bot.settings import Settings
-from tests import blind_eval
-from tests.vector_cache import CachedEmbedder
+from bot.search.vectors import Near
+from tests import blind_eval, scene_labels
 
 OUT = Path(tempfile.gettempdir()) / "scene-study.pickle"
 SETS = {
@@ -78,40 +74,24 @@ async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -
 
 
 async def capture() -> list[Record]:
-    model = embedding.load("e5")
-    if model is None:
-        raise SystemExit("no scene model on this platform")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "stories"
-        shutil.copytree(blind_eval.ROOT / "seeds", folder)
-        shutil.copy(blind_eval.NOVEL, folder / blind_eval.NOVEL.name)
-        settings = Settings(stories_dir=folder, data_dir=Path(tmp) / "data", scene_model="off")
-        lib = await Library.open(settings)
-        try:
-            await lib.ingest()
-            cached = CachedEmbedder.around(model)
-            vectors = SceneVectors(lib.store, model=cached, budget_mb=100)
-            stories = await lib.stories(mature_ok=True)
-            await vectors.build(stories)
-            cached.save()
-            by_file = {s.file: s.id for s in stories}
-            search, words = SceneSearch(lib.store, vectors), SceneSearch(lib.store)
-            out: list[Record] = []
-            for name, paths in SETS.items():
-                for path in paths:
-                    scenes, absent = blind_eval.read(path)
-                    asked: list[tuple[str, tuple[int, int] | None]] = [
-                        (s.description, (by_file[s.file], s.chapter))
-                        for s in await blind_eval.relocated(lib, scenes)
-                    ]
-                    asked += [(a.description, None) for a in absent]
-                    for text, wanted in asked:
-                        got = await _record(search, words, stories, text)
-                        out.append(Record(name, text, wanted, **got))
-            cached.save()
-            return out
-        finally:
-            await lib.close()
+    async with scene_labels.study_library() as (lib, vectors, cached):
+        stories = await lib.stories(mature_ok=True)
+        by_file = {s.file: s.id for s in stories}
+        search, words = SceneSearch(lib.store, vectors), SceneSearch(lib.store)
+        out: list[Record] = []
+        for name, paths in SETS.items():
+            for path in paths:
+                scenes, absent = blind_eval.read(path)
+                asked: list[tuple[str, tuple[int, int] | None]] = [
+                    (s.description, (by_file[s.file], s.chapter))
+                    for s in await blind_eval.relocated(lib, scenes)
+                ]
+                asked += [(a.description, None) for a in absent]
+                for text, wanted in asked:
+                    got = await _record(search, words, stories, text)
+                    out.append(Record(name, text, wanted, **got))
+        cached.save()
+        return out
 
 
 class _Unpickler(pickle.Unpickler):
