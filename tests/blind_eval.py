@@ -54,9 +54,12 @@ HELDOUT_3 = SCENES / "blind_heldout_3.toml"
 # data: the fusion and the labels were chosen again on all four sets (leaving one out). A fifth
 # set, written blind meanwhile, is the held-out test; it is not in the repository.
 HELDOUT_4 = SCENES / "blind_heldout_4.toml"
-# the fifth: written blind while the rules were chosen on the four above, run once after
+# the fifth: written blind while the rules were chosen on the four above, run once as held out
+# (2026-12-02 21:22 UTC, main 3ca06f1: top-1 87, top-3 116 of 140), then development data: the
+# rules after it are chosen on all five sets (leaving one out). A sixth set, written blind
+# meanwhile, is the held-out test; it is not in the repository.
 HELDOUT_5 = SCENES / "blind_heldout_5.toml"
-DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4)
+DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4, HELDOUT_5)
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
 T = TypeVar("T")

@@ -2,11 +2,12 @@
 tried on all of them without running the searches again: ``python -m tests.scene_study
 capture`` (minutes the first time: the passages' vectors are cached by tests/vector_cache.py),
 then ``python -m tests.scene_study fusion`` (a few minutes): the fusion's numbers (FUSION_K,
-LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST) chosen on each three sets and scored on the fourth,
-and once on all four. The labels' numbers are chosen by tests/scene_labels.py.
+LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST) chosen on all the sets but one and scored on the
+one left out, each way, and once on all of them. The labels' numbers are chosen by
+tests/scene_labels.py.
 
-For every description of the four blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2, _3 and _4), the search's own steps up to the fusion
+For every description of the five blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2, _3, _4 and _5), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -33,6 +34,7 @@ SETS = {
     "set2": (blind_eval.HELDOUT_2,),
     "set3": (blind_eval.HELDOUT_3,),
     "set4": (blind_eval.HELDOUT_4,),
+    "set5": (blind_eval.HELDOUT_5,),
 }
 
 
@@ -244,7 +246,7 @@ def _best(table: dict[Rule, dict[str, Figures]], sets: list[str]) -> Rule:
 
 def leave_one_out(table: dict[Rule, dict[str, Figures]]) -> list[str]:
     names = sorted(next(iter(table.values())))
-    lines = ["fusion (k, lexical weight, words kept, meaning first), chosen on three sets"]
+    lines = ["fusion (k, lexical weight, words kept, meaning first), chosen on the other sets"]
     total = Figures()
     for left in names:
         rule = _best(table, [n for n in names if n != left])

@@ -177,8 +177,9 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all four blind sets (the rules now in bot/search/scene.py were
-# chosen on them, each number also chosen on three sets and tried on the fourth). Floors a
+# Development data, per file: all five blind sets (the rules now in bot/search/scene.py were
+# chosen on the first four, each number also chosen on three sets and tried on the fourth;
+# the labels' thresholds chosen on all five are the same). Floors a
 # little under what the ranking reaches there (docs/internals.md), so a regression fails:
 # (top-1, top-3, close matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
@@ -191,17 +192,22 @@ FLOORS = {
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
     blind_eval.HELDOUT_4.name: (74, 91, 0),  # of 110 (76, 93, 1 of 1)
+    # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): the figures below, 0 of 33
+    # scenes in no story called close match, 5 lost; then development data
+    blind_eval.HELDOUT_5.name: (85, 114, 4),  # of 140 (87, 116, 4 of 4)
 }
-# close match on the development sets together: 12 right of 12
+# close match on the development sets together: 16 right of 16
 DEVELOPMENT_CLOSE_PRECISION = 0.95
-# Scenes words alone had in the top 3 and the hybrid does not: one in each file but the
-# first set's held-out half, each the words' second or third chapter that meaning puts
-# fifth to ninth (the rule that kept them lost more right answers than it kept).
+# Scenes words alone had in the top 3 and the hybrid does not: one in each of the first four
+# sets' files but the first set's held-out half, each the words' second or third chapter that
+# meaning puts fifth to ninth (the rule that kept them lost more right answers than it kept);
+# five in the fifth set.
 LOST = {
     blind_eval.DEV.name: 1,
     blind_eval.HELDOUT_2.name: 1,
     blind_eval.HELDOUT_3.name: 1,
     blind_eval.HELDOUT_4.name: 1,
+    blind_eval.HELDOUT_5.name: 5,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
@@ -321,8 +327,8 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 
 async def test_blind_scene_descriptions(blind_library) -> None:
-    """Each blind set's figures, the hybrid beside words alone, with the issue's goals: the
-    four development sets, then the fifth, written blind and held out."""
+    """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
+    five sets are development data now: a sixth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -332,12 +338,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_5
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -347,20 +348,6 @@ async def test_blind_scene_descriptions(blind_library) -> None:
     close = sum(t.labelled_close for t, _ in tallies.values())
     right = sum(t.close_right for t, _ in tallies.values())
     assert right >= DEVELOPMENT_CLOSE_PRECISION * close
-
-
-# The fifth set's one held-out run (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116
-# of 140, close match 4 right of 4, none of 33 scenes in no story called close match, 5 scenes
-# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
-# set to tune on.
-HELD_OUT_FLOORS = {"top1": 85, "top3": 114, "close_right": 4, "absent_close": 0, "lost": 5}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
 
 
 def _together(tallies: Iterable[blind_eval.Tally]) -> str:
@@ -374,7 +361,7 @@ def _together(tallies: Iterable[blind_eval.Tally]) -> str:
         every.close_right += t.close_right
         every.absent += t.absent
         every.absent_close += t.absent_close
-    return f"development, the {len(DEVELOPMENT)} sets together:\n  {every.line()}"
+    return f"development, the {len(DEVELOPMENT)} files together:\n  {every.line()}"
 
 
 async def test_close_match_thresholds_are_those_chosen_on_the_development_sets(
