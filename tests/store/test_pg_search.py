@@ -29,7 +29,7 @@ from bot.ingest import ingest
 from bot.models import IndexedText
 from bot.store import open_store
 from bot.store.postgres import SCHEMA_VERSION, PostgresStore, search
-from bot.store.postgres.search import any_two_queries, candidates_sql
+from bot.store.postgres.search import all_words_query, any_two_queries, bm25, candidates_sql
 from tests.conftest import SEEDS
 from tests.store.seeded import seeded_postgres
 
@@ -101,6 +101,37 @@ async def test_a_search_stage_computes_ranks_only_when_it_ranks(
     assert lines["too many"] and all("never executed" in line for line in lines["too many"])
     assert lines["all"] and all("never executed" in line for line in lines["all"])
     assert lines["ranked"] and not any("never executed" in line for line in lines["ranked"])
+
+
+async def test_a_stage_ranks_as_bm25_in_sql_does_to_the_last_bit(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A quote search stage ranks the texts it found in Python (search._bm25), from each one's
+    counts of the query terms: the same texts in the same order with the same ranks, float
+    for float, as the BM25 in SQL that scene search keeps (search.bm25) gives them."""
+    matched = "SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery"
+    async with seeded_postgres(tmp_path, pg_url) as store:
+        for words in (["the", "and"], ["door", "the", "was"], ["said", "her"], ["she"]):
+            rows, _ = await store.texts_with_all(words, None, 5, rank_cap=10**5)
+            terms = list(dict.fromkeys(words))
+            want = await store._all(  # pyright: ignore[reportPrivateUsage]
+                bm25("terms", "texts", matched) + " ORDER BY rank, m.id",
+                all_words_query(words),
+                terms,
+            )
+            assert len(want) > 5, words  # more texts than the limit: ranked
+            assert [(t.id, rank) for t, rank in rows] == [(r[0], r[1]) for r in want[:5]], words
+        keys = [["door"], ["time", "times"], ["was"]]
+        rows, _ = await store.texts_with_two_of(keys, None, 20, rank_cap=10**5)
+        terms = list(dict.fromkeys(w for key in keys for w in key))
+        want = await store._all(  # pyright: ignore[reportPrivateUsage]
+            bm25("terms", "texts", matched.replace("$1::tsquery", "ANY($1::text[]::tsquery[])"))
+            + " ORDER BY rank, m.id LIMIT 20",
+            any_two_queries(keys),
+            terms,
+        )
+        assert len(want) == 20
+        assert [(t.id, rank) for t, rank in rows] == [(r[0], r[1]) for r in want]
 
 
 @asynccontextmanager

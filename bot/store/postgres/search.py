@@ -3,9 +3,11 @@ vocabulary, where texts stand, neighbours.
 
 Queries are written in lexemes (bot/store/postgres/tokens.py quotes each word), so nothing a
 user typed is tsquery syntax: a phrase is ``'a' <-> 'b'``, all words ``'a' & 'b'``. Ranking
-is FTS5's BM25 (k1 1.2, b 0.75, the same idf), computed in SQL over the texts that matched,
-with the index statistics the writer keeps, and only when at most ``rank_cap`` texts match:
-so a rank means the same on both engines, and ranking reads those texts only.
+is FTS5's BM25 (k1 1.2, b 0.75, the same idf), over the texts that matched, with the index
+statistics the writer keeps, and only when at most ``rank_cap`` texts match: so a rank means
+the same on both engines, and ranking reads those texts only. A quote search stage ranks its
+few hundred texts here, from each one's counts of the query terms (``_bm25``); scene search
+ranks in SQL (``bm25``).
 
 Counting the texts that match (up to ``rank_cap`` and one more) costs what finding them
 costs: GIN reads the postings of the query's words, whatever the limit. So a search of the
@@ -19,8 +21,10 @@ reads every text of the library that holds the words, walking them for the few i
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from bot.models import IndexedText, Paragraph
 from bot.store.interface import Found
@@ -60,7 +64,8 @@ def any_two_queries(keys: Sequence[Sequence[str]]) -> list[str]:
 
 def bm25(terms: str, stats: str, matched: str) -> str:
     """A query giving (id, rank) for the documents ``matched`` (a SELECT of id, tokens, tsv),
-    BM25 as FTS5 computes it (lower is better); the query words are parameter $2. The
+    BM25 as FTS5 computes it (lower is better; ``_bm25`` computes the same in Python, to the
+    last bit); the query words are parameter $2. The
     statistics and each word's idf are computed once (MATERIALIZED), not per document; a
     document's query words are picked out of its tsvector in C (the stored vectors carry no
     weights: the query words are given weight A, then only those kept), not row by row."""
@@ -107,7 +112,7 @@ def bandable(terms: Sequence[str]) -> bool:
 # The texts matching any of the banded queries $1 (text[]), band by band, as ``t``.
 BANDED_TEXTS = (
     f"generate_series(0, width_bucket((SELECT max(id) FROM texts), '{BAND_EDGES}'::bigint[]))"
-    " AS b(band), LATERAL (SELECT t.id, t.tokens, t.tsv FROM texts t"
+    " AS b(band), LATERAL (SELECT t.id, t.text, t.tokens, t.tsv FROM texts t"
     " WHERE storybot_banded(t.tsv, t.id) @@ ANY(ARRAY(SELECT replace(q, '" + BAND + "',"
     " b.band::text)::tsquery FROM unnest($1::text[]) AS q))) AS t"
 )
@@ -123,28 +128,67 @@ def _text_scope(param: int) -> str:
 # The candidates of a quote search stage in one round trip. $1 the tsquery (``_ONE``), or the
 # tsqueries any of which may match, as text (``_ANY``: a tsquery[] parameter would cost each
 # new connection a type lookup); $2 their terms (for BM25), $3 how many matching texts to
-# look at, $4 the limit, $5 the rank cap, ($6 the stories). ``found`` keeps the order the
-# texts were found in (``k``), for unranked answers. Whether to rank is asked once, before
-# either branch reads ``found`` (``_RANKING``, a condition on no row of its own: PostgreSQL
-# tests it before the rest); written as a join with ``n``, the plan computed every found
-# document's BM25 terms before it learnt that none was wanted (the fuzzy stage's statements
-# on the 100 MB library, where most find more than ``rank_cap`` texts: a tenth of their
-# time).
+# look at, $4 the limit, $5 the rank cap, ($6 the stories). The texts found, in the order
+# found (``k``), with how many were found (``n``): the first $4 of them, or, when they are to
+# be ranked (more than $4 and at most $5), all of them with the query terms each holds and
+# how often ("3:door"), and what BM25 needs of the index statistics (``_S``: documents,
+# tokens, and the documents holding each of the terms $2). The ranking is ``_bm25``'s, here:
+# the BM25 of a few hundred documents in SQL (a row per document and term, grouped, each
+# group's terms sorted for a sum in a fixed order) was most of such a statement's time, and
+# planning it another tenth. Whether to rank is asked once (``_RANKING``, a condition on no
+# row of its own, evaluated before the rows), so texts that will not be ranked are not cut.
 _ONE = "t.tsv @@ $1::tsquery"
 _ANY = "t.tsv @@ ANY($1::text[]::tsquery[])"
 _RANKING = "(SELECT n FROM n) > $4 AND (SELECT n FROM n) <= $5"
-_CANDIDATES = (
-    "WITH found AS MATERIALIZED (SELECT t.id, t.tokens, t.tsv, row_number() OVER () AS k"
-    " FROM {texts} LIMIT $3),"
-    " n AS (SELECT count(*) AS n FROM found),"
-    " ranked AS ("
-    + bm25("terms", "texts", f"SELECT f.id, f.tokens, f.tsv FROM found f WHERE {_RANKING}")
-    + "), chosen AS ((SELECT id, rank, 0::bigint AS k FROM ranked ORDER BY rank, id LIMIT $4)"
-    f" UNION ALL (SELECT f.id, 0.0::float8, f.k FROM found f WHERE NOT ({_RANKING})"
-    " ORDER BY f.k LIMIT $4))"
-    " SELECT c.id, t.text, c.rank, n.n FROM chosen c JOIN texts t ON t.id = c.id, n"
-    " ORDER BY c.rank, c.k, c.id"
+_S = (
+    "(SELECT ARRAY[docs, tokens] || ARRAY(SELECT coalesce(k.docs, 0)::bigint"
+    " FROM unnest($2::text[]) WITH ORDINALITY AS w(term, i) LEFT JOIN terms k"
+    " ON k.term = w.term ORDER BY w.i) FROM index_stats WHERE name = 'texts')"
 )
+_CANDIDATES = (
+    "WITH found AS MATERIALIZED (SELECT t.id, t.text, t.tokens, t.tsv,"
+    " row_number() OVER () AS k FROM {texts} LIMIT $3),"
+    " n AS MATERIALIZED (SELECT count(*) AS n FROM found)"
+    f" SELECT f.id, f.text, f.tokens, (SELECT n FROM n), CASE WHEN {_RANKING} THEN"
+    " ARRAY(SELECT array_length(u.positions, 1) || ':' || u.lexeme"
+    " FROM unnest(ts_filter(setweight(f.tsv, 'A', $2), '{a}')) AS u) END,"
+    f" CASE WHEN f.k = 1 AND {_RANKING} THEN {_S} END"
+    f" FROM found f WHERE f.k <= $4 OR ({_RANKING}) ORDER BY f.k"
+)
+
+
+def _bm25(rows: Sequence[Any], terms: Sequence[str], limit: int) -> list[tuple[int, str, float]]:
+    """The ``limit`` best of ``rows`` (``_CANDIDATES``'s, to be ranked) by FTS5's BM25 (k1
+    1.2, b 0.75, the same idf; lower is better), then id: each text's terms summed in the
+    order of the terms, one float operation after another as PostgreSQL computed it in SQL
+    (``bm25``), so the ranks are those it gave, to the last bit. A text holding none of the
+    terms is left out, as the join left it out there."""
+    stats = rows[0][5]
+    docs, tokens, held = stats[0], stats[1], stats[2:]
+    n = float(max(docs, 1))
+    avgdl = float(max(tokens, 1)) / max(docs, 1)
+    idf = {
+        term: max(math.log((n - held[i] + 0.5) / (held[i] + 0.5)), 1e-6)
+        for i, term in enumerate(terms)
+    }
+    order = sorted(terms)
+    ranked: list[tuple[float, int, str]] = []
+    for r in rows:
+        counts: dict[str, int] = {}
+        for held_term in r[4]:  # "3:door": the text holds "door" three times
+            count, _, term = held_term.partition(":")
+            counts[term] = int(count)
+        norm = 1.2 * (0.25 + 0.75 * r[2] / avgdl)
+        total: float | None = None
+        for term in order:
+            f = counts.get(term)
+            if f is not None:
+                x = idf[term] * f * 2.2 / (f + norm)
+                total = x if total is None else total + x
+        if total is not None:
+            ranked.append((-total, r[0], r[1]))
+    ranked.sort()
+    return [(i, text, rank) for rank, i, text in ranked[:limit]]
 
 
 def candidates_sql(*, many: bool, scoped: bool, banded: bool = False) -> str:
@@ -252,8 +296,12 @@ class SearchSQL(PGBase):
             rank_cap,
             *params,
         )
-        complete = not rows or int(rows[0][3]) <= limit
-        return [(IndexedText(r[0], r[1]), float(r[2])) for r in rows], complete
+        found = int(rows[0][3]) if rows else 0
+        if limit < found <= rank_cap:
+            chosen = _bm25(rows, terms, limit)
+        else:
+            chosen = [(r[0], r[1], 0.0) for r in rows]
+        return [(IndexedText(i, text), rank) for i, text, rank in chosen], found <= limit
 
     async def occurrences(
         self, text_ids: Sequence[int], story_ids: Sequence[int] | None, per_text: int
