@@ -65,10 +65,12 @@ def any_two_queries(keys: Sequence[Sequence[str]]) -> list[str]:
 def bm25(terms: str, stats: str, matched: str) -> str:
     """A query giving (id, rank) for the documents ``matched`` (a SELECT of id, tokens, tsv),
     BM25 as FTS5 computes it (lower is better; ``_bm25`` computes the same in Python, to the
-    last bit); the query words are parameter $2. The
-    statistics and each word's idf are computed once (MATERIALIZED), not per document; a
-    document's query words are picked out of its tsvector in C (the stored vectors carry no
-    weights: the query words are given weight A, then only those kept), not row by row."""
+    last bit); the query words are parameter $2. The statistics and each word's idf are
+    computed once (MATERIALIZED), not per document; a document's query words are picked out
+    of its tsvector in C (the stored vectors carry no weights: the query words are given
+    weight A, then only those kept), not row by row. Each document's terms are summed in the
+    order of the terms, the rows coming sorted by document and term from one sort (an
+    aggregate's own ORDER BY sorted each document's few rows apart: a sort per document)."""
     return (
         f"WITH s AS MATERIALIZED (SELECT greatest(docs, 1)::float8 AS n,"
         f" greatest(tokens, 1)::float8 / greatest(docs, 1) AS avgdl"
@@ -77,11 +79,11 @@ def bm25(terms: str, stats: str, matched: str) -> str:
         f" / (coalesce(k.docs, 0) + 0.5)), 1e-6) AS idf"
         f" FROM s, unnest($2::text[]) AS w(term) LEFT JOIN {terms} k ON k.term = w.term),"
         f" m AS ({matched})"
-        f" SELECT m.id, -sum(q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl))"
-        f" ORDER BY q.term)"
-        f" AS rank FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
+        f" SELECT m.id, -sum(m.x) AS rank FROM (SELECT m.id,"
+        f" q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl)) AS x"
+        f" FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
         f" FROM unnest(ts_filter(setweight(m.tsv, 'A', $2), '{{a}}')) AS u) AS f"
-        f" JOIN q ON q.term = f.lexeme"
+        f" JOIN q ON q.term = f.lexeme ORDER BY m.id, q.term) AS m"
         f" GROUP BY m.id"
     )
 
