@@ -111,12 +111,14 @@ def bandable(terms: Sequence[str]) -> bool:
     return all(len(t.encode()) <= BAND_LEXEME_BYTES and BAND not in t for t in terms)
 
 
-# The texts matching any of the banded queries $1 (text[]), band by band, as ``t``.
+# The texts matching any of the banded queries $1 (text[]), band by band, as ``t``. $1 is read
+# through a subquery: a plan made for its value and one made for any value are then the same
+# plan (see ``_CANDIDATES``).
 BANDED_TEXTS = (
     f"generate_series(0, width_bucket((SELECT max(id) FROM texts), '{BAND_EDGES}'::bigint[]))"
     " AS b(band), LATERAL (SELECT t.id, t.text, t.tokens, t.tsv FROM texts t"
     " WHERE storybot_banded(t.tsv, t.id) @@ ANY(ARRAY(SELECT replace(q, '" + BAND + "',"
-    " b.band::text)::tsquery FROM unnest($1::text[]) AS q))) AS t"
+    " b.band::text)::tsquery FROM unnest((SELECT $1::text[])) AS q))) AS t"
 )
 
 
@@ -129,33 +131,39 @@ def _text_scope(param: int) -> str:
 
 # The candidates of a quote search stage in one round trip. $1 the tsquery (``_ONE``), or the
 # tsqueries any of which may match, as text (``_ANY``: a tsquery[] parameter would cost each
-# new connection a type lookup); $2 their terms (for BM25), $3 how many matching texts to
-# look at, $4 the limit, $5 the rank cap, ($6 the stories). The texts found, in the order
-# found (``k``), with how many were found (``n``): the first $4 of them, or, when they are to
-# be ranked (more than $4 and at most $5), all of them with the query terms each holds and
-# how often ("3:door"), and what BM25 needs of the index statistics (``_S``: documents,
-# tokens, and the documents holding each of the terms $2). The ranking is ``_bm25``'s, here:
+# new connection a type lookup); $2 their terms (for BM25), ($3 the stories); {look} how
+# many matching texts to look at, {limit} the limit, {cap} the rank cap (numbers written in:
+# constants of the callers). The texts found, in the order found (``k``), with how many were
+# found (``n``): the first {limit} of them, or, when they are to be ranked (more than {limit}
+# and at most {cap}), all of them with the query terms each holds and how often ("3:door"),
+# and what BM25 needs of the index statistics (``_S``: documents, tokens, and the documents
+# holding each of the terms $2). The ranking is ``_bm25``'s, here:
 # the BM25 of a few hundred documents in SQL (a row per document and term, grouped, each
 # group's terms sorted for a sum in a fixed order) was most of such a statement's time, and
 # planning it another tenth. Whether to rank is asked once (``_RANKING``, a condition on no
 # row of its own, evaluated before the rows), so texts that will not be ranked are not cut.
+# The numbers written in and the parameters read through subqueries leave nothing a plan for
+# the parameters' values could know better than a plan for any: PostgreSQL keeps the banded
+# statement's plan after five calls (its generic plan) instead of planning each call again
+# (1 ms of a 4-5 ms statement); a parameter it could see (an array's length, a LIMIT) made
+# the plan for any value look dearer, and each call was planned.
 _ONE = "t.tsv @@ $1::tsquery"
 _ANY = "t.tsv @@ ANY($1::text[]::tsquery[])"
-_RANKING = "(SELECT n FROM n) > $4 AND (SELECT n FROM n) <= $5"
+_RANKING = "(SELECT n FROM n) > {limit} AND (SELECT n FROM n) <= {cap}"
 _S = (
     "(SELECT ARRAY[docs, tokens] || ARRAY(SELECT coalesce(k.docs, 0)::bigint"
-    " FROM unnest($2::text[]) WITH ORDINALITY AS w(term, i) LEFT JOIN terms k"
+    " FROM unnest((SELECT $2::text[])) WITH ORDINALITY AS w(term, i) LEFT JOIN terms k"
     " ON k.term = w.term ORDER BY w.i) FROM index_stats WHERE name = 'texts')"
 )
 _CANDIDATES = (
     "WITH found AS MATERIALIZED (SELECT t.id, t.text, t.tokens, t.tsv,"
-    " row_number() OVER () AS k FROM {texts} LIMIT $3),"
+    " row_number() OVER () AS k FROM {texts} LIMIT {look}),"
     " n AS MATERIALIZED (SELECT count(*) AS n FROM found)"
     f" SELECT f.id, f.text, f.tokens, (SELECT n FROM n), CASE WHEN {_RANKING} THEN"
     " ARRAY(SELECT array_length(u.positions, 1) || ':' || u.lexeme"
     " FROM unnest(ts_filter(setweight(f.tsv, 'A', $2), '{a}')) AS u) END,"
     f" CASE WHEN f.k = 1 AND {_RANKING} THEN {_S} END"
-    f" FROM found f WHERE f.k <= $4 OR ({_RANKING}) ORDER BY f.k"
+    f" FROM found f WHERE f.k <= {{limit}} OR ({_RANKING}) ORDER BY f.k"
 )
 
 
@@ -193,13 +201,19 @@ def _bm25(rows: Sequence[Any], terms: Sequence[str], limit: int) -> list[tuple[i
     return [(i, text, rank) for rank, i, text in ranked[:limit]]
 
 
-def candidates_sql(*, many: bool, scoped: bool, banded: bool = False) -> str:
+def candidates_sql(*, many: bool, scoped: bool, banded: bool = False, limit: int, cap: int) -> str:
     """The statement of a quote search stage (``_CANDIDATES``): one tsquery or several, all
-    stories or some; ``banded``: banded queries (text[]) over the banded index, all stories."""
+    stories or some; ``banded``: banded queries (text[]) over the banded index, all stories;
+    the first ``limit`` texts found, or the best ``limit`` when more and at most ``cap``."""
     if banded:
-        return _CANDIDATES.replace("{texts}", BANDED_TEXTS)
-    texts = "texts t WHERE " + (_ANY if many else _ONE) + (_text_scope(6) if scoped else "")
-    return _CANDIDATES.replace("{texts}", texts)
+        texts = BANDED_TEXTS
+    else:
+        texts = "texts t WHERE " + (_ANY if many else _ONE) + (_text_scope(3) if scoped else "")
+    numbers = {"{look}": max(limit, cap) + 1, "{limit}": limit, "{cap}": cap}
+    sql = _CANDIDATES
+    for name, value in numbers.items():
+        sql = sql.replace(name, str(int(value)))
+    return sql.replace("{texts}", texts)
 
 
 class SearchSQL(PGBase):
@@ -290,12 +304,15 @@ class SearchSQL(PGBase):
         if banded_index:
             queries = [banded(q) for q in queries]
         rows = await (self._all_planned if scoped else self._all)(
-            candidates_sql(many=len(queries) > 1, scoped=scoped, banded=banded_index),
+            candidates_sql(
+                many=len(queries) > 1,
+                scoped=scoped,
+                banded=banded_index,
+                limit=limit,
+                cap=rank_cap,
+            ),
             queries[0] if len(queries) == 1 and not banded_index else queries,
             terms,
-            max(limit, rank_cap) + 1,
-            limit,
-            rank_cap,
             *params,
         )
         found = int(rows[0][3]) if rows else 0
