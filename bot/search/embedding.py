@@ -18,17 +18,18 @@ import os
 import threading
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where vectors are made: a bot without them never pays it
+    import numpy as np
+    import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 
 MODELS = ("e5", "off")  # SCENE_MODEL's values
 DIM = 384
 
-Floats = npt.NDArray[np.float32]
+Floats: TypeAlias = "npt.NDArray[np.float32]"
 
 
 class Embedder(Protocol):
@@ -57,9 +58,13 @@ class E5Embedder:
     dim: int
 
     def passages(self, texts: list[str]) -> Floats:
+        import numpy as np
+
         return np.asarray(self.model.passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
 
     def query(self, text: str) -> Floats:
+        import numpy as np
+
         return np.asarray(self.model.query(text), dtype=np.float32).reshape(self.dim)
 
 
@@ -110,6 +115,8 @@ def _load_e5(threads: int) -> Embedder | None:
 
 def quantize(vectors: Floats) -> tuple[npt.NDArray[np.int8], Floats]:
     """int8 rows and each row's scale: row ≈ int8 row / scale."""
+    import numpy as np
+
     peak = np.maximum(np.abs(vectors).max(axis=1), 1e-12)
     scale = (127.0 / peak).astype(np.float32)
     rows = np.clip(np.rint(vectors * scale[:, None]), -127, 127).astype(np.int8)

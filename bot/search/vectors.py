@@ -30,9 +30,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from bot.errors import StoryBotError, log_failure
 from bot.models import SceneIndexStatus, Story
@@ -40,6 +38,10 @@ from bot.search import embedding
 from bot.search.embedding import Embedder
 from bot.search.vocabulary import Cached
 from bot.store import Store, VectorRow
+
+if TYPE_CHECKING:  # numpy is imported when a matrix is made: a bot without vectors never is
+    import numpy as np
+    import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +398,8 @@ class _Building:
             self.rows.append(at)
 
     def matrix(self, key: tuple[str, frozenset[int]]) -> _Matrix:
+        import numpy as np
+
         dim = len(self.vectors[0]) if self.vectors else embedding.DIM
         raw = np.frombuffer(b"".join(self.vectors), dtype=np.int8).reshape(-1, dim)
         unit = raw.astype(np.float32)
@@ -412,6 +416,8 @@ class _Building:
 
 def _rank(matrix: _Matrix, query: embedding.Floats, ready: set[int], limit: int) -> list[Near]:
     """The texts nearest ``query``, each at its first passage in a story of ``ready``."""
+    import numpy as np
+
     # einsum, not ``@``: numpy hands ``@`` to OpenBLAS, whose threads go on spinning for a
     # while after each product (30-40 ms of a second core per search, measured on the 100 MB
     # library's budget); einsum's own loop is as fast as one BLAS thread (3 ms for 16,000 rows)

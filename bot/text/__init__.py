@@ -3,20 +3,24 @@
 ``.txt`` files are decoded as they are; ``.epub`` and ``.html``/``.htm`` files are first
 unpacked by their readers (bot/text/epub.py, bot/text/html.py) into metadata and chapters of
 plain text, which then take the same repair and structure rules.
+
+The markup readers (lxml) and repair (ftfy) are imported when a file is read, not with the
+package: a process that only serves the library (searches fold words with
+bot/text/normalize.py) never loads them (about 10 MB of its memory).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.errors import StoryBotError
 from bot.models import StoryMeta
 from bot.text.decode import decode
-from bot.text.epub import read_epub
-from bot.text.html import read_html
-from bot.text.markup import Document
-from bot.text.repair import repair
 from bot.text.structure import ParsedChapter, ParsedStory, Section, parse, parse_sections
+
+if TYPE_CHECKING:
+    from bot.text.markup import Document
 
 __all__ = [
     "STORY_SUFFIXES",
@@ -26,7 +30,6 @@ __all__ = [
     "parse",
     "process",
     "read_metadata",
-    "repair",
 ]
 
 # The story formats the library reads, by file name suffix (lower case).
@@ -46,6 +49,8 @@ def process(
     metadata is the returned story's ``meta``. ``max_text`` (MAX_STORY_MB) bounds the text an
     EPUB or HTML file yields, in characters, as it bounds a .txt file's bytes.
     """
+    from bot.text.repair import repair
+
     suffix = _suffix(file_name)
     if suffix in (".epub", ".html", ".htm"):
         story = _process_document(data, file_name, suffix, meta or StoryMeta(), max_text)
@@ -57,6 +62,9 @@ def process(
 
 
 def _read_document(data: bytes, suffix: str) -> Document:
+    from bot.text.epub import read_epub
+    from bot.text.html import read_html
+
     try:
         return read_epub(data) if suffix == ".epub" else read_html(data)
     except RecursionError:
@@ -66,6 +74,8 @@ def _read_document(data: bytes, suffix: str) -> Document:
 def _process_document(
     data: bytes, file_name: str, suffix: str, meta: StoryMeta, max_text: int | None
 ) -> ParsedStory:
+    from bot.text.repair import repair
+
     document = _read_document(data, suffix)
     size = sum(len(s.text) + len(s.note or "") for s in document.sections)
     if max_text is not None and size > max_text:
@@ -91,6 +101,8 @@ def _process_document(
 
 
 def _repaired_meta(meta: StoryMeta) -> StoryMeta:
+    from bot.text.repair import repair
+
     def fix(value: str | None) -> str | None:
         return repair(value) if value else value
 

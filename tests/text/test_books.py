@@ -22,7 +22,8 @@ import pytest
 from lxml import etree
 
 from bot.models import ParsedStory
-from bot.text import decode, process, repair
+from bot.text import decode, process
+from bot.text.repair import repair
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKS = ROOT / "tests" / "fixtures" / "books"

@@ -22,7 +22,8 @@ from typing import Any
 import ftfy
 import pytest
 
-from bot.text import decode, process, repair
+from bot.text import decode, process
+from bot.text.repair import repair
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "fixtures" / "ftfy_cases.json").read_text(encoding="utf-8")
