@@ -26,10 +26,13 @@ from bot.search.scene import (
     CLOSE_NAME_SHARE,
     CLOSE_WORDS_LEAD,
     MEANING_FIRST,
+    RERANK_COSINE,
     WORDS_KEPT,
+    _chapter_words,
     _close,
     _evidence,
     _place,
+    _reranked,
     _Scored,
     kept_by_words,
 )
@@ -157,6 +160,39 @@ def test_the_second_chapter_by_words_keeps_its_place_only_when_meaning_puts_it_f
     assert kept_by_words(words, _near(*meaning_first), {1}, 2) == words[:2]
     # the figures in docs/internals.md are for these
     assert (WORDS_KEPT, MEANING_FIRST) == (1, 1)
+
+
+def _cosines(*passages: tuple[int, int, float]) -> list[Near]:
+    """(scene, chapter, cosine) of story 1's passages, nearest first."""
+    return [Near(scene, 1, chapter, 0, 0, scene, cos) for scene, chapter, cos in passages]
+
+
+def test_the_three_answers_are_ordered_by_their_chapters_evidence() -> None:
+    """The fusion ranks passages: chapter 3's one passage, second by words and by meaning,
+    stands first, ahead of chapter 1, whose passages are first by words (one) and by meaning
+    (another). Ordered by each chapter's best evidence, chapter 1 comes first."""
+    words = [_scored(10, 1, 1), _scored(30, 1, 3), _scored(20, 1, 2), _scored(11, 1, 1)]
+    for c, score in zip(words, (0.50, 0.45, 0.30, 0.10), strict=True):
+        c.score = score
+    by_words = _chapter_words(words)
+    assert by_words == {(1, 1): 0.50, (1, 3): 0.45, (1, 2): 0.30}
+    near = _cosines((11, 1, 0.90), (30, 3, 0.89), (20, 2, 0.85), (99, 4, 0.80))
+    fused_order = [words[1], words[0], words[2]]
+    ordered = _reranked(fused_order, by_words, near, {1})
+    assert [_place(c) for c in ordered] == [(1, 1), (1, 3), (1, 2)]
+    # a chapter first by words but far from the nearest in meaning does not come first
+    far = _cosines((30, 3, 0.90), (20, 2, 0.89), (11, 1, 0.90 - 2 * RERANK_COSINE))
+    assert _place(_reranked(fused_order, by_words, far, {1})[0]) == (1, 3)
+    # one not among the nearest counts as the furthest of them: here as far as chapter 2,
+    # with more of the words
+    beyond = _cosines((30, 3, 0.90), (20, 2, 0.80))
+    assert [_place(c) for c in _reranked(fused_order, by_words, beyond, {1})] == [
+        (1, 3),
+        (1, 1),
+        (1, 2),
+    ]
+    # a story of an answer without vectors: meaning has no say, the fusion's order stands
+    assert _reranked(fused_order, by_words, near, set()) == fused_order
 
 
 @pytest.fixture
