@@ -59,19 +59,25 @@ async def test_scoped_searches_never_run_a_generic_plan(tmp_path: Path, pg_url: 
 async def test_the_whole_librarys_banded_stages_keep_their_plan(
     tmp_path: Path, pg_url: str
 ) -> None:
-    """A stage over the whole library (the banded index) is planned five times, then runs the
-    plan PostgreSQL made for any parameters: nothing in its parameters could make a plan for
-    their values better, and planning it was a fifth of the statement."""
+    """A stage over the whole library (the banded index), and the read of the texts holding
+    the words besides those seen, are planned five times, then run the plan PostgreSQL made
+    for any parameters: nothing in their parameters could make a plan for their values
+    better, and planning was a fifth of the stage's statement."""
     async with seeded_postgres(tmp_path, pg_url, pool_size=1) as store:
         for words in (["the", "and"], ["door"], ["she", "was", "her"]) * 4:
             await store.texts_with_all(words, None, 5, rank_cap=10)
             await store.texts_with_two_of([[words[0]], ["was"], ["her"]], None, 5, rank_cap=10)
+            await store.texts_with_all_besides(words, None, 1000, [1, 2])
         rows = await store._all(  # pyright: ignore[reportPrivateUsage]
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE 'WITH found%' AND statement LIKE '%storybot_banded%'"
+            "SELECT left(statement, 20), generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'WITH %' AND statement LIKE '%storybot_banded%'"
+            " ORDER BY statement"
         )
-    # one statement (all words and two of the keys alike), run 24 times, planned 5
-    assert [(r[0], r[1]) for r in rows] == [(19, 5)]
+    # the stage (all words and two of the keys alike, 24 calls) and the texts besides (12)
+    assert [tuple(r) for r in rows] == [
+        ("WITH found AS MATERI", 19, 5),
+        ("WITH r AS MATERIALIZ", 7, 5),
+    ]
 
 
 async def test_written_stories_are_merged_into_the_search_indexes(

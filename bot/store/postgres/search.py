@@ -246,20 +246,22 @@ class SearchSQL(PGBase):
         if not words or (story_ids is not None and not story_ids):
             return []
         # one round trip: how many texts hold the words (up to limit + 1), and their texts
-        # only when there are few enough
+        # only when there are few enough; the limit written in and the texts besides read
+        # through a subquery, so the whole library's statement keeps its plan (as
+        # ``_CANDIDATES``)
         scoped = story_ids is not None
         query = all_words_query(words)
-        texts = "texts t WHERE t.tsv @@ $1::tsquery" + (_text_scope(5) if scoped else "")
+        texts = "texts t WHERE t.tsv @@ $1::tsquery" + (_text_scope(3) if scoped else "")
         if not scoped and bandable(words):  # the whole library: the banded index
             texts, query = BANDED_TEXTS, [banded(query)]
+        limit = int(limit)
         rows = await (self._all_planned if scoped else self._all)(
-            f"WITH r AS MATERIALIZED (SELECT t.id FROM {texts} LIMIT $2)"
+            f"WITH r AS MATERIALIZED (SELECT t.id FROM {texts} LIMIT {limit + 1})"
             " SELECT NULL::bigint, NULL::text, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
-            " WHERE (SELECT count(*) FROM r) <= $3 AND r.id <> ALL($4::bigint[])",
+            f" WHERE (SELECT count(*) FROM r) <= {limit}"
+            " AND r.id <> ALL(coalesce((SELECT $2::bigint[]), '{}'))",
             query,
-            limit + 1,
-            limit,
             list(dict.fromkeys(besides)),
             *([list(story_ids)] if story_ids is not None else []),
         )
