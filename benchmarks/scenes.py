@@ -1,9 +1,9 @@
 """Scene search on the benchmark libraries: query latency, and what the scene index costs.
 
-* Ingest cost: the time the write path spends cutting and indexing scene passages
-  (``write_scenes``), beside the time it spends storing and indexing paragraph texts
-  (``_text_ids``, the paragraph index of quote search), both timed inside the ingests that
-  benchmarks/ingest.py runs (``timing()`` wraps them).
+* Ingest cost: the time the write path spends storing and indexing scene passages
+  (``write_scenes``, ``index_scenes``), beside the time it spends storing and indexing
+  paragraph texts (``_text_ids``, ``_index_texts``: the paragraph index of quote search),
+  timed inside the ingests that benchmarks/ingest.py runs (``timing()`` wraps them).
 * Size: pages of the scene index and its texts (one row per distinct passage text: a
   chapter stored twice shares them) and of the passages' places (one row per passage of
   every story), beside the paragraph index, texts and places (SQLite's dbstat).
@@ -47,31 +47,36 @@ class WriteTimes:
 
 @contextmanager
 def timing() -> Iterator[WriteTimes]:
-    """Time write_scenes and _text_ids inside bot.store.sqlite.library while the block runs."""
+    """Time the scene and the paragraph-text writes inside bot.store.sqlite.library (each
+    batch indexes its new texts last: write_scenes + index_scenes, _text_ids + _index_texts)
+    while the block runs."""
     times = WriteTimes()
-    scenes, texts = library_sql.write_scenes, library_sql._text_ids
+    names = {
+        "write_scenes": "scenes",
+        "index_scenes": "scenes",
+        "_text_ids": "texts",
+        "_index_texts": "texts",
+    }
+    saved = {name: getattr(library_sql, name) for name in names}
 
-    def timed_scenes(*args: Any) -> int:
-        start = time.perf_counter()
-        try:
-            return scenes(*args)
-        finally:
-            times.scenes += time.perf_counter() - start
+    def timed(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return saved[name](*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - start
+                setattr(times, names[name], getattr(times, names[name]) + spent)
 
-    def timed_texts(*args: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return texts(*args)
-        finally:
-            times.texts += time.perf_counter() - start
+        return call
 
-    library_sql.write_scenes = timed_scenes  # type: ignore[assignment]
-    library_sql._text_ids = timed_texts  # type: ignore[assignment]
+    for name in names:
+        setattr(library_sql, name, timed(name))
     try:
         yield times
     finally:
-        library_sql.write_scenes = scenes
-        library_sql._text_ids = texts
+        for name, function in saved.items():
+            setattr(library_sql, name, function)
 
 
 def descriptions() -> list[str]:

@@ -621,3 +621,24 @@ async def test_a_batch_goes_into_each_search_index_as_one_segment(
             f"INSERT INTO {index}({index}, rank) VALUES('integrity-check', 1)"
         )
     assert await indexed(store, words[0]) > 0
+
+
+async def test_a_batch_of_many_stories_makes_one_segment_per_index(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """The writer writes a batch's rows several a statement (bot/store/sqlite/bulk.py) and its
+    index entries last: a statement that may write several rows after an index entry of the
+    same transaction would have FTS5 write out its pending entries as a segment each time."""
+    for n in range(12):
+        chapters = [
+            [f"Story {n} chapter {c} line {p} of words." for p in range(150)] for c in range(2)
+        ]
+        put(tmp_path / "stories", f"s{n:02}.txt", story(f"Story {n}", *chapters))
+    assert len((await ingest(store, tmp_path / "stories")).added) == 12
+    for index in ("texts_fts", "scenes_fts"):
+        assert await scalar(store, f"SELECT count(DISTINCT segid) FROM {index}_idx") == 1, index
+        await store.db.execute_fetchall(
+            f"INSERT INTO {index}({index}, rank) VALUES('integrity-check', 1)"
+        )
+    assert await scalar(store, "SELECT count(*) FROM paragraphs") == 12 * 300
+    assert await indexed(store, "words") == 12 * 300

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Paragraph, Rating, Story
@@ -29,7 +29,8 @@ from bot.store.sqlite.base import (
     sql_errors,
     unwritable,
 )
-from bot.store.sqlite.scenes import DELETE_SCENE_ROWS, write_scenes
+from bot.store.sqlite.bulk import insert_rows
+from bot.store.sqlite.scenes import DELETE_SCENE_ROWS, index_scenes, write_scenes
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,9 @@ def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
         )
         for item in items:
             _write_one(db, item, taken, ids)
+        # the search indexes last, one row a statement (bot/store/sqlite/bulk.py)
+        _index_texts(db, ids.texts_to_index)
+        index_scenes(db, ids.scenes_to_index)
         db.execute("UPDATE story_ids SET high = max(high, ?)", (ids.story - 1,))
         db.execute("COMMIT")
     except BaseException:
@@ -302,12 +306,15 @@ def _size_pending_indexes(db: sqlite3.Connection) -> None:
 
 @dataclass(slots=True)
 class _NextIds:
-    """The next free paragraph, text, story and scene text ids within a batch."""
+    """The next free paragraph, text, story and scene text ids within a batch, and the new
+    texts and scene texts (id, text) the batch adds, for the search indexes."""
 
     paragraph: int
     text: int
     story: int
     scene_text: int
+    texts_to_index: list[tuple[int, str]] = field(default_factory=list)
+    scenes_to_index: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _write_one(
@@ -341,21 +348,27 @@ def _write_one(
         )
     fresh_from = ids.text  # text ids from here on are this story's new texts
     text_ids = _text_ids(db, cut, ids)
-    db.executemany(
-        "INSERT INTO chapters (story_id, number, label, words, note, first_position,"
-        " last_position, text_hash) VALUES (?,?,?,?,?,?,?,?)",
+    insert_rows(
+        db,
+        "chapters (story_id, number, label, words, note, first_position, last_position, text_hash)",
         [(story_id, *c, h) for c, h in zip(cut.chapters, cut.hashes, strict=True)],
     )
-    db.executemany(
-        "INSERT INTO paragraphs (id, story_id, chapter, position, scene, text_id)"
-        " VALUES (?,?,?,?,?,?)",
+    insert_rows(
+        db,
+        "paragraphs (id, story_id, chapter, position, scene, text_id)",
         [
             (first_id + r[1], story_id, r[0], r[1], r[2], t)
             for r, t in zip(cut.rows, text_ids, strict=True)
         ],
     )
     ids.scene_text = write_scenes(
-        db, story_id, cut, text_ids, fresh_from=fresh_from, next_id=ids.scene_text
+        db,
+        story_id,
+        cut,
+        text_ids,
+        fresh_from=fresh_from,
+        next_id=ids.scene_text,
+        to_index=ids.scenes_to_index,
     )
     taken[slug] = item.file
 
@@ -396,7 +409,8 @@ def _text_ids(db: sqlite3.Connection, cut: StoryCut, ids: _NextIds) -> list[int]
     """The text id of every paragraph of the story, in order.
 
     A chapter whose text is already stored (in any story, or earlier in this one) takes the
-    same texts; any other chapter's paragraphs become new texts, indexed. Sharing whole
+    same texts; any other chapter's paragraphs become new texts, to be indexed once the
+    batch's other rows are written (``ids.texts_to_index``, ``_index_texts``). Sharing whole
     chapters catches what libraries really repeat (a story filed twice, a chapter posted in
     two stories) for one lookup per chapter (by its text hash); sharing single paragraphs
     would cost a lookup in a large random index per paragraph, and measured 75% slower
@@ -414,9 +428,14 @@ def _text_ids(db: sqlite3.Connection, cut: StoryCut, ids: _NextIds) -> list[int]
             added += zip(shared, (r[3] for r in cut.rows[chapter[4] : chapter[5] + 1]), strict=True)
         mine[text_hash] = shared
         out += shared
-    db.executemany("INSERT INTO texts (id, text) VALUES (?, ?)", added)
-    db.executemany("INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", added)
+    insert_rows(db, "texts (id, text)", added)
+    ids.texts_to_index += added
     return out
+
+
+def _index_texts(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Add new paragraph texts (id, text) to the quote index: one row a statement (bulk.py)."""
+    db.executemany("INSERT INTO texts_fts (rowid, text) VALUES (?, ?)", rows)
 
 
 def _stored_chapter(db: sqlite3.Connection, text_hash: bytes, length: int) -> list[int] | None:

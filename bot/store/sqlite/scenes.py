@@ -41,6 +41,7 @@ from bot.models import ScenePassage
 from bot.store.cut import StoryCut
 from bot.store.passages import SEPARATOR
 from bot.store.sqlite.base import SQLBase, sql_errors
+from bot.store.sqlite.bulk import insert_rows
 
 MAX_TERMS = 32
 
@@ -70,15 +71,17 @@ def write_scenes(
     *,
     fresh_from: int,
     next_id: int,
+    to_index: list[tuple[int, str]],
 ) -> int:
-    """Index a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
+    """Write a story's passages, inside the caller's transaction (after DELETE_SCENE_ROWS).
 
     ``text_ids`` are the text ids of the story's paragraphs (``cut.rows``), in order; text
     ids from ``fresh_from`` on were created for this story. A passage whose texts were all
     created for it cannot be stored yet (outside this story), so only the passages of shared
     chapters are looked up: a library without repeats pays no lookup. New scene texts take
-    ids from ``next_id`` on (given, so they are inserted in one statement); returns the next
-    free one.
+    ids from ``next_id`` on (given, so they are inserted several a statement); returns the
+    next free one. Each new scene text and its text go to ``to_index``, for ``index_scenes``
+    once the batch's other rows are written (bot/store/sqlite/bulk.py says why).
     """
     mine: dict[tuple[int, int], int] = {}  # this story's scene texts by key
     keys: list[tuple[int, int, int]] = []
@@ -98,14 +101,15 @@ def write_scenes(
             added.append((text_id, SEPARATOR.join(r[3] for r in cut.rows[first : last + 1])))
         mine[key] = text_id
         places.append((story_id, chapter, first, last, text_id))
-    db.executemany("INSERT INTO scene_texts (id, first_text, paragraphs) VALUES (?, ?, ?)", keys)
-    db.executemany(
-        "INSERT INTO scenes (story_id, chapter, first_position, last_position, text_id)"
-        " VALUES (?, ?, ?, ?, ?)",
-        places,
-    )
-    db.executemany("INSERT INTO scenes_fts (rowid, text) VALUES (?, ?)", added)
+    insert_rows(db, "scene_texts (id, first_text, paragraphs)", keys)
+    insert_rows(db, "scenes (story_id, chapter, first_position, last_position, text_id)", places)
+    to_index += added
     return next_id
+
+
+def index_scenes(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Add new scene texts (id, text) to the scene index: one row a statement (bulk.py)."""
+    db.executemany("INSERT INTO scenes_fts (rowid, text) VALUES (?, ?)", rows)
 
 
 def quoted(word: str) -> str:
