@@ -21,6 +21,15 @@ from typing import Any, Literal
 
 from bot.models import IndexedText, Paragraph
 from bot.store.sqlite.base import IN_TRANSACTION, SQLBase, sql_errors
+from bot.store.sqlite.bm25 import (
+    COMMON_TERM,
+    DocCounts,
+    TermCounter,
+    idf,
+    plain_terms,
+    rank,
+    varints,
+)
 
 # fts5vocab over the text index, per connection (a temp table works on a read-only file too)
 _VOCAB = "temp.texts_vocab"
@@ -30,6 +39,9 @@ _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 # the state of the database a reading connection sees: another connection's commit changes
 # data_version, this connection's own writes total_changes()
 _VERSION = "(SELECT data_version FROM pragma_data_version), total_changes()"
+# the state of the text index itself: FTS5's structure record, rewritten (its cookie counted
+# up) whenever the index changes
+_INDEX_STATE = "(SELECT block FROM texts_fts_data WHERE id = 10)"
 MATCHES_KEPT = 8  # all-words searches whose matching texts are kept for texts_with_all_besides
 
 
@@ -121,12 +133,29 @@ class SearchSQL(SQLBase):
     # in scope that matched), from the last few texts_with_all: texts_with_all_besides reads
     # those texts without asking FTS5 again
     _matches: dict[tuple[str, tuple[int, ...] | None], tuple[tuple[int, int], str]] | None = None
+    # the common words' counts of texts from the last read of the vocabulary (bm25.py)
+    _doc_counts: DocCounts | None = None
+    common_term = COMMON_TERM
 
     async def texts_with_all(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int, *, rank_cap: int
     ) -> Found:
-        """Texts holding every word (see ``_candidates``)."""
-        return await self._candidates(all_words_query(words), story_ids, limit, rank_cap, keep=True)
+        """Texts holding every word (see ``_candidates``). When one of the words is common,
+        BM25 is computed here rather than by FTS5 (``_ranked_here``), with the same ranks."""
+        fts_query = all_words_query(words)
+        terms = list(dict.fromkeys(words))
+        counts = self._doc_counts
+        if (
+            counts is not None
+            and limit < rank_cap
+            and not IN_TRANSACTION.get()
+            and counts.any_common(terms)
+            and plain_terms(terms)
+        ):
+            found = await self._ranked_here(fts_query, terms, _Scope.of(story_ids), limit, rank_cap)
+            if found is not None:
+                return found
+        return await self._candidates(fts_query, story_ids, limit, rank_cap, keep=True)
 
     async def texts_with_phrase(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
@@ -249,6 +278,58 @@ class SearchSQL(SQLBase):
         if keep and head[2] is not None and not IN_TRANSACTION.get():
             self._keep((fts_query, scope.story_ids), ((head[3], head[4]), head[2]))
         return [(IndexedText(r[1], r[2]), float(r[3])) for r in rows[:limit]], count <= limit
+
+    async def _ranked_here(
+        self, fts_query: str, terms: list[str], scope: _Scope, limit: int, rank_cap: int
+    ) -> Found | None:
+        """``_candidates`` for an all-words query holding a common word (``keep`` too), FTS5's
+        bm25() computed here (bm25.py): one statement reads the matching ids (up to
+        ``rank_cap`` + 1), their count, FTS5's averages record, the database's version, the
+        count of texts holding each word not counted in ``_doc_counts``, and the texts (all
+        of them when they are to be ranked, with their sizes; the first ``limit`` + 1
+        otherwise). None when FTS5 must rank them: the database changed since the counts were
+        read, or a text is not plain."""
+        if scope.empty:
+            return [], True
+        counts = self._doc_counts
+        assert counts is not None
+        rare = [t for t in terms if t not in counts.counts]
+        rows = await self._all(
+            "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
+            f"{scope.over_texts('texts_fts.rowid')} LIMIT ?),"
+            " n(c) AS MATERIALIZED (SELECT count(*) FROM r)"
+            " SELECT 0, c, (SELECT block FROM texts_fts_data WHERE id = 1),"
+            f" {_VERSION}, {_INDEX_STATE} FROM n"
+            + " UNION ALL SELECT 2, ?, NULL, count(*), NULL, NULL FROM texts_fts"
+            " WHERE texts_fts MATCH ?"
+            * len(rare)
+            + " UNION ALL SELECT 1, t.id, t.text, d.sz, NULL, NULL FROM (SELECT id FROM r LIMIT"
+            " (SELECT CASE WHEN c <= ? THEN c ELSE ? END FROM n)) AS f"
+            " JOIN texts t ON t.id = f.id LEFT JOIN texts_fts_docsize d ON d.id = f.id",
+            (
+                fts_query,
+                *scope.params,
+                rank_cap + 1,
+                *(v for t in rare for v in (t, _quoted(t))),
+                rank_cap,
+                limit + 1,
+            ),
+        )
+        head = next(r for r in rows if r[0] == 0)
+        count, version = int(head[1]), (head[3], head[4])
+        texts = [r for r in rows if r[0] == 1]
+        if count <= rank_cap:
+            self._keep((fts_query, scope.story_ids), (version, ",".join(str(r[1]) for r in texts)))
+        if not limit < count <= rank_cap:
+            return [(IndexedText(r[1], r[2]), 0.0) for r in texts[:limit]], count <= limit
+        if head[5] != counts.version:  # stale counts: FTS5 ranks until the next vocabulary
+            self._doc_counts = None
+            return None
+        holding = counts.counts | {r[1]: int(r[3]) for r in rows if r[0] == 2}
+        ranked = _ranked(terms, holding, varints(head[2]), texts)
+        if ranked is None:
+            return None
+        return [(IndexedText(r[1], r[2]), score) for score, r in ranked[:limit]], False
 
     def _keep(
         self, key: tuple[str, tuple[int, ...] | None], value: tuple[tuple[int, int], str]
@@ -376,13 +457,20 @@ class SearchSQL(SQLBase):
         await self._ensure_vocab()
         out: list[tuple[str, int]] = []
         with sql_errors(self.path):
+            before = list(await self.reads.execute_fetchall(f"SELECT {_INDEX_STATE}"))
             async with self.reads.execute(
                 f"SELECT term, doc FROM {_VOCAB} WHERE length(term) BETWEEN ? AND ?",
                 (min_length, max_length),
             ) as cursor:
                 while batch := await cursor.fetchmany(_VOCAB_BATCH):
                     out.extend((r[0], int(r[1])) for r in batch)
-        total = await self._all("SELECT count(*) FROM texts")
+            total = list(
+                await self.reads.execute_fetchall(f"SELECT count(*), {_INDEX_STATE} FROM texts")
+            )
+        self._doc_counts = None
+        if before[0][0] == total[0][1]:  # the terms were read from one state of the index
+            common = {term: doc for term, doc in out if doc >= self.common_term}
+            self._doc_counts = DocCounts(common, total[0][1])
         return out, int(total[0][0])
 
     async def library_signature(self) -> tuple[int, ...]:
@@ -414,6 +502,27 @@ class SearchSQL(SQLBase):
             ):
                 out[(r[0], r[1])] = r[2]
         return out
+
+
+def _ranked(
+    terms: list[str], holding: dict[str, int], averages: list[int], texts: list[Any]
+) -> list[tuple[float, Any]] | None:
+    """``texts`` (rows of 1, id, text, docsize record) with their bm25() for the all-words
+    query of ``terms``, best first (ties by id, as FTS5's ORDER BY rank, id); ``holding``: how
+    many texts hold each term; ``averages``: FTS5's averages record (texts, then tokens of
+    each column). None when a text is not plain or its counts disagree with the match."""
+    rows, tokens = averages[0], sum(averages[1:])
+    avgdl = tokens / rows
+    idfs = [idf(rows, holding[t]) for t in terms]
+    counter = TermCounter(terms)
+    ranked: list[tuple[float, Any]] = []
+    for r in texts:
+        freqs = counter.counts(r[2])
+        if freqs is None or r[3] is None or 0 in freqs:
+            return None
+        ranked.append((rank(idfs, freqs, sum(varints(r[3])), avgdl), r))
+    ranked.sort(key=lambda x: (x[0], x[1][1]))
+    return ranked
 
 
 def _chunks(items: list[tuple[int, int, int]], size: int) -> Iterator[list[tuple[int, int, int]]]:
