@@ -44,7 +44,7 @@ from bot.search.hits import chapter_label, or_none
 from bot.search.snippets import Marks, joined, snippet
 from bot.search.vocabulary import Cached, WordList, load_words
 from bot.store import Store
-from bot.text.normalize import phrase_test, query_tokens, word_spans, words
+from bot.text.normalize import phrase_in, phrase_test, query_tokens, spaced, word_spans, words
 
 LOOKUP_EXTRA = 5  # texts looked up beyond the hits wanted, for lines a story repeats
 
@@ -93,18 +93,33 @@ class _Normaliser:
         self.query = query
         self.joined = " ".join(query)
         self._normal: dict[int, str] = {}
+        self._spaced: dict[int, str | None] = {}
         self._scored: dict[tuple[str, MatchKind], tuple[MatchKind, float, int, int]] = {}
+
+    def spaced(self, t: IndexedText) -> str | None:
+        """The text's words parted by spaces (``spaced``), or None for text that is not plain."""
+        if t.id in self._spaced:
+            return self._spaced[t.id]
+        found = self._spaced[t.id] = spaced(t.text)
+        return found
 
     def candidate(self, t: IndexedText, rank: float, kind: MatchKind) -> _Candidate:
         normal = self._normal.get(t.id)
         if normal is None:
-            normal = self._normal[t.id] = " ".join(words(t.text))
+            plain = self.spaced(t)
+            cut = words(t.text) if plain is None else plain.split()
+            normal = self._normal[t.id] = " ".join(cut)
         return _Candidate(t, rank, kind, normal)
 
     def folded(self) -> list[int]:
-        """The ids of the texts folded so far that have words (and scored, those that held
-        every query word)."""
-        return [text_id for text_id, normal in self._normal.items() if normal]
+        """The ids of the texts looked at so far (cut into words, or spaced) that have words
+        (and scored, those that held every query word)."""
+        seen = [text_id for text_id, normal in self._normal.items() if normal]
+        return seen + [
+            text_id
+            for text_id, plain in self._spaced.items()
+            if text_id not in self._normal and plain and not plain.isspace()
+        ]
 
     def score(self, c: _Candidate) -> None:
         key = (c.normal, c.kind)
@@ -379,10 +394,14 @@ class QuoteSearch:
         exact = _holding_the_phrase(rows, query, normaliser)
         if exact:
             return [], exact
-        # " word " in " text ": the word is one of the text's words (no list, no set per text)
+        # " word " in " text ": the word is one of the text's words (no list, no set per text);
+        # plain text is looked at spaced, and cut into words only when it holds them all
         wanted = [f" {w} " for w in known]
         held: list[_Candidate] = []
         for t, rank in rows:
+            plain = normaliser.spaced(t)
+            if plain is not None and not all(w in f" {plain} " for w in wanted):
+                continue
             c = normaliser.candidate(t, rank, "exact")
             padded = f" {c.normal} "
             if all(w in padded for w in wanted):
@@ -536,10 +555,11 @@ def _holding_the_phrase(
     """The texts of ``rows`` holding the query as a phrase (score 100). Plain text is looked
     at without cutting it into words (``phrase_test``), and cut only if it is shown (most
     of the first stage's texts are not); other text is folded and scored."""
-    holds = phrase_test(query)
+    holds = phrase_in(query)
     exact: list[_Candidate] = []
     for t, rank in rows:
-        found = holds(t.text)
+        plain = normaliser.spaced(t)
+        found = None if plain is None else holds(plain)
         if found:
             exact.append(_Candidate(t, rank, "exact", "", 100.0, folded=False))
         elif found is None:

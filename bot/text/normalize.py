@@ -61,9 +61,36 @@ def _decomposed(match: re.Match[str]) -> str:
 
 # What separates words (below), byte by byte of the UTF-8: ASCII other than letters and
 # digits. A byte of a multi-byte character is 0x80 or above: in plain text every such
-# character is punctuation (_PLAIN_SEPARATORS); in other text it is kept and looked at again.
-_PLAIN_SEPARATORS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+# character is punctuation (_PLAIN_SEPARATORS, which also lower-cases); in other text it is
+# kept and looked at again.
+_PLAIN_SEPARATORS = bytes(
+    ord(chr(c).lower()) if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256)
+)
 _ASCII_SEPARATORS = bytes(c if c >= 0x80 or chr(c).isalnum() else 32 for c in range(256))
+_ASCII_BYTES = bytes(range(128))
+# the characters beside ASCII that plain text may hold: punctuation that folding straightens
+_PLAIN_EXTRA = "".join(
+    chr(c) for c in sorted(_PUNCT) if not chr(c).isascii() and not chr(c).isalnum()
+)
+
+
+def spaced(text: str) -> str | None:
+    """The words of plain text, as ``words`` cuts them, each parted from the next by one
+    space or more (and maybe spaces before the first and after the last); None for other
+    text.
+
+    Plain text is ASCII and the punctuation folding straightens (quotes, dashes, ellipses):
+    its words are runs of ASCII letters and digits, lower-cased. Cutting a text this far costs
+    a fraction of cutting it into a list of words: enough to look for words and phrases in
+    (``" word " in f" {spaced} "``, ``phrase_test``)."""
+    # by bytes: the UTF-8 of every character beyond ASCII is bytes of 0x80 and above, which
+    # the tables turn into spaces (str.lower and a regular expression over a text holding a
+    # curly quote cost several times as much)
+    data = text.encode(errors="surrogatepass")  # a lone surrogate stays one: not plain
+    beyond = data.translate(None, _ASCII_BYTES)
+    if beyond and beyond.decode(errors="surrogatepass").strip(_PLAIN_EXTRA):
+        return None
+    return data.translate(_PLAIN_SEPARATORS).decode("ascii")
 
 
 def words(text: str) -> list[str]:
@@ -76,12 +103,13 @@ def words(text: str) -> list[str]:
     # paragraphs per query): words are cut at ASCII punctuation and spaces by bytes.translate
     # rather than a regular expression. In plain text, whose only non-ASCII characters are
     # quotes, dashes and the like (which folding turns into other punctuation), those cut
-    # words too, and nothing is folded; in other text, the few pieces holding a non-ASCII
-    # character are cut again by _WORD.
-    text = text.lower()
-    if text.isascii() or _NOT_PLAIN.search(text) is None:
-        return text.encode().translate(_PLAIN_SEPARATORS).decode("ascii").split()
-    folded = fold(text).encode(errors="surrogatepass")  # a lone surrogate stays one
+    # words too, and nothing is folded (``spaced``); in other text, the few pieces holding a
+    # non-ASCII character are cut again by _WORD.
+    plain = spaced(text)
+    if plain is not None:
+        return plain.split()
+    # lower-cased before folding, as always (a final sigma is told by what stands before it)
+    folded = fold(text.lower()).encode(errors="surrogatepass")  # a lone surrogate stays one
     pieces = folded.translate(_ASCII_SEPARATORS).decode(errors="surrogatepass").split()
     out: list[str] = []
     for piece in pieces:
@@ -92,28 +120,27 @@ def words(text: str) -> list[str]:
     return out
 
 
+def phrase_in(phrase: Sequence[str]) -> Callable[[str], bool]:
+    """A test of whether words parted by spaces (``spaced``'s, or a list of words joined by
+    spaces) hold ``phrase`` (a non-empty list of words as ``words`` cuts them), one word after
+    another."""
+    # the regular expression engine skips ahead to where " first " is
+    pattern = re.compile(" " + " +".join(re.escape(word) for word in phrase) + " ")
+    return lambda text: pattern.search(f" {text} ") is not None
+
+
 def phrase_test(phrase: Sequence[str]) -> Callable[[str], bool | None]:
     """A quick test of whether ``words(text)`` holds ``phrase`` (a non-empty list of words as
     ``words`` cuts them), one word after another, without cutting the text into words: True
-    or False for plain text (see ``words``); None for other text, which must be cut with
+    or False for plain text (see ``spaced``); None for other text, which must be cut with
     ``words`` to tell."""
-    # In plain text a word is a run of ASCII letters and digits, and anything else parts
-    # words. The pattern starts with the first word (the look-behind after it says no letter
-    # comes before), so the regular expression engine can skip ahead to where that word is.
-    first = re.escape(phrase[0])
-    pattern = re.compile(
-        f"{first}(?<![a-z0-9]{first})"
-        + "".join(f"[^a-z0-9]+{re.escape(word)}" for word in phrase[1:])
-        + "(?![a-z0-9])"
-    )
+    holds = phrase_in(phrase)
 
-    def holds(text: str) -> bool | None:
-        text = text.lower()
-        if text.isascii() or _NOT_PLAIN.search(text) is None:
-            return pattern.search(text) is not None
-        return None
+    def test(text: str) -> bool | None:
+        plain = spaced(text)
+        return None if plain is None else holds(plain)
 
-    return holds
+    return test
 
 
 # a word of plain text (see ``words``): a run of ASCII letters and digits
