@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 K1 = 1.2  # FTS5's bm25() constants (fts5_aux.c)
 B = 0.75
-COMMON_TERM = 2_000  # texts holding a word from which its count is kept (DocCounts)
+COMMON_TERM = 20_000  # texts holding a word from which its count is kept (DocCounts)
 
 # Plain text: ASCII, and beside it only the punctuation most texts hold (quotes, dashes,
 # ellipsis, no-break space: each a separator to unicode61). Its words are runs of ASCII
@@ -89,37 +89,6 @@ class TermCounter:
             return None
         spaced = b" " + data.translate(_SPACED) + b" "
         return [len(p.findall(spaced)) for p in self._patterns]
-
-
-# An FTS5 query of single words as bm25() sees it: groups, each an AND of sides, each side
-# one word or its alternatives (OR), the groups ORed; its phrases are the words in the order
-# written. A phrase counts in a text when its group matches the text (FTS5 reads a phrase's
-# positions in the text only when the part of the query holding it stands on that text).
-Groups = list[list[list[str]]]
-
-
-def all_of(terms: Sequence[str]) -> Groups:
-    """The groups of an all-words query: one group, each word a side."""
-    return [[[t] for t in terms]]
-
-
-def two_of(keys: Sequence[Sequence[str]]) -> Groups:
-    """The groups of a query for texts holding two of the keys (any pair; one key alone)."""
-    if len(keys) == 1:
-        return [[list(keys[0])]]
-    return [[list(a), list(b)] for i, a in enumerate(keys) for b in keys[i + 1 :]]
-
-
-def phrase_freqs(groups: Groups, tf: dict[str, int]) -> list[int] | None:
-    """How often each phrase of the query counts in a text whose words stand ``tf`` times;
-    None when no group matches the text (it should not have been found)."""
-    freqs: list[int] = []
-    matched = False
-    for group in groups:
-        holds = all(any(tf[t] for t in side) for side in group)
-        matched = matched or holds
-        freqs += [tf[t] if holds else 0 for side in group for t in side]
-    return freqs if matched else None
 
 
 def idf(rows: int, holding: int) -> float:

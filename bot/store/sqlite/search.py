@@ -24,14 +24,10 @@ from bot.store.sqlite.base import IN_TRANSACTION, SQLBase, sql_errors
 from bot.store.sqlite.bm25 import (
     COMMON_TERM,
     DocCounts,
-    Groups,
     TermCounter,
-    all_of,
     idf,
-    phrase_freqs,
     plain_terms,
     rank,
-    two_of,
     varints,
 )
 
@@ -147,27 +143,19 @@ class SearchSQL(SQLBase):
         """Texts holding every word (see ``_candidates``). When one of the words is common,
         BM25 is computed here rather than by FTS5 (``_ranked_here``), with the same ranks."""
         fts_query = all_words_query(words)
-        groups = all_of(list(dict.fromkeys(words)))
-        if self._ranks_here(groups, limit, rank_cap):
-            found = await self._ranked_here(
-                fts_query, groups, _Scope.of(story_ids), (limit, rank_cap), keep=True
-            )
-            if found is not None:
-                return found
-        return await self._candidates(fts_query, story_ids, limit, rank_cap, keep=True)
-
-    def _ranks_here(self, groups: Groups, limit: int, rank_cap: int) -> bool:
-        """Whether BM25 is computed here for a query of these groups (bm25.py): one of its
-        words is common, all of them are plain, and the counts kept may be used."""
+        terms = list(dict.fromkeys(words))
         counts = self._doc_counts
-        terms = [t for group in groups for side in group for t in side]
-        return (
+        if (
             counts is not None
             and limit < rank_cap
             and not IN_TRANSACTION.get()
             and counts.any_common(terms)
             and plain_terms(terms)
-        )
+        ):
+            found = await self._ranked_here(fts_query, terms, _Scope.of(story_ids), limit, rank_cap)
+            if found is not None:
+                return found
+        return await self._candidates(fts_query, story_ids, limit, rank_cap, keep=True)
 
     async def texts_with_phrase(
         self, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
@@ -246,17 +234,8 @@ class SearchSQL(SQLBase):
         *,
         rank_cap: int,
     ) -> Found:
-        """Texts holding at least two of the keys, each key a word or its alternatives. When
-        one of the words is common, BM25 is computed here (see ``texts_with_all``)."""
-        fts_query = any_two_query(keys)
-        groups = two_of(keys)
-        if self._ranks_here(groups, limit, rank_cap):
-            found = await self._ranked_here(
-                fts_query, groups, _Scope.of(story_ids), (limit, rank_cap), keep=False
-            )
-            if found is not None:
-                return found
-        return await self._candidates(fts_query, story_ids, limit, rank_cap)
+        """Texts holding at least two of the keys, each key a word or its alternatives."""
+        return await self._candidates(any_two_query(keys), story_ids, limit, rank_cap)
 
     async def _candidates(
         self,
@@ -301,11 +280,10 @@ class SearchSQL(SQLBase):
         return [(IndexedText(r[1], r[2]), float(r[3])) for r in rows[:limit]], count <= limit
 
     async def _ranked_here(
-        self, fts_query: str, groups: Groups, scope: _Scope, limits: tuple[int, int], *, keep: bool
+        self, fts_query: str, terms: list[str], scope: _Scope, limit: int, rank_cap: int
     ) -> Found | None:
-        """``_candidates`` for a query of ``groups`` holding a common word, FTS5's bm25()
-        computed here (bm25.py); ``limits``: the limit and the rank cap. One statement reads
-        the matching ids (up to
+        """``_candidates`` for an all-words query holding a common word (``keep`` too), FTS5's
+        bm25() computed here (bm25.py): one statement reads the matching ids (up to
         ``rank_cap`` + 1), their count, FTS5's averages record, the database's version, the
         count of texts holding each word not counted in ``_doc_counts``, and the texts (all
         of them when they are to be ranked, with their sizes; the first ``limit`` + 1
@@ -315,8 +293,6 @@ class SearchSQL(SQLBase):
             return [], True
         counts = self._doc_counts
         assert counts is not None
-        limit, rank_cap = limits
-        terms = list(dict.fromkeys(t for group in groups for side in group for t in side))
         rare = [t for t in terms if t not in counts.counts]
         rows = await self._all(
             "WITH r(id) AS MATERIALIZED (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?"
@@ -342,7 +318,7 @@ class SearchSQL(SQLBase):
         head = next(r for r in rows if r[0] == 0)
         count, version = int(head[1]), (head[3], head[4])
         texts = [r for r in rows if r[0] == 1]
-        if keep and count <= rank_cap:
+        if count <= rank_cap:
             self._keep((fts_query, scope.story_ids), (version, ",".join(str(r[1]) for r in texts)))
         if not limit < count <= rank_cap:
             return [(IndexedText(r[1], r[2]), 0.0) for r in texts[:limit]], count <= limit
@@ -350,7 +326,7 @@ class SearchSQL(SQLBase):
             self._doc_counts = None
             return None
         holding = counts.counts | {r[1]: int(r[3]) for r in rows if r[0] == 2}
-        ranked = _ranked(groups, holding, varints(head[2]), texts)
+        ranked = _ranked(terms, holding, varints(head[2]), texts)
         if ranked is None:
             return None
         return [(IndexedText(r[1], r[2]), score) for score, r in ranked[:limit]], False
@@ -529,27 +505,20 @@ class SearchSQL(SQLBase):
 
 
 def _ranked(
-    groups: Groups, holding: dict[str, int], averages: list[int], texts: list[Any]
+    terms: list[str], holding: dict[str, int], averages: list[int], texts: list[Any]
 ) -> list[tuple[float, Any]] | None:
-    """``texts`` (rows of 1, id, text, docsize record) with their bm25() for the query of
-    ``groups``, best first (ties by id, as FTS5's ORDER BY rank, id); ``holding``: how many
-    texts hold each word; ``averages``: FTS5's averages record (texts, then tokens of each
-    column). None when a text is not plain or its counts disagree with the match."""
+    """``texts`` (rows of 1, id, text, docsize record) with their bm25() for the all-words
+    query of ``terms``, best first (ties by id, as FTS5's ORDER BY rank, id); ``holding``: how
+    many texts hold each term; ``averages``: FTS5's averages record (texts, then tokens of
+    each column). None when a text is not plain or its counts disagree with the match."""
     rows, tokens = averages[0], sum(averages[1:])
     avgdl = tokens / rows
-    phrases = [t for group in groups for side in group for t in side]
-    idfs = [idf(rows, holding[t]) for t in phrases]
-    terms = list(dict.fromkeys(phrases))
+    idfs = [idf(rows, holding[t]) for t in terms]
     counter = TermCounter(terms)
     ranked: list[tuple[float, Any]] = []
     for r in texts:
-        counted = counter.counts(r[2])
-        freqs = (
-            None
-            if counted is None
-            else phrase_freqs(groups, dict(zip(terms, counted, strict=True)))
-        )
-        if freqs is None or r[3] is None:
+        freqs = counter.counts(r[2])
+        if freqs is None or r[3] is None or 0 in freqs:
             return None
         ranked.append((rank(idfs, freqs, sum(varints(r[3])), avgdl), r))
     ranked.sort(key=lambda x: (x[0], x[1][1]))
