@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -170,8 +171,8 @@ _CANDIDATES = (
 def _bm25(rows: Sequence[Any], terms: Sequence[str], limit: int) -> list[tuple[int, str, float]]:
     """The ``limit`` best of ``rows`` (``_CANDIDATES``'s, to be ranked) by FTS5's BM25 (k1
     1.2, b 0.75, the same idf; lower is better), then id: each text's terms summed in the
-    order of the terms, one float operation after another as PostgreSQL computed it in SQL
-    (``bm25``), so the ranks are those it gave, to the last bit. A text holding none of the
+    order of the terms, one float operation after another as PostgreSQL computes it in SQL
+    (``bm25``), so the ranks are those it gives, to the last bit. A text holding none of the
     terms is left out, as the join left it out there."""
     stats = rows[0][5]
     docs, tokens, held = stats[0], stats[1], stats[2:]
@@ -181,19 +182,23 @@ def _bm25(rows: Sequence[Any], terms: Sequence[str], limit: int) -> list[tuple[i
         term: max(math.log((n - held[i] + 0.5) / (held[i] + 0.5)), 1e-6)
         for i, term in enumerate(terms)
     }
-    order = sorted(terms)
+    repeats = Counter(terms)  # a term given twice counts twice, as in SQL
+    # "3:door" (the text holds "door" three times) -> idf * 3 * 2.2, 3, how many times given
+    parts: dict[str, tuple[float, int, int]] = {}
     ranked: list[tuple[float, int, str]] = []
     for r in rows:
-        counts: dict[str, int] = {}
-        for held_term in r[4]:  # "3:door": the text holds "door" three times
-            count, _, term = held_term.partition(":")
-            counts[term] = int(count)
         norm = 1.2 * (0.25 + 0.75 * r[2] / avgdl)
         total: float | None = None
-        for term in order:
-            f = counts.get(term)
-            if f is not None:
-                x = idf[term] * f * 2.2 / (f + norm)
+        # the text's terms as its tsvector orders its lexemes (bytewise: the terms' sorted
+        # order, which the SQL summed in)
+        for held_term in r[4]:
+            part = parts.get(held_term)
+            if part is None:
+                count, _, term = held_term.partition(":")
+                f = int(count)
+                part = parts[held_term] = (idf[term] * f * 2.2, f, repeats[term])
+            for _ in range(part[2]):
+                x = part[0] / (part[1] + norm)
                 total = x if total is None else total + x
         if total is not None:
             ranked.append((-total, r[0], r[1]))
