@@ -8,7 +8,7 @@ Never for a search index within a transaction that will write to one: a statemen
 write several rows opens a statement journal, and SQLite then has every FTS5 index the
 transaction has written to write out what it holds in memory (a savepoint), as a segment of
 its own that is merged again later. So the bulk writer writes its regular rows first, several
-a statement, and the indexes' rows last, one a statement (bot/store/sqlite/library.py).
+a statement, and the indexes' entries last (bot/store/sqlite/library.py).
 """
 
 from __future__ import annotations
