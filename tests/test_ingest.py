@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import StoryBotError
-from bot.ingest import ingest
+from bot.ingest import ingest, writing
 from bot.ingest.reading import pipeline_fingerprint
 from bot.library import Library
 from bot.settings import Settings
+from bot.store import StoryWrite
 from bot.store.errors import REFUSED
 from bot.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
@@ -265,3 +266,27 @@ def test_the_pipeline_fingerprint_changes_with_any_module_of_the_text_packages(
     assert changed != before
     headings.rename(tmp_path / "structure" / "styles.py")  # moved: a change too
     assert pipeline_fingerprint(tmp_path) != changed
+
+
+async def test_the_first_batch_reaches_the_writer_early(
+    store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer, which the whole ingest waits for, has nothing to do until the first batch
+    comes: it is handed over at FIRST_BATCH_BYTES, the others at BATCH_BYTES."""
+    monkeypatch.setattr(writing, "FIRST_BATCH_BYTES", 4_000)
+    monkeypatch.setattr(writing, "BATCH_BYTES", 20_000)
+    for n in range(30):
+        lines = [f"Story {n}, line {i}: a paragraph of some words to read." for i in range(25)]
+        write(tmp_path / "stories", f"s{n:02}.txt", f"Story {n}\n\n" + "\n\n".join(lines) + "\n")
+    sizes: list[int] = []
+    write_stories = store.write_stories
+
+    async def recorded(items: list[StoryWrite]) -> list[str | None]:
+        sizes.append(sum(item.state.size for item in items))
+        return await write_stories(items)
+
+    monkeypatch.setattr(store, "write_stories", recorded)
+    assert len((await ingest(store, tmp_path / "stories")).added) == 30
+    assert 4_000 <= sizes[0] < 6_000, sizes
+    assert all(size >= 20_000 for size in sizes[1:-1]), sizes
+    assert sum(sizes) == sum(p.stat().st_size for p in (tmp_path / "stories").iterdir())

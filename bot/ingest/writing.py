@@ -14,6 +14,9 @@ from bot.store import Store, StoryWrite
 # Stories are written in batches of about this much text: one transaction per batch is
 # several times faster than one per story on a large library.
 BATCH_BYTES = 8 * 1024 * 1024
+# The first batch is handed over sooner: until it comes the writer, which the whole ingest
+# waits for, has nothing to do.
+FIRST_BATCH_BYTES = 1024 * 1024
 # How much may be read and parsed ahead of the writer (bounds memory).
 AHEAD_BYTES = 2 * BATCH_BYTES
 
@@ -60,6 +63,7 @@ async def load_and_write(
     writer = Writer(write)
     batch: list[StoryWrite] = []
     batch_bytes = 0
+    batch_limit = FIRST_BATCH_BYTES
     pool = executor(sum(job.size for job in todo), workers)
     finished = False
     try:
@@ -72,9 +76,9 @@ async def load_and_write(
                     reports[loaded.name] = loaded.report
                 batch.append(loaded.write)
                 batch_bytes += loaded.write.state.size
-                if batch_bytes >= BATCH_BYTES:
+                if batch_bytes >= batch_limit:
                     await writer.send(batch)
-                    batch, batch_bytes = [], 0
+                    batch, batch_bytes, batch_limit = [], 0, BATCH_BYTES
             elif loaded.state is not None:
                 await store.touch_file(loaded.name, loaded.state.size, loaded.state.mtime_ns)
                 unchanged.append(loaded.name)
