@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot import daily, readers
-from bot.errors import StoryBotError
+from bot.errors import StoryBotError, log_failure
 from bot.models import (
     Chapter,
     ChapterInfo,
@@ -491,7 +491,7 @@ class Clubs:
                 told = await self._told(grown)
                 claimed = await self.store.claim_story_growth(grown)
             except StoryBotError as exc:
-                log.warning("story %s: its news waits: %s", grown.story_id, exc.message)
+                log_failure(log, f"story {grown.story_id}: its news waits", exc)
                 failed = failed or exc
                 continue
             if claimed and told is not None:

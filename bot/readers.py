@@ -15,7 +15,7 @@ from collections.abc import Container, Sequence
 from dataclasses import replace
 
 from bot.catalogue import Catalogue
-from bot.errors import StoryBotError
+from bot.errors import StoryBotError, log_failure
 from bot.models import (
     Bookmark,
     Chapter,
@@ -205,12 +205,10 @@ class Readers:
                 await self._store.record_positions(
                     [(user, story, chapter, at) for (user, story), (chapter, at) in batch.items()]
                 )
-            except StoryBotError as exc:  # locked past every retry: the next turn tries again
-                log.warning("%d reading place(s) not saved: %s", len(batch), exc.message)
-                self._wait_again(batch)
-                return
-            except Exception:  # never a task failing unseen ("Task exception was never ...")
-                log.exception("%d reading place(s) not saved", len(batch))
+            # locked past every retry (warning) or failed (error): the next turn tries again;
+            # any other exception too, never a task failing unseen ("Task exception was ...")
+            except Exception as exc:
+                log_failure(log, f"{len(batch)} reading place(s) not saved", exc)
                 self._wait_again(batch)
                 return
             finally:

@@ -22,7 +22,7 @@ import discord
 from discord.ext import commands
 
 from bot.clubs import Clubs, Release
-from bot.errors import StoryBotError
+from bot.errors import StoryBotError, log_failure
 from bot.models import Club
 from cogs._club_views import release_embed, release_view
 
@@ -93,10 +93,10 @@ class Releaser:
         try:
             return await self._release(club, now, early=early)
         except StoryBotError as exc:  # the database failed or is out of reach (the claim)
-            log.warning("club in channel %s: the release failed: %s", club.channel_id, exc)
+            log_failure(log, f"club in channel {club.channel_id}: the release failed", exc)
             return Outcome(False, exc.public)
-        except Exception:
-            log.exception("club in channel %s: the release failed", club.channel_id)
+        except Exception as exc:
+            log_failure(log, f"club in channel {club.channel_id}: the release failed", exc)
             return Outcome(False, "The release failed on our side; it has been logged.")
 
     async def _release(self, club: Club, now: datetime, *, early: bool) -> Outcome:
@@ -107,8 +107,8 @@ class Releaser:
         try:
             story = await self.clubs.story_of(club)
         except StoryBotError as exc:
-            if not exc.usage:  # the database is out of reach: the next look tries again
-                log.warning("club in channel %s waits: %s", club.channel_id, exc.message)
+            if not exc.usage:  # the database failed or is out of reach: the next look tries
+                log_failure(log, f"club in channel {club.channel_id} waits", exc)
                 return Outcome(False, exc.public)
             # the story left the library: the club stops there
             await self.clubs.pause(club.channel_id)
@@ -133,12 +133,11 @@ class Releaser:
         try:
             await self.clubs.record(release, message_id, thread_id, discord.utils.utcnow())
         except StoryBotError as exc:  # posted and claimed: a retry would release the next one
-            log.warning(
-                "club in channel %s released %s of %s, but its link was not saved: %s",
-                club.channel_id,
-                release.chapter.label,
-                release.story.file,
-                exc.message,
+            log_failure(
+                log,
+                f"club in channel {club.channel_id} released {release.chapter.label} of"
+                f" {release.story.file}, but its link was not saved",
+                exc,
             )
             return Outcome(True, f"{released} (its link could not be saved).")
         log.info(

@@ -3,9 +3,15 @@ a real SQLite file: places, furthest, bookmarks, forgetting, shuffles, removed s
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from bot import excerpts, readers
 from bot.library import Library
 from bot.paging import paginate
+from bot.settings import Settings
+from tests.refusing import WORDS, refuse
 
 
 async def test_a_place_is_the_first_paragraph_of_the_page_and_survives_a_new_page_size(
@@ -62,3 +68,20 @@ async def test_a_channel_sees_every_passage_once_per_round(library: Library) -> 
 def test_shuffles_are_permutations() -> None:
     for seed in range(20):
         assert sorted(excerpts.shuffled(seed, 9, i) for i in range(9)) == list(range(9))
+
+
+async def test_places_the_database_refuses_are_logged_at_error(
+    library: Library, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refuses the places (a trigger: it failed, it is not busy): the host must
+    act, so the log says it at error, through the one helper (bot.errors.log_failure). Before:
+    a warning, as for a database locked for a moment."""
+    story = await library.find_story("breaking-alone", mature_ok=False)
+    await refuse(settings, "reading_positions", "INSERT")
+    with caplog.at_level(logging.WARNING):
+        await library.readers.record_place(42, story, 3)
+        await library.readers.settled()
+    said = [r for r in caplog.records if r.name == "bot.readers"]
+    assert [(r.levelno, r.exc_info) for r in said] == [(logging.ERROR, None)], said
+    assert "1 reading place(s) not saved" in said[0].getMessage()
+    assert WORDS in said[0].getMessage()

@@ -384,8 +384,27 @@ async def test_a_release_whose_record_the_database_refuses_still_counts_as_poste
     assert [m.embeds[0].title for m in releases(s.channel)] == ["Breaking alone · Part 1"]
     warned = [r.getMessage() for r in caplog.records if r.name == "cogs._club_post"]
     assert len(warned) == 1 and "Part 1" in warned[0] and WORDS in warned[0], warned
+    # the database failed (not busy): the host must act, so it is said at error
+    assert [r.levelno for r in caplog.records if r.name == "cogs._club_post"] == [logging.ERROR]
     club = await s.library.clubs.club(s.channel.id)
     assert club.state == "active" and club.last_chapter == 1, club
+
+
+async def test_a_release_whose_claim_the_database_refuses_is_one_line_at_error(
+    monday_env: simcord.Env, club_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/club next, and the database refuses the release's claim (a trigger: it failed, it is
+    not busy): nothing is posted, and the log says it once at error, with no traceback, through
+    bot.errors.log_failure. Before: a warning, as for a busy database."""
+    env = monday_env
+    s, ada = await start_monday_club(env)
+    await refuse(club_settings, "clubs", "UPDATE")
+    with caplog.at_level(logging.INFO):
+        await ada.slash(s.channel, "club next")
+    assert releases(s.channel) == []
+    said = [r for r in caplog.records if r.name == "cogs._club_post"]
+    assert [(r.levelno, r.exc_info) for r in said] == [(logging.ERROR, None)], said
+    assert "the release failed" in said[0].getMessage() and WORDS in said[0].getMessage()
 
 
 def loop_lines(caplog: pytest.LogCaptureFixture, words: str) -> list[logging.LogRecord]:
