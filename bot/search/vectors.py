@@ -125,6 +125,7 @@ class SceneVectors:
         self._progress = (0, 0)  # (embedded, passages) of the budgeted stories, while building
         self._budgeted = 0
         self._task: asyncio.Task[None] | None = None
+        self._loading: asyncio.Future[Embedder | None] | None = None  # the model, loading
         self.on_batch: Callable[[int, int], None] | None = None  # tests watch the build
         self.retry_first = RETRY_FIRST  # seconds before the build goes on after a failure
         self._written = 0  # batches of vectors this object committed (a stretch made progress)
@@ -133,7 +134,11 @@ class SceneVectors:
 
     async def model(self) -> Embedder | None:
         if not self._tried:
-            self._model = await asyncio.to_thread(embedding.load, self.choice)
+            if self._loading is None:  # one load, in a thread, which stop() waits for
+                self._loading = asyncio.ensure_future(
+                    asyncio.to_thread(embedding.load, self.choice)
+                )
+            self._model = await asyncio.shield(self._loading)
             self._tried = True
         return self._model
 
@@ -168,6 +173,9 @@ class SceneVectors:
         task = self._cancel()
         if task is not None:
             await asyncio.wait([task])
+        # a thread cannot be cancelled: a load under way ends (and says so) before the close
+        if self._loading is not None and not self._loading.done():
+            await asyncio.wait([self._loading])
 
     def budgeted(self, stories: Sequence[Story], counts: dict[int, tuple[int, int]]) -> list[Story]:
         """The stories that get vectors: in the order filed, each while it fits the budget."""

@@ -136,6 +136,7 @@ def _postgres_hooks(pause: _Pause) -> None:
 def run(point: str, at: int, args: list[str]) -> int:
     pause = _Pause(point, at)
     bot.ingest.writing.BATCH_BYTES = BATCH_BYTES
+    bot.ingest.writing.FIRST_BATCH_BYTES = BATCH_BYTES
     bot.ingest.writing.AHEAD_BYTES = 2 * BATCH_BYTES
     bot.ingest.reading.process = _before(pause, "parse", bot.ingest.reading.process)
     bot.ingest.run._Run.write = _after(pause, "batch", bot.ingest.run._Run.write)

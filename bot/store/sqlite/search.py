@@ -323,13 +323,17 @@ class SearchSQL(SQLBase):
         if not limit < count <= rank_cap:
             return [(IndexedText(r[1], r[2]), 0.0) for r in texts[:limit]], count <= limit
         if head[5] != counts.version:  # stale counts: FTS5 ranks until the next vocabulary
-            self._doc_counts = None
-            return None
+            return self._drop_counts(counts)
         holding = counts.counts | {r[1]: int(r[3]) for r in rows if r[0] == 2}
         ranked = _ranked(terms, holding, varints(head[2]), texts)
         if ranked is None:
             return None
         return [(IndexedText(r[1], r[2]), score) for score, r in ranked[:limit]], False
+
+    def _drop_counts(self, counts: DocCounts) -> None:
+        """Forget stale document counts, unless newer ones were read meanwhile."""
+        if self._doc_counts is counts:
+            self._doc_counts = None
 
     def _keep(
         self, key: tuple[str, tuple[int, ...] | None], value: tuple[tuple[int, int], str]
