@@ -400,8 +400,10 @@ class QuoteSearch:
         held: list[_Candidate] = []
         for t, rank in rows:
             plain = normaliser.spaced(t)
-            if plain is not None and not all(w in f" {plain} " for w in wanted):
-                continue
+            if plain is not None:
+                padded = f" {plain} "  # once, not once per word
+                if not all(w in padded for w in wanted):
+                    continue
             c = normaliser.candidate(t, rank, "exact")
             padded = f" {c.normal} "
             if all(w in padded for w in wanted):
@@ -429,14 +431,15 @@ class QuoteSearch:
         them holds the phrase.
 
         Every text holding the phrase holds its rarest words that close together (the store
-        may give more: those holding them anywhere), so reading those texts here
+        may give more: those holding them anywhere; or fewer: PostgreSQL leaves out those its
+        index says cannot hold the phrase), so reading those texts here
         answers what FTS5's phrase check would (which reads the positions of every word of
         the phrase, "the" and "and" too: several times slower). Those already folded were
         looked at (none held the phrase); plain text is looked at without cutting it into
         words (``phrase_test``). False, and FTS5 checks the phrase, when there are too many
         texts to read or one of them may hold it."""
         unread = await self._store.texts_with_all_besides(
-            rarest, story_ids, PHRASE_SCAN, normaliser.folded(), within=len(query)
+            rarest, story_ids, PHRASE_SCAN, normaliser.folded(), within=len(query), phrase=query
         )
         if unread is None:
             return False

@@ -296,12 +296,15 @@ class Store(ClubStore, VectorStore, Protocol):
         besides: Collection[int],
         *,
         within: int | None = None,
+        phrase: Sequence[str] | None = None,
     ) -> list[IndexedText] | None:
         """Every text holding every word but those in ``besides`` (texts the caller has read),
         in no order; None, reading no text, when more than ``limit`` texts hold them (those
         in ``besides`` counted). ``within``: the caller needs only the texts where the words
         stand within some ``within`` words in a row (those that may hold a phrase of that
-        length); an engine may answer more (every text holding the words), never fewer."""
+        length); ``phrase``: only the texts that may hold these words one after another (as
+        ``words`` cuts a text); an engine may answer more (every text holding the words),
+        never fewer."""
         ...
 
     async def texts_with_two_of(

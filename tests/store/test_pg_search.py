@@ -243,3 +243,41 @@ async def test_a_library_of_schema_3_gains_the_banded_index(tmp_path: Path, pg_u
         assert before[0]
     finally:
         await store.close()
+
+
+async def test_texts_that_cannot_hold_the_phrase_are_left_out_in_sql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``texts_with_all_besides`` with a phrase sends only the texts that may hold it: those
+    whose tsvector holds it, and those whose tsvector may have lost the positions that would
+    (a lexeme kept 256 times: the phrase after its 256th "heron" is not in the tsvector), so
+    quote search still finds the phrase in those; a long text whose phrase words are not cut
+    short is asked of its tsvector like a short one."""
+    many = " ".join(["heron"] * 300)
+    lines = {
+        "holds": "The heron stood by the millpond.",
+        "scattered": "By the millpond the heron stood.",
+        "lost": f"{many} heron stood by the millpond.",
+        "long, scattered": " ".join(["the heron", *["and so on"] * 100, "stood by a millpond"]),
+    }
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    (folder / "001_heron.txt").write_text(
+        "Heron\n\nChapter 1\n\n" + "\n\n".join(lines.values()) + "\n", encoding="utf-8"
+    )
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        await ingest(store, folder)
+        words = ["heron", "millpond"]
+        every = await store.texts_with_all_besides(words, None, 100, [])
+        assert every is not None and sorted(t.text for t in every) == sorted(lines.values())
+        phrase = ["heron", "stood", "by"]
+        sent = await store.texts_with_all_besides(words, None, 100, [], phrase=phrase)
+        assert sent is not None
+        assert sorted(t.text for t in sent) == sorted([lines["holds"], lines["lost"]])
+        # the limit counts every text holding the words, as without a phrase
+        assert await store.texts_with_all_besides(words, None, 3, [], phrase=phrase) is None
+        found = await store.texts_with_phrase(phrase, None, 100)
+        assert [t.text for t, _ in found[0]] == [lines["holds"]]  # the tsvector lost the other
+    finally:
+        await store.close()

@@ -31,7 +31,7 @@ from bot.models import IndexedText, Paragraph
 from bot.store.interface import Found
 from bot.store.postgres.base import PGBase
 from bot.store.postgres.schema import BAND_EDGES, BAND_LEXEME_BYTES
-from bot.store.postgres.tokens import literal
+from bot.store.postgres.tokens import MAX_LEXEME_BYTES, literal
 
 _PARAGRAPH_COLUMNS = "p.id, p.story_id, p.chapter, p.position, p.scene, t.text"
 
@@ -168,6 +168,21 @@ _CANDIDATES = (
 )
 
 
+# A text that may hold a phrase (``texts_with_all_besides``), asked of its tsvector in SQL
+# (a recheck in C) rather than of the text in Python: it holds the phrase's lexemes one
+# position after another, or it has 256 words or more, where a tsvector may have lost
+# positions (it keeps 256 per lexeme, up to position 16,383) and the phrase is looked for
+# in the text itself. The tsvector's positions are the words as ``words`` cuts the text
+# (bot/store/postgres/tokens.py), so a text of fewer words that fails the test cannot hold
+# the phrase. On the 100 MB library a query's 100-900 texts holding its rarest words were
+# all sent and read to rule its phrase out; the tsvector says no to most of them.
+_MAY_HOLD = (
+    " AND (t.tsv @@ (SELECT ${param}::tsquery) OR t.tokens > 16383 OR (t.tokens >= 256"
+    " AND EXISTS (SELECT 1 FROM unnest(ts_filter(setweight(t.tsv, 'A', ${words}::text[]),"
+    " '{{a}}')) AS u WHERE cardinality(u.positions) >= 256)))"
+)
+
+
 def _bm25(rows: Sequence[Any], terms: Sequence[str], limit: int) -> list[tuple[int, str, float]]:
     """The ``limit`` best of ``rows`` (``_CANDIDATES``'s, to be ranked) by FTS5's BM25 (k1
     1.2, b 0.75, the same idf; lower is better), then id: each text's terms summed in the
@@ -246,7 +261,8 @@ class SearchSQL(PGBase):
         limit: int,
         besides: Collection[int],
         *,
-        within: int | None = None,  # not used: every text holding the words is answered
+        within: int | None = None,  # not used: every text holding the words is counted
+        phrase: Sequence[str] | None = None,
     ) -> list[IndexedText] | None:
         if not words or (story_ids is not None and not story_ids):
             return []
@@ -259,16 +275,21 @@ class SearchSQL(PGBase):
         texts = "texts t WHERE t.tsv @@ $1::tsquery" + (_text_scope(3) if scoped else "")
         if not scoped and bandable(words):  # the whole library: the banded index
             texts, query = BANDED_TEXTS, [banded(query)]
+        params: list[Any] = [query, list(dict.fromkeys(besides))]
+        if scoped:
+            params.append(list(story_ids))
+        maybe = ""
+        if phrase and all(len(w.encode()) <= MAX_LEXEME_BYTES for w in phrase):
+            params += [phrase_query(phrase), list(dict.fromkeys(phrase))]
+            maybe = _MAY_HOLD.format(param=len(params) - 1, words=len(params))
         limit = int(limit)
         rows = await (self._all_planned if scoped else self._all)(
             f"WITH r AS MATERIALIZED (SELECT t.id FROM {texts} LIMIT {limit + 1})"
             " SELECT NULL::bigint, NULL::text, count(*) FROM r UNION ALL"
             " SELECT t.id, t.text, NULL FROM r JOIN texts t ON t.id = r.id"
             f" WHERE (SELECT count(*) FROM r) <= {limit}"
-            " AND r.id <> ALL(coalesce((SELECT $2::bigint[]), '{}'))",
-            query,
-            list(dict.fromkeys(besides)),
-            *([list(story_ids)] if story_ids is not None else []),
+            f" AND r.id <> ALL(coalesce((SELECT $2::bigint[]), '{{}}')){maybe}",
+            *params,
         )
         if any(r[0] is None and r[2] > limit for r in rows):
             return None

@@ -171,6 +171,7 @@ class SearchSQL(SQLBase):
         besides: Collection[int],
         *,
         within: int | None = None,
+        phrase: Sequence[str] | None = None,  # not used: ``within`` (NEAR) narrows enough
     ) -> list[IndexedText] | None:
         """Every text in scope holding every word but those in ``besides``, in no order; None
         when more than ``limit`` texts in scope hold them. One query: the ids first, and the
