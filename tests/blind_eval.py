@@ -61,9 +61,11 @@ HELDOUT_4 = SCENES / "blind_heldout_4.toml"
 HELDOUT_5 = SCENES / "blind_heldout_5.toml"
 # the sixth: written blind (2026-12-02, done by 22:53 UTC, sha256 7b52e1b0... of the writer's
 # file) while the rules were chosen on the five above, kept out of the repository until they had
-# landed, then run once as held out
+# landed, then run once as held out (2026-12-02 23:45 UTC, main c64e26f: top-1 117, top-3 142 of
+# 170), then development data: the rules after it are chosen on all six sets (leaving one out).
+# A seventh set, written blind meanwhile, is the held-out test; it is not in the repository.
 HELDOUT_6 = SCENES / "blind_heldout_6.toml"
-DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4, HELDOUT_5)
+DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4, HELDOUT_5, HELDOUT_6)
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
 T = TypeVar("T")

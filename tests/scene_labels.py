@@ -33,8 +33,10 @@ from tests import blind_eval
 from tests.vector_cache import CachedEmbedder
 
 # the thresholds tried: fused lead, words' lead without names, names' share (at most)
-LEADS = np.round(np.arange(0.0, 0.012, 0.0005), 4)
-WORDS_LEADS = np.round(np.arange(-0.05, 0.3, 0.01), 2)
+# (to 0.3 and 0.012 until the sixth set: a scene in no story there at a fused lead of 0.011 and
+# a words' lead of 0.218 left no thresholds within those a margin from it)
+LEADS = np.round(np.arange(0.0, 0.025, 0.0005), 4)
+WORDS_LEADS = np.round(np.arange(-0.05, 0.6, 0.01), 2)
 NAME_SHARES = np.round(np.arange(0.0, 0.71, 0.05), 2)
 # CHOICE: the most right labels, with at least PRECISION of them right and no scene in no
 # story labelled even with each threshold moved towards it by its STEP (a clear margin).
@@ -42,7 +44,8 @@ NAME_SHARES = np.round(np.arange(0.0, 0.71, 0.05), 2)
 # on three sets, that margin called 3 of the fourth set's 30 scenes in no story close matches
 # (real scenes with the outcome changed, nearer the rule than any of the other sets' 64).
 # Three times those steps is the least of 1, 1.5, 2 and 3 times with which no set left out
-# had one (this choice of margin saw all four folds; docs/internals.md says so).
+# had one (this choice of margin saw all four folds; docs/internals.md says so). On six sets
+# it still is (1, 1.5, 2 and 2.5 times each let the sixth set, left out, have one).
 PRECISION = 0.95
 STEPS = (0.003, 0.09, 0.3)
 
