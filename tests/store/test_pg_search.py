@@ -18,7 +18,9 @@ more than it returns) computes no document's BM25 terms."""
 
 from __future__ import annotations
 
+import random
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -281,3 +283,68 @@ async def test_texts_that_cannot_hold_the_phrase_are_left_out_in_sql(
         assert [t.text for t, _ in found[0]] == [lines["holds"]]  # the tsvector lost the other
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def _database_sorting_by_icu(pg_server: str) -> AsyncIterator[str]:
+    """A new database whose default collation is ICU's English (``ß`` sorts as ``ss``, before
+    ``t``; bytewise it sorts after every ASCII letter), dropped afterwards."""
+    import asyncpg
+
+    name = f"t_icu_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+            " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+        try:
+            yield pg_server.rsplit("/", 1)[0] + "/" + name
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+_FILLER = ["the", "fen", "reed", "heron", "mist", "pool", "bank", "willow", "sedge", "eel"]
+
+
+async def test_bm25_in_sql_sums_the_terms_in_byte_order_whatever_the_collation(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """Scene search's BM25 in SQL (search.bm25) sums each document's terms in the terms'
+    byte order, as the ranking in Python does (search._bm25), in a database whose collation
+    orders them otherwise: the same floats, to the last bit, so a rank does not depend on how
+    the host's database was created. Float addition is not associative: (a + b) + c and
+    (a + c) + b may differ in the last bit, and over a hundred texts some do."""
+    rng = random.Random(11)
+    words = ["and", "groß", "grot"]  # bytewise: and, grot, groß; in ICU's English: and, groß, grot
+    paragraphs = [
+        " ".join(rng.choice([*words, *_FILLER]) for _ in range(rng.randint(3, 60)))
+        for _ in range(400)
+    ]
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    (folder / "001_fen.txt").write_text(
+        "Fen\n\nChapter 1\n\n" + "\n\n".join(p.capitalize() + "." for p in paragraphs) + "\n",
+        encoding="utf-8",
+    )
+    matched = "SELECT t.id, t.tokens, t.tsv FROM texts t WHERE t.tsv @@ $1::tsquery"
+    async with _database_sorting_by_icu(pg_server) as url:
+        store = await open_store(tmp_path / "unused.db", url=url)
+        try:
+            assert isinstance(store, PostgresStore)
+            ordered = await store._all("SELECT w FROM unnest($1::text[]) AS w ORDER BY w", words)  # pyright: ignore[reportPrivateUsage]
+            assert [r[0] for r in ordered] == ["and", "groß", "grot"]  # the collation is ICU's
+            await ingest(store, folder)
+            every, _ = await store.texts_with_all(words, None, 100_000, rank_cap=0)
+            rows, _ = await store.texts_with_all(words, None, len(every) - 1, rank_cap=100_000)
+            want = await store._all(  # pyright: ignore[reportPrivateUsage]
+                bm25("terms", "texts", matched) + " ORDER BY rank, m.id",
+                all_words_query(words),
+                words,
+            )
+        finally:
+            await store.close()
+    assert len(want) == len(every) > 50
+    assert [(t.id, rank) for t, rank in rows] == [(r[0], r[1]) for r in want[:-1]]

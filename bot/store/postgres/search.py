@@ -71,7 +71,9 @@ def bm25(terms: str, stats: str, matched: str) -> str:
     of its tsvector in C (the stored vectors carry no weights: the query words are given
     weight A, then only those kept), not row by row. Each document's terms are summed in the
     order of the terms, the rows coming sorted by document and term from one sort (an
-    aggregate's own ORDER BY sorted each document's few rows apart: a sort per document)."""
+    aggregate's own ORDER BY sorted each document's few rows apart: a sort per document).
+    The terms' order is their bytes' (``COLLATE "C"``, a tsvector's order of its lexemes),
+    not the database's collation: with another, a sum could differ in its last bit."""
     return (
         f"WITH s AS MATERIALIZED (SELECT greatest(docs, 1)::float8 AS n,"
         f" greatest(tokens, 1)::float8 / greatest(docs, 1) AS avgdl"
@@ -84,7 +86,7 @@ def bm25(terms: str, stats: str, matched: str) -> str:
         f" q.idf * f.n * 2.2 / (f.n + 1.2 * (0.25 + 0.75 * m.tokens / s.avgdl)) AS x"
         f" FROM s, m, LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n"
         f" FROM unnest(ts_filter(setweight(m.tsv, 'A', $2), '{{a}}')) AS u) AS f"
-        f" JOIN q ON q.term = f.lexeme ORDER BY m.id, q.term) AS m"
+        f' JOIN q ON q.term = f.lexeme ORDER BY m.id, q.term COLLATE "C") AS m'
         f" GROUP BY m.id"
     )
 
