@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store.postgres import tokens
-from bot.store.postgres.tokens import Document, Tokenizer, _document
+from bot.store.postgres.tokens import (
+    Document,
+    Tokenizer,
+    _document,
+    _plain_document,
+    _positions,
+)
 from tests.conftest import SEEDS
 
 TOKENIZER = Tokenizer()
@@ -19,7 +25,7 @@ TOKENIZER = Tokenizer()
 
 def _by_fts5(kind: str, texts: list[str]) -> list[Document]:
     """Every text cut by FTS5 (the way every text was cut before plain text was cut here)."""
-    found = TOKENIZER._instances(kind, texts)  # pyright: ignore[reportPrivateUsage]
+    found = TOKENIZER._instances(kind, texts)
     return [
         _document({t: sorted(ps) for t, ps in found.get(i, {}).items()}) for i in range(len(texts))
     ]
@@ -86,7 +92,7 @@ def test_the_stems_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [_shape(d) for d in tokenizer.documents("stems", [text])] == [
         _shape(d) for d in _by_fts5("stems", [text])
     ]
-    kept = tokenizer._stems  # pyright: ignore[reportPrivateUsage]
+    kept = tokenizer._stems
     assert len(kept) <= 50
     tokenizer.documents("stems", ["walkingaas"])
     tokenizer.documents("stems", [" ".join(_words(30, 300))])
@@ -117,3 +123,21 @@ def test_threads_cut_stems_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     for t in threads:
         t.join()
     assert not failures, repr(failures[0])
+
+
+_LEXEMES = ["door", "the", "o'brien", "back\\slash", "é", "x" * 511, "y" * 512, "ß" * 600]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_LEXEMES), max_size=700))
+def test_the_quick_document_is_the_general_one(words: list[str]) -> None:
+    """A text of plain words is written by a quicker way (no lexeme to quote, none too long,
+    nothing to clamp) and any other text by the general one: the same document, to the
+    byte, over 256 positions of a word, quotes and lexemes near tsvector's limit."""
+    assert _plain_document(words) == _document(_positions(words))
+
+
+def test_the_quick_document_of_a_text_past_the_last_position() -> None:
+    words = [f"w{i % 300}" for i in range(tokens.MAX_POSITION + 50)]
+    assert _plain_document(words) == _document(_positions(words))
+    assert _plain_document(words[:999]) == _document(_positions(words[:999]))

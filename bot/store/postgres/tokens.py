@@ -40,8 +40,9 @@ _PLAIN_SEPARATORS = (
     "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2026\u00a0"
 )
 _NOT_PLAIN = re.compile(f"[^\\x00-\\x7f{_PLAIN_SEPARATORS}]")
-_TO_SPACE = str.maketrans(dict.fromkeys(_PLAIN_SEPARATORS, " "))
-_ASCII_CUT = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
+# each byte of plain text as FTS5 cuts it: an ASCII letter lower-cased, a digit kept, anything
+# else a space (plain text's other characters are separators, encoded as "?")
+_ASCII_CUT = bytes(ord(chr(c).lower()) if c < 128 and chr(c).isalnum() else 32 for c in range(256))
 _CHUNK = 64  # texts cut by FTS5 at a time (``_instances``)
 MAX_STEMS = 20_000  # words whose stems are kept, the most recently used (``_stemmed``)
 
@@ -49,11 +50,10 @@ MAX_STEMS = 20_000  # words whose stems are kept, the most recently used (``_ste
 def plain_words(text: str) -> list[str] | None:
     """The tokens FTS5's unicode61 cuts ``text`` into, when the text is plain (ASCII and
     the separators above); None for any other text."""
-    if not text.isascii():
-        if _NOT_PLAIN.search(text) is not None:
-            return None
-        text = text.translate(_TO_SPACE)
-    return text.lower().encode("ascii").translate(_ASCII_CUT).decode("ascii").split()
+    if not text.isascii() and _NOT_PLAIN.search(text) is not None:
+        return None
+    # every character left beyond ASCII is a separator: encoded as "?", cut as a space
+    return text.encode("ascii", "replace").translate(_ASCII_CUT).decode("ascii").split()
 
 
 def _document(lexemes: dict[str, list[int]]) -> Document:
@@ -73,6 +73,34 @@ def _document(lexemes: dict[str, list[int]]) -> Document:
         else:
             parts.append(f"{quoted}:{','.join(map(str, kept))}")
     return Document(" ".join(parts), tokens, tuple(lexemes))
+
+
+_NUMBERS = tuple(map(str, range(MAX_POSITION + 1)))  # each position as the vector writes it
+_QUOTED = re.compile(r"['\\]")  # what a lexeme is quoted for (``literal``)
+
+
+def _plain_document(words: list[str]) -> Document:
+    """``_document(_positions(words))``, made quicker for the usual text: at most
+    MAX_POSITION words (nothing to clamp), no lexeme to quote or leave out as too long.
+    Any other text is given to ``_document``."""
+    if len(words) > MAX_POSITION:
+        return _document(_positions(words))
+    at: dict[str, list[str]] = {}
+    numbers = _NUMBERS
+    for i, word in enumerate(words, 1):
+        held = at.get(word)
+        if held is None:
+            at[word] = [numbers[i]]
+        else:
+            held.append(numbers[i])
+    # a lexeme of at most MAX_LEXEME_BYTES // 4 characters is within the limit in any encoding
+    if not at or max(map(len, at)) > MAX_LEXEME_BYTES // 4 or _QUOTED.search("".join(at)):
+        return _document(_positions(words))
+    if len(words) > MAX_POSITIONS:
+        vector = " ".join([f"'{t}':{','.join(ps[:MAX_POSITIONS])}" for t, ps in at.items()])
+    else:
+        vector = " ".join([f"'{t}':{','.join(ps)}" for t, ps in at.items()])
+    return Document(vector, len(words), tuple(at))
 
 
 def _positions(words: list[str]) -> dict[str, list[int]]:
@@ -147,7 +175,7 @@ class Tokenizer:
                 continue
             if kind == "stems":
                 words = self._stemmed(words)
-            out.append(_document(_positions(words)))
+            out.append(_plain_document(words))
         if other:
             found = self._instances(kind, [texts[i] for i in other])
             for j, i in enumerate(other):
