@@ -112,32 +112,17 @@ class LibrarySQL(PGBase):
         """Put each story in place of its file's previous version; an error or None each."""
         if not items:
             return []
-        prepared = await asyncio.to_thread(lambda: [_prepare(self.tokenizer, i) for i in items])
-        results: list[str | None] = []
-        with pg_errors(self.where):
-            async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK)
-                taken = {r[0]: r[1] for r in await conn.fetch("SELECT slug, file FROM stories")}
-                batch = IndexCounts()
-                for story in prepared:
-                    counts = IndexCounts()
-                    try:
-                        async with conn.transaction():  # a savepoint: this story alone
-                            await _write_one(conn, story, taken, counts)
-                    except asyncpg.PostgresError as exc:  # its words to the host's log
-                        if type(store_error(exc, self.where)) is not StoreError:
-                            # busy, out of reach, stopping, damaged or unable to write (no
-                            # privilege, a full disk): the database's doing, not the story's,
-                            # said once as what it is; the whole batch is rolled back
-                            raise
-                        log.warning("the database refused %s: %s", story.item.file, exc)
-                        results.append(REFUSED)
-                    else:
-                        results.append(None)
-                        batch.add(counts)
-                await batch.write(conn)
-                await conn.execute("UPDATE library_version SET version = version + 1")
-        written = sum(len(p.rows) for p, r in zip(prepared, results, strict=True) if r is None)
+        stories = _Ahead(self.tokenizer, items)
+        try:
+            with pg_errors(self.where):
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock($1, $2)", NAMESPACE, WRITE_LOCK
+                    )
+                    results = await _write_batch(conn, stories)
+        finally:
+            stories.close()
+        written = sum(len(i.cut.rows) for i, r in zip(items, results, strict=True) if r is None)
         await self._after_write("merging the search indexes' pending lists", self._merge_pending())
         await self._after_write("ANALYZE", self._analyze_after(written))
         return results
@@ -270,6 +255,72 @@ async def delete_story_rows(conn: Connection, story_id: int) -> None:
     await conn.execute("DELETE FROM scenes WHERE story_id = $1", story_id)
     await conn.execute("DELETE FROM paragraphs WHERE story_id = $1", story_id)
     await conn.execute("DELETE FROM chapters WHERE story_id = $1", story_id)
+
+
+# ---- writing a batch -------------------------------------------------------------------------
+
+
+class _Ahead:
+    """A batch's stories with their documents, each cut in a thread while the story before it
+    is written (the cutting is Python's work, the writing mostly the server's: they overlap).
+    The first is started at once, before the transaction and its lock."""
+
+    def __init__(self, tokenizer: Tokenizer, items: Sequence[StoryWrite]) -> None:
+        self._tokenizer = tokenizer
+        self._items = items
+        self._next = 0
+        self._pending: asyncio.Future[_Prepared] | None = None
+        self._start()
+
+    def _start(self) -> None:
+        if self._next < len(self._items):
+            item = self._items[self._next]
+            self._next += 1
+            self._pending = asyncio.ensure_future(
+                asyncio.to_thread(_prepare, self._tokenizer, item)
+            )
+        else:
+            self._pending = None
+
+    async def next(self) -> _Prepared | None:
+        """The next story, once cut (None after the last), and the one after it started."""
+        if self._pending is None:
+            return None
+        story = await self._pending
+        self._start()
+        return story
+
+    def close(self) -> None:
+        """Drop the story being cut, if any (the batch failed or was cancelled)."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+
+
+async def _write_batch(conn: Connection, ahead: _Ahead) -> list[str | None]:
+    """Each story under a savepoint of its own, in order; the batch's index statistics."""
+    results: list[str | None] = []
+    taken = {r[0]: r[1] for r in await conn.fetch("SELECT slug, file FROM stories")}
+    batch = IndexCounts()
+    while (story := await ahead.next()) is not None:
+        counts = IndexCounts()
+        try:
+            async with conn.transaction():  # a savepoint: this story alone
+                await _write_one(conn, story, taken, counts)
+        except asyncpg.PostgresError as exc:  # its words to the host's log
+            if type(store_error(exc, "")) is not StoreError:
+                # busy, out of reach, stopping, damaged or unable to write (no privilege, a
+                # full disk): the database's doing, not the story's, said once as what it
+                # is; the whole batch is rolled back
+                raise
+            log.warning("the database refused %s: %s", story.item.file, exc)
+            results.append(REFUSED)
+        else:
+            results.append(None)
+            batch.add(counts)
+    await batch.write(conn)
+    await conn.execute("UPDATE library_version SET version = version + 1")
+    return results
 
 
 # ---- writing one story -----------------------------------------------------------------------
