@@ -119,8 +119,10 @@ def main(argv: list[str]) -> int:
         print("\n".join(fusion(load())))
     elif argv[:1] == ["rerank"]:
         print("\n".join(rerank(load())))
+    elif argv[:1] == ["kept"]:
+        print("\n".join(kept(load())))
     else:
-        print("python -m tests.scene_study capture|fusion|rerank")
+        print("python -m tests.scene_study capture|fusion|rerank|kept")
         return 2
     return 0
 
@@ -239,27 +241,31 @@ def _sum(per_set: dict[str, Figures], sets: Iterable[str]) -> Figures:
     return out
 
 
-def _best(table: dict[K, dict[str, Figures]], sets: list[str], now: K) -> K:
+def _best(
+    table: dict[K, dict[str, Figures]], sets: list[str], now: K, lost_counts: int = LOST_COUNTS
+) -> K:
     """The rule with the most right first and top-3 answers on ``sets``, less LOST_COUNTS
     for each scene lost (the fewest lost on a tie; then the bot's own rule, ``now``)."""
 
     def merit(rule: K) -> tuple[int, int, bool]:
         f = _sum(table[rule], sets)
-        return f.top1 + f.top3 - LOST_COUNTS * f.lost, -f.lost, rule == now
+        return f.top1 + f.top3 - lost_counts * f.lost, -f.lost, rule == now
 
     return max(table, key=merit)
 
 
-def leave_one_out(table: dict[K, dict[str, Figures]], title: str, now: K) -> list[str]:
+def leave_one_out(
+    table: dict[K, dict[str, Figures]], title: str, now: K, lost_counts: int = LOST_COUNTS
+) -> list[str]:
     names = sorted(next(iter(table.values())))
     lines = [f"{title}, chosen on the other sets"]
     total = Figures()
     for left in names:
-        rule = _best(table, [n for n in names if n != left], now)
+        rule = _best(table, [n for n in names if n != left], now, lost_counts)
         total.add(table[rule][left])
         lines.append(f"  {left} left out: chosen {rule}: {table[rule][left]}")
     lines.append(f"  leave one set out, in all: {total}")
-    rule = _best(table, names, now)
+    rule = _best(table, names, now, lost_counts)
     lines.append(f"  chosen on all the sets: {rule}: {_sum(table[rule], names)}")
     return lines
 
@@ -292,6 +298,29 @@ def rerank(records: list[Record]) -> list[str]:
         scene.RERANK_COSINE, scene._reranked = saved
     lines = leave_one_out(table, "the answers' order: RERANK_COSINE", scene.RERANK_COSINE)
     return [*lines, "the fusion's order (no rerank):", show(table[None])]
+
+
+# ---- the words' answers kept (MEANING_FIRST), chosen leaving one set out ----------------
+
+MEANING_FIRSTS = (1, 2, 3, 4, 6, 7, 8, 9, 10, 15, 20)
+LOST_KEPT = 3  # lost first (issue 21: none lost): a scene lost counts against three right
+
+
+def kept(records: list[Record]) -> list[str]:
+    """MEANING_FIRST (how high meaning must rank the words' second or third chapter for it to
+    keep its place) chosen on all the sets but one and scored on the one left out, a scene
+    words alone had in the top 3 and lost counting LOST_KEPT times against."""
+    saved = scene.MEANING_FIRST
+    table: dict[int, dict[str, Figures]] = {}
+    try:
+        for first in MEANING_FIRSTS:
+            scene.MEANING_FIRST = first
+            table[first] = figures(records, label=False)
+    finally:
+        scene.MEANING_FIRST = saved
+    title = "the words' answers kept: MEANING_FIRST"
+    lines = leave_one_out(table, title, saved, LOST_KEPT)
+    return [*lines, *(f"  {m}: {_sum(table[m], sorted(table[m]))}" for m in MEANING_FIRSTS)]
 
 
 if __name__ == "__main__":

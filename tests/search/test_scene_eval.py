@@ -190,36 +190,31 @@ CLOSE_PRECISION = 0.90
 # right, where 22 of 22 were).
 FLOORS = {
     blind_eval.DEV.name: (86, 104, 1),  # of 119 (88, 106, 1 of 1 measured)
-    blind_eval.HELDOUT.name: (84, 103, 1),  # of 116 (86, 105, 2 of 2)
-    blind_eval.HELDOUT_2.name: (39, 50, 0),  # of 66 (41, 52, 0 of 0)
-    blind_eval.HELDOUT_3.name: (53, 66, 1),  # of 72 (55, 68, 2 of 2)
+    blind_eval.HELDOUT.name: (84, 103, 1),  # of 116 (86, 104, 2 of 2)
+    blind_eval.HELDOUT_2.name: (39, 50, 0),  # of 66 (40, 50, 0 of 0)
+    blind_eval.HELDOUT_3.name: (53, 66, 1),  # of 72 (55, 66, 2 of 2)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
-    blind_eval.HELDOUT_4.name: (78, 91, 0),  # of 110 (80, 93, 0 of 0)
+    blind_eval.HELDOUT_4.name: (78, 91, 0),  # of 110 (78, 91, 0 of 0)
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (87, 114, 1),  # of 140 (89, 116, 1 of 1)
+    blind_eval.HELDOUT_5.name: (88, 114, 1),  # of 140 (90, 115, 1 of 1)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_6.name: (115, 140, 3),  # of 170 (117, 142, 4 of 4)
+    blind_eval.HELDOUT_6.name: (116, 140, 3),  # of 170 (118, 142, 4 of 4)
 }
 # close match on the development sets together: 10 right of 10 (with the thresholds chosen on
 # six sets: the sixth's held-out run, under those chosen on five, had 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
-# Scenes words alone had in the top 3 and the hybrid does not: one in each of the first four
-# sets' files but the first set's held-out half, each the words' second or third chapter that
-# meaning puts fifth to ninth (the rule that kept them lost more right answers than it kept);
-# five in the fifth set, two in the sixth.
-LOST = {
-    blind_eval.DEV.name: 1,
-    blind_eval.HELDOUT_2.name: 1,
-    blind_eval.HELDOUT_3.name: 1,
-    blind_eval.HELDOUT_4.name: 1,
-    blind_eval.HELDOUT_5.name: 5,
-    blind_eval.HELDOUT_6.name: 2,
-}
+# Scenes words alone had in the top 3 and the hybrid does not: before the sixth set joined,
+# one in each of the first four sets' files but the first set's held-out half, five in the
+# fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
+# first to ninth; since the words' second and third chapters keep their place when meaning
+# puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
+# meaning puts ninth.
+LOST = {blind_eval.HELDOUT_2.name: 1}
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
