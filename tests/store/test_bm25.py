@@ -3,14 +3,17 @@
 For a query holding a common word, ``texts_with_all`` ranks the matching texts in Python
 (bot/store/sqlite/bm25.py) from the counts of texts it kept from its last read of the
 vocabulary: the texts it gives, and their ranks to the last bit, must be FTS5's, for words
-standing once or often in texts of every length, limited to some stories or not, beside text
-that is not plain (FTS5 ranks then), and after the index changed (FTS5 ranks until the
-vocabulary is read again). A real SQLite file in tmp_path; FTS5's own bm25() is the answer.
+standing once or often in texts of every length, limited to some stories or not, in text of
+every kind (accents, letters beyond Latin, quotes of every shape: its words counted as FTS5's
+tokenizer cuts them, which FTS5 itself is asked), and after the index changed (FTS5 ranks
+until the vocabulary is read again). A real SQLite file in tmp_path; FTS5's own bm25() is the
+answer.
 """
 
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 
 from bot.ingest import ingest
 from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite.bm25 import TOKENIZER, TermCounter, folds, single_tokens
 from bot.store.sqlite.search import _Scope, all_words_query
 from tests.test_ingest import write
 
@@ -95,15 +99,123 @@ async def test_ranks_are_fts5s_to_the_last_bit(store: SQLiteStore) -> None:
                 ), (words, story_ids, limit)
 
 
-async def test_text_that_is_not_plain_is_ranked_by_fts5(store: SQLiteStore, tmp_path: Path) -> None:
+# text beyond ASCII: accents (composed and not), German, French and Greek letters, ligatures,
+# marks FTS5 drops, quotes and dashes of every shape, a word in Cyrillic
+_OTHER = [
+    "café",
+    "cafe\u0301",
+    "Straße",
+    "naïve",
+    "Übermut",
+    "fiancée",
+    "cœur",
+    "ΟΔΟΣ",
+    "οδος",
+    "ﬁne",
+    "ǅemal",
+    "İstanbul",
+    "½",
+    "x²",
+    "«",
+    "»",
+    "„",
+    "“",
+    "”",
+    "’",
+    "‚",
+    "—",
+    "–",
+    "…",
+    "\u00a0",
+    "\u2009",
+    "дом",
+    "e\u0308",
+    "\u200b",
+    "\U0001f600",
+    "㐀",
+    "ｆｕｌｌ",
+]
+
+
+def _other_paragraph(rng: random.Random) -> str:
+    pools = (_WORDS, _COMMON, _OTHER)
+    cut = [rng.choice(pools[rng.choice((0, 1, 1, 2))]) for _ in range(rng.randint(3, 40))]
+    return " ".join(cut).capitalize() + rng.choice(".!?…»”")
+
+
+async def test_text_that_is_not_plain_is_ranked_here_as_fts5_ranks_it(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """Beside plain text, text of every kind (one in two paragraphs of a story), and words
+    beyond ASCII: ranked here, not by FTS5, and to the last bit FTS5's ranks."""
+    rng = random.Random(9)
+    for n in range(3):
+        paragraphs = [
+            _other_paragraph(rng) if rng.random() < 0.5 else _paragraph(rng) for _ in range(80)
+        ]
+        write(tmp_path / "stories", f"other{n}.txt", "\n\n".join([f"Other {n}", *paragraphs]))
     write(tmp_path / "stories", "z.txt", "Story z\n\nThe café of the lantern, the fog.\n")
     await ingest(store, tmp_path / "stories")
     await store.vocabulary(1, 32)
-    words = ["lantern", "the"]
-    assert not await _ranked_here(store, words, 5)  # the café's text is among them
-    assert await _ranked_here(store, ["gull", "the"], 5)
-    for query in (words, ["gull", "the"]):
-        assert await _ours(store, query, None, 5) == await _fts5(store, query, None, 5)
+    others = [s.id for s in await store.list_stories() if s.title.startswith("Other")]
+    assert len(others) == 3
+    queries = [*QUERIES, ["the", "cafe"], ["of", "straße"], ["and", "οδοσ"], ["the", "cœur"]]
+    ranked = 0
+    for words in queries:
+        assert await _ranked_here(store, words, 5), words
+        for story_ids in (None, others, others[:1]):
+            for limit in (1, 5, 20):
+                found, complete = await store.texts_with_all(
+                    words, story_ids, limit, rank_cap=10_000
+                )
+                ours = [(t.id, rank) for t, rank in found]
+                assert ours == await _fts5(store, words, story_ids, limit) or complete
+                ranked += not complete
+    assert ranked >= 60
+    # a word FTS5 cuts otherwise (a final sigma it folds, two words in one) is FTS5's to rank
+    for words in (["the", "οδος"], ["the", "lantern fog"], ["the", "Lantern"]):
+        assert not single_tokens(words)
+        assert await _ours(store, words, None, 5) == await _fts5(store, words, None, 5)
+
+
+def test_the_tokens_counted_are_fts5s_on_text_of_every_kind(tmp_path: Path) -> None:
+    """``Folds.tokens`` cuts text as the index's tokenizer does, and ``TermCounter`` counts
+    its tokens, on random text drawn from ASCII (control characters too), every plane of
+    Unicode, the separators, the marks FTS5 drops and the letters folding has cases for; FTS5
+    (its fts5vocab) cuts the same text."""
+    db = sqlite3.connect(tmp_path / "tokens.db")
+    db.execute(f"CREATE VIRTUAL TABLE p USING fts5(x, tokenize='{TOKENIZER}')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(p, instance)")
+    rng = random.Random(10)
+    pools = [
+        [chr(c) for c in range(128)],
+        [chr(c) for c in range(0x80, 0x800)],
+        [chr(rng.randrange(0x800, 0x10000)) for _ in range(2000)],
+        [chr(rng.randrange(0x10000, 0x110000)) for _ in range(2000)],
+        [chr(c) for c in range(0x300, 0x370)] + list("ΣσςßİıǅﬁŉẞK\u2009\u3000«»„“”’—…"),
+    ]
+    texts = [
+        "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randint(0, 30)))
+        for _ in range(5000)
+    ]
+    texts = [t for t in texts if not any(0xD800 <= ord(c) < 0xE000 for c in t)]
+    db.executemany("INSERT INTO p (rowid, x) VALUES (?, ?)", enumerate(texts, 1))
+    theirs: dict[int, list[str]] = {}
+    for term, doc in db.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+        theirs.setdefault(doc, []).append(term)
+    db.close()
+    cut = folds()
+    for n, text in enumerate(texts, 1):
+        tokens = theirs.get(n, [])
+        assert cut.tokens(text) == tokens, text
+        # and the counts a text is ranked by: of some of its tokens, and of one it lacks
+        terms = list(dict.fromkeys([*tokens[:3], *tokens[-2:], "a", "zq"]))
+        assert TermCounter(terms).counts(text) == [tokens.count(t) for t in terms], text
+
+
+async def test_the_tokenizer_asked_is_the_index_s(store: SQLiteStore) -> None:
+    rows = await store.db.execute_fetchall("SELECT sql FROM sqlite_master WHERE name = 'texts_fts'")
+    assert f"tokenize='{TOKENIZER}'" in rows[0][0]
 
 
 async def test_after_the_index_changes_fts5_ranks_until_the_vocabulary_is_read(

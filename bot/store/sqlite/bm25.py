@@ -8,33 +8,139 @@ read of the vocabulary (``DocCounts``) and, for a query holding one, ranks the f
 matching texts here: the same formula, in the same order of operations on the same doubles,
 so the same ranks to the last bit (tests/store/test_bm25.py holds them equal).
 
-What each text needs: how often each word stands in it, counted in its text (``TermCounter``,
-for plain text only, where a token is a run of ASCII letters and digits, as FTS5's unicode61
-tokenizer cuts it), and its length in tokens (FTS5's ``docsize`` record of it); what the
-query needs: the number of texts and of tokens in the index (FTS5's averages record) and the
-number of texts holding each word. Anything else (other text, a word that is not plain, a
-count that disagrees with FTS5's match) leaves the ranking to FTS5.
+What each text needs: how often each word stands in it, counted in its text as FTS5 cuts it
+(``TermCounter``: each character is a separator or folds to a fixed string, and what the
+store's tokenizer makes of each one is asked of FTS5 itself the first time it is met,
+``Folds``), and its length in tokens (FTS5's ``docsize`` record of it); what the query needs:
+the number of texts and of tokens in the index (FTS5's averages record) and the number of texts
+holding each word. Anything else (a lone surrogate, a word FTS5 would cut in two, a count
+that disagrees with FTS5's match) leaves the ranking to FTS5.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import sqlite3
 from collections.abc import Sequence
 
 K1 = 1.2  # FTS5's bm25() constants (fts5_aux.c)
 B = 0.75
 COMMON_TERM = 20_000  # texts holding a word from which its count is kept (DocCounts)
 
-# Plain text: ASCII, and beside it only the punctuation most texts hold (quotes, dashes,
-# ellipsis, no-break space: each a separator to unicode61). Its words are runs of ASCII
-# letters and digits, which these tables find byte by byte in its UTF-8.
-_PLAIN_PUNCTUATION = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0"
+# texts_fts's tokenizer (schema.py; tests/store/test_bm25.py holds them the same)
+TOKENIZER = "unicode61 remove_diacritics 2"
 _ASCII = bytes(range(128))
-_SPACED = bytes(
-    c + 32 if 65 <= c <= 90 else c if chr(c).isalnum() and c < 128 else 32 for c in range(256)
-)
-_PLAIN_TERM = re.compile("[a-z0-9]+")
+_PROBE_BATCH = 4096
+
+
+class Folds:
+    """What FTS5's tokenizer (``TOKENIZER``) makes of each character: its folded form (lower
+    case, no diacritics; "" for a mark it drops) or a space for a separator.
+
+    unicode61 takes a text one character at a time, each one a separator or a token character
+    folded on its own (fts5_tokenize.c; tests/store/test_bm25.py holds the tokens equal on
+    random text of every kind, and so were those of every text of the bench library), so a
+    text's tokens are what ``spaced_out`` leaves between spaces. Each character is asked of
+    FTS5 the first time a text holds it, in an in-memory table: "a", the character, "a" makes
+    one token or two."""
+
+    def __init__(self) -> None:
+        self.table: dict[int, str] = {}
+        self.odd: set[int] = set()  # characters FTS5 did not cut as expected (none known)
+        self._separators = ""  # the characters beyond ASCII met that are separators
+        self._utf8: dict[str, bytes] = {}  # each character's fold in UTF-8 (b" ": a separator)
+        self.known(set(map(chr, range(128))))
+        ascii_folds = [self.table[c] if c < 128 else "" for c in range(256)]
+        # text by bytes of its UTF-8: ASCII as FTS5 folds it (separators a space), and the
+        # bytes of any other character a space (``_plain``: text whose other characters are
+        # all separators) or kept (``_folded``: text whose other characters are folded)
+        self._plain = bytes(ord(f) if c < 128 else 32 for c, f in enumerate(ascii_folds))
+        self._folded = bytes(ord(f) if c < 128 else c for c, f in enumerate(ascii_folds))
+
+    def spaced_out(self, text: str) -> bytes | None:
+        """The tokens of ``text`` as FTS5 cuts it, in UTF-8, each parted from the next by one
+        space or more; None if it holds a lone surrogate (not UTF-8: no text SQLite holds)."""
+        data = text.encode(errors="surrogatepass")
+        extra = data.translate(None, _ASCII)
+        if extra:
+            others = extra.decode(errors="surrogatepass")
+            if self._not_separator.search(others):
+                if not self.known(set(others)):
+                    return None
+                if self._not_separator.search(others):  # a token character beyond ASCII
+                    # each one's UTF-8 replaced by its fold's (a fold is its own fold, and
+                    # UTF-8 is matched from a character's first byte only: in any order)
+                    for char in set(others):
+                        data = data.replace(char.encode(), self._utf8[char])
+                    return data.translate(self._folded)
+        return data.translate(self._plain)
+
+    def tokens(self, text: str) -> list[str] | None:
+        """The tokens of ``text`` as FTS5 cuts it; None if it holds a lone surrogate."""
+        spaced = self.spaced_out(text)
+        return None if spaced is None else [t.decode() for t in spaced.split()]
+
+    def known(self, chars: set[str]) -> bool:
+        """Ask FTS5 about the characters not met before; False if one cannot be asked."""
+        new = [c for c in chars if ord(c) not in self.table and ord(c) not in self.odd]
+        if any(0xD800 <= ord(c) < 0xE000 for c in new):  # a lone surrogate: not UTF-8
+            return False
+        asked, pending = [], new
+        while pending:  # the characters, then what they fold to, until every fold is known
+            for at in range(0, len(pending), _PROBE_BATCH):
+                self._probe(pending[at : at + _PROBE_BATCH])
+            asked += pending
+            folds = {self.table.get(ord(c), "") for c in pending}
+            pending = [f for f in folds if len(f) == 1 and ord(f) not in self.table]
+        for c in asked:  # a fold must be its own fold (``spaced_out`` folds in any order)
+            fold = self.table.get(ord(c))
+            if fold is not None and fold.strip() and self.table.get(ord(fold)) != fold:
+                del self.table[ord(c)]
+                self.odd.add(ord(c))
+        return not any(ord(c) in self.odd for c in chars)
+
+    def _probe(self, chars: list[str]) -> None:
+        db = sqlite3.connect(":memory:")
+        try:
+            db.execute(f'CREATE VIRTUAL TABLE p USING fts5(x, tokenize="{TOKENIZER}")')
+            db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(p, instance)")
+            db.executemany(
+                "INSERT INTO p (rowid, x) VALUES (?, ?)", [(ord(c), f"a{c}a") for c in chars]
+            )
+            tokens: dict[int, list[str]] = {}
+            for term, doc in db.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+                tokens.setdefault(doc, []).append(term)
+        finally:
+            db.close()
+        for c in chars:
+            cut = tokens.get(ord(c), [])
+            if cut == ["a", "a"]:
+                self.table[ord(c)] = " "
+                self._utf8[c] = b" "
+                if ord(c) >= 128:
+                    self._separators += c
+            elif len(cut) == 1 and cut[0][:1] == cut[0][-1:] == "a" and self._folds_to(c, cut[0]):
+                self.table[ord(c)] = cut[0][1:-1]
+                self._utf8[c] = cut[0][1:-1].encode()
+            else:  # not one character at a time, as unicode61 cuts: never counted here
+                self.odd.add(ord(c))
+        # a character of text beyond ASCII that is not a separator met before
+        self._not_separator = re.compile("[^\\x00-\\x7f" + re.escape(self._separators) + "]")
+
+    def _folds_to(self, char: str, token: str) -> bool:
+        """Whether ``token`` ("a", what ``char`` folds to, "a") is a fold ``spaced_out`` can
+        keep: beyond ASCII, one with no ASCII character that is not its own fold."""
+        return ord(char) < 128 or all(
+            ord(c) >= 128 or self.table.get(ord(c)) == c for c in token[1:-1]
+        )
+
+
+@functools.cache
+def folds() -> Folds:
+    """The one table of the process (the tokenizer is SQLite's), made when first needed."""
+    return Folds()
 
 
 def varints(blob: bytes) -> list[int]:
@@ -68,26 +174,29 @@ class DocCounts:
         return any(t in self.counts for t in terms)
 
 
-def plain_terms(terms: Sequence[str]) -> bool:
-    """Whether every term is a run of ASCII letters and digits (``TermCounter`` counts those)."""
-    return all(_PLAIN_TERM.fullmatch(t) for t in terms)
+def single_tokens(terms: Sequence[str]) -> bool:
+    """Whether FTS5 cuts every term into itself alone (a quoted term it cuts in two is a
+    phrase, which ``TermCounter`` does not count)."""
+    table = folds()
+    return all(table.tokens(t) == [t] for t in terms)
 
 
 class TermCounter:
-    """How often each of ``terms`` (plain, see ``plain_terms``) stands as a token in a text."""
+    """How often each of ``terms`` (each one token, see ``single_tokens``) stands as a token
+    in a text, as FTS5 cuts it (``Folds``)."""
 
     def __init__(self, terms: Sequence[str]) -> None:
-        # a space, the word, a space, in the text's words spaced out (``_SPACED``): the regular
-        # expression engine skips ahead to where the word is
+        self._folds = folds()
+        # a space, the word, a space, in the text's tokens spaced out (``Folds.spaced_out``):
+        # the regular expression engine skips ahead to where the word is
         self._patterns = [re.compile(b" " + re.escape(t.encode()) + b"(?= )") for t in terms]
 
     def counts(self, text: str) -> list[int] | None:
-        """The count of each term, or None for text that is not plain."""
-        data = text.encode(errors="surrogatepass")
-        extra = data.translate(None, _ASCII)
-        if extra and extra.decode(errors="surrogatepass").strip(_PLAIN_PUNCTUATION):
+        """The count of each term, or None for text FTS5 cannot be asked about."""
+        spaced = self._folds.spaced_out(text)
+        if spaced is None:
             return None
-        spaced = b" " + data.translate(_SPACED) + b" "
+        spaced = b" " + spaced + b" "
         return [len(p.findall(spaced)) for p in self._patterns]
 
 

@@ -26,8 +26,8 @@ from bot.store.sqlite.bm25 import (
     DocCounts,
     TermCounter,
     idf,
-    plain_terms,
     rank,
+    single_tokens,
     varints,
 )
 
@@ -150,7 +150,7 @@ class SearchSQL(SQLBase):
             and limit < rank_cap
             and not IN_TRANSACTION.get()
             and counts.any_common(terms)
-            and plain_terms(terms)
+            and single_tokens(terms)
         ):
             found = await self._ranked_here(fts_query, terms, _Scope.of(story_ids), limit, rank_cap)
             if found is not None:
@@ -289,7 +289,7 @@ class SearchSQL(SQLBase):
         count of texts holding each word not counted in ``_doc_counts``, and the texts (all
         of them when they are to be ranked, with their sizes; the first ``limit`` + 1
         otherwise). None when FTS5 must rank them: the database changed since the counts were
-        read, or a text is not plain."""
+        read, or a text's counts cannot be taken (bm25.py: never for text SQLite can hold)."""
         if scope.empty:
             return [], True
         counts = self._doc_counts
@@ -515,7 +515,7 @@ def _ranked(
     """``texts`` (rows of 1, id, text, docsize record) with their bm25() for the all-words
     query of ``terms``, best first (ties by id, as FTS5's ORDER BY rank, id); ``holding``: how
     many texts hold each term; ``averages``: FTS5's averages record (texts, then tokens of
-    each column). None when a text is not plain or its counts disagree with the match."""
+    each column). None when a text's counts cannot be taken or disagree with the match."""
     rows, tokens = averages[0], sum(averages[1:])
     avgdl = tokens / rows
     idfs = [idf(rows, holding[t]) for t in terms]
