@@ -113,7 +113,6 @@ class SceneVectors:
         self.budget = int(budget_mb * PASSAGES_PER_MB)
         self.cpu = min(max(cpu, 0.05), 1.0)  # share of one core the worker may use
         self._model: Embedder | None = model
-        self._tried = model is not None
         self._executor: ThreadPoolExecutor | None = None
         # the stories all of whose passages have vectors: read again when the library changes
         # (vocabulary.Cached, as the searches' vocabularies) or when this build added some
@@ -133,13 +132,14 @@ class SceneVectors:
     # ---- the model -------------------------------------------------------------------------
 
     async def model(self) -> Embedder | None:
-        if not self._tried:
+        """The model given, or SCENE_MODEL's, loaded once (None if it could not be: a load
+        that ended is not tried again, and awaiting it again does not wait)."""
+        if self._model is None:
             if self._loading is None:  # one load, in a thread, which stop() waits for
                 self._loading = asyncio.ensure_future(
                     asyncio.to_thread(embedding.load, self.choice)
                 )
             self._model = await asyncio.shield(self._loading)
-            self._tried = True
         return self._model
 
     # ---- the build -------------------------------------------------------------------------
