@@ -66,10 +66,11 @@ class Folds:
         extra = data.translate(None, _ASCII)
         if extra:
             others = extra.decode(errors="surrogatepass")
-            if self._not_separator.search(others):
+            # (str.strip of the separators met: several times as fast as a regular expression)
+            if others.strip(self._separators):  # a character not met or not a separator
                 if not self.known(set(others)):
                     return None
-                if self._not_separator.search(others):  # a token character beyond ASCII
+                if others.strip(self._separators):  # a token character beyond ASCII
                     # each one's UTF-8 replaced by its fold's (a fold is its own fold, and
                     # UTF-8 is matched from a character's first byte only: in any order)
                     for char in set(others):
@@ -126,8 +127,6 @@ class Folds:
                 self._utf8[c] = cut[0][1:-1].encode()
             else:  # not one character at a time, as unicode61 cuts: never counted here
                 self.odd.add(ord(c))
-        # a character of text beyond ASCII that is not a separator met before
-        self._not_separator = re.compile("[^\\x00-\\x7f" + re.escape(self._separators) + "]")
 
     def _folds_to(self, char: str, token: str) -> bool:
         """Whether ``token`` ("a", what ``char`` folds to, "a") is a fold ``spaced_out`` can
