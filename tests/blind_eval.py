@@ -63,8 +63,12 @@ HELDOUT_5 = SCENES / "blind_heldout_5.toml"
 # file) while the rules were chosen on the five above, kept out of the repository until they had
 # landed, then run once as held out (2026-12-02 23:45 UTC, main c64e26f: top-1 117, top-3 142 of
 # 170), then development data: the rules after it are chosen on all six sets (leaving one out).
-# A seventh set, written blind meanwhile, is the held-out test; it is not in the repository.
+# A seventh set, written blind meanwhile, is the held-out test (HELDOUT_7).
 HELDOUT_6 = SCENES / "blind_heldout_6.toml"
+# the seventh: written blind (2026-12-03, done by 04:27:50 UTC, sha256 17b676a8... of the
+# writer's file) while the rules were chosen on the six above, kept out of the repository until
+# they had landed, then run once as held out
+HELDOUT_7 = SCENES / "blind_heldout_7.toml"
 DEVELOPMENT = (DEV, HELDOUT, HELDOUT_2, HELDOUT_3, HELDOUT_4, HELDOUT_5, HELDOUT_6)
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
@@ -123,8 +127,10 @@ def locate(story: Story, chapters: dict[int, list[str]], heading: str, anchor: s
     number = found[0]
     info = story.chapter_info(number)
     label = _key(info.label) if info else ""
-    # a writer may give a headingless story's title line as its heading
-    if heading and _key(heading) != _key(story.title) and not label.startswith(_key(heading)):
+    # a writer may give a headingless story's title line as its heading, and a chapter's title
+    # line without its numeral line ("Introduction" for the label "I. Introduction")
+    named = f" {_key(heading)} " in f" {label} "
+    if heading and _key(heading) != _key(story.title) and not named:
         raise LookupError(f"{story.file}: {anchor!r} is in {label!r}, not under {heading!r}")
     return number
 
@@ -255,9 +261,9 @@ locates the scene; it is never given to the ranking."""
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--held-out"]:  # a set written after the tuning: all of it held out
-        # --held-out SOURCE [TARGET]: the sixth set by default (the earlier ones are written)
+        # --held-out SOURCE [TARGET]: the seventh set by default (the earlier ones are written)
         data = tomllib.loads(Path(argv[1]).read_text(encoding="utf-8"))
-        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_6
+        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_7
         scenes, absent = asyncio.run(resolve(data))
         note = NOTE_2 if target.name == HELDOUT_2.name else NOTE_3
         write(
