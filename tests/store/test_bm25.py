@@ -21,7 +21,7 @@ import pytest
 
 from bot.ingest import ingest
 from bot.store.sqlite import SQLiteStore
-from bot.store.sqlite.bm25 import TOKENIZER, TermCounter, folds, single_tokens
+from bot.store.sqlite.bm25 import TOKENIZER, Folds, TermCounter, folds, single_tokens
 from bot.store.sqlite.search import _Scope, all_words_query
 from tests.test_ingest import write
 
@@ -211,6 +211,19 @@ def test_the_tokens_counted_are_fts5s_on_text_of_every_kind(tmp_path: Path) -> N
         # and the counts a text is ranked by: of some of its tokens, and of one it lacks
         terms = list(dict.fromkeys([*tokens[:3], *tokens[-2:], "a", "zq"]))
         assert TermCounter(terms).counts(text) == [tokens.count(t) for t in terms], text
+
+
+def test_the_characters_learnt_are_bounded_and_past_the_bound_fts5_ranks() -> None:
+    """A process learns about ``most`` characters at most: a text holding more new ones than
+    there is room for is not cut here (None: FTS5 ranks it), and what was learnt still cuts
+    as FTS5 does."""
+    cut = Folds(most=128 + 40)
+    chinese = "".join(chr(c) for c in range(0x4E00, 0x4E14))  # 20 letters, each its own fold
+    assert cut.tokens(f"the {chinese} end") == ["the", chinese, "end"]
+    more = "".join(chr(c) for c in range(0x4E20, 0x4E35))  # 21 more: room for 20 + 20
+    assert cut.tokens(f"the {more}") is None
+    assert len(cut.table) == 128 + 20
+    assert cut.tokens(f"{chinese[5]}!{chinese[:2]}") == [chinese[5], chinese[:2]]
 
 
 async def test_the_tokenizer_asked_is_the_index_s(store: SQLiteStore) -> None:
