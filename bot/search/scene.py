@@ -67,7 +67,8 @@ POSSIBLE_COVER = 0.35
 # and MEANING_FIRST chosen together on three sets for the most right first and top-3 answers,
 # a scene words alone had in the top 3 and lost counting against twice, and scored on the
 # fourth); chosen on all four, these (with the fifth set too, on all five, the same but
-# MEANING_FIRST 4, which only the fifth set favours: left as it is). docs/internals.md.
+# MEANING_FIRST 4, which only the fifth set favours: left as it is). MEANING_FIRST was chosen
+# again on six sets on its own (90f4a57, below). docs/internals.md.
 DENSE_CANDIDATES = 100  # passages nearest in meaning handed to the fusion
 FUSION_K = 20  # the fusion's k: 1 / (k + rank)
 LEXICAL_WEIGHT = 0.5  # the word ranking's share of the fused score
