@@ -216,7 +216,11 @@ async def _waiting(
     watch: asyncpg.Connection, holder: int, count: int, search: asyncio.Future[Any] | None = None
 ) -> list[tuple[int, str]]:
     """The storybot statements (pid, text) waiting for a lock ``holder`` holds, once there
-    are ``count`` of them (at most a minute, for a loaded machine), while ``search`` runs."""
+    are ``count`` of them (at most a minute, for a loaded machine), while ``search`` runs.
+
+    ``watch`` is a session in no transaction: within one, pg_stat_activity shows what it
+    showed when first read there, to the transaction's end (PostgreSQL's statistics
+    snapshot), so a statement that starts after the first look is never seen."""
     rows: list[Any] = []
     for _ in range(1200):
         if search is not None and search.done():
@@ -246,13 +250,14 @@ async def test_a_failing_first_stage_leaves_no_search_running(
     query, story = "rain kept falling on the old mill pnd", "story-5"
     assert (await crowded_pg.quote(query, story, mature_ok=True)).match == "fuzzy"
     holder = await asyncpg.connect(pg_url)
+    watch = await asyncpg.connect(pg_url)  # looks at the server outside holder's transaction
     try:
         await holder.execute("BEGIN; LOCK TABLE texts IN ACCESS EXCLUSIVE MODE")
         search = asyncio.ensure_future(crowded_pg.quote(query, story, mature_ok=True))
-        waiting = await _waiting(holder, holder.get_server_pid(), 2, search)
+        waiting = await _waiting(watch, holder.get_server_pid(), 2, search)
         first = [pid for pid, sql in waiting if "ANY($1::text[]::tsquery[])" not in sql]
         assert len(first) == 1, waiting  # the other is the fuzzy stage's (its tsqueries)
-        assert await holder.fetchval("SELECT pg_cancel_backend($1)", first[0])
+        assert await watch.fetchval("SELECT pg_cancel_backend($1)", first[0])
         # bounded: a search still waiting for its fuzzy stage would wait for the lock forever
         await asyncio.wait({search}, timeout=60)
         assert search.done(), "the failed search still waits for its fuzzy stage's statement"
@@ -260,9 +265,10 @@ async def test_a_failing_first_stage_leaves_no_search_running(
             await search
         assert asyncio.all_tasks() == {asyncio.current_task()}
         # the fuzzy stage's statement no longer waits: cancelled, not left to run
-        assert await _waiting(holder, holder.get_server_pid(), 0) == []
+        assert await _waiting(watch, holder.get_server_pid(), 0) == []
         await holder.execute("ROLLBACK")
     finally:
+        await watch.close()
         await holder.close()
     found = await crowded_pg.quote(query, story, mature_ok=True)
     assert found.match == "fuzzy" and found.hits[0].text == _LINE
