@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -224,6 +226,34 @@ def test_the_characters_learnt_are_bounded_and_past_the_bound_fts5_ranks() -> No
     assert cut.tokens(f"the {more}") is None
     assert len(cut.table) == 128 + 20
     assert cut.tokens(f"{chinese[5]}!{chinese[:2]}") == [chinese[5], chinese[:2]]
+
+
+def test_characters_learnt_from_several_threads_keep_the_bound_and_cut_as_alone() -> None:
+    """Texts are cut in several threads at once, each text holding characters new to the
+    table, with room for one text's: learning is one thread at a time, so the bound holds
+    (each thread finds room when it looks, but not for every thread's characters: the others
+    are left to FTS5), and the one text learnt cuts as FTS5 does. Rounds of a fresh table, the
+    threads started together; FTS5's probes let another thread run midway (on the old code
+    two to four threads learnt in every run)."""
+    threads, size = 4, 30
+    for round_ in range(20):
+        cut = Folds(most=128 + size + 5)  # room for one thread's characters, not two
+        start = threading.Barrier(threads)
+        base = 0x4E00 + round_ * threads * size
+        texts = [
+            "".join(chr(base + n * size + i) for i in range(size)) + " end" for n in range(threads)
+        ]
+
+        def learn(text: str, cut: Folds = cut, start: threading.Barrier = start) -> object:
+            start.wait()
+            return cut.tokens(text)
+
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(learn, texts))
+        learnt = [(text, tokens) for text, tokens in zip(texts, found, strict=True) if tokens]
+        assert len(cut.table) <= cut.most, (round_, len(cut.table), len(learnt))
+        assert len(learnt) == 1, round_
+        assert learnt[0][1] == learnt[0][0].split()
 
 
 async def test_the_tokenizer_asked_is_the_index_s(store: SQLiteStore) -> None:

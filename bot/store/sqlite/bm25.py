@@ -23,6 +23,7 @@ import functools
 import math
 import re
 import sqlite3
+import threading
 from collections.abc import Sequence
 
 K1 = 1.2  # FTS5's bm25() constants (fts5_aux.c)
@@ -54,6 +55,7 @@ class Folds:
         self.table: dict[int, str] = {}
         self.odd: set[int] = set()  # characters FTS5 did not cut as expected (none known)
         self._separators = ""  # the characters beyond ASCII met that are separators
+        self._learning = threading.Lock()
         self.known(set(map(chr, range(128))))
         ascii_folds = [self.table[c] if c < 128 else "" for c in range(256)]
         # text by bytes of its UTF-8 whose characters beyond ASCII are all separators: ASCII as
@@ -84,27 +86,48 @@ class Folds:
         return None if spaced is None else [t.decode() for t in spaced.split()]
 
     def known(self, chars: set[str]) -> bool:
-        """Ask FTS5 about the characters not met before; False if one cannot be asked."""
-        new = [c for c in chars if ord(c) not in self.table and ord(c) not in self.odd]
-        if any(0xD800 <= ord(c) < 0xE000 for c in new):  # a lone surrogate: not UTF-8
-            return False
+        """Ask FTS5 about the characters not met before; False if one cannot be asked.
+
+        Texts are cut in several threads: one thread at a time learns, checking the bound
+        against what the others learnt, and what it learns joins the shared tables only once
+        every fold is checked, so a text cut meanwhile never meets a fold still to be checked
+        (``_learn``)."""
+        if all(map(self.table.__contains__, map(ord, chars))):
+            return True
+        with self._learning:
+            self._learn([c for c in chars if ord(c) not in self.table and ord(c) not in self.odd])
+        return all(ord(c) in self.table for c in chars)  # (an odd one never is)
+
+    def _learn(self, new: list[str]) -> None:
+        """Learn the characters ``new``, or none of them: not a lone surrogate (not UTF-8),
+        nor more than there is room for."""
+        if any(0xD800 <= ord(c) < 0xE000 for c in new):
+            return
         if len(self.table) + len(new) > self.most:  # (a fold learnt too adds one more at most)
-            return False
+            return
+        table: dict[int, str] = {}  # learnt here: shared once checked
+        odd: set[int] = set()
         asked, pending = [], new
         while pending:  # the characters, then what they fold to, until every fold is known
             for at in range(0, len(pending), _PROBE_BATCH):
-                self._probe(pending[at : at + _PROBE_BATCH])
+                self._probe(pending[at : at + _PROBE_BATCH], table, odd)
             asked += pending
-            folds = {self.table.get(ord(c), "") for c in pending}
-            pending = [f for f in folds if len(f) == 1 and ord(f) not in self.table]
+            folds = {table.get(ord(c), "") for c in pending}
+            pending = [
+                f for f in folds if len(f) == 1 and ord(f) not in table and ord(f) not in self.table
+            ]
         for c in asked:  # a fold must be its own fold (``spaced_out`` folds in any order)
-            fold = self.table.get(ord(c))
-            if fold is not None and fold.strip() and self.table.get(ord(fold)) != fold:
-                del self.table[ord(c)]
-                self.odd.add(ord(c))
-        return not any(ord(c) in self.odd for c in chars)
+            fold = table.get(ord(c))
+            if fold and fold.strip() and table.get(ord(fold), self.table.get(ord(fold))) != fold:
+                del table[ord(c)]
+                odd.add(ord(c))
+        self.odd |= odd
+        self.table.update(table)
+        self._separators += "".join(chr(c) for c, f in table.items() if c >= 128 and f == " ")
 
-    def _probe(self, chars: list[str]) -> None:
+    def _probe(self, chars: list[str], table: dict[int, str], odd: set[int]) -> None:
+        """Ask FTS5 how it cuts each of ``chars`` between two "a"s: the folds into ``table``,
+        the characters it cuts otherwise into ``odd``."""
         db = sqlite3.connect(":memory:")
         try:
             db.execute(f'CREATE VIRTUAL TABLE p USING fts5(x, tokenize="{TOKENIZER}")')
@@ -120,13 +143,11 @@ class Folds:
         for c in chars:
             cut = tokens.get(ord(c), [])
             if cut == ["a", "a"]:
-                self.table[ord(c)] = " "
-                if ord(c) >= 128:
-                    self._separators += c
+                table[ord(c)] = " "
             elif len(cut) == 1 and cut[0][:1] == cut[0][-1:] == "a" and self._folds_to(c, cut[0]):
-                self.table[ord(c)] = cut[0][1:-1]
+                table[ord(c)] = cut[0][1:-1]
             else:  # not one character at a time, as unicode61 cuts: never counted here
-                self.odd.add(ord(c))
+                odd.add(ord(c))
 
     def _folds_to(self, char: str, token: str) -> bool:
         """Whether ``token`` ("a", what ``char`` folds to, "a") is a fold ``spaced_out`` can
