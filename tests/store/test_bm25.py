@@ -18,9 +18,11 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import bot.store.sqlite.search as search_module
 from bot.ingest import ingest
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.bm25 import TOKENIZER, Folds, TermCounter, folds, single_tokens
@@ -70,12 +72,41 @@ async def _fts5(
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
+async def _answer(
+    store: SQLiteStore, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+) -> tuple[list[tuple[int, float]], bool, bool]:
+    """``texts_with_all``'s texts with their ranks, whether they are every text that matches
+    (then unranked), and whether they were ranked here (bm25.py) rather than by FTS5."""
+    here: list[bool] = []  # each ranking of bot/store/sqlite/search.py: done, or left to FTS5
+
+    def ranked(*args: Any) -> Any:
+        out = real(*args)
+        here.append(out is not None)
+        return out
+
+    real = search_module._ranked
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "_ranked", ranked)
+        found, complete = await store.texts_with_all(words, story_ids, limit, rank_cap=10_000)
+    return [(t.id, rank) for t, rank in found], complete, here == [True]
+
+
 async def _ours(
     store: SQLiteStore, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
 ) -> list[tuple[int, float]]:
-    found, complete = await store.texts_with_all(words, story_ids, limit, rank_cap=10_000)
-    assert not complete
-    return [(t.id, rank) for t, rank in found]
+    """``texts_with_all``'s best ``limit`` texts, ranked here (not by FTS5)."""
+    found, complete, here = await _answer(store, words, story_ids, limit)
+    assert not complete and here, (words, story_ids, limit)
+    return found
+
+
+async def _left_to_fts5(
+    store: SQLiteStore, words: Sequence[str], story_ids: Sequence[int] | None, limit: int
+) -> list[tuple[int, float]]:
+    """``texts_with_all``'s best ``limit`` texts, ranked by FTS5 (not here)."""
+    found, complete, here = await _answer(store, words, story_ids, limit)
+    assert not complete and not here, (words, story_ids, limit)
+    return found
 
 
 async def _ranked_here(store: SQLiteStore, words: list[str], limit: int) -> bool:
@@ -167,17 +198,18 @@ async def test_text_that_is_not_plain_is_ranked_here_as_fts5_ranks_it(
         assert await _ranked_here(store, words, 5), words
         for story_ids in (None, others, others[:1]):
             for limit in (1, 5, 20):
-                found, complete = await store.texts_with_all(
-                    words, story_ids, limit, rank_cap=10_000
-                )
-                ours = [(t.id, rank) for t, rank in found]
-                assert ours == await _fts5(store, words, story_ids, limit) or complete
-                ranked += not complete
+                ours, complete, here = await _answer(store, words, story_ids, limit)
+                theirs = await _fts5(store, words, story_ids, limit)
+                if complete:  # every text that matches, unranked: the same texts as FTS5's
+                    assert sorted(i for i, _ in ours) == sorted(i for i, _ in theirs)
+                else:
+                    assert here and ours == theirs, (words, story_ids, limit)
+                    ranked += 1
     assert ranked >= 60
     # a word FTS5 cuts otherwise (a final sigma it folds, two words in one) is FTS5's to rank
     for words in (["the", "οδος"], ["the", "lantern fog"], ["the", "Lantern"]):
         assert not single_tokens(words)
-        assert await _ours(store, words, None, 5) == await _fts5(store, words, None, 5)
+        assert await _left_to_fts5(store, words, None, 5) == await _fts5(store, words, None, 5)
 
 
 def test_the_tokens_counted_are_fts5s_on_text_of_every_kind(tmp_path: Path) -> None:
@@ -270,7 +302,7 @@ async def test_after_the_index_changes_fts5_ranks_until_the_vocabulary_is_read(
     write(tmp_path / "stories", "more.txt", _story(rng, "More", 80))
     await ingest(store, tmp_path / "stories")
     for words in QUERIES:  # the counts kept are stale: never used
-        assert await _ours(store, words, None, 5) == await _fts5(store, words, None, 5)
+        assert await _left_to_fts5(store, words, None, 5) == await _fts5(store, words, None, 5)
     assert store._doc_counts is None
     await store.vocabulary(1, 32)
     assert store._doc_counts is not None
