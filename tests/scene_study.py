@@ -53,6 +53,9 @@ class Record:
     names: set[str]
     meaningful: bool
     words_alone: list[tuple[int, int]]  # the places /scene gives without vectors
+    # the first NEARESTS[-1] passages by meaning FTS5 did not offer, scored by words
+    # (SceneSearch._nearest_by_words); the rule takes those among its first NEAREST_BY_WORDS
+    extra: list[_Scored]
 
 
 async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -> dict:
@@ -66,6 +69,11 @@ async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -
     weights = scene._weights(terms, counts, total)
     ranked, names = scene._ranked(text, terms, passages, weights)
     near = await dense
+    saved, scene.NEAREST_BY_WORDS = scene.NEAREST_BY_WORDS, NEARESTS[-1]
+    try:
+        extra = await search._nearest_by_words(ranked, near, weights)
+    finally:
+        scene.NEAREST_BY_WORDS = saved
     alone = await words.find(text, stories, limit=3, every=True)
     return {
         "ranked": ranked,
@@ -75,6 +83,7 @@ async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -
         "names": names,
         "meaningful": meaningful,
         "words_alone": [(h.story.id, h.chapter) for h in alone.hits],
+        "extra": extra,
     }
 
 
@@ -122,8 +131,10 @@ def main(argv: list[str]) -> int:
         print("\n".join(rerank(load())))
     elif argv[:1] == ["kept"]:
         print("\n".join(kept(load())))
+    elif argv[:1] == ["nearest"]:
+        print("\n".join(nearest(load())))
     else:
-        print("python -m tests.scene_study capture|fusion|rerank|kept")
+        print("python -m tests.scene_study capture|fusion|rerank|kept|nearest")
         return 2
     return 0
 
@@ -167,11 +178,11 @@ def answer(
     chosen = scene._spread(ranked, limit)
     sure = False
     if rec.near:
-        kept = scene.kept_by_words(chosen, rec.near, rec.ready, limit)
-        by_words = scene._chapter_words(ranked)
-        fused = scene._fuse(ranked, rec.near, rec.ready)
-        chosen = scene._keeping(scene._spread(fused, limit), kept)
-        chosen = scene._reranked(chosen, by_words, rec.near, rec.ready)
+        first = {n.scene_id for n in rec.near[: scene.NEAREST_BY_WORDS]}
+        extra = [copy.copy(c) for c in rec.extra if c.passage.id in first]
+        chosen, fused = scene._hybrid(
+            ranked, extra, chosen, near=rec.near, ready=rec.ready, limit=limit
+        )
         if chosen and label:
             evidence = scene._evidence(
                 chosen[0], ranked, fused, near=rec.near, weights=weights, names=rec.names
@@ -322,6 +333,28 @@ def kept(records: list[Record]) -> list[str]:
     title = "the words' answers kept: MEANING_FIRST"
     lines = leave_one_out(table, title, saved, LOST_KEPT)
     return [*lines, *(f"  {m}: {_sum(table[m], sorted(table[m]))}" for m in MEANING_FIRSTS)]
+
+
+# ---- meaning's nearest passages scored by words (NEAREST_BY_WORDS), leaving one set out --
+
+NEARESTS = (0, 1, 2, 3, 5, 10)
+
+
+def nearest(records: list[Record]) -> list[str]:
+    """NEAREST_BY_WORDS (how many of meaning's first passages FTS5 did not offer are scored
+    by words and join the fusion with their word rank) chosen on all the sets but one and
+    scored on the one left out, a scene lost counting LOST_KEPT times against."""
+    saved = scene.NEAREST_BY_WORDS
+    table: dict[int, dict[str, Figures]] = {}
+    try:
+        for n in NEARESTS:
+            scene.NEAREST_BY_WORDS = n
+            table[n] = figures(records, label=False)
+    finally:
+        scene.NEAREST_BY_WORDS = saved
+    title = "meaning's nearest passages scored by words: NEAREST_BY_WORDS"
+    lines = leave_one_out(table, title, saved, LOST_KEPT)
+    return [*lines, *(f"  {n}: {_sum(table[n], sorted(table[n]))}" for n in NEARESTS)]
 
 
 if __name__ == "__main__":

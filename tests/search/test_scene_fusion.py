@@ -26,6 +26,7 @@ from bot.search.scene import (
     CLOSE_NAME_SHARE,
     CLOSE_WORDS_LEAD,
     MEANING_FIRST,
+    NEAREST_BY_WORDS,
     RERANK_COSINE,
     WORDS_KEPT,
     _chapter_words,
@@ -350,3 +351,80 @@ async def test_the_door_limits_close_match_when_a_story_is_named(
     assert (await barn.scene(text, mature_ok=True)).hits[0].confidence == "close match"
     named = await barn.scene(text, "barn.txt", mature_ok=True)
     assert named.hits[0].confidence == "possible"
+
+
+# The farm: chapters 1-4 hold the description's rarest word ("hayloft"), so FTS5 offers them
+# alone; chapter 5 holds its three other words and is the nearest in meaning.
+FARM = {
+    1: "The hayloft smelt of hay, a lantern on its nail and the stove lit below, night {i}.",
+    2: "Up in the hayloft the lantern guttered out, and the cows shifted, on night {i}.",
+    3: "A kettle was carried up to the hayloft for the men mending the roof, on day {i}.",
+    4: "Swallows nested under the hayloft eaves all through the summer of year {i}.",
+    5: "She set the kettle on the stove and trimmed the lantern wick, on evening {i}.",
+}
+# the cosine of each farm chapter's passage with the description; the mill's are all 0.9
+FARM_COSINE = {5: 1.0, 1: 0.99, 4: 0.98, 2: 0.0, 3: 0.0}
+# the mill's chapters hold the description's common words, so "hayloft" is its rarest
+MILL = (
+    "\n\n".join(
+        _chapter(n, f"The kettle sang on the mill stove under a lantern in week {n}{{i}}.")
+        for n in range(1, 21)
+    )
+    + "\n"
+)
+
+
+@dataclass
+class Farmhouse:
+    """A model for the farm: chapter 5 nearest the description, then 1 and 4, the mill's
+    passages next, chapters 2 and 3 furthest."""
+
+    name: str = "farmhouse-test-model"
+    dim: int = DIM
+
+    def passages(self, texts: list[str]) -> Floats:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            n = next((n for n, body in FARM.items() if body[:30] in text), 0)
+            cos = FARM_COSINE.get(n, 0.9)
+            out[i, 0], out[i, 1] = cos, np.sqrt(1 - cos * cos)
+        return out
+
+    def query(self, text: str) -> Floats:
+        q = np.zeros(DIM, dtype=np.float32)
+        q[0] = 1.0
+        return q
+
+
+async def test_meanings_nearest_passage_is_scored_by_the_words_fts5_did_not_look_for(
+    tmp_path: Path,
+) -> None:
+    """FTS5 offers the passages holding the rarest word, and the passage nearest in meaning
+    holds the description's three other words: it earns its word rank in the fusion and is
+    among the three answers (before, it was ranked as if it held none of the words, behind a
+    chapter meaning put second), and the words' answers the fusion gave stay."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    farm = "\n\n".join(_chapter(n, body) for n, body in FARM.items()) + "\n"
+    (folder / "farm.txt").write_text(farm, encoding="utf-8")
+    (folder / "mill.txt").write_text(MILL, encoding="utf-8")
+    lib = await Library.open(
+        Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
+    )
+    try:
+        await lib.ingest()
+        stories = await lib.stories(mature_ok=True)
+        vectors = SceneVectors(lib.store, model=Farmhouse())
+        await vectors.build(stories)
+        asked = "the hayloft, a lantern, the stove and a kettle"
+        words = await SceneSearch(lib.store).find(asked, stories)
+        assert {h.chapter for h in words.hits} == {1, 2, 3}  # the hayloft decides it
+        both = await SceneSearch(lib.store, vectors).find(asked, stories)
+        assert {h.story.file for h in both.hits} == {"farm.txt"}
+        places = [h.chapter for h in both.hits]
+        # chapter 5 takes the place of chapter 4 (meaning's third, the words' fourth); the
+        # words' first and second (chapters 1 and 3), which the fusion gave, stay
+        assert sorted(places) == [1, 3, 5], places
+        assert NEAREST_BY_WORDS == 1  # the figures in docs/internals.md are for this
+    finally:
+        await lib.close()
