@@ -239,7 +239,7 @@ async def test_a_library_of_schema_3_gains_the_banded_index(tmp_path: Path, pg_u
     store = await open_store(tmp_path / "unused.db", url=pg_url)
     try:
         assert isinstance(store, PostgresStore)
-        assert await store._value("SELECT version FROM storybot_schema") == SCHEMA_VERSION == 4  # pyright: ignore[reportPrivateUsage]
+        assert await store._value("SELECT version FROM storybot_schema") == SCHEMA_VERSION  # pyright: ignore[reportPrivateUsage]
         assert await store._value("SELECT to_regclass('texts_banded') IS NOT NULL")  # pyright: ignore[reportPrivateUsage]
         assert await store.texts_with_all(["door"], None, 100, rank_cap=300) == before
         assert before[0]
@@ -348,3 +348,81 @@ async def test_bm25_in_sql_sums_the_terms_in_byte_order_whatever_the_collation(
             await store.close()
     assert len(want) == len(every) > 50
     assert [(t.id, rank) for t, rank in rows] == [(r[0], r[1]) for r in want[:-1]]
+
+
+async def test_tsvectors_are_kept_in_their_rows(tmp_path: Path, pg_url: str) -> None:
+    """The tsvectors of texts and scene passages are stored in their rows (STORAGE MAIN: a
+    phrase checked on thousands of them read each one stored out of line through TOAST),
+    compressed with lz4 where the server has it; a library of schema 4 gains it on upgrade
+    and answers as before."""
+
+    async def layout(store: PostgresStore) -> list[tuple[str, str, str]]:
+        rows = await store._all(  # pyright: ignore[reportPrivateUsage]
+            "SELECT attrelid::regclass::text, attstorage::text, attcompression::text"
+            " FROM pg_attribute WHERE attname = 'tsv'"
+            " AND attrelid IN ('texts'::regclass, 'scene_texts'::regclass) ORDER BY 1"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async with seeded_postgres(tmp_path, pg_url) as store:
+        lz4 = await store._value(  # pyright: ignore[reportPrivateUsage]
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        wanted = [(name, "m", "l" if lz4 else "") for name in ("scene_texts", "texts")]
+        assert await layout(store) == wanted
+        before = await store.texts_with_phrase(["the", "door"], None, 100)
+        await store._execute(  # pyright: ignore[reportPrivateUsage]
+            "ALTER TABLE texts ALTER COLUMN tsv SET STORAGE EXTENDED,"
+            " ALTER COLUMN tsv SET COMPRESSION default;"
+            " ALTER TABLE scene_texts ALTER COLUMN tsv SET STORAGE EXTENDED,"
+            " ALTER COLUMN tsv SET COMPRESSION default;"
+            " UPDATE storybot_schema SET version = 4"
+        )
+    store = await open_store(tmp_path / "unused.db", url=pg_url)
+    try:
+        assert isinstance(store, PostgresStore)
+        assert await store._value("SELECT version FROM storybot_schema") == SCHEMA_VERSION == 5  # pyright: ignore[reportPrivateUsage]
+        assert await layout(store) == wanted
+        assert await store.texts_with_phrase(["the", "door"], None, 100) == before
+        assert before[0]
+    finally:
+        await store.close()
+
+
+async def test_a_phrase_over_the_whole_library_is_found_by_its_rarest_words(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIN is given the phrase's rarest words, not the phrase (which read the postings of
+    "the" and "was" too), and the phrase is checked on the tsvectors it finds: the same
+    texts in the same order as every text whose tsvector holds the phrase, as they lie."""
+    phrases = [
+        ["the", "door"],
+        ["of", "the"],
+        ["said", "the", "old", "man"],
+        ["the", "zzyzx"],
+        ["the", "the"],
+        ["that", "it", "was"],
+    ]
+    async with seeded_postgres(tmp_path, pg_url) as store:
+        sent: list[tuple[str, tuple[object, ...]]] = []
+        real = store._all  # pyright: ignore[reportPrivateUsage]
+
+        async def spied(sql: str, *params: object) -> list[object]:
+            sent.append((sql, params))
+            return await real(sql, *params)
+
+        monkeypatch.setattr(store, "_all", spied)
+        for words in phrases:
+            sent.clear()
+            found, complete = await store.texts_with_phrase(words, None, 100_000)
+            wanted = await real(
+                "SELECT id FROM texts WHERE tsv @@ $1::tsquery ORDER BY ctid",
+                search.phrase_query(words),
+            )
+            assert complete and [t.id for t, _ in found] == [r[0] for r in wanted], words
+            plan = [
+                r[0].strip() for r in await real("EXPLAIN (COSTS OFF) " + sent[-1][0], *sent[-1][1])
+            ]
+            cond = [line for line in plan if line.startswith("Index Cond: (tsv @@")]
+            assert cond and not any("<->" in line for line in cond), plan
+        assert await store.texts_with_phrase(["of", "the"], None, 100_000) != ([], True)

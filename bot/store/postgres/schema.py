@@ -248,6 +248,21 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE pg_catalog.octet_length(w) <= {BAND_LEXEME_BYTES}))$$;
     CREATE INDEX texts_banded ON texts USING gin (storybot_banded(tsv, id));
     """,
+    # 4 -> 5: a tsvector kept in its row (STORAGE MAIN: out of line only when the row would
+    # not fit in a page; a text's words go out of line first), compressed with lz4 where the
+    # server has it. A phrase is checked on the tsvectors of the texts GIN finds, thousands
+    # for a query of common words: each one stored out of line was a TOAST index lookup and
+    # a few more pages read (docs/speed.md). For rows written from now on: a row stored
+    # before keeps its layout, and answers the same.
+    """
+    ALTER TABLE texts ALTER COLUMN tsv SET STORAGE MAIN;
+    ALTER TABLE scene_texts ALTER COLUMN tsv SET STORAGE MAIN;
+    DO $$BEGIN
+        ALTER TABLE texts ALTER COLUMN tsv SET COMPRESSION lz4;
+        ALTER TABLE scene_texts ALTER COLUMN tsv SET COMPRESSION lz4;
+    EXCEPTION WHEN feature_not_supported THEN NULL;
+    END$$;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
