@@ -427,8 +427,8 @@ class QuoteSearch:
         self, query: list[str], rarest: list[str], story_ids: StoryIds, normaliser: _Normaliser
     ) -> bool:
         """Whether it is certain that no text in scope holds the query as a phrase: True when
-        at most PHRASE_SCAN texts hold its rarest words within the query's length and none of
-        them holds the phrase.
+        at most PHRASE_SCAN texts hold its rarest words within the query's length (or, as the
+        store may count, may hold the phrase) and none of them holds the phrase.
 
         Every text holding the phrase holds its rarest words that close together (the store
         may give more: those holding them anywhere; or fewer: PostgreSQL leaves out those its

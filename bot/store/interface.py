@@ -304,7 +304,8 @@ class Store(ClubStore, VectorStore, Protocol):
         stand within some ``within`` words in a row (those that may hold a phrase of that
         length); ``phrase``: only the texts that may hold these words one after another (as
         ``words`` cuts a text); an engine may answer more (every text holding the words),
-        never fewer."""
+        never fewer, and may count only those against the limit (None when more than
+        ``limit`` may hold the phrase)."""
         ...
 
     async def texts_with_two_of(

@@ -254,7 +254,9 @@ async def test_texts_that_cannot_hold_the_phrase_are_left_out_in_sql(
     whose tsvector holds it, and those whose tsvector may have lost the positions that would
     (a lexeme kept 256 times: the phrase after its 256th "heron" is not in the tsvector), so
     quote search still finds the phrase in those; a long text whose phrase words are not cut
-    short is asked of its tsvector like a short one."""
+    short is asked of its tsvector like a short one. Over the whole library the limit counts
+    the texts that may hold the phrase, found in one read (the texts holding the words were
+    counted first, then read again)."""
     many = " ".join(["heron"] * 300)
     lines = {
         "holds": "The heron stood by the millpond.",
@@ -277,8 +279,18 @@ async def test_texts_that_cannot_hold_the_phrase_are_left_out_in_sql(
         sent = await store.texts_with_all_besides(words, None, 100, [], phrase=phrase)
         assert sent is not None
         assert sorted(t.text for t in sent) == sorted([lines["holds"], lines["lost"]])
-        # the limit counts every text holding the words, as without a phrase
-        assert await store.texts_with_all_besides(words, None, 3, [], phrase=phrase) is None
+        # over the whole library the limit counts the texts that may hold the phrase (they
+        # are found in one read); limited to some stories, every text holding the words
+        assert await store.texts_with_all_besides(words, None, 1, [], phrase=phrase) is None
+        two = await store.texts_with_all_besides(words, None, 2, [], phrase=phrase)
+        assert two is not None and sorted(t.id for t in two) == sorted(t.id for t in sent)
+        story = [s.id for s in await store.list_stories()]
+        assert await store.texts_with_all_besides(words, story, 3, [], phrase=phrase) is None
+        scoped = await store.texts_with_all_besides(words, story, 4, [], phrase=phrase)
+        assert scoped is not None and sorted(t.id for t in scoped) == sorted(t.id for t in sent)
+        # the texts read are left out, and counted
+        held = await store.texts_with_all_besides(words, None, 2, [sent[0].id], phrase=phrase)
+        assert held is not None and [t.id for t in held] == [t.id for t in sent[1:]]
         found = await store.texts_with_phrase(phrase, None, 100)
         assert [t.text for t, _ in found[0]] == [lines["holds"]]  # the tsvector lost the other
     finally:
