@@ -24,9 +24,35 @@ _PUNCT = str.maketrans(
 _STRAIGHTENED = {chr(k): v for k, v in _PUNCT.items()}
 _STRAIGHTEN = re.compile("[" + re.escape("".join(_STRAIGHTENED)) + "]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _ranges(codes: list[int]) -> str:
+    """A regular expression's character class body for ``codes`` (ascending), as ranges."""
+    spans: list[list[int]] = []
+    for code in codes:
+        if spans and code == spans[-1][1] + 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in spans)
+
+
+# the combining marks folding drops (a combining class above 0; none beyond U+1FFFF) and
+# those _WORD keeps in a word (U+0300-036F, U+034F too)
+_MARKS = _ranges(
+    [c for c in range(0x20000) if unicodedata.combining(chr(c)) or 0x300 <= c <= 0x36F]
+)
 # A word as FTS5's unicode61 sees one: letters and digits (the underscore is punctuation to
-# FTS5). Combining marks stay inside the word so a decomposed "fiancé" is one word.
+# FTS5). Combining marks stay inside the word so a decomposed "fiancé" is one word. This cuts
+# folded text, which holds no other mark (folding drops them all); text as it stands is cut by
+# _TEXT_WORD, which keeps every combining mark inside the word, so that a word's span and its
+# folded word agree ("д\u0483ом" is "дом" either way: ``words`` and ``word_spans`` cut the
+# same words). FTS5 itself drops only the Latin diacritics and parts words at most other
+# marks (U+0305, U+0483: "д", "ом"), and keeps a ligature ("ﬁ") a letter of its own where
+# folding makes it "fi": such a word is not found by FTS5 but by the fuzzy stage, which
+# compares folded words (tests/search/test_fold_differences.py).
 _WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
+_TEXT_WORD = re.compile(rf"(?:[^\W_][{_MARKS}]*)+")
 # a character other than ASCII and the punctuation _PUNCT straightens ("ʼ" is a letter)
 _NOT_PLAIN = re.compile(
     "[^\x00-\x7f" + "".join(chr(c) for c in sorted(_PUNCT) if not chr(c).isalnum()) + "]"
@@ -45,7 +71,9 @@ def fold(text: str) -> str:
     # moves across it), and str.split collapses the same whitespace as \s+.
     text = _STRAIGHTEN.sub(_straightened, text).lower()
     if not text.isascii():
-        text = _NON_ASCII.sub(_decomposed, text).lower()
+        # a final sigma is a sigma, as FTS5 folds it: the index holds "δρομοσ" for "ΔΡΟΜΟΣ"
+        # and "δρόμος" alike, and PostgreSQL is asked for the words as cut here, literally
+        text = _NON_ASCII.sub(_decomposed, text).lower().replace("ς", "σ")
     return " ".join(text.split())
 
 
@@ -154,7 +182,7 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
         # ASCII letters and digits (no combining mark, no other letter), folded by lower()
         return [(m.start(), m.end(), m.group().lower()) for m in _PLAIN_WORD.finditer(text)]
     spans: list[tuple[int, int, str]] = []
-    for m in _WORD.finditer(text):
+    for m in _TEXT_WORD.finditer(text):
         word = m.group()
         if word.isascii():
             spans.append((m.start(), m.end(), word.lower()))

@@ -26,7 +26,16 @@ import bot.search.quote as quote_module
 from bot.library import Library
 from bot.settings import Settings
 from bot.store import StoreLocked
-from bot.text.normalize import _NOT_PLAIN, _PUNCT, _WORD, fold, phrase_test, word_spans, words
+from bot.text.normalize import (
+    _NOT_PLAIN,
+    _PUNCT,
+    _TEXT_WORD,
+    _WORD,
+    fold,
+    phrase_test,
+    word_spans,
+    words,
+)
 
 _ALPHABET = "aBcÉé\u0301\u034fßİıŁ½x’‘“”—–…\u00a0 \t\n\x1c\u2028'-_.🧛™℃ΣΔǅ\ufb01" + "ab" * 5
 
@@ -34,9 +43,11 @@ _ALPHABET = "aBcÉé\u0301\u034fßİıŁ½x’‘“”—–…\u00a0 \t\n\x1c\
 def _fold_plainly(text: str) -> str:
     text = text.translate(_PUNCT).lower()
     if not text.isascii():
-        text = "".join(
-            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-        ).lower()
+        text = (
+            "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+            .lower()
+            .replace("ς", "σ")
+        )  # a final sigma is a sigma (FTS5's folding)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -56,7 +67,7 @@ def test_fold_and_words_are_their_plain_definitions(text: str) -> None:
 
 def _word_spans_plainly(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
-    for m in _WORD.finditer(text):
+    for m in _TEXT_WORD.finditer(text):  # every combining mark inside the word
         word = m.group()
         if word.isascii():
             spans.append((m.start(), m.end(), word.lower()))
