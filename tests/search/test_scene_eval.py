@@ -289,6 +289,7 @@ HELD_OUT = [
     blind_eval.HELDOUT_5,
     blind_eval.HELDOUT_6,
     blind_eval.HELDOUT_7,
+    blind_eval.HELDOUT_8,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -299,6 +300,7 @@ LEAST = {
     blind_eval.HELDOUT_5: (140, 33),
     blind_eval.HELDOUT_6: (170, 38),
     blind_eval.HELDOUT_7: (138, 38),
+    blind_eval.HELDOUT_8: (174, 40),
 }
 
 
@@ -355,7 +357,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    seven sets are development data now: an eighth, written blind, is the held-out test)."""
+    seven sets are development data; the eighth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -365,7 +367,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_8
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -422,3 +429,17 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
+
+
+# The eighth set's one held-out run (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142
+# of 174, close match said for none, none of 40 scenes in no story called close match, 2 scenes
+# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
+# set to tune on.
+HELD_OUT_FLOORS = {"top1": 111, "top3": 140, "close_right": 0, "absent_close": 0, "lost": 2}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
