@@ -186,42 +186,16 @@ def _note_text(parts: list[tuple[str, str]]) -> str | None:
     return "\n\n".join(f"{label}: {text}" if label else text for label, text in parts) or None
 
 
-# A table of cases (radon E): each part of an Archive page (the preface, the afterword, a
-# chapter's heading and notes, its body, the #chapters wrapper) is one branch of the loop.
+_Chapter = tuple[str | None, list[str], list[Block]]  # label, notes, body
+
+
 def read_archive(root: etree._Element) -> Document:
     """An Archive of Our Own download (its HTML, or its EPUB's documents in one tree)."""
     meta, work_notes = _archive_meta(root)
-    chapters: list[tuple[str | None, list[str], list[Block]]] = []  # label, notes, body
+    chapters: list[_Chapter] = []
     end_notes: list[str] = []
     for part in _nodes(_ARCHIVE_PARTS, root):
-        classes = _classes(part)
-        tag = local(part.tag)
-        if _inside(part, ("preface",)) or part.get("id") == "preface":
-            continue
-        if part.get("id") == "afterword" or _inside(part, ("afterword",)):
-            if "meta" in classes and not _inside(part, (), ("meta",)):
-                end_notes += [text for _, text in _labelled_quotes(part)]
-            continue
-        if "meta" in classes:
-            heading = next(
-                (e for e in part.iter("*") if "heading" in _classes(e) and local(e.tag) == "h2"),
-                None,
-            )
-            quotes = _labelled_quotes(part)
-            if heading is not None:
-                chapters.append((element_text(heading), [_note_text(quotes) or ""], []))
-            elif chapters and quotes:  # a chapter's end notes
-                chapters[-1][1].append(_note_text(quotes) or "")
-            continue
-        if tag != "div" or "userstuff" not in classes or _inside(part, (), ("meta",)):
-            continue
-        if any(
-            "userstuff" in _classes(e) and local(e.tag) == "div" for e in part.iterdescendants()
-        ):
-            continue  # #chapters itself: its chapter bodies come next
-        if not chapters:
-            chapters.append((None, [], []))
-        chapters[-1][2].extend(blocks(part))
+        _read_archive_part(part, chapters, end_notes)
     if not any(body for _, _, body in chapters):  # ids and classes lost to a converter
         return read_flat_archive(root, meta)
     if work_notes and chapters:
@@ -233,6 +207,51 @@ def read_archive(root: etree._Element) -> Document:
         for label, notes, body in chapters
     )
     return Document(meta, sections)
+
+
+def _read_archive_part(
+    part: etree._Element, chapters: list[_Chapter], end_notes: list[str]
+) -> None:
+    """One part of an Archive page, added to what was read before it: the preface is left
+    out, the afterword's notes are the work's end notes, a chapter's meta opens a chapter or
+    ends one (``_read_chapter_meta``), and a chapter's body goes to the last chapter."""
+    classes = _classes(part)
+    if _inside(part, ("preface",)) or part.get("id") == "preface":
+        return
+    if part.get("id") == "afterword" or _inside(part, ("afterword",)):
+        if "meta" in classes and not _inside(part, (), ("meta",)):
+            end_notes.extend(text for _, text in _labelled_quotes(part))
+        return
+    if "meta" in classes:
+        _read_chapter_meta(part, chapters)
+    elif _is_chapter_body(part, classes):
+        if not chapters:
+            chapters.append((None, [], []))
+        chapters[-1][2].extend(blocks(part))
+
+
+def _read_chapter_meta(part: etree._Element, chapters: list[_Chapter]) -> None:
+    """A chapter's meta: with a heading, a new chapter with its notes; without one, the
+    last chapter's end notes."""
+    heading = next(
+        (e for e in part.iter("*") if "heading" in _classes(e) and local(e.tag) == "h2"),
+        None,
+    )
+    quotes = _labelled_quotes(part)
+    if heading is not None:
+        chapters.append((element_text(heading), [_note_text(quotes) or ""], []))
+    elif chapters and quotes:  # a chapter's end notes
+        chapters[-1][1].append(_note_text(quotes) or "")
+
+
+def _is_chapter_body(part: etree._Element, classes: set[str]) -> bool:
+    """Whether ``part`` is a chapter's text: a userstuff div outside any meta that holds no
+    other (#chapters itself holds the chapter bodies, which come next)."""
+    if local(part.tag) != "div" or "userstuff" not in classes or _inside(part, (), ("meta",)):
+        return False
+    return not any(
+        "userstuff" in _classes(e) and local(e.tag) == "div" for e in part.iterdescendants()
+    )
 
 
 # ---- any HTML ------------------------------------------------------------------------------
