@@ -154,26 +154,15 @@ def _by_position(chapters: list[ParsedChapter]) -> list[ParsedChapter]:
 # letter or stave, a number, a prologue, a title alone) and on the chapters before it.
 def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
     drafts = _drop_front_matter(drafts)
-    chapters: list[ParsedChapter] = []
-    carried: list[str] = []  # notes of empty drafts, handed to the next chapter
     lead, rest = drafts[0], drafts[1:]
     firsts = [d for d in rest if d.paragraphs]
-    highest = 0
-    letters = 0  # the highest number of a "Letter" heading before the chapters
-    offset = 0
+    if lead.paragraphs and not firsts:
+        return [_chapter(1, "Chapter 1", lead.notes, lead.paragraphs)]
+    chapters: list[ParsedChapter] = []
+    carried: list[str] = []  # notes of empty drafts, handed to the next chapter
+    numbering = _Numbering()
     if lead.paragraphs:
-        if not firsts:
-            chapters.append(_chapter(1, "Chapter 1", lead.notes, lead.paragraphs))
-            return chapters
-        first = firsts[0].heading
-        assert first is not None
-        if first.number is not None and first.number > 1:
-            number = first.number - 1
-            keyword = first.keyword or "Chapter"
-            chapters.append(_chapter(number, f"{keyword} {number}", lead.notes, lead.paragraphs))
-            highest = number
-        else:
-            chapters.append(_chapter(0, "Prologue", lead.notes, lead.paragraphs))
+        chapters.append(_lead_chapter(lead, firsts[0], numbering))
     else:
         carried.extend(lead.notes)
     for draft in rest:
@@ -182,23 +171,56 @@ def _number(drafts: list[_Draft]) -> list[ParsedChapter]:
         if not draft.paragraphs:
             carried.extend(draft.notes)
             continue
-        if heading.number is not None and heading.keyword.lower() in ("letter", "stave"):
+        number = numbering.next(heading, first=not chapters)
+        chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
+        carried = []
+    return _with_end_notes(chapters, carried)
+
+
+class _Numbering:
+    """The numbers of a story's chapters, given in the order of their headings."""
+
+    def __init__(self) -> None:
+        self.highest = 0
+        self.letters = 0  # the highest number of a "Letter" heading before the chapters
+        self.offset = 0
+
+    def next(self, heading: _Heading, *, first: bool) -> int:
+        """The number of the chapter under ``heading`` (``first``: no chapter before it)."""
+        letter = heading.keyword.lower() in ("letter", "stave")
+        if heading.number is not None and letter:
             number = heading.number  # counted on by the chapters after them (see below)
         elif heading.number is not None:
             # "Letter 1-4" then "Chapter 1-24" (Frankenstein): the chapters follow the letters
-            number = heading.number + offset
-            if offset == 0 and number <= highest and letters:
-                offset = letters
-                number += offset
-        elif heading.special == "prologue" and not chapters:
+            number = heading.number + self.offset
+            if self.offset == 0 and number <= self.highest and self.letters:
+                self.offset = self.letters
+                number += self.offset
+        elif heading.special == "prologue" and first:
             number = 0
         else:
-            number = highest + 1
-        highest = max(highest, number)
-        if heading.keyword.lower() in ("letter", "stave"):
-            letters = highest
-        chapters.append(_chapter(number, heading.label, carried + draft.notes, draft.paragraphs))
-        carried = []
+            number = self.highest + 1
+        self.highest = max(self.highest, number)
+        if letter:
+            self.letters = self.highest
+        return number
+
+
+def _lead_chapter(lead: _Draft, first: _Draft, numbering: _Numbering) -> ParsedChapter:
+    """The text before the first heading: the chapter before the first one when that one's
+    number is higher than 1 (a "Part 1" with no heading), else a prologue."""
+    heading = first.heading
+    assert heading is not None
+    if heading.number is not None and heading.number > 1:
+        number = heading.number - 1
+        numbering.highest = number
+        keyword = heading.keyword or "Chapter"
+        return _chapter(number, f"{keyword} {number}", lead.notes, lead.paragraphs)
+    return _chapter(0, "Prologue", lead.notes, lead.paragraphs)
+
+
+def _with_end_notes(chapters: list[ParsedChapter], carried: list[str]) -> list[ParsedChapter]:
+    """The notes of empty drafts after the last chapter's text join that chapter's note."""
     if carried and chapters:
         last = chapters[-1]
         notes = [last.note] if last.note else []
