@@ -376,36 +376,49 @@ def _restore_line(line: str, depth: int, known: bool = True) -> tuple[str, int]:
             prev_out = line[pos - 1]
         elif pos == 0:
             prev_out = ""
-        after = line[pos + 1] if pos + 1 < len(line) else ""
         if closers[index]:
             remaining_closers -= 1
-
-        if _is_word_char(prev_out) and _is_word_char(after):
-            char = _inside_word(line, pos)
-        elif after == FFFD and (prev_out == "" or prev_out in _OPENERS):
-            char, depth = _OPEN_D, 1  # "��llo": an opening quote, then an apostrophe
-        elif after == FFFD:
-            char = _EM_DASH  # "a��": interrupted speech, then the closing quote
-        elif prev_out in (_OPEN_D, _OPEN_S) and after not in ("", " "):
-            char = _APOSTROPHE
-        elif prev_out == "" or prev_out in _OPENERS:
-            char, depth = _after_opener(line, pos, prev_out, depth, remaining_closers)
-        elif prev_out in _TERMINAL or prev_out in (_CLOSE_D, _APOSTROPHE, ")", "]"):
-            if _is_word_char(after) and depth == 0:
-                char, depth = _OPEN_D, 1  # 'said.�Hi': a missing space
-            elif depth == 2:
-                char, depth = _APOSTROPHE, 1
-            else:
-                char, depth = _CLOSE_D, 0
-        elif depth == 2:
-            char, depth = _APOSTROPHE, 1
-        else:
-            char, depth = _after_word(line, pos, prev_out, depth, following[index])
+        char, depth = _restored(
+            line,
+            pos,
+            prev_out,
+            depth,
+            remaining_closers=remaining_closers,
+            following=following[index],
+        )
         out.append(char)
         prev_out = char
         last = pos + 1
     out.append(line[last:])
     return "".join(out), depth
+
+
+def _restored(
+    line: str, pos: int, prev_out: str, depth: int, *, remaining_closers: int, following: str
+) -> tuple[str, int]:
+    """What the FFFD at ``pos`` stands for, and the quote level after it: ``prev_out`` is the
+    character output before it, ``remaining_closers`` the FFFDs after it in closing context,
+    ``following`` what ``_following`` found after it."""
+    after = line[pos + 1] if pos + 1 < len(line) else ""
+    if _is_word_char(prev_out) and _is_word_char(after):
+        return _inside_word(line, pos), depth
+    if after == FFFD and (prev_out == "" or prev_out in _OPENERS):
+        return _OPEN_D, 1  # "��llo": an opening quote, then an apostrophe
+    if after == FFFD:
+        return _EM_DASH, depth  # "a��": interrupted speech, then the closing quote
+    if prev_out in (_OPEN_D, _OPEN_S) and after not in ("", " "):
+        return _APOSTROPHE, depth
+    if prev_out == "" or prev_out in _OPENERS:
+        return _after_opener(line, pos, prev_out, depth, remaining_closers)
+    if prev_out in _TERMINAL or prev_out in (_CLOSE_D, _APOSTROPHE, ")", "]"):
+        if _is_word_char(after) and depth == 0:
+            return _OPEN_D, 1  # 'said.�Hi': a missing space
+        if depth == 2:
+            return _APOSTROPHE, 1
+        return _CLOSE_D, 0
+    if depth == 2:
+        return _APOSTROPHE, 1
+    return _after_word(line, pos, prev_out, depth, following)
 
 
 def _following(line: str, positions: list[int], closers: list[bool]) -> list[str]:
