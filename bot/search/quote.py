@@ -58,7 +58,7 @@ FUZZY_KEYS = 4  # rarest query words used to find fuzzy candidates
 SHORT_WORDS = 4  # a query of at most this many words also looks at texts holding one key
 COMMON_SHARE = 0.2  # a word in more than this share of texts finds nothing useful
 WORDS_KEYS = 3  # rarest words that find the candidates of the all-words stage
-PHRASE_SCAN = 1000  # texts holding those words read to rule the phrase out (_no_phrase)
+PHRASE_SCAN = 1000  # texts holding those words read for the phrase (_held_phrase)
 
 
 # ---- query text -----------------------------------------------------------------------------
@@ -385,7 +385,7 @@ class QuoteSearch:
         FTS5 finds the texts holding the rarest few words (a phrase or an AND over common
         words reads their whole doclists and positions); the phrase and the other words are
         checked here. When the rare words are in more texts than that, the rest of them are
-        read to rule the phrase out (``_no_phrase``); only when they cannot does FTS5 check
+        read for the phrase (``_held_phrase``); only when they are too many does FTS5 check
         the phrase itself."""
         rarest = sorted(known, key=lambda w: known[w] or 0)[:WORDS_KEYS]
         rows, complete = await self._store.texts_with_all(
@@ -414,44 +414,57 @@ class QuoteSearch:
                 # unless the phrase is found, the fuzzy stage comes: its query runs while
                 # the texts below are read here
                 fuzzy.start()
-            if await self._no_phrase(query, rarest, story_ids, normaliser):
-                return held, []
-            phrase, _ = await self._store.texts_with_phrase(query, story_ids, CANDIDATES)
-            exact = [normaliser.candidate(t, rank, "exact") for t, rank in phrase]
-            for c in exact:
-                normaliser.score(c)
-            exact = [c for c in exact if c.kind == "exact"]
+            exact = await self._phrase_candidates(query, rarest, story_ids, normaliser)
         return held, exact
 
-    async def _no_phrase(
+    async def _phrase_candidates(
         self, query: list[str], rarest: list[str], story_ids: StoryIds, normaliser: _Normaliser
-    ) -> bool:
-        """Whether it is certain that no text in scope holds the query as a phrase: True when
-        at most PHRASE_SCAN texts hold its rarest words within the query's length (or, as the
-        store may count, may hold the phrase) and none of them holds the phrase.
+    ) -> list[_Candidate]:
+        """The texts in scope holding the query as a phrase, scored, none of them among those
+        read already: those the texts holding its rarest words show (``_held_phrase``), or,
+        when they are too many to read, FTS5's phrase check's (the first CANDIDATES it finds,
+        in id order)."""
+        held = await self._held_phrase(query, rarest, story_ids, normaliser)
+        if held is None:
+            phrase, _ = await self._store.texts_with_phrase(query, story_ids, CANDIDATES)
+            texts = [t for t, _rank in phrase]
+        else:  # the first CANDIDATES, as FTS5 finds them (rowid order)
+            texts = sorted(held, key=lambda t: t.id)[:CANDIDATES]
+        exact = [normaliser.candidate(t, 0.0, "exact") for t in texts]  # FTS5's rank 0.0 too
+        for c in exact:
+            normaliser.score(c)
+        return [c for c in exact if c.kind == "exact"]
+
+    async def _held_phrase(
+        self, query: list[str], rarest: list[str], story_ids: StoryIds, normaliser: _Normaliser
+    ) -> list[IndexedText] | None:
+        """Every text in scope holding the query as a phrase, besides those read already
+        (which hold none): [] when none does; None when more than PHRASE_SCAN texts hold its
+        rarest words within the query's length (or, as the store may count, may hold the
+        phrase), too many to read, and FTS5 is to check the phrase.
 
         Every text holding the phrase holds its rarest words that close together (the store
         may give more: those holding them anywhere; or fewer: PostgreSQL leaves out those its
-        index says cannot hold the phrase), so reading those texts here
-        answers what FTS5's phrase check would (which reads the positions of every word of
-        the phrase, "the" and "and" too: several times slower). Those already folded were
-        looked at (none held the phrase); plain text is looked at without cutting it into
-        words (``phrase_test``). False, and FTS5 checks the phrase, when there are too many
-        texts to read or one of them may hold it."""
+        index says cannot hold the phrase), so the texts here are those FTS5's phrase check
+        would find (which reads the positions of every word of the phrase, "the" and "and"
+        too: several times slower), and it is not asked again for them. Those already folded
+        were looked at (none held the phrase); plain text is looked at without cutting it
+        into words (``phrase_test``)."""
         unread = await self._store.texts_with_all_besides(
             rarest, story_ids, PHRASE_SCAN, normaliser.folded(), within=len(query), phrase=query
         )
         if unread is None:
-            return False
+            return None
         holds = phrase_test(query)
+        held: list[IndexedText] = []
         for t in unread:
             found = holds(t.text)
             if found is None:  # not plain: fold it as a candidate would be
                 normal = normaliser.candidate(t, 0.0, "exact").normal
-                found = not normal or f" {normal} ".find(f" {normaliser.joined} ") >= 0
+                found = bool(normal) and f" {normal} ".find(f" {normaliser.joined} ") >= 0
             if found:
-                return False
-        return True
+                held.append(t)
+        return held
 
     async def _fuzzy_rows(
         self, keys: _FuzzyKeys, query: list[str], story_ids: StoryIds
