@@ -20,12 +20,6 @@ STOPPING = "The bot is stopping or restarting: try again in a moment."
 # why one story was not written, in an ingest report (which Discord admins see too): the
 # database's own words go to the host's log
 REFUSED = "the database refused it (its words are in the host's log); its previous version is kept"
-# why one story was not written: its text could not be put in the search index (a cut that
-# raised, a paragraph the database cannot be given); the traceback goes to the host's log
-CUT_FAILED = (
-    "its text could not be indexed for search (the host's log says why); its previous version"
-    " is kept"
-)
 
 
 class StoreError(StoryBotError):

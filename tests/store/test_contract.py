@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -19,7 +17,6 @@ from bot.models import DailySchedule
 from bot.settings import Settings
 from bot.store import Store, StoreTooNew, open_store
 from bot.store.errors import (
-    CUT_FAILED,
     REFUSED,
     STOPPING,
     StoreClosed,
@@ -32,7 +29,6 @@ from bot.store.errors import (
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import SEEDS
 from tests.refusing import refuse
-from tests.store.test_pg_cuts import lone_surrogate, seed, snapshot, unreadable
 
 
 async def _seeded(store: Store, tmp_path: Path) -> Path:
@@ -415,30 +411,6 @@ async def test_a_story_the_database_refuses_is_reported_without_its_words(
     assert reason == f"database error: {REFUSED}" and "xyzzy" not in reason
     logged = [r.getMessage() for r in caplog.records if "xyzzy" in r.getMessage()]
     assert len(logged) == 1 and refused in logged[0], logged
-
-
-@pytest.mark.parametrize("spoil", [unreadable, lone_surrogate])
-async def test_a_story_whose_text_cannot_be_indexed_is_refused_by_name_and_the_rest_written(
-    store: Store, tmp_path: Path, spoil: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A story whose rows cannot be read, or with a paragraph the database cannot be given (a
-    lone surrogate), is refused by name (CUT_FAILED, its traceback in the host's log), keeps
-    its previous version, and the rest of its batch is written, alone in its batch too. On
-    SQLite before this, UnicodeEncodeError (or FileNotFoundError) came out of write_stories
-    bare and the whole batch was rolled back (PostgreSQL did this since 6bf44c9)."""
-    before = [seed(0), seed(1)]
-    assert await store.write_stories(before) == [None, None]
-    kept = await snapshot(store, before[1].file)
-    again = dataclasses.replace(seed(0), parsed=dataclasses.replace(before[0].parsed, title="New"))
-    batch = [again, spoil(seed(1), tmp_path), seed(2)]
-    with caplog.at_level(logging.ERROR):
-        assert await store.write_stories(batch) == [None, CUT_FAILED, None]
-        assert await store.write_stories([spoil(seed(1), tmp_path)]) == [CUT_FAILED]
-    assert await snapshot(store, before[1].file) == kept
-    titles = {s.file: s.title for s in await store.list_stories()}
-    assert titles[again.file] == "New" and batch[2].file in titles
-    said = [r for r in caplog.records if before[1].file in r.getMessage()]
-    assert len(said) == 2 and all(r.levelname == "ERROR" and r.exc_info for r in said), said
 
 
 async def test_damage_postgresql_reports_while_a_story_is_written_is_raised(

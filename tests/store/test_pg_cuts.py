@@ -25,9 +25,9 @@ from bot.ingest.reading import Job, load_file
 from bot.models import StoryMeta
 from bot.store import StoryWrite, open_store
 from bot.store.cut import Row
-from bot.store.errors import CUT_FAILED
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.base import NAMESPACE, WRITE_LOCK
+from bot.store.postgres.library import CUT_FAILED
 from tests.conftest import SEEDS
 
 WAITED = 60.0  # seconds a step may take on a loaded machine, at most

@@ -22,7 +22,7 @@ import asyncpg
 
 from bot.models import Paragraph, Rating, Story
 from bot.store.cut import ChapterRow, Row
-from bot.store.errors import CUT_FAILED, REFUSED, StoreDamaged, StoreError
+from bot.store.errors import REFUSED, StoreDamaged, StoreError
 from bot.store.interface import FileState, StoryWrite
 from bot.store.passages import SEPARATOR
 from bot.store.postgres.base import (
@@ -266,6 +266,12 @@ async def delete_story_rows(conn: Connection, story_id: int) -> None:
 
 
 # ---- writing a batch -------------------------------------------------------------------------
+
+
+CUT_FAILED = (
+    "its text could not be indexed for search (the host's log says why); its previous version"
+    " is kept"
+)
 
 
 def _cut(tokenizer: Tokenizer, item: StoryWrite) -> _Prepared | Exception:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.models import Paragraph, Rating, Story
 from bot.store.cut import StoryCut
-from bot.store.errors import CUT_FAILED, REFUSED, ClosedConnection
+from bot.store.errors import REFUSED, ClosedConnection
 from bot.store.interface import FileState, StoryWrite
 from bot.store.rows import (
     CHAPTER_COLUMNS,
@@ -82,10 +82,8 @@ class LibrarySQL(SQLBase):
 
         The batch is one transaction. If any story fails, the whole batch is rolled back and
         retried one story per transaction, so only the failing story keeps its previous
-        version; a story whose writing raised what is not the database's (a paragraph
-        SQLite cannot be given) is refused by name (CUT_FAILED), as on PostgreSQL. (A
-        savepoint per story would be simpler, but FTS5 flushes its pending index at every
-        savepoint, which measured three times slower.) A crash before the commit
+        version. (A savepoint per story would be simpler, but FTS5 flushes its pending index
+        at every savepoint, which measured three times slower.) A crash before the commit
         leaves every previous version in place. The database as a whole failing (locked past
         every retry, not openable) raises the store's error instead.
         """
@@ -119,22 +117,17 @@ class LibrarySQL(SQLBase):
         except sqlite3.Error as exc:
             if len(items) == 1 or _not_the_story(exc):
                 return [_story_error(items[0].file, exc)]
-        except Exception:  # a story's own (its text cannot be given to SQLite): found below
-            if len(items) == 1:
-                return [_cut_failed(items[0].file)]
         else:
             return [None] * len(items)
-        return [self._write_alone(db, item) for item in items]
-
-    def _write_alone(self, db: sqlite3.Connection, item: StoryWrite) -> str | None:
-        """One story in a transaction of its own: None once written, or why it was not."""
-        try:
-            retry_locked(self.path, lambda: _write_batch(db, [item]))
-        except sqlite3.Error as exc:
-            return _story_error(item.file, exc)
-        except Exception:  # not the database's: this story alone, as PostgreSQL refuses it
-            return _cut_failed(item.file)
-        return None
+        results: list[str | None] = []
+        for item in items:
+            try:
+                retry_locked(self.path, lambda item=item: _write_batch(db, [item]))
+            except sqlite3.Error as exc:
+                results.append(_story_error(item.file, exc))
+            else:
+                results.append(None)
+        return results
 
     async def tidy_indexes(self) -> None:
         """Merge the search indexes into one segment each (FTS5 'optimize').
@@ -252,15 +245,6 @@ def _story_error(file: str, exc: sqlite3.Error) -> str:
         raise exc
     log.warning("the database refused %s: %s", file, exc)
     return REFUSED
-
-
-def _cut_failed(file: str) -> str:
-    """Why a story was not written when writing it raised what is not the database's (a
-    paragraph with a lone surrogate: UnicodeEncodeError; its rows unreadable): refused by
-    name, as PostgreSQL refuses a story it cannot cut, with the traceback in the host's log
-    (called where it was caught)."""
-    log.exception("%s cannot be written: indexing its text failed", file)
-    return CUT_FAILED
 
 
 def _write_batch(db: sqlite3.Connection, items: Sequence[StoryWrite]) -> None:
