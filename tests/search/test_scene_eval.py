@@ -177,49 +177,54 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all seven blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all eight blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh; the labels' thresholds on all
-# seven, each also chosen leaving one set out). Floors a little under what the ranking reaches there
-# (docs/internals.md), so a regression fails: (top-1, top-3, close matches on the right
-# chapter) of each file's scenes, by the hybrid.
+# once as held out, then joined them, and so did the seventh and the eighth; the labels'
+# thresholds on all eight, each also chosen leaving one set out). Floors a little under what
+# the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
+# matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
 # where 104 of 112 were with the rule before, three of the others on scenes in no story), and
 # again when the sixth set joined (CLOSE_WORDS_LEAD 0.22 -> 0.31: 10 close matches, each
-# right, where 22 of 22 were).
+# right, where 22 of 22 were), and when the eighth did (CLOSE_LEAD 0.009 -> 0.012, names' share
+# 0.35 -> 0.2: 6 close matches, each right, where 12 of 12 were).
 FLOORS = {
-    blind_eval.DEV.name: (86, 104, 1),  # of 119 (88, 105, 1 of 1 measured)
-    blind_eval.HELDOUT.name: (85, 105, 1),  # of 116 (87, 107, 2 of 2)
+    blind_eval.DEV.name: (86, 104, 0),  # of 119 (88, 105, 0 of 0 measured)
+    blind_eval.HELDOUT.name: (85, 105, 1),  # of 116 (87, 107, 1 of 1)
     blind_eval.HELDOUT_2.name: (39, 50, 0),  # of 66 (41, 51, 0 of 0)
-    blind_eval.HELDOUT_3.name: (53, 66, 1),  # of 72 (55, 66, 2 of 2)
+    blind_eval.HELDOUT_3.name: (53, 66, 1),  # of 72 (55, 66, 1 of 1)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
     blind_eval.HELDOUT_4.name: (78, 91, 0),  # of 110 (79, 92, 0 of 0)
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (90, 115, 1),  # of 140 (92, 117, 1 of 1)
+    blind_eval.HELDOUT_5.name: (90, 115, 0),  # of 140 (92, 117, 0 of 0)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_6.name: (118, 142, 3),  # of 170 (120, 144, 4 of 4)
+    blind_eval.HELDOUT_6.name: (118, 142, 3),  # of 170 (120, 144, 3 of 3)
     # run once as held out (2026-12-03 06:12 UTC, main 20e214f): top-1 85, top-3 110, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 0 lost; then
     # development data
-    blind_eval.HELDOUT_7.name: (86, 110, 2),  # of 138 (88, 112, 2 of 2)
+    blind_eval.HELDOUT_7.name: (86, 110, 1),  # of 138 (88, 112, 1 of 1)
+    # run once as held out (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142, close
+    # match said for none, 0 of 40 scenes in no story called close match, 2 lost; then
+    # development data
+    blind_eval.HELDOUT_8.name: (111, 140, 0),  # of 174 (113, 142, 0 of 0)
 }
-# close match on the development sets together: 12 right of 12 (with the thresholds chosen on
-# six sets, the same on seven: the sixth's held-out run, under those chosen on five, had 6 of
-# 6; the seventh's, under those chosen on six, 2 of 2)
+# close match on the development sets together: 6 right of 6 (with the thresholds chosen on
+# eight sets: the sixth's held-out run, under those chosen on five, had 6 of 6; the seventh's,
+# under those chosen on six, 2 of 2; the eighth's, under those chosen on seven, none said)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
 # Scenes words alone had in the top 3 and the hybrid does not: before the sixth set joined,
 # one in each of the first four sets' files but the first set's held-out half, five in the
 # fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
-# meaning puts ninth.
-LOST = {blind_eval.HELDOUT_2.name: 1}
+# meaning puts ninth; the eighth set brought two more (its held-out run lost them).
+LOST = {blind_eval.HELDOUT_2.name: 1, blind_eval.HELDOUT_8.name: 2}
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
@@ -357,7 +362,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    seven sets are development data; the eighth, written blind, is the held-out test)."""
+    eight sets are development data; the ninth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -367,12 +372,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_8
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -429,17 +429,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The eighth set's one held-out run (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142
-# of 174, close match said for none, none of 40 scenes in no story called close match, 2 scenes
-# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
-# set to tune on.
-HELD_OUT_FLOORS = {"top1": 111, "top3": 140, "close_right": 0, "absent_close": 0, "lost": 2}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
