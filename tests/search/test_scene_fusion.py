@@ -23,7 +23,7 @@ from bot.search.scene import (
     CANDIDATES,
     CANDIDATES_WITH_MEANING,
     CLOSE_LEAD,
-    CLOSE_NAME_SHARE,
+    CLOSE_MEANING_LEAD,
     CLOSE_WORDS_LEAD,
     MEANING_FIRST,
     NEAREST_BY_WORDS,
@@ -294,36 +294,54 @@ def _answer(chapter: int, stems: str, rank: int, fused: float) -> _Scored:
     return c
 
 
-# the description's weights: two plain words and a name (a fifth of the weight)
-WEIGHTS = {"sheep": 2.0, "hayloft": 2.0, "zebulon": 1.0}
+# the description's weights: two plain words (no name)
+WEIGHTS = {"sheep": 2.0, "hayloft": 2.0}
+FIRST_FUSED = 0.6 / 6 + 0.4 / 6
 
 
 def _is_close(
     second: str = "zebulon lantern",
     second_fused: float = 0.12,
-    meaning: tuple[int, ...] = (1, 2),
+    meaning: tuple[tuple[int, float], ...] = ((1, 0.90), (2, 0.85)),
     weights: dict[str, float] = WEIGHTS,
 ) -> bool:
-    first = _answer(1, "zebulon count sheep in the hayloft", 1, 0.6 / 6 + 0.4 / 6)
+    """``meaning``: (chapter, cosine) of meaning's passages, nearest first."""
+    first = _answer(1, "zebulon count sheep in the hayloft", 1, FIRST_FUSED)
     other = _answer(2, second, 2, second_fused)
     ranked = fused = [first, other]
-    near = _near(*((1, c) for c in meaning))
+    near = [Near(i, 1, c, 0, 0, i, cos) for i, (c, cos) in enumerate(meaning, start=1)]
     return _close(_evidence(first, ranked, fused, near=near, weights=weights, names={"zebulon"}))
 
 
-def test_close_match_wants_a_lead_in_each_ranking_and_more_than_names() -> None:
+def test_close_match_wants_a_lead_in_each_ranking_and_no_names() -> None:
     assert _is_close()
     # meaning puts another chapter first
-    assert not _is_close(meaning=(2, 1))
+    assert not _is_close(meaning=((2, 0.90), (1, 0.85)))
     # the next chapter close behind in the fused ranking
-    assert not _is_close(second_fused=0.6 / 6 + 0.4 / 6 - CLOSE_LEAD + 0.001)
-    assert _is_close(second_fused=0.6 / 6 + 0.4 / 6 - CLOSE_LEAD - 0.001)
-    # the next chapter holds the plain words too: only the name tells them apart
-    assert not _is_close(second="zebulon sheep hayloft")
-    # the description mostly a name
-    named = {**WEIGHTS, "zebulon": 4.0 * (1 + CLOSE_NAME_SHARE)}
-    assert not _is_close(weights=named)
-    assert CLOSE_WORDS_LEAD > 0
+    assert not _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD + 0.001)
+    assert _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD - 0.001)
+    # the next chapter holds the description's words more often, and closer together
+    assert not _is_close(second="sheep hayloft sheep hayloft sheep hayloft")
+    assert CLOSE_WORDS_LEAD < 0  # a tie by words is enough
+    assert _is_close(second="sheep hayloft")
+    # the description names someone (scenes in no story name the stories' people)
+    assert not _is_close(weights={**WEIGHTS, "zebulon": 0.1})
+
+
+def test_close_match_wants_meaning_s_nearest_passage_ahead_of_every_other_chapter() -> None:
+    """Meaning's lead is over the best passage of any other chapter, not over the next
+    passage (which may be the same chapter's)."""
+    behind = 0.90 - CLOSE_MEANING_LEAD
+    assert not _is_close(meaning=((1, 0.90), (2, behind + 0.001)))
+    assert _is_close(meaning=((1, 0.90), (2, behind - 0.001)))
+    assert not _is_close(meaning=((1, 0.90), (1, 0.899), (2, behind + 0.001)))
+    assert _is_close(meaning=((1, 0.90), (1, 0.899), (2, behind - 0.001)))
+    first = _answer(1, "count sheep in the hayloft", 1, FIRST_FUSED)
+    other = _answer(2, "lantern", 2, 0.12)
+    near = [Near(i, 1, c, 0, 0, i, cos) for i, (c, cos) in enumerate([(1, 0.9), (1, 0.88)], 1)]
+    near.append(Near(3, 1, 2, 0, 0, 3, 0.87))
+    e = _evidence(first, [first, other], [first, other], near=near, weights=WEIGHTS, names=set())
+    assert e is not None and e.meaning_lead == pytest.approx(0.03)
 
 
 async def test_a_search_limited_to_one_story_never_says_close_match(barn: Library) -> None:
