@@ -134,8 +134,10 @@ def main(argv: list[str]) -> int:
         print("\n".join(kept(load())))
     elif argv[:1] == ["nearest"]:
         print("\n".join(nearest(load())))
+    elif argv[:1] == ["keptnear"]:
+        print("\n".join(kept_near(load())))
     else:
-        print("python -m tests.scene_study capture|fusion|rerank|kept|nearest")
+        print("python -m tests.scene_study capture|fusion|rerank|kept|nearest|keptnear")
         return 2
     return 0
 
@@ -334,6 +336,29 @@ def kept(records: list[Record]) -> list[str]:
     title = "the words' answers kept: MEANING_FIRST"
     lines = leave_one_out(table, title, saved, LOST_KEPT)
     return [*lines, *(f"  {m}: {_sum(table[m], sorted(table[m]))}" for m in MEANING_FIRSTS)]
+
+
+# ---- the words' answers kept: MEANING_FIRST with KEPT_NEAR, chosen leaving one set out -----
+
+KEPT_NEARS = (0.3, 0.35, 0.38, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, None)  # None: no bound
+
+
+def kept_near(records: list[Record]) -> list[str]:
+    """MEANING_FIRST and KEPT_NEAR (how much of the description a words' second or third
+    answer may hold within its best stretch and still keep its place) chosen together on all
+    the sets but one and scored on the one left out, a scene lost counting LOST_KEPT times."""
+    saved = scene.MEANING_FIRST, scene.KEPT_NEAR
+    table: dict[tuple[int, float | None], dict[str, Figures]] = {}
+    try:
+        for first, near in itertools.product(MEANING_FIRSTS, KEPT_NEARS):
+            scene.MEANING_FIRST, scene.KEPT_NEAR = first, 2.0 if near is None else near
+            table[(first, near)] = figures(records, label=False)
+    finally:
+        scene.MEANING_FIRST, scene.KEPT_NEAR = saved
+    title = "the words' answers kept: (MEANING_FIRST, KEPT_NEAR)"
+    lines = leave_one_out(table, title, saved, LOST_KEPT)
+    rows = [(saved[0], n) for n in KEPT_NEARS]
+    return [*lines, *(f"  {r}: {_sum(table[r], sorted(table[r]))}" for r in rows)]
 
 
 # ---- meaning's nearest passages scored by words (NEAREST_BY_WORDS), leaving one set out --

@@ -25,6 +25,7 @@ from bot.search.scene import (
     CLOSE_LEAD,
     CLOSE_MEANING_LEAD,
     CLOSE_WORDS_LEAD,
+    KEPT_NEAR,
     MEANING_FIRST,
     NEAREST_BY_WORDS,
     RERANK_COSINE,
@@ -168,6 +169,25 @@ def test_the_words_second_and_third_chapters_keep_their_place_when_meaning_ranks
     assert kept_by_words(words, _near(*near), {1}, 2) == words[:2]
     # the figures in docs/internals.md are for these
     assert (WORDS_KEPT, MEANING_FIRST) == (1, 8)
+
+
+def test_a_words_answer_holding_much_of_the_description_together_is_not_kept() -> None:
+    """Of the words' second and third answers that meaning ranks high, only one whose passage
+    holds at most KEPT_NEAR of the description within its best stretch keeps its place (one
+    holding more holds the words many chapters share: the fusion ranks it on its own)."""
+    words = [_scored(1, 1, 1), _scored(2, 1, 2), _scored(3, 1, 3)]
+    near = _near(*((1, c) for c in (9, 2, 3, 8, 7, 6, 5)))  # both among meaning's first eight
+    words[1].near, words[2].near = 0.6, KEPT_NEAR
+    assert [_place(k) for k in kept_by_words(words, near, {1}, 3)] == [(1, 1), (1, 3)]
+    words[2].near = KEPT_NEAR + 0.01
+    assert kept_by_words(words, near, {1}, 3) == words[:1]
+    # the first by words keeps its place however much it holds; so do the answers of a story
+    # without vectors (meaning has no say there)
+    words[0].near = 1.0
+    assert kept_by_words(words, near, {1}, 3) == words[:1]
+    assert kept_by_words(words, near, set(), 3) == words
+    # the figures in docs/internals.md are for this bound
+    assert KEPT_NEAR == 0.4
 
 
 def _cosines(*passages: tuple[int, int, float]) -> list[Near]:
