@@ -6,7 +6,9 @@ database (a throwaway cluster) and real story files:
   reach the database"), the rest of the batch is written, and its previous version is kept;
 - the write lock is not taken while the first story is cut;
 - a batch cancelled while a story is cut returns only once that cut has ended;
-- no cut's failure is left unread (asyncio's "Task exception was never retrieved")."""
+- no cut's failure is left unread (asyncio's "Task exception was never retrieved");
+- a story written is held no more: a batch holds the story being written and the one cut
+  ahead, never all its documents at once."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from bot.store import StoryWrite, open_store
 from bot.store.cut import Row
 from bot.store.postgres import PostgresStore
 from bot.store.postgres.base import NAMESPACE, WRITE_LOCK
-from bot.store.postgres.library import CUT_FAILED
+from bot.store.postgres.library import AHEAD, CUT_FAILED, _Prepared
 from tests.conftest import SEEDS
 
 WAITED = 60.0  # seconds a step may take on a loaded machine, at most
@@ -219,3 +221,40 @@ async def test_a_failed_cut_is_said_even_when_its_batch_ends_before_it(
     ]
     assert said and said[0].levelname == "ERROR" and said[0].exc_info is not None
     assert isinstance(said[0].exc_info[1], UnicodeEncodeError)
+
+
+async def test_a_story_written_is_held_no_more(store: PostgresStore) -> None:
+    """While a batch is written, the stories' documents alive (_Prepared, counted among all
+    the objects the collector tracks, at every turn the writer gives the loop) are never
+    more than the story being written and AHEAD cut ahead of it. On 6bf44c9 each story's
+    future kept its documents until write_stories returned: all five were held at once."""
+    batch = [seed(n) for n in range(5)]
+    files = {item.file for item in batch}
+    gc.collect()
+    most = 0
+
+    def held() -> int:
+        # counted under the tokenizer's lock: the list of all objects holds, for a moment,
+        # the cutting thread's sqlite3 cursors too, and the last of those let go here would
+        # reset its statement from this thread while that thread's next one runs on the
+        # same connection ("bad parameter or other API misuse": a cut refused)
+        with store.tokenizer._lock:
+            return sum(
+                1 for o in gc.get_objects() if isinstance(o, _Prepared) and o.item.file in files
+            )
+
+    gc.disable()  # counted as the references leave them, not as a collection finds them
+    try:
+        writing = asyncio.ensure_future(store.write_stories(batch))
+        turns = 0
+        while not writing.done():
+            most = max(most, held())
+            turns += 1
+            await asyncio.sleep(0)
+    finally:
+        gc.enable()
+    assert await writing == [None] * len(batch)
+    assert turns > 2 * len(batch), "the writing was not watched"
+    assert 0 < most <= AHEAD + 1, f"{most} stories' documents held at once"
+    gc.collect()
+    assert held() == 0

@@ -121,7 +121,7 @@ class LibrarySQL(PGBase):
             return []
         cuts = _Cuts(self.tokenizer, items)
         try:
-            await cuts.get(0)  # a slow first cut keeps no other writer waiting
+            await cuts.ready(0)  # a slow first cut keeps no other writer waiting
             with pg_errors(self.where):
                 async with self.pool.acquire() as conn, conn.transaction():
                     await conn.execute(
@@ -301,9 +301,10 @@ class _Cuts:
 
     def __init__(self, tokenizer: Tokenizer, items: Sequence[StoryWrite]) -> None:
         loop = asyncio.get_running_loop()
-        self._cut: list[asyncio.Future[_Prepared | Exception]] = [
-            loop.create_future() for _ in items
-        ]
+        # story i's cut until the writer takes it: a story written is held here no more
+        self._cut: dict[int, asyncio.Future[_Prepared | Exception]] = {
+            i: loop.create_future() for i in range(len(items))
+        }
         self._asked = -1  # the last story asked for
         self._moved = asyncio.Event()  # asked for more, or stopped
         self._stopped = False
@@ -311,35 +312,51 @@ class _Cuts:
 
     async def _run(self, tokenizer: Tokenizer, items: Sequence[StoryWrite]) -> None:
         try:
-            for i, (item, cut) in enumerate(zip(items, self._cut, strict=True)):
+            for i, item in enumerate(items):
                 while i > self._asked + AHEAD and not self._stopped:
                     await self._moved.wait()
                     self._moved.clear()
                 if self._stopped:
                     return
-                try:
-                    story = await asyncio.to_thread(_cut, tokenizer, item)
-                except Exception as exc:  # no thread to cut it in (the loop is ending)
-                    story = exc
-                if isinstance(story, Exception):  # said now: the batch may end before it
-                    log.error("%s cannot be written: cutting it failed", item.file, exc_info=story)
-                cut.set_result(story)
+                # no local keeps the story once its future has it: the writer's take drops it
+                self._cut[i].set_result(await _cut_in_thread(tokenizer, item))
         finally:  # stopped: the stories not cut are never asked for
-            for cut in self._cut:
+            for cut in self._cut.values():
                 cut.cancel()
 
-    async def get(self, i: int) -> _Prepared | Exception:
-        """Story ``i`` once cut: its documents, or why it could not be cut."""
+    def _ask(self, i: int) -> asyncio.Future[_Prepared | Exception]:
         if i > self._asked:
             self._asked = i
             self._moved.set()
-        return await asyncio.shield(self._cut[i])
+        return self._cut[i]
+
+    async def ready(self, i: int) -> None:
+        """Wait until story ``i`` is cut (or has failed), leaving it for ``take``."""
+        await asyncio.shield(self._ask(i))
+
+    async def take(self, i: int) -> _Prepared | Exception:
+        """Story ``i`` once cut: its documents, or why it could not be cut. It is handed over:
+        held here no more, so a batch holds the story being written and those cut ahead,
+        never all its documents at once."""
+        story = await asyncio.shield(self._ask(i))
+        del self._cut[i]
+        return story
 
     async def close(self) -> None:
         """Cut no more, and wait for the story being cut (a thread cannot be stopped)."""
         self._stopped = True
         self._moved.set()
         await asyncio.wait([self._task])
+
+
+async def _cut_in_thread(tokenizer: Tokenizer, item: StoryWrite) -> _Prepared | Exception:
+    try:
+        story = await asyncio.to_thread(_cut, tokenizer, item)
+    except Exception as exc:  # no thread to cut it in (the loop is ending)
+        story = exc
+    if isinstance(story, Exception):  # said now: the batch may end before it
+        log.error("%s cannot be written: cutting it failed", item.file, exc_info=story)
+    return story
 
 
 async def _write_batch(
@@ -350,28 +367,37 @@ async def _write_batch(
     taken = {r[0]: r[1] for r in await conn.fetch("SELECT slug, file FROM stories")}
     batch = IndexCounts()
     for i, item in enumerate(items):
-        story = await cuts.get(i)
-        if isinstance(story, Exception):  # never the database's: this story alone (logged)
-            results.append(CUT_FAILED)
-            continue
-        counts = IndexCounts()
-        try:
-            async with conn.transaction():  # a savepoint: this story alone
-                await _write_one(conn, story, taken, counts)
-        except asyncpg.PostgresError as exc:  # its words to the host's log
-            if type(store_error(exc, "")) is not StoreError:
-                # busy, out of reach, stopping, damaged or unable to write (no privilege, a
-                # full disk): the database's doing, not the story's, said once as what it
-                # is; the whole batch is rolled back
-                raise
-            log.warning("the database refused %s: %s", item.file, exc)
-            results.append(REFUSED)
-        else:
-            results.append(None)
-            batch.add(counts)
+        # taken and written in a call of its own: no local here keeps it once written
+        results.append(await _write_taken(conn, item, await cuts.take(i), taken, batch))
     await batch.write(conn)
     await conn.execute("UPDATE library_version SET version = version + 1")
     return results
+
+
+async def _write_taken(
+    conn: Connection,
+    item: StoryWrite,
+    story: _Prepared | Exception,
+    taken: dict[str, str],
+    batch: IndexCounts,
+) -> str | None:
+    """One story under a savepoint of its own: None once written, or why it was not."""
+    if isinstance(story, Exception):  # never the database's: this story alone (logged)
+        return CUT_FAILED
+    counts = IndexCounts()
+    try:
+        async with conn.transaction():  # a savepoint: this story alone
+            await _write_one(conn, story, taken, counts)
+    except asyncpg.PostgresError as exc:  # its words to the host's log
+        if type(store_error(exc, "")) is not StoreError:
+            # busy, out of reach, stopping, damaged or unable to write (no privilege, a
+            # full disk): the database's doing, not the story's, said once as what it
+            # is; the whole batch is rolled back
+            raise
+        log.warning("the database refused %s: %s", item.file, exc)
+        return REFUSED
+    batch.add(counts)
+    return None
 
 
 # ---- writing one story -----------------------------------------------------------------------
