@@ -304,6 +304,7 @@ HELD_OUT = [
     blind_eval.HELDOUT_6,
     blind_eval.HELDOUT_7,
     blind_eval.HELDOUT_8,
+    blind_eval.HELDOUT_9,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -315,6 +316,7 @@ LEAST = {
     blind_eval.HELDOUT_6: (170, 38),
     blind_eval.HELDOUT_7: (138, 38),
     blind_eval.HELDOUT_8: (174, 40),
+    blind_eval.HELDOUT_9: (165, 40),
 }
 
 
@@ -381,7 +383,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_9
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -439,3 +446,18 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
+
+
+# The ninth set's one held-out run (2026-12-03 12:00 UTC, main c2ba182): top-1 114, top-3 144
+# of 165, close match said for 15 of its scenes (15 right) and for 1 of its 40 scenes in no
+# story, 2 scenes words alone found lost. Floors a little under it (and the one scene in no
+# story called close, the two lost, allowed as they were), so a change that loses ground shows;
+# not a set to tune on.
+HELD_OUT_FLOORS = {"top1": 112, "top3": 142, "close_right": 14, "absent_close": 1, "lost": 2}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
