@@ -63,9 +63,13 @@ MEANING_LEADS = np.round(np.arange(0.0, 0.05, 0.002), 3)
 # seven (1 time lets the fourth set have one, 1.5 to 2.5 times the sixth). Meaning's lead
 # takes three times its grid's step too (0.006; 0.002 and 0.004 also let no set left out
 # have one, and give more labels: 90 and 82 given, 85 and 79 right, left out; the widest
-# kept, as for the others).
+# kept, as for the others). On nine sets those margins let the ninth set, left out, have one
+# (the one its held-out run had: "the doctor secretly tries to ride the machine and vanishes
+# into the future"); 4/3 of them is the least of 4/3, 5/3 and 2 times with which no set left out
+# has one (5/3 and 2 times each let the fifth set have one): left out 42 given, 42 right, where
+# the margins before gave 54, 54 and one in no story (docs/internals.md).
 PRECISION = 0.95
-STEPS = (0.003, 0.09, 0.0, 0.006)
+STEPS = (0.004, 0.12, 0.0, 0.008)
 
 
 @dataclass(frozen=True, slots=True)

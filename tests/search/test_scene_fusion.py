@@ -466,3 +466,38 @@ async def test_meanings_nearest_passage_is_scored_by_the_words_fts5_did_not_look
         assert NEAREST_BY_WORDS == 1  # the figures in docs/internals.md are for this
     finally:
         await lib.close()
+
+
+ONE_SHOT = "A One Shot\n\n" + "\n\n".join(
+    f"{NAME} hung the lantern by the barn door, night {i}, and counted the sheep twice before"
+    " he slept in the hayloft above the horses. The kettle ticked on the stove all evening."
+    for i in range(1, 6)
+)
+
+
+@pytest.mark.parametrize("beside", [None, "weather.txt"])
+async def test_no_close_match_where_meaning_saw_no_other_chapter(
+    tmp_path: Path, beside: str | None
+) -> None:
+    """A one-chapter library (a one-shot), or a one-shot with vectors beside a story whose
+    vectors are not built yet: meaning has no other chapter to weigh the first answer against,
+    so a description of a scene the library does not have, naming no one, is not a "close
+    match" (its leads were the raw scores: a close match on the code before)."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    (folder / "oneshot.txt").write_text(ONE_SHOT + "\n", encoding="utf-8")
+    settings = Settings(stories_dir=folder, data_dir=tmp_path / "data", scene_model="off")
+    lib = await Library.open(settings)
+    try:
+        await lib.ingest()
+        vectors = SceneVectors(lib.store, model=Apart(0.50))
+        await vectors.build(await lib.stories(mature_ok=True))
+        if beside:  # added after the vectors were built: none yet
+            (folder / beside).write_text(WEATHER, encoding="utf-8")
+            await lib.ingest()
+        stories = await lib.stories(mature_ok=True)
+        text = "a dragon burns the castle while the kettle whistles"
+        found = await SceneSearch(lib.store, vectors).find(text, stories)
+        assert found.hits and found.hits[0].confidence != "close match"
+    finally:
+        await lib.close()
