@@ -297,9 +297,9 @@ async def test_a_close_match_is_found_by_what_happened_not_only_by_who(
     barn: Library, text: str, label: str
 ) -> None:
     """Both descriptions put chapter 1 first by words and by meaning (its passage at 0.96,
-    the rest at 0.88). Only the one whose words other than names single it out is a "close
-    match": a description that is mostly a name finds where that person is, and scenes in
-    no story that name the stories' people come out so."""
+    the rest at 0.88). Only the one naming no one is a "close match": a description with a
+    name finds where that person is, and scenes in no story that name the stories' people
+    come out so."""
     stories = await barn.stories(mature_ok=True)
     vectors = SceneVectors(barn.store, model=Apart(0.88))
     await vectors.build(stories)
@@ -340,7 +340,9 @@ def test_close_match_wants_a_lead_in_each_ranking_and_no_names() -> None:
     # the next chapter close behind in the fused ranking
     assert not _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD + 0.001)
     assert _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD - 0.001)
-    # the next chapter holds the description's words more often, and closer together
+    # the next chapter holds the description's words more often, and closer together (a
+    # ranking a search does not give: with no names, the words' first passage leads by words;
+    # this holds the threshold itself, which the chooser may raise)
     assert not _is_close(second="sheep hayloft sheep hayloft sheep hayloft")
     assert CLOSE_WORDS_LEAD < 0  # a tie by words is enough
     assert _is_close(second="sheep hayloft")
