@@ -183,22 +183,23 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all nine blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all ten blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh, the eighth and the ninth; the
-# labels' thresholds on all nine, each also chosen leaving one set out). Floors a little under what
+# once as held out, then joined them, and so did the seventh to the tenth; the labels'
+# thresholds on all ten, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
 # where 104 of 112 were with the rule before, three of the others on scenes in no story), and
 # again when the sixth set joined (CLOSE_WORDS_LEAD 0.22 -> 0.31: 10 close matches, each
 # right, where 22 of 22 were). They rose with the rule of the eighth set (a description naming
-# no one, with meaning's lead: 66 close matches, 64 right, where 6 of 6 were), and fell with
-# the ninth's wider margins (35 close matches, each right).
+# no one, with meaning's lead: 66 close matches, 64 right, where 6 of 6 were), fell with
+# the ninth's wider margins (35 close matches, each right), and moved with the tenth's rule (the
+# words' lead in place of meaning's: 36 close matches, 35 right).
 FLOORS = {
-    blind_eval.DEV.name: (86, 104, 2),  # of 119 (88, 105, 3 of 3 measured)
-    blind_eval.HELDOUT.name: (85, 106, 6),  # of 116 (87, 108, 7 of 7)
+    blind_eval.DEV.name: (86, 104, 3),  # of 119 (88, 105, 4 of 5 measured)
+    blind_eval.HELDOUT.name: (85, 106, 5),  # of 116 (87, 108, 6 of 6)
     blind_eval.HELDOUT_2.name: (39, 51, 0),  # of 66 (41, 52, 0 of 0)
     blind_eval.HELDOUT_3.name: (53, 67, 0),  # of 72 (55, 67, 0 of 0)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
@@ -207,15 +208,15 @@ FLOORS = {
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (91, 117, 5),  # of 140 (93, 119, 6 of 6)
+    blind_eval.HELDOUT_5.name: (91, 117, 3),  # of 140 (93, 119, 4 of 4)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_6.name: (118, 142, 7),  # of 170 (120, 144, 8 of 8)
+    blind_eval.HELDOUT_6.name: (118, 142, 6),  # of 170 (120, 144, 7 of 7)
     # run once as held out (2026-12-03 06:12 UTC, main 20e214f): top-1 85, top-3 110, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 0 lost; then
     # development data
-    blind_eval.HELDOUT_7.name: (86, 111, 1),  # of 138 (88, 113, 2 of 2)
+    blind_eval.HELDOUT_7.name: (86, 111, 1),  # of 138 (88, 113, 1 of 1)
     # run once as held out (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142, close
     # match said for none, 0 of 40 scenes in no story called close match, 2 lost; then
     # development data (under the rule chosen on the other seven sets then, close match 9 right
@@ -224,21 +225,31 @@ FLOORS = {
     # run once as held out (2026-12-03 12:00 UTC, main c2ba182): top-1 114, top-3 144, close
     # match 15 right of 15 (and 1 of 40 scenes in no story called close match), 2 lost; then
     # development data
-    blind_eval.HELDOUT_9.name: (112, 142, 4),  # of 165 (114, 144, 5 of 5)
+    blind_eval.HELDOUT_9.name: (112, 142, 5),  # of 165 (114, 144, 6 of 6)
+    # run once as held out (2026-12-03 12:28 UTC, main fa59ac8): top-1 109, top-3 151, close
+    # match 3 right of 3, 0 of 38 scenes in no story called close match, 3 lost; then
+    # development data
+    blind_eval.HELDOUT_10.name: (107, 149, 2),  # of 202 (109, 151, 3 of 3)
 }
-# close match on the development sets together: 35 right of 35 (with the thresholds chosen on
-# all nine sets; each set left out, under those chosen on the others, 42 right of 42; the
-# ninth's held-out run, under those chosen on eight, 15 right of 16 with one scene in no story;
-# the eighth's, under those chosen on seven, none said; the seventh's 2 of 2; the sixth's 6 of 6)
+# close match on the development sets together: 35 right of 36 (with the thresholds chosen on
+# all ten sets; each set left out, under those chosen on the others, 36 right of 36; the
+# tenth's held-out run, under those chosen on nine, 3 of 3; the ninth's, under those chosen on
+# eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on seven,
+# none said; the seventh's 2 of 2; the sixth's 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
 # Scenes words alone had in the top 3 and the hybrid does not: before the sixth set joined,
 # one in each of the first four sets' files but the first set's held-out half, five in the
 # fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
-# meaning puts ninth; the eighth and the ninth sets brought two more each (their held-out runs
-# lost them).
-LOST = {blind_eval.HELDOUT_2.name: 1, blind_eval.HELDOUT_8.name: 2, blind_eval.HELDOUT_9.name: 2}
+# meaning puts ninth; the eighth and the ninth sets brought two more each, and the tenth three
+# (their held-out runs lost them).
+LOST = {
+    blind_eval.HELDOUT_2.name: 1,
+    blind_eval.HELDOUT_8.name: 2,
+    blind_eval.HELDOUT_9.name: 2,
+    blind_eval.HELDOUT_10.name: 3,
+}
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
 
@@ -380,7 +391,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    nine sets are development data; the tenth, written blind, is the held-out test)."""
+    ten sets are development data; the eleventh, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -390,12 +401,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_10
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -453,17 +459,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The tenth set's one held-out run (2026-12-03 12:28 UTC, main fa59ac8): top-1 109, top-3 151
-# of 202, close match 3 right of 3, none of 38 scenes in no story called close match, 3 scenes
-# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
-# set to tune on.
-HELD_OUT_FLOORS = {"top1": 107, "top3": 149, "close_right": 2, "absent_close": 0, "lost": 3}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]

@@ -9,7 +9,7 @@ ingest, the bot's own background build path.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +24,14 @@ from bot.search.scene import (
     CANDIDATES_WITH_MEANING,
     CLOSE_LEAD,
     CLOSE_MEANING_LEAD,
+    CLOSE_NAME_SHARE,
     CLOSE_WORDS_LEAD,
     KEPT_NEAR,
     MEANING_FIRST,
     NEAREST_BY_WORDS,
     RERANK_COSINE,
     WORDS_KEPT,
+    Evidence,
     _chapter_words,
     _close,
     _evidence,
@@ -341,13 +343,26 @@ def test_close_match_wants_a_lead_in_each_ranking_and_no_names() -> None:
     assert not _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD + 0.001)
     assert _is_close(second_fused=FIRST_FUSED - CLOSE_LEAD - 0.001)
     # the next chapter holds the description's words more often, and closer together (a
-    # ranking a search does not give: with no names, the words' first passage leads by words;
-    # this holds the threshold itself, which the chooser may raise)
+    # ranking a search does not give: with no names, the words' first passage leads by words)
     assert not _is_close(second="sheep hayloft sheep hayloft sheep hayloft")
-    assert CLOSE_WORDS_LEAD < 0  # a tie by words is enough
-    assert _is_close(second="sheep hayloft")
     # the description names someone (scenes in no story name the stories' people)
     assert not _is_close(weights={**WEIGHTS, "zebulon": 0.1})
+
+
+def test_close_match_holds_each_threshold() -> None:
+    """Each number of the rule is a floor (the names' share a ceiling) the evidence must
+    reach, whatever tests/scene_labels.py chooses."""
+    at = Evidence(
+        lead=CLOSE_LEAD,
+        words_lead=CLOSE_WORDS_LEAD,
+        name_share=CLOSE_NAME_SHARE,
+        meaning_lead=CLOSE_MEANING_LEAD,
+    )
+    assert _close(at)
+    for short in ("lead", "words_lead", "meaning_lead"):
+        assert not _close(replace(at, **{short: getattr(at, short) - 0.001})), short
+    assert not _close(replace(at, name_share=CLOSE_NAME_SHARE + 0.001))
+    assert not _close(None)
 
 
 def test_close_match_wants_meaning_s_nearest_passage_ahead_of_every_other_chapter() -> None:
