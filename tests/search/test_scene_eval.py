@@ -183,11 +183,11 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all ten blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all eleven blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the tenth; the labels'
-# thresholds on all ten, each also chosen leaving one set out). Floors a little under what
+# once as held out, then joined them, and so did the seventh to the eleventh; the labels'
+# thresholds on all eleven, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
@@ -230,6 +230,10 @@ FLOORS = {
     # match 3 right of 3, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
     blind_eval.HELDOUT_10.name: (107, 149, 2),  # of 202 (109, 151, 3 of 3)
+    # run once as held out (2026-12-03 14:41 UTC, main a2f188d): top-1 107, top-3 136, close
+    # match 2 right of 2, 0 of 38 scenes in no story called close match, 3 lost; then
+    # development data
+    blind_eval.HELDOUT_11.name: (105, 134, 1),  # of 167 (107, 136, 2 of 2)
 }
 # close match on the development sets together: 35 right of 36 (with the thresholds chosen on
 # all ten sets; each set left out, under those chosen on the others, 36 right of 36; the
@@ -242,13 +246,14 @@ DEVELOPMENT_CLOSE_PRECISION = 0.95
 # fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
-# meaning puts ninth; the eighth and the ninth sets brought two more each, and the tenth three
-# (their held-out runs lost them).
+# meaning puts ninth; the eighth and the ninth sets brought two more each, and the tenth and
+# the eleventh three each (their held-out runs lost them).
 LOST = {
     blind_eval.HELDOUT_2.name: 1,
     blind_eval.HELDOUT_8.name: 2,
     blind_eval.HELDOUT_9.name: 2,
     blind_eval.HELDOUT_10.name: 3,
+    blind_eval.HELDOUT_11.name: 3,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
@@ -393,7 +398,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    ten sets are development data; the eleventh, written blind, is the held-out test)."""
+    eleven sets are development data; the twelfth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -403,12 +408,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_11
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -466,17 +466,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The eleventh set's one held-out run (2026-12-03 14:41 UTC, main a2f188d): top-1 107, top-3 136
-# of 167, close match 2 right of 2, none of 38 scenes in no story called close match, 3 scenes
-# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
-# set to tune on.
-HELD_OUT_FLOORS = {"top1": 105, "top3": 134, "close_right": 1, "absent_close": 0, "lost": 3}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
