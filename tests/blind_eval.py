@@ -15,8 +15,10 @@ development data; ``python -m tests.blind_eval --held-out SOURCE.toml blind_held
 wrote the second set, written blind later, whole as held out. It was run once as held out and
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
-labels were chosen on all four). ``--held-out SOURCE.toml`` alone writes a fourth
-(blind_heldout_4.toml), the held-out set now.
+labels were chosen on all four). Each later set was written the same way, run once as held
+out and then made development data (DEVELOPMENT, below); ``--held-out SOURCE.toml`` alone
+writes the twelfth (blind_heldout_12.toml), the held-out set now. It refuses to write over a
+file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -94,8 +96,14 @@ HELDOUT_10 = SCENES / "blind_heldout_10.toml"
 # writer's file) after the tenth set's one run, kept out of the repository while the rules were
 # chosen on the ten above, then run once as held out (2026-12-03 14:41 UTC, main a2f188d: top-1
 # 107, top-3 136 of 167), then development data: the rules after it are chosen on all eleven
-# sets (leaving one out). A twelfth set, written blind meanwhile, is the held-out test.
+# sets (leaving one out). A twelfth set, written blind meanwhile, is the held-out test
+# (HELDOUT_12).
 HELDOUT_11 = SCENES / "blind_heldout_11.toml"
+# the twelfth: written blind (2026-12-03, done by 14:15:50 UTC, sha256 54e74e01... of the
+# writer's file) after the eleventh set was written and before its run, kept out of the
+# repository while the rules were chosen on the ten sets before it and checked on eleven, then
+# run once as held out
+HELDOUT_12 = SCENES / "blind_heldout_12.toml"
 DEVELOPMENT = (
     DEV,
     HELDOUT,
@@ -301,9 +309,12 @@ locates the scene; it is never given to the ranking."""
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--held-out"]:  # a set written after the tuning: all of it held out
-        # --held-out SOURCE [TARGET]: the eleventh set by default (the earlier ones are written)
+        # --held-out SOURCE [TARGET]: the twelfth set by default (the earlier ones are written)
         data = tomllib.loads(Path(argv[1]).read_text(encoding="utf-8"))
-        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_11
+        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_12
+        if target.exists():
+            print(f"{target} is there already (an earlier set): not written over")
+            return 2
         scenes, absent = asyncio.run(resolve(data))
         note = NOTE_2 if target.name == HELDOUT_2.name else NOTE_3
         write(
