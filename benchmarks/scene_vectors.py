@@ -151,8 +151,7 @@ async def _slice(model: Embedder) -> Row:
 async def _latencies(
     library: Library, vectors: SceneVectors, stories: list[Story], name: str
 ) -> list[Row]:
-    scenes, absent = blind_eval.read(blind_eval.DEV)
-    texts = [s.description for s in scenes] + [a.description for a in absent]
+    texts = _descriptions()
     vectors.query_cache = 0  # every description embedded anew, as a new one would be
     both, words = SceneSearch(library.store, vectors), SceneSearch(library.store)
     await both.find(texts[0], stories, every=True)  # the matrix is read once per generation
@@ -183,9 +182,8 @@ def _embedding_alone(model: Embedder) -> Row:
     """The descriptions' embedding alone, each once, on this thread: the part of a search
     that is the model's (it runs beside the words' ranking, so a search's wall time is at
     least this)."""
-    scenes, absent = blind_eval.read(blind_eval.DEV)
     cpu: list[float] = []
-    for text in [s.description for s in scenes] + [a.description for a in absent]:
+    for text in _descriptions():
         c = time.thread_time()
         model.query(text)
         cpu.append(time.thread_time() - c)
@@ -194,6 +192,13 @@ def _embedding_alone(model: Embedder) -> Row:
         _ms(cpu),
         "a search's floor: /scene runs it beside the words",
     )
+
+
+def _descriptions() -> list[str]:
+    """The first blind set's descriptions, of scenes and of scenes in no story: what readers
+    type."""
+    scenes, absent = blind_eval.read(blind_eval.DEV)
+    return [s.description for s in scenes] + [a.description for a in absent]
 
 
 def _big_database() -> Path:
