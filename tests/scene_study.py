@@ -6,8 +6,8 @@ LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST) chosen on all the sets but one and sc
 one left out, each way, and once on all of them. The labels' numbers are chosen by
 tests/scene_labels.py.
 
-For every description of the eleven blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2 to _11), the search's own steps up to the fusion
+For every description of the twelve blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2 to _12), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -42,6 +42,7 @@ SETS = {
     "set9": (blind_eval.HELDOUT_9,),
     "set10": (blind_eval.HELDOUT_10,),
     "set11": (blind_eval.HELDOUT_11,),
+    "set12": (blind_eval.HELDOUT_12,),
 }
 
 

@@ -183,11 +183,11 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all eleven blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all twelve blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the eleventh; the labels'
-# thresholds on all eleven, each also chosen leaving one set out). Floors a little under what
+# once as held out, then joined them, and so did the seventh to the twelfth; the labels'
+# thresholds on all twelve, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
@@ -197,7 +197,7 @@ CLOSE_PRECISION = 0.90
 # no one, with meaning's lead: 66 close matches, 64 right, where 6 of 6 were), fell with
 # the ninth's wider margins (35 close matches, each right), and moved with the tenth's rule (the
 # words' lead in place of meaning's: 36 close matches, 35 right; 38, 37 right, with the
-# eleventh set).
+# eleventh set; 41, 40 right, with the twelfth).
 FLOORS = {
     blind_eval.DEV.name: (86, 104, 3),  # of 119 (88, 105, 4 of 5 measured)
     blind_eval.HELDOUT.name: (85, 106, 5),  # of 116 (87, 108, 6 of 6)
@@ -235,10 +235,15 @@ FLOORS = {
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
     blind_eval.HELDOUT_11.name: (105, 134, 1),  # of 167 (107, 136, 2 of 2)
+    # run once as held out (2026-12-03 15:14 UTC, main 1fc7acb): top-1 98, top-3 124, close
+    # match 3 right of 3, 0 of 40 scenes in no story called close match, 1 lost; then
+    # development data
+    blind_eval.HELDOUT_12.name: (96, 122, 2),  # of 154 (98, 124, 3 of 3)
 }
-# close match on the development sets together: 37 right of 38 (with the thresholds chosen on
-# all eleven sets; each set left out, under those chosen on the others, 35 right of 36; the
-# eleventh's held-out run, under those chosen on ten, 2 of 2; the tenth's, under those chosen
+# close match on the development sets together: 40 right of 41 (with the thresholds chosen on
+# all twelve sets; each set left out, under those chosen on the others, 38 right of 39; the
+# twelfth's held-out run, under those chosen on eleven, 3 of 3; the eleventh's, under those
+# chosen on ten, 2 of 2; the tenth's, under those chosen
 # on nine, 3 of 3; the ninth's, under those chosen on
 # eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on seven,
 # none said; the seventh's 2 of 2; the sixth's 6 of 6)
@@ -248,14 +253,15 @@ DEVELOPMENT_CLOSE_PRECISION = 0.95
 # fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
-# meaning puts ninth; the eighth and the ninth sets brought two more each, and the tenth and
-# the eleventh three each (their held-out runs lost them).
+# meaning puts ninth; the eighth and the ninth sets brought two more each, the tenth and the
+# eleventh three each and the twelfth one (their held-out runs lost them).
 LOST = {
     blind_eval.HELDOUT_2.name: 1,
     blind_eval.HELDOUT_8.name: 2,
     blind_eval.HELDOUT_9.name: 2,
     blind_eval.HELDOUT_10.name: 3,
     blind_eval.HELDOUT_11.name: 3,
+    blind_eval.HELDOUT_12.name: 1,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
@@ -402,7 +408,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    eleven sets are development data; the twelfth, written blind, is the held-out test)."""
+    twelve sets are development data; the thirteenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -412,12 +418,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_12
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -475,17 +476,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The twelfth set's one held-out run (2026-12-03 15:14 UTC, main 1fc7acb): top-1 98, top-3 124
-# of 154, close match 3 right of 3, none of 40 scenes in no story called close match, 1 scene
-# words alone found lost. Floors a little under it, so a change that loses ground shows; not a
-# set to tune on.
-HELD_OUT_FLOORS = {"top1": 96, "top3": 122, "close_right": 2, "absent_close": 0, "lost": 1}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
