@@ -71,6 +71,40 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     assert not problems, problems
 
 
+def _syscalls(name: str) -> set[str]:
+    """A system call, or a group's calls (groups within it expanded), as systemd lists them."""
+    if not name.startswith("@"):
+        return {name}
+    listed = subprocess.run(
+        ["systemd-analyze", "syscall-filter", "--no-pager", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()[1:]
+    entries = [e.strip() for e in listed if e.strip() and not e.strip().startswith("#")]
+    return set().union(*(_syscalls(e) for e in entries))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_unit_filter_lets_the_scene_worker_lower_its_priority() -> None:
+    """The unit's system call filter, read as systemd reads it (the first line says what is
+    allowed, later lines take calls away or add them back): the scene worker's thread lowers
+    its own priority with setpriority (bot/search/vectors.py), which must be allowed, and a
+    call outside the filter fails with EPERM rather than killing the bot (numpy's OpenBLAS
+    calls mbind, one of @resources, when it is imported)."""
+    unit = _unit_settings()
+    first, *more = unit["SystemCallFilter"]
+    assert not first.startswith("~")
+    allowed = set().union(*(_syscalls(n) for n in first.split()))
+    for value in more:
+        names = set().union(*(_syscalls(n) for n in value.lstrip("~").split()))
+        allowed = allowed - names if value.startswith("~") else allowed | names
+    assert "setpriority" in allowed
+    assert {"mbind", "setrlimit", "reboot"}.isdisjoint(allowed)  # the hardening stays
+    assert unit["SystemCallErrorNumber"] == ["EPERM"]
+
+
 def test_dockerfile_sanity() -> None:
     text = (ROOT / "Dockerfile").read_text()
     instructions = [
