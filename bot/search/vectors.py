@@ -95,6 +95,13 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
+def worker_thread() -> ThreadPoolExecutor:
+    """The background worker's one thread, at niceness NICE: beside it a search's embedding
+    takes the core it needs (beside a worker at niceness 0, /scene's p50 went from 35 to
+    56-60 ms; docs/internals.md)."""
+    return ThreadPoolExecutor(1, "storybot-vectors", _lower_priority)
+
+
 class SceneVectors:
     """Vectors of scene passages: the background build, its progress, and nearest passages."""
 
@@ -267,7 +274,7 @@ class SceneVectors:
 
     async def _build_story(self, model: Embedder, story: Story, done: int, total: int) -> int:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, "storybot-vectors", _lower_priority)
+            self._executor = worker_thread()
         loop = asyncio.get_running_loop()
         while batch := await self.store.vector_pending(model.name, story.id, BATCH):
             began = time.monotonic()
