@@ -16,8 +16,9 @@ wrote the second set, written blind later, whole as held out. It was run once as
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
-out and then made development data (DEVELOPMENT, below); ``--held-out SOURCE.toml`` alone
-writes the thirteenth (blind_heldout_13.toml), the held-out set now. It refuses to write over a
+out and then made development data (DEVELOPMENT, below: all thirteen sets now);
+``--held-out SOURCE.toml`` alone writes the next set, the fourteenth (NEXT_HELD_OUT,
+blind_heldout_14.toml: written blind, not in the repository yet). It refuses to write over a
 file that is there (an earlier set).
 """
 
@@ -110,8 +111,8 @@ HELDOUT_12 = SCENES / "blind_heldout_12.toml"
 # writer's file) after the twelfth set's run, kept out of the repository while the twelfth
 # joined the development data (no rule moved), then run once as held out (2026-12-03 18:06 UTC,
 # main b6711fe: top-1 108, top-3 128 of 160), then development data: the rules after it are
-# chosen on all thirteen sets (leaving one out). A fourteenth set, written blind before its run,
-# is the held-out test.
+# chosen on all thirteen sets (leaving one out). A fourteenth set, written blind, is the next
+# held-out test (NEXT_HELD_OUT).
 HELDOUT_13 = SCENES / "blind_heldout_13.toml"
 DEVELOPMENT = (
     DEV,
@@ -129,6 +130,9 @@ DEVELOPMENT = (
     HELDOUT_12,
     HELDOUT_13,
 )
+# where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
+# of the repository until its one held-out run (never a development set's file)
+NEXT_HELD_OUT = SCENES / "blind_heldout_14.toml"
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
 T = TypeVar("T")
@@ -320,9 +324,9 @@ locates the scene; it is never given to the ranking."""
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--held-out"]:  # a set written after the tuning: all of it held out
-        # --held-out SOURCE [TARGET]: the thirteenth set by default (the earlier ones are written)
+        # --held-out SOURCE [TARGET]: the next set by default (the earlier ones are written)
         data = tomllib.loads(Path(argv[1]).read_text(encoding="utf-8"))
-        target = Path(argv[2]) if len(argv) > 2 else HELDOUT_13
+        target = Path(argv[2]) if len(argv) > 2 else NEXT_HELD_OUT
         if target.exists():
             print(f"{target} is there already (an earlier set): not written over")
             return 2
