@@ -345,7 +345,7 @@ def test_close_match_wants_a_lead_in_each_ranking_and_no_names() -> None:
     # the next chapter holds the description's words more often, and closer together (a
     # ranking a search does not give: with no names, the words' first passage leads by words)
     assert not _is_close(second="sheep hayloft sheep hayloft sheep hayloft")
-    # a tie by words (the rule chosen on ten and eleven sets asks a lead of 0.2; it was enough
+    # a tie by words (the rule chosen on ten to thirteen sets asks a lead of 0.2; it was enough
     # under the rule before, CLOSE_WORDS_LEAD -0.05)
     assert not _is_close(second="sheep hayloft")
     # the description names someone (scenes in no story name the stories' people)
