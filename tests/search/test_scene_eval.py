@@ -343,6 +343,7 @@ HELD_OUT = [
     blind_eval.HELDOUT_11,
     blind_eval.HELDOUT_12,
     blind_eval.HELDOUT_13,
+    blind_eval.HELDOUT_14,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -359,12 +360,18 @@ LEAST = {
     blind_eval.HELDOUT_11: (167, 38),
     blind_eval.HELDOUT_12: (154, 40),
     blind_eval.HELDOUT_13: (160, 37),
+    blind_eval.HELDOUT_14: (148, 39),
 }
 
 
 # Runs of three words a writer's file shares with the story, kept as written (the set was run
 # as written): the sixth writer's check counted "doesn't" as two words and missed this one.
 ALLOWED_RUNS = {blind_eval.HELDOUT_6: {"she doesn't hate"}}
+# Descriptions a later set shares word for word with an earlier one, kept as written (the set
+# was run as written): the fourteenth writer, who saw no earlier set, chose the same famous
+# scene in no story as the tenth's writer, in the same seven words. Anything else repeated
+# means a file copied from an earlier set.
+ALLOWED_REPEATS = {blind_eval.HELDOUT_14: {"hobbits throw a magic ring into a volcano"}}
 
 
 def test_held_out_writes_by_default_to_no_development_file() -> None:
@@ -387,7 +394,8 @@ def test_a_later_blind_set_is_new_and_copies_no_three_words(path: Path) -> None:
     for other in (blind_eval.DEV, blind_eval.HELDOUT, *HELD_OUT[: HELD_OUT.index(path)]):
         scenes, absent = blind_eval.read(other)
         earlier |= {s.description for s in scenes} | {a.description for a in absent}
-    assert not earlier & ({s.description for s in held} | {a.description for a in held_absent})
+    repeated = earlier & ({s.description for s in held} | {a.description for a in held_absent})
+    assert repeated <= ALLOWED_REPEATS.get(path, set())
     # the second set passed the strict check; the third and later count a contraction as one
     # word ("she's been" is two words to its writer, three to the tokenizer: the third's only
     # hits)
@@ -422,8 +430,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    thirteen sets are development data; the fourteenth, written blind, is the next held-out test
-    and not in the repository yet)."""
+    thirteen sets are development data; the fourteenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -433,7 +440,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_14
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -491,3 +503,17 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
+
+
+# The fourteenth set's one held-out run (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3
+# 131 of 148, close match 1 right of 1, none of 39 scenes in no story called close match, 2
+# scenes words alone found lost. Floors a little under it, so a change that loses ground shows;
+# not a set to tune on.
+HELD_OUT_FLOORS = {"top1": 106, "top3": 129, "close_right": 1, "absent_close": 0, "lost": 2}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
