@@ -92,7 +92,8 @@ def quote_json(r: SearchResult, *, context: bool = False) -> dict[str, Any]:
 
 def scene_json(r: SceneResult) -> dict[str, Any]:
     """A scene search: ``match`` is the best hit's confidence ("close match", "possible",
-    "long shot"), or "none" when no passage shares a word with the description; each hit is
+    "long shot"), or "none" when there is no hit (no passage shares a word with the
+    description, and no story in scope is ranked by meaning); each hit is
     a scene passage, with quote's keys (``text`` the whole passage, ``position`` and ``end``
     its first and last paragraph) and its ``confidence``."""
     return {

@@ -349,7 +349,9 @@ def _hybrid_confidence(c: _Scored, first: bool) -> Confidence:
     are in no story): there, a "close match" (``_close``) was the right chapter 42 times in 43
     (40 in 41 with each set left out of the choosing) and no scene that is in no story was
     one; any other first answer was right about two times in three ("possible": 1258 of
-    1910); a second or third answer one time in twelve ("long shot": 326 of 3906)."""
+    1909); a second or third answer one time in twelve ("long shot": 326 of 3906). The one
+    first answer left, to a scene in no story that shares no word with any passage, is a
+    long shot (``SceneSearch.find``): meaning alone found it."""
     if not first:
         return "long shot"
     return "close match" if c.sure else "possible"
@@ -413,7 +415,9 @@ class SceneSearch:
         not said there.
 
         Always offers its best guesses (labelled by confidence) when any passage shares a
-        word with the description; no hits only when it has no words or nothing shares one.
+        word with the description, or meaning ranks a story in scope (long shots only, if no
+        passage shares a word); no hits only when it has no words, or nothing shares one and
+        no story has vectors.
         """
         terms, meaningful = query_words(text)
         if not terms or not stories or limit < 1:
@@ -441,7 +445,9 @@ class SceneSearch:
                 chosen[0].sure = _close(
                     _evidence(chosen[0], ranked, fused, near=near, weights=weights, names=names)
                 )
-        if not meaningful:
+        # small words only; or no passage shares a word, so meaning alone found these, where
+        # the labels were never calibrated (one description of the thirteen sets' 1,953)
+        if not meaningful or not ranked:
             label = _long_shot
         chosen = await self._filled(chosen, weights)
         hits = [

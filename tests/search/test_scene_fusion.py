@@ -524,3 +524,24 @@ async def test_no_close_match_where_meaning_saw_no_other_chapter(
         assert found.hits and found.hits[0].confidence != "close match"
     finally:
         await lib.close()
+
+
+async def test_answers_found_by_meaning_alone_are_long_shots(barn: Library) -> None:
+    """A description no passage shares a word with ("Ωmega ñandú", a name not in the library)
+    still gets meaning's nearest passages, but their labels were never calibrated there (on
+    the thirteen development sets one description, of a scene in no story, shared no word):
+    every answer is a long shot and /scene says nothing is close, where the first was
+    labelled "possible" before."""
+    from cogs.scene import scene_message
+
+    stories = await barn.stories(mature_ok=True)
+    vectors = SceneVectors(barn.store, model=Contrary())
+    await vectors.build(stories)
+    search = SceneSearch(barn.store, vectors)
+    found = await search.find("Ωmega ñandú quaggas", stories)
+    assert len(found.hits) == 3, "meaning's nearest passages are still offered"
+    assert [h.confidence for h in found.hits] == ["long shot"] * 3
+    assert scene_message(found)["content"].startswith("Nothing close to “Ωmega ñandú quaggas”")
+    # a description sharing a word keeps its "possible" first answer
+    shared = await search.find("the lantern on its hook", stories)
+    assert shared.hits[0].confidence == "possible"
