@@ -48,7 +48,8 @@ def test_scene_json_limit_and_story(tmp_path: Path, stories_dir: Path) -> None:
 def test_scene_in_words_marks_matches_and_says_how_sure(tmp_path: Path, stories_dir: Path) -> None:
     result = run(tmp_path, "scene", BOOKSHOP, stories=stories_dir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("3 passages like “Spike browsing poetry")
+    # by words alone (no vectors here) all three are long shots, and the heading says so
+    assert result.stdout.startswith("Nothing close to “Spike browsing poetry")
     assert "1. Soaked in Sorry, Chapter Six (" in result.stdout
     assert "*Spike*" in result.stdout
 
@@ -73,3 +74,20 @@ async def test_console_scene(library: Library) -> None:
     assert refused is not None and refused.startswith("Describe the scene")
     unknown = await session.handle("/scene Willow story:zzz")
     assert unknown is not None and unknown.startswith("No story called “zzz”")
+
+
+async def test_console_says_nothing_is_close_when_every_answer_is_a_long_shot(
+    library: Library,
+) -> None:
+    """As /scene does in Discord ("Nothing close to …; the best guesses, long shots all"),
+    where the console said "3 passages like …, best first" over three long shots."""
+    session = ConsoleSession(library)
+    far = await session.handle("/scene Gandalf fights the Balrog on the bridge")
+    assert far is not None and far.count("(long shot)") == 3
+    assert far.startswith(
+        "Nothing close to “Gandalf fights the Balrog on the bridge”; the best guesses, long"
+        " shots all:"
+    )
+    near = await session.handle("/scene Spike cheats at Scrabble")
+    assert near is not None and "1. Breaking alone, Part 10 (possible)" in near
+    assert near.startswith("3 passages like “Spike cheats at Scrabble”, best first:")
