@@ -349,9 +349,9 @@ def _hybrid_confidence(c: _Scored, first: bool) -> Confidence:
     are in no story): there, a "close match" (``_close``) was the right chapter 42 times in 43
     (40 in 41 with each set left out of the choosing) and no scene that is in no story was
     one; any other first answer was right about two times in three ("possible": 1258 of
-    1909); a second or third answer one time in twelve ("long shot": 326 of 3906). The one
-    first answer left, to a scene in no story that shares no word with any passage, is a
-    long shot (``SceneSearch.find``): meaning alone found it."""
+    1910 described scenes); a second or third answer one time in twelve ("long shot": 326 of
+    3906). The one first answer left, to a scene in no story that shares no word with any
+    passage, is a long shot (``SceneSearch.find``): meaning alone found it."""
     if not first:
         return "long shot"
     return "close match" if c.sure else "possible"
