@@ -7,6 +7,7 @@ for scripts.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import random
@@ -296,7 +297,15 @@ async def scene_vectors(library: Library, *, build: bool) -> None:
                 flush=True,
             )
 
-        status = await library.build_scene_index(progress)
+        try:
+            status = await library.build_scene_index(progress)
+        except asyncio.CancelledError:  # Ctrl-C: the batches committed stay
+            print(
+                "scene vectors: stopped; the passages embedded so far are kept, and"
+                " `ingest --vectors` (or the bot, in the background) goes on from there",
+                file=sys.stderr,
+            )
+            raise
     over = status.stories - status.stories_budgeted
     print(
         f"scene vectors: {status.embedded} of {status.passages} passages"

@@ -207,7 +207,7 @@ class SceneVectors:
         self._building = True
         try:
             if not retry:
-                await self._build(model, await _read(stories))
+                await self._build(model, await _read(stories), background=False)
                 return
             await self._build_until_done(model, stories)
         except Exception:  # our own fault: the bot serves on, by words; said with its traceback
@@ -232,7 +232,7 @@ class SceneVectors:
         while True:
             written = self._written
             try:
-                await self._build(model, await _read(stories))
+                await self._build(model, await _read(stories), background=True)
                 return
             except StoryBotError as exc:
                 if not exc.transient:
@@ -244,7 +244,7 @@ class SceneVectors:
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_MOST)
 
-    async def _build(self, model: Embedder, stories: Sequence[Story]) -> None:
+    async def _build(self, model: Embedder, stories: Sequence[Story], *, background: bool) -> None:
         counts = await self.store.vector_counts(model.name)
         chosen = self.budgeted(stories, counts)
         self._budgeted = len(chosen)
@@ -254,11 +254,12 @@ class SceneVectors:
         if done >= total:
             return
         log.info(
-            "scene vectors: %d of %d passages of %d stories have them; building the rest in"
-            " the background (%d stories over SCENE_VECTORS_MB are ranked by words)",
+            "scene vectors: %d of %d passages of %d stories have them; building the rest%s"
+            " (%d stories over SCENE_VECTORS_MB are ranked by words)",
             done,
             total,
             len(chosen),
+            " in the background" if background else "",
             len(stories) - len(chosen),
         )
         started = last_log = time.monotonic()

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -310,17 +313,21 @@ async def test_vectors_go_with_their_passages_and_the_schema_has_them(
     assert next(iter(version))[0] == SCHEMA_VERSION
 
 
-def _cli(tmp_path: Path, folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _bot(tmp_path: Path, folder: Path, *args: str, **env: str) -> dict[str, Any]:
+    """`python -m bot ARGS` on the folder, in tmp_path: subprocess's arguments."""
     root = Path(__file__).resolve().parents[2]
     keep = {k: v for k, v in os.environ.items() if k not in ("STORIES_DIR", "DATABASE_PATH")}
+    return {
+        "args": [sys.executable, "-m", "bot", "--stories", str(folder), "--db", "db.sqlite", *args],
+        "text": True,
+        "cwd": tmp_path,
+        "env": keep | {"PYTHONPATH": str(root), "DATA_DIR": str(tmp_path / "data")} | env,
+    }
+
+
+def _cli(tmp_path: Path, folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", "--stories", str(folder), "--db", "db.sqlite", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=keep | {"PYTHONPATH": str(root), "DATA_DIR": str(tmp_path / "data")} | env,
-        timeout=600,
-        check=False,
+        **_bot(tmp_path, folder, *args, **env), capture_output=True, timeout=600, check=False
     )
 
 
@@ -362,3 +369,40 @@ async def test_vectors_another_process_built_are_seen_on_the_vocabularies_clock(
     assert await serving.ready(stories) == set()  # trusted for the TTL, as a vocabulary is
     monkeypatch.setattr(vocabulary, "SIGNATURE_TTL", 0.0)
     assert await serving.ready(stories) == {s.id for s in stories}
+
+
+def test_ctrl_c_during_ingest_vectors_says_what_is_kept(tmp_path: Path) -> None:
+    """Stopped with Ctrl-C mid-build, `ingest --vectors` says the passages embedded so far
+    are kept (they are: a second run goes on from them) and exits 130; its log does not say
+    "in the background" of a build in the foreground."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    chapters = (
+        f"Chapter {c}\n\n"
+        + "\n\n".join(f"{LIBRARY_ROOM.splitlines()[2]} Day {c}, hour {h}." for h in range(4))
+        for c in range(1, 25)
+    )
+    (folder / "long.txt").write_text("\n\n".join(chapters) + "\n", encoding="utf-8")
+    run = subprocess.Popen(
+        **_bot(tmp_path, folder, "ingest", "--vectors"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stderr is not None
+    said: list[str] = []
+    for line in run.stderr:  # the first batch's progress line: the build is under way
+        said.append(line)
+        if line.startswith("scene vectors: ") and " passages (" in line and "/s" in line:
+            break
+    run.send_signal(signal.SIGINT)
+    _, rest = run.communicate(timeout=120)
+    said.append(rest)
+    text = "".join(said)
+    assert run.returncode == 130, text
+    assert "Traceback" not in text
+    assert "stopped; the passages embedded so far are kept" in text
+    assert "building the rest (" in text and "building the rest in the background" not in text
+    again = _cli(tmp_path, folder, "ingest")
+    kept = re.search(r"scene vectors: (\d+) of (\d+) passages", again.stderr)
+    assert kept is not None, again.stderr
+    assert 0 < int(kept[1]) < int(kept[2])
