@@ -7,6 +7,7 @@ memory (every command asks for it) until an ingest changes the library (``forget
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 from bot.errors import StoryBotError
@@ -50,7 +51,7 @@ class Catalogue:
             if story is None:
                 raise StoryBotError(STORY_GONE)
         else:
-            story = match_story(await self.stories(mature_ok=True), ref)
+            story = match_story(await self.stories(mature_ok=True), ref, mature_ok=mature_ok)
         if story.mature and not mature_ok:
             raise StoryBotError(
                 f"“{story.title}” is rated {story.rating}: it can be read only in "
@@ -93,9 +94,11 @@ def one_line(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def match_story(stories: Sequence[Story], ref: str) -> Story:
+def match_story(stories: Sequence[Story], ref: str, *, mature_ok: bool = True) -> Story:
     """A story named by what someone typed: its slug, exact title, file name, or a unique
-    prefix of its slug or title. (Ids are not names: only buttons carry them, as ints.)"""
+    prefix of its slug or title. (Ids are not names: only buttons carry them, as ints.) A
+    name that fits none is answered with the nearest title, if one is near ("finaly-home":
+    Finally Home), among those ``mature_ok`` may read."""
     key = ref.strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")
@@ -111,7 +114,18 @@ def match_story(stories: Sequence[Story], ref: str) -> Story:
     if len(prefixed) > 1:
         names = ", ".join(s.title for s in prefixed[:5])
         raise StoryBotError(f"“{one_line(key)}” could be several stories: {names}.")
-    raise StoryBotError(f"No story called “{one_line(key)}”: see the list with /stories.")
+    near = _nearest_title([s for s in stories if mature_ok or not s.mature], key)
+    hint = f" Did you mean “{near}”?" if near else ""
+    raise StoryBotError(f"No story called “{one_line(key)}”.{hint} See the list with /stories.")
+
+
+def _nearest_title(stories: Sequence[Story], key: str) -> str | None:
+    """The title whose slug or folded title is nearest ``key`` (difflib's ratio at least
+    0.75), if any: a typo rather than another story."""
+    names = {s.slug: s.title for s in stories} | {fold(s.title): s.title for s in stories}
+    near = difflib.get_close_matches(fold(key).replace(" ", "-"), list(names), n=1, cutoff=0.75)
+    near = near or difflib.get_close_matches(fold(key), list(names), n=1, cutoff=0.75)
+    return names[near[0]] if near else None
 
 
 def chapter_number(story: Story, ref: str | int) -> int:

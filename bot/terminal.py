@@ -105,7 +105,8 @@ def render_scene(r: SceneResult, marks: Marks | None = None, first: int = 1) -> 
     if first > 1:
         count = f"passages {first} to {len(r.hits)}"
     where = f" in {_searched(r.story)}" if r.story is not None else ""
-    head = f"{count[:1].upper()}{count[1:]}{where} like “{one_line(r.query)}”, best first:"
+    best = ", best first" if len(r.hits) > 1 else ""
+    head = f"{count[:1].upper()}{count[1:]}{where} like “{one_line(r.query)}”{best}:"
     if first == 1 and all(h.confidence == "long shot" for h in r.hits):  # as /scene says it
         head = f"Nothing close to “{one_line(r.query)}”{where}; the best guesses, long shots all:"
     lines = [head]

@@ -58,6 +58,29 @@ async def test_a_name_that_fits_several_or_none_says_so_in_one_line(
         await catalogue.find_story("   ", mature_ok=True)
 
 
+async def test_a_name_with_a_typo_is_answered_with_the_nearest_title_the_reader_may_read(
+    catalogue: Catalogue,
+) -> None:
+    for typo, title in (
+        ("finaly-home", "Finally Home"),
+        ("tale of to sinners", "A Tale of Two Sinners"),
+    ):
+        with pytest.raises(StoryBotError) as missed:
+            await catalogue.find_story(typo, mature_ok=False)
+        assert str(missed.value) == (
+            f"No story called “{typo}”. Did you mean “{title}”? See the list with /stories."
+        )
+    with pytest.raises(StoryBotError) as far:
+        await catalogue.find_story("zzz", mature_ok=False)
+    assert "Did you mean" not in str(far.value)
+    # an explicit story is offered only where it may be read
+    with pytest.raises(StoryBotError) as sfw:
+        await catalogue.find_story("taking-stps", mature_ok=False)
+    assert "Taking Steps" not in str(sfw.value)
+    with pytest.raises(StoryBotError, match="Did you mean “Taking Steps”"):
+        await catalogue.find_story("taking-stps", mature_ok=True)
+
+
 async def test_an_id_from_an_old_button_finds_the_story_or_says_it_is_gone(
     catalogue: Catalogue,
 ) -> None:

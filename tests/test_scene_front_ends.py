@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.console import HELP, ConsoleSession
 from bot.library import Library
+from bot.terminal import render_scene
 from tests.test_cli import run
 
 BOOKSHOP = "Spike browsing poetry in an ordinary bookshop runs into Buffy holding a self-help book"
@@ -91,3 +92,11 @@ async def test_console_says_nothing_is_close_when_every_answer_is_a_long_shot(
     near = await session.handle("/scene Spike cheats at Scrabble")
     assert near is not None and "1. Breaking alone, Part 10 (possible)" in near
     assert near.startswith("3 passages like “Spike cheats at Scrabble”, best first:")
+
+
+async def test_one_scene_answer_is_not_called_best_first(library: Library) -> None:
+    three = await library.scene("Willow and Dawn in the kitchen", mature_ok=True)
+    assert ", best first:" in render_scene(three).splitlines()[0]  # three answers, in order
+    one = await library.scene("Willow and Dawn in the kitchen", mature_ok=True, limit=1)
+    first = render_scene(one).splitlines()[0]
+    assert first.startswith("1 passage like") and "best first" not in first, first
