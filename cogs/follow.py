@@ -55,9 +55,9 @@ class Follow(commands.Cog):
     async def unfollow(self, interaction: Interaction, story: str) -> None:
         """Stop being told when a story gains chapters."""
         library = library_of(interaction)
-        found = await library.find_story(story, mature_ok=True)
-        if found.mature and not mature_ok(interaction):  # its name is not said here either
-            found = await library.find_story(story, mature_ok=False)
+        # a mature story is refused here as /follow refuses it, and a typo is never answered
+        # with its title where it may not be read
+        found = await library.find_story(story, mature_ok=mature_ok(interaction))
         unfollowing = library.clubs.unfollow(interaction.user.id, found)
         if await in_time(interaction, unfollowing, ephemeral=True):
             await tell(interaction, f"You no longer follow **{escape(found.title)}**.")

@@ -147,3 +147,14 @@ async def test_a_mature_story_is_refused_in_an_ordinary_channel_and_never_named_
     assert len(announced) == 1 and "Taking Steps" in announced[0]
     assert [m for m in carol_user.dm_channel.history() if m.author.bot] == []
     assert not any("Taking Steps" in m.content for m in s.channel.history())
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_unfollow_in_a_dm_does_not_offer_a_mature_title_for_a_typo(
+    simcord_env: simcord.Env,
+) -> None:
+    carol = simcord_env.create_user("carol")
+    missed = said(await carol.slash("unfollow", story="taking-stps"))  # Taking Steps: explicit
+    assert missed.startswith("No story called “taking-stps”.") and "Taking" not in missed
+    offered = said(await carol.slash("unfollow", story="braking-alone"))  # one it may name
+    assert "Did you mean “Breaking alone”?" in offered
