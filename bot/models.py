@@ -213,6 +213,12 @@ class SceneResult:
     story: Story | None = None  # the one story searched; None: every story shown here
 
 
+def long_shots(count: int) -> str:
+    """How /scene, the console and the shell name ``count`` answers that are all long shots,
+    after "Nothing close to …;"."""
+    return "the best guesses, long shots all" if count > 1 else "the best guess, a long shot"
+
+
 @dataclass(frozen=True, slots=True)
 class SceneIndexStatus:
     """How far the background scene index (vectors of the scene model) has come."""

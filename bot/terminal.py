@@ -22,6 +22,7 @@ from bot.models import (
     SceneResult,
     SearchResult,
     Story,
+    long_shots,
 )
 
 WIDTH = 80
@@ -108,7 +109,7 @@ def render_scene(r: SceneResult, marks: Marks | None = None, first: int = 1) -> 
     best = ", best first" if len(r.hits) > 1 else ""
     head = f"{count[:1].upper()}{count[1:]}{where} like “{one_line(r.query)}”{best}:"
     if first == 1 and all(h.confidence == "long shot" for h in r.hits):  # as /scene says it
-        head = f"Nothing close to “{one_line(r.query)}”{where}; the best guesses, long shots all:"
+        head = f"Nothing close to “{one_line(r.query)}”{where}; {long_shots(len(r.hits))}:"
     lines = [head]
     for i, h in enumerate(r.hits[first - 1 :], first):
         lines.append(f"\n{i}. {h.story.name}, {h.chapter_label} ({h.confidence})")

@@ -13,7 +13,7 @@ from typing import Any
 from discord import app_commands
 from discord.ext import commands
 
-from bot.models import SceneResult
+from bot.models import SceneResult, long_shots
 from cogs._choices import story_choices
 from cogs._context import Interaction
 from cogs._render import echo, searched
@@ -33,7 +33,7 @@ def scene_message(result: SceneResult) -> dict[str, Any]:
             "Try the names of the characters, the place, or what happens."
         }
     if all(hit.confidence == "long shot" for hit in hits):
-        heading = f"Nothing close to “{query}”; the best guesses, long shots all:"
+        heading = f"Nothing close to “{query}”; {long_shots(len(hits))}:"
     else:
         heading = f"Scenes like “{query}”, best first:"
     total = len(hits)

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.console import HELP, ConsoleSession
 from bot.library import Library
 from bot.terminal import render_scene
+from cogs.scene import scene_message
 from tests.test_cli import run
 
 BOOKSHOP = "Spike browsing poetry in an ordinary bookshop runs into Buffy holding a self-help book"
@@ -100,3 +101,15 @@ async def test_one_scene_answer_is_not_called_best_first(library: Library) -> No
     one = await library.scene("Willow and Dawn in the kitchen", mature_ok=True, limit=1)
     first = render_scene(one).splitlines()[0]
     assert first.startswith("1 passage like") and "best first" not in first, first
+
+
+async def test_one_long_shot_is_called_the_best_guess(library: Library) -> None:
+    """Where only one answer is asked for (--limit 1, or a story of one chapter) and it is a
+    long shot, neither the shell nor /scene calls it "the best guesses, long shots all"."""
+    one = await library.scene("Gandalf fights the Balrog on the bridge", mature_ok=True, limit=1)
+    assert [h.confidence for h in one.hits] == ["long shot"]
+    heading = (
+        "Nothing close to “Gandalf fights the Balrog on the bridge”; the best guess, a long shot:"
+    )
+    assert render_scene(one).splitlines()[0] == heading
+    assert scene_message(one)["content"] == heading
