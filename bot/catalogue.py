@@ -98,7 +98,9 @@ def match_story(stories: Sequence[Story], ref: str, *, mature_ok: bool = True) -
     """A story named by what someone typed: its slug, exact title, file name, or a unique
     prefix of its slug or title. (Ids are not names: only buttons carry them, as ints.) A
     name that fits none is answered with the nearest title, if one is near ("finaly-home":
-    Finally Home), among those ``mature_ok`` may read."""
+    Finally Home). A prefix and the nearest title are looked for only among the stories
+    ``mature_ok`` may read, so that no other is named: a mature story named in full is found
+    (and refused by ``find_story``), one named in part is not."""
     key = ref.strip()
     if not key:
         raise StoryBotError("Name a story: see the list with /stories.")
@@ -106,15 +108,16 @@ def match_story(stories: Sequence[Story], ref: str, *, mature_ok: bool = True) -
     for s in stories:
         if s.slug == key.lower() or fold(s.title) == folded or s.file == key:
             return s
+    readable = [s for s in stories if mature_ok or not s.mature]
     prefixed = [
-        s for s in stories if s.slug.startswith(key.lower()) or fold(s.title).startswith(folded)
+        s for s in readable if s.slug.startswith(key.lower()) or fold(s.title).startswith(folded)
     ]
     if len(prefixed) == 1:
         return prefixed[0]
     if len(prefixed) > 1:
         names = ", ".join(s.title for s in prefixed[:5])
         raise StoryBotError(f"“{one_line(key)}” could be several stories: {names}.")
-    near = _nearest_title([s for s in stories if mature_ok or not s.mature], key)
+    near = _nearest_title(readable, key)
     hint = f" Did you mean “{near}”?" if near else ""
     raise StoryBotError(f"No story called “{one_line(key)}”.{hint} See the list with /stories.")
 

@@ -159,3 +159,27 @@ async def test_the_story_list_is_kept_until_forget(
     after = await catalogue.stories(mature_ok=True)
     assert {s.file for s in after} >= {"copy_of_tale.txt"}
     assert "004_6bfeca38034b4c2d.txt" not in {s.file for s in after}
+
+
+async def test_a_part_of_a_name_never_names_a_story_that_may_not_be_read(
+    library: Library, stories_dir: Path
+) -> None:
+    """ "ta" fits Taking Steps (explicit) and Tall Tales: where the explicit one may not be
+    read, it is neither listed among several nor found by a part of its name."""
+    (stories_dir / "tall_tales.txt").write_text(
+        "Tall Tales\n\nChapter 1\n\nThe fisherman's fish grew a foot with every telling.\n",
+        encoding="utf-8",
+    )
+    with (stories_dir / "library.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n["tall_tales.txt"]\nrating = "general"\n')
+    await library.ingest()
+    catalogue = Catalogue(library.store)
+    assert (await catalogue.find_story("ta", mature_ok=False)).title == "Tall Tales"
+    with pytest.raises(StoryBotError) as several:
+        await catalogue.find_story("ta", mature_ok=True)
+    assert str(several.value) == "“ta” could be several stories: Taking Steps, Tall Tales."
+    with pytest.raises(StoryBotError) as part:
+        await catalogue.find_story("taking", mature_ok=False)
+    assert "Taking" not in str(part.value).replace("“taking”", "")
+    with pytest.raises(StoryBotError, match="“Taking Steps” is rated explicit"):
+        await catalogue.find_story(EXPLICIT, mature_ok=False)  # named in full: refused
