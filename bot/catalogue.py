@@ -21,6 +21,15 @@ AUTOCOMPLETE_LIMIT = 25
 STORY_GONE = "That story is no longer in the library."
 
 
+class NoSuchStory(StoryBotError):
+    """No story has the name typed; ``near``: the nearest title, if one is near (a typo)."""
+
+    def __init__(self, key: str, near: str | None) -> None:
+        hint = f" Did you mean “{near}”?" if near else ""
+        super().__init__(f"No story called “{one_line(key)}”.{hint} See the list with /stories.")
+        self.near = near
+
+
 class Catalogue:
     """The stories of one store, and the naming of stories and chapters."""
 
@@ -117,9 +126,7 @@ def match_story(stories: Sequence[Story], ref: str, *, mature_ok: bool = True) -
     if len(prefixed) > 1:
         names = ", ".join(s.title for s in prefixed[:5])
         raise StoryBotError(f"“{one_line(key)}” could be several stories: {names}.")
-    near = _nearest_title(readable, key)
-    hint = f" Did you mean “{near}”?" if near else ""
-    raise StoryBotError(f"No story called “{one_line(key)}”.{hint} See the list with /stories.")
+    raise NoSuchStory(key, _nearest_title(readable, key))
 
 
 def _nearest_title(stories: Sequence[Story], key: str) -> str | None:

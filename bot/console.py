@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
 from bot.errors import StoryBotError
-from bot.library import Library, one_line
+from bot.library import Library, NoSuchStory, one_line
 from bot.models import Chapter, Excerpt, SceneResult, SearchResult, Story
 from bot.terminal import (
     PLAIN,
@@ -287,13 +287,18 @@ class ConsoleSession:
             found = await self.library.find_story(named, mature_ok=True)
             return found, _unquote(rest.strip())
         parts = words.split()
+        typo: NoSuchStory | None = None  # the longest start that is a typo of a title
         for cut in range(len(parts), 0, -1):
             try:
                 found = await self.library.find_story(" ".join(parts[:cut]), mature_ok=True)
-            except StoryBotError:
+            except StoryBotError as exc:
+                if typo is None and isinstance(exc, NoSuchStory) and exc.near:
+                    typo = exc
                 if cut > 1:
                     continue
-                raise
+                if typo is None:
+                    raise
+                raise typo from None
             return found, _unquote(" ".join(parts[cut:]))
         raise StoryBotError("Name a story: see the list with /stories.")
 

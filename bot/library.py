@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bot.catalogue import STORY_GONE, Catalogue, one_line
+from bot.catalogue import STORY_GONE, Catalogue, NoSuchStory, one_line
 from bot.clubs import Clubs, Growth
 from bot.daily import Daily
 from bot.errors import StoryBotError
@@ -54,7 +54,7 @@ from bot.search.vectors import SceneVectors
 from bot.settings import DEFAULT_MAX_UPLOAD, DEFAULT_RATING, Settings
 from bot.store import Store, open_store
 
-__all__ = ["STORY_GONE", "Library", "one_line"]
+__all__ = ["STORY_GONE", "Library", "NoSuchStory", "one_line"]
 
 NO_WORDS = "Type a few words of the line you remember."
 SPOILER_SCAN = 25  # hits looked at when some may be hidden as spoilers

@@ -230,3 +230,15 @@ def test_a_reader_in_a_real_terminal(tmp_path: Path, stories_dir: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         os.close(leader)
+
+
+async def test_a_story_name_with_a_typo_in_plain_words_is_answered_with_the_nearest_title(
+    library: Library,
+) -> None:
+    """`/excerpt finaly home` tries "finaly home", then "finaly" (the longest start of the
+    words that names a story); the answer is about the whole name, with its hint."""
+    session = ConsoleSession(library)
+    for command in ("/excerpt finaly home", "/excerpt finaly home 2", "/chapter finaly home 1"):
+        answer = await session.handle(command)
+        assert answer is not None and answer.startswith("No story called “finaly home"), answer
+        assert "Did you mean “Finally Home”?" in answer, answer
