@@ -209,7 +209,9 @@ class SceneHit:
 @dataclass(frozen=True, slots=True)
 class SceneResult:
     query: str
-    hits: tuple[SceneHit, ...]  # best first; empty only when the query has no words
+    # best first; empty only when the query has no words, or no passage shares one and no
+    # story searched is ranked by meaning (SceneSearch.find)
+    hits: tuple[SceneHit, ...]
     story: Story | None = None  # the one story searched; None: every story shown here
 
 

@@ -34,8 +34,10 @@ def scene_message(result: SceneResult) -> dict[str, Any]:
         }
     if all(hit.confidence == "long shot" for hit in hits):
         heading = f"Nothing close to “{query}”; {long_shots(len(hits))}:"
-    else:
+    elif len(hits) > 1:
         heading = f"Scenes like “{query}”, best first:"
+    else:  # one passage (a story of one chapter): no order to speak of
+        heading = f"A scene like “{query}”:"
     total = len(hits)
     authors = [
         (f"{n} of {total} · " if total > 1 else "") + SURE[hit.confidence]

@@ -101,6 +101,8 @@ async def test_one_scene_answer_is_not_called_best_first(library: Library) -> No
     one = await library.scene("Willow and Dawn in the kitchen", mature_ok=True, limit=1)
     first = render_scene(one).splitlines()[0]
     assert first.startswith("1 passage like") and "best first" not in first, first
+    assert scene_message(three)["content"].endswith(", best first:")  # /scene in Discord
+    assert scene_message(one)["content"] == "A scene like “Willow and Dawn in the kitchen”:"
 
 
 async def test_one_long_shot_is_called_the_best_guess(library: Library) -> None:
