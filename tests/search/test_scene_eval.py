@@ -183,11 +183,11 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all thirteen blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all fourteen blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the thirteenth; the labels'
-# thresholds on all thirteen, each also chosen leaving one set out). Floors a little under what
+# once as held out, then joined them, and so did the seventh to the fourteenth; the labels'
+# thresholds on all fourteen, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
@@ -197,7 +197,8 @@ CLOSE_PRECISION = 0.90
 # no one, with meaning's lead: 66 close matches, 64 right, where 6 of 6 were), fell with
 # the ninth's wider margins (35 close matches, each right), and moved with the tenth's rule (the
 # words' lead in place of meaning's: 36 close matches, 35 right; 38, 37 right, with the
-# eleventh set; 41, 40 right, with the twelfth; 43, 42 right, with the thirteenth).
+# eleventh set; 41, 40 right, with the twelfth; 43, 42 right, with the thirteenth; 44, 43
+# right, with the fourteenth).
 FLOORS = {
     blind_eval.DEV.name: (86, 104, 3),  # of 119 (88, 105, 4 of 5 measured)
     blind_eval.HELDOUT.name: (85, 106, 5),  # of 116 (87, 108, 6 of 6)
@@ -243,14 +244,18 @@ FLOORS = {
     # match 2 right of 2, 0 of 37 scenes in no story called close match, 4 lost; then
     # development data
     blind_eval.HELDOUT_13.name: (106, 126, 1),  # of 160 (108, 128, 2 of 2)
+    # run once as held out (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3 131, close
+    # match 1 right of 1, 0 of 39 scenes in no story called close match, 2 lost; then
+    # development data
+    blind_eval.HELDOUT_14.name: (106, 129, 1),  # of 148 (108, 131, 1 of 1)
 }
-# close match on the development sets together: 42 right of 43 (with the thresholds chosen on
-# all thirteen sets; each set left out, under those chosen on the others, 40 right of 41; the
-# thirteenth's held-out run, under those chosen on twelve, 2 of 2; the twelfth's, under those
-# chosen on eleven, 3 of 3; the eleventh's, under those chosen on ten, 2 of 2; the tenth's,
-# under those chosen on nine, 3 of 3; the ninth's, under those chosen on eight, 15 right of 16
-# with one scene in no story; the eighth's, under those chosen on seven, none said; the
-# seventh's 2 of 2; the sixth's 6 of 6)
+# close match on the development sets together: 43 right of 44 (with the thresholds chosen on
+# all fourteen sets; each set left out, under those chosen on the others, 42 right of 43; the
+# fourteenth's held-out run, under those chosen on thirteen, 1 of 1; the thirteenth's, under
+# those chosen on twelve, 2 of 2; the twelfth's, under those chosen on eleven, 3 of 3; the
+# eleventh's, under those chosen on ten, 2 of 2; the tenth's, under those chosen on nine, 3 of
+# 3; the ninth's, under those chosen on eight, 15 right of 16 with one scene in no story; the
+# eighth's, under those chosen on seven, none said; the seventh's 2 of 2; the sixth's 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
 # Scenes words alone had in the top 3 and the hybrid does not: before the sixth set joined,
 # one in each of the first four sets' files but the first set's held-out half, five in the
@@ -258,7 +263,8 @@ DEVELOPMENT_CLOSE_PRECISION = 0.95
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
 # meaning puts ninth; the eighth and the ninth sets brought two more each, the tenth and the
-# eleventh three each, the twelfth one and the thirteenth four (their held-out runs lost them).
+# eleventh three each, the twelfth one, the thirteenth four and the fourteenth two (their
+# held-out runs lost them).
 LOST = {
     blind_eval.HELDOUT_2.name: 1,
     blind_eval.HELDOUT_8.name: 2,
@@ -267,6 +273,7 @@ LOST = {
     blind_eval.HELDOUT_11.name: 3,
     blind_eval.HELDOUT_12.name: 1,
     blind_eval.HELDOUT_13.name: 4,
+    blind_eval.HELDOUT_14.name: 2,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
@@ -430,7 +437,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    thirteen sets are development data; the fourteenth, written blind, is the held-out test)."""
+    fourteen sets are development data; the fifteenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -440,12 +447,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_14
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -503,17 +505,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The fourteenth set's one held-out run (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3
-# 131 of 148, close match 1 right of 1, none of 39 scenes in no story called close match, 2
-# scenes words alone found lost. Floors a little under it, so a change that loses ground shows;
-# not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 106, "top3": 129, "close_right": 1, "absent_close": 0, "lost": 2}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
