@@ -351,6 +351,7 @@ HELD_OUT = [
     blind_eval.HELDOUT_12,
     blind_eval.HELDOUT_13,
     blind_eval.HELDOUT_14,
+    blind_eval.HELDOUT_15,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -368,6 +369,7 @@ LEAST = {
     blind_eval.HELDOUT_12: (154, 40),
     blind_eval.HELDOUT_13: (160, 37),
     blind_eval.HELDOUT_14: (148, 39),
+    blind_eval.HELDOUT_15: (162, 39),
 }
 
 
@@ -376,9 +378,13 @@ LEAST = {
 ALLOWED_RUNS = {blind_eval.HELDOUT_6: {"she doesn't hate"}}
 # Descriptions a later set shares word for word with an earlier one, kept as written (the set
 # was run as written): the fourteenth writer, who saw no earlier set, chose the same famous
-# scene in no story as the tenth's writer, in the same seven words. Anything else repeated
-# means a file copied from an earlier set.
-ALLOWED_REPEATS = {blind_eval.HELDOUT_14: {"hobbits throw a magic ring into a volcano"}}
+# scene in no story as the tenth's writer, in the same seven words; the fifteenth's, the same
+# seven vague words for the opening of 004 as the sixth's. Anything else repeated means a file
+# copied from an earlier set.
+ALLOWED_REPEATS = {
+    blind_eval.HELDOUT_14: {"hobbits throw a magic ring into a volcano"},
+    blind_eval.HELDOUT_15: {"willow staring into the fridge missing tara"},
+}
 
 
 def test_held_out_writes_by_default_to_no_development_file() -> None:
@@ -447,7 +453,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_15
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -505,3 +516,17 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
+
+
+# The fifteenth set's one held-out run (2026-12-03 19:08 UTC, main ba0560c): top-1 122, top-3
+# 146 of 162, close match 4 right of 4, none of 39 scenes in no story called close match, 1
+# scene words alone found lost. Floors a little under it, so a change that loses ground shows;
+# not a set to tune on.
+HELD_OUT_FLOORS = {"top1": 120, "top3": 144, "close_right": 3, "absent_close": 0, "lost": 1}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
