@@ -16,10 +16,9 @@ wrote the second set, written blind later, whole as held out. It was run once as
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
-out and then made development data (DEVELOPMENT, below: all fourteen sets now);
-the fifteenth (blind_heldout_15.toml) is the held-out set now; ``--held-out SOURCE.toml``
-alone writes the next set, the sixteenth (NEXT_HELD_OUT, blind_heldout_16.toml). It refuses
-to write over a file that is there (an earlier set).
+out and then made development data (DEVELOPMENT, below: all fifteen sets now);
+``--held-out SOURCE.toml`` alone writes the next set, the sixteenth (NEXT_HELD_OUT,
+blind_heldout_16.toml). It refuses to write over a file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -125,7 +124,9 @@ HELDOUT_14 = SCENES / "blind_heldout_14.toml"
 # the fifteenth: written blind (2026-12-03, done by 19:07:17 UTC, sha256 44f01917... of the
 # writer's file) after the fourteenth set's run, kept out of the repository while the fourteenth
 # joined the development data (no rule moved), then run once as held out (2026-12-03 19:08 UTC,
-# main ba0560c: top-1 122, top-3 146 of 162)
+# main ba0560c: top-1 122, top-3 146 of 162), then development data: the rules after it are
+# chosen on all fifteen sets (leaving one out). A sixteenth set, written blind after its run,
+# is the held-out test.
 HELDOUT_15 = SCENES / "blind_heldout_15.toml"
 DEVELOPMENT = (
     DEV,
@@ -143,6 +144,7 @@ DEVELOPMENT = (
     HELDOUT_12,
     HELDOUT_13,
     HELDOUT_14,
+    HELDOUT_15,
 )
 # where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
 # of the repository until its one held-out run (never a development set's file)

@@ -6,8 +6,8 @@ LEXICAL_WEIGHT, WORDS_KEPT, MEANING_FIRST) chosen on all the sets but one and sc
 one left out, each way, and once on all of them. The labels' numbers are chosen by
 tests/scene_labels.py.
 
-For every description of the fourteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2 to _14), the search's own steps up to the fusion
+For every description of the fifteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2 to _15), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -45,6 +45,7 @@ SETS = {
     "set12": (blind_eval.HELDOUT_12,),
     "set13": (blind_eval.HELDOUT_13,),
     "set14": (blind_eval.HELDOUT_14,),
+    "set15": (blind_eval.HELDOUT_15,),
 }
 
 

@@ -183,10 +183,10 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all fourteen blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all fifteen blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the fourteenth; the labels'
+# once as held out, then joined them, and so did the seventh to the fifteenth; the labels'
 # thresholds on all fourteen, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
@@ -248,6 +248,10 @@ FLOORS = {
     # match 1 right of 1, 0 of 39 scenes in no story called close match, 2 lost; then
     # development data
     blind_eval.HELDOUT_14.name: (106, 129, 1),  # of 148 (108, 131, 1 of 1)
+    # run once as held out (2026-12-03 19:08 UTC, main ba0560c): top-1 122, top-3 146, close
+    # match 4 right of 4, 0 of 39 scenes in no story called close match, 1 lost; then
+    # development data
+    blind_eval.HELDOUT_15.name: (120, 144, 3),  # of 162 (122, 146, 4 of 4)
 }
 # close match on the development sets together: 43 right of 44 (with the thresholds chosen on
 # all fourteen sets; each set left out, under those chosen on the others, 42 right of 43; the
@@ -263,8 +267,8 @@ DEVELOPMENT_CLOSE_PRECISION = 0.95
 # first to ninth; since the words' second and third chapters keep their place when meaning
 # puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
 # meaning puts ninth; the eighth and the ninth sets brought two more each, the tenth and the
-# eleventh three each, the twelfth one, the thirteenth four and the fourteenth two (their
-# held-out runs lost them).
+# eleventh three each, the twelfth one, the thirteenth four, the fourteenth two and the
+# fifteenth one (their held-out runs lost them).
 LOST = {
     blind_eval.HELDOUT_2.name: 1,
     blind_eval.HELDOUT_8.name: 2,
@@ -274,6 +278,7 @@ LOST = {
     blind_eval.HELDOUT_12.name: 1,
     blind_eval.HELDOUT_13.name: 4,
     blind_eval.HELDOUT_14.name: 2,
+    blind_eval.HELDOUT_15.name: 1,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 
@@ -443,7 +448,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    fourteen sets are development data; the fifteenth, written blind, is the held-out test)."""
+    fifteen sets are development data; the sixteenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -453,12 +458,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_15
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -516,17 +516,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The fifteenth set's one held-out run (2026-12-03 19:08 UTC, main ba0560c): top-1 122, top-3
-# 146 of 162, close match 4 right of 4, none of 39 scenes in no story called close match, 1
-# scene words alone found lost. Floors a little under it, so a change that loses ground shows;
-# not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 120, "top3": 144, "close_right": 3, "absent_close": 0, "lost": 1}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
