@@ -227,21 +227,20 @@ def variant_records(records: list[Record], meaning: Meaning, lib: dict) -> dict[
 
 # ---- the replays --------------------------------------------------------------------------
 
-# the fusion's numbers chosen again with each variant: FUSION_K, LEXICAL_WEIGHT,
-# MEANING_FIRST, KEPT_NEAR (None: no bound), RERANK_COSINE
-GRID = ((8, 12, 20, 30), (0.3, 0.4, 0.5), (4, 8, 12), (0.4, None), (0.025, 0.033))
+# the fusion's numbers chosen again with each variant: FUSION_K, LEXICAL_WEIGHT, KEPT_COSINE,
+# RERANK_COSINE (the study of 2026-12-03 ran on the rule before KEPT_COSINE: MEANING_FIRST
+# 4, 8 or 12 with KEPT_NEAR 0.4 or none; docs/internals.md)
+GRID = ((8, 12, 20, 30), (0.3, 0.4, 0.5), (0.025, 0.0275, 0.03), (0.025, 0.033))
 GRID_VARIANTS = ("full", "mean-cut", "mean-halves", "mean-all")
-Numbers = tuple[int, float, int, float | None, float]
+Numbers = tuple[int, float, float, float]
 
 
 @contextmanager
 def numbers(chosen: Numbers) -> Iterator[None]:
-    names = ("FUSION_K", "LEXICAL_WEIGHT", "MEANING_FIRST", "KEPT_NEAR", "RERANK_COSINE")
+    names = ("FUSION_K", "LEXICAL_WEIGHT", "KEPT_COSINE", "RERANK_COSINE")
     saved = [getattr(scene, n) for n in names]
-    k, weight, first, near, rerank = chosen
     try:
-        values = (k, weight, first, 2.0 if near is None else near, rerank)
-        for n, v in zip(names, values, strict=True):
+        for n, v in zip(names, chosen, strict=True):
             setattr(scene, n, v)
         yield
     finally:
@@ -253,8 +252,7 @@ def now() -> Numbers:
     return (
         scene.FUSION_K,
         scene.LEXICAL_WEIGHT,
-        scene.MEANING_FIRST,
-        scene.KEPT_NEAR,
+        scene.KEPT_COSINE,
         scene.RERANK_COSINE,
     )
 

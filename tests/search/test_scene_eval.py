@@ -187,7 +187,8 @@ CLOSE_PRECISION = 0.90
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
 # once as held out, then joined them, and so did the seventh to the fifteenth; the labels'
-# thresholds on all fourteen, each also chosen leaving one set out). Floors a little under what
+# thresholds and the words' answers kept (KEPT_COSINE) on all fifteen, each also chosen leaving
+# one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
 # matches on the right chapter) of each file's scenes, by the hybrid.
 # The close-match floors fell with the stricter label (12 close matches in all, each right,
@@ -198,87 +199,81 @@ CLOSE_PRECISION = 0.90
 # the ninth's wider margins (35 close matches, each right), and moved with the tenth's rule (the
 # words' lead in place of meaning's: 36 close matches, 35 right; 38, 37 right, with the
 # eleventh set; 41, 40 right, with the twelfth; 43, 42 right, with the thirteenth; 44, 43
-# right, with the fourteenth).
+# right, with the fourteenth; with the fifteenth and KEPT_COSINE, meaning's lead back at 0.01:
+# 38, each right). The top-1 and top-3 floors fell with KEPT_COSINE (on all fifteen 1,522 and
+# 1,855 of 2,263 where the rule before gave 1,530 and 1,903, for 2 scenes lost where it lost 19).
 FLOORS = {
-    blind_eval.DEV.name: (86, 104, 3),  # of 119 (88, 105, 4 of 5 measured)
-    blind_eval.HELDOUT.name: (85, 106, 5),  # of 116 (87, 108, 6 of 6)
-    blind_eval.HELDOUT_2.name: (39, 51, 0),  # of 66 (41, 52, 0 of 0)
-    blind_eval.HELDOUT_3.name: (53, 67, 0),  # of 72 (55, 67, 0 of 0)
+    blind_eval.DEV.name: (83, 99, 2),  # of 119 (85, 101, 3 of 3)
+    blind_eval.HELDOUT.name: (83, 98, 4),  # of 116 (85, 100, 5 of 5)
+    blind_eval.HELDOUT_2.name: (36, 44, 0),  # of 66 (38, 46, 0 of 0)
+    blind_eval.HELDOUT_3.name: (52, 62, 0),  # of 72 (54, 64, 0 of 0)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
-    blind_eval.HELDOUT_4.name: (78, 91, 1),  # of 110 (79, 92, 1 of 1)
+    blind_eval.HELDOUT_4.name: (77, 90, 0),  # of 110 (79, 92, 1 of 1)
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (91, 117, 3),  # of 140 (93, 119, 4 of 4)
+    blind_eval.HELDOUT_5.name: (91, 115, 3),  # of 140 (93, 117, 4 of 4)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_6.name: (118, 142, 6),  # of 170 (120, 144, 7 of 7)
+    blind_eval.HELDOUT_6.name: (118, 141, 5),  # of 170 (120, 143, 6 of 6)
     # run once as held out (2026-12-03 06:12 UTC, main 20e214f): top-1 85, top-3 110, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 0 lost; then
     # development data
-    blind_eval.HELDOUT_7.name: (86, 111, 1),  # of 138 (88, 113, 1 of 1)
+    blind_eval.HELDOUT_7.name: (85, 104, 0),  # of 138 (87, 106, 0 of 0)
     # run once as held out (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142, close
     # match said for none, 0 of 40 scenes in no story called close match, 2 lost; then
     # development data (under the rule chosen on the other seven sets then, close match 9 right
     # of 11, none of the 40 in no story)
-    blind_eval.HELDOUT_8.name: (111, 141, 2),  # of 174 (113, 143, 3 of 3)
+    blind_eval.HELDOUT_8.name: (112, 137, 1),  # of 174 (114, 139, 2 of 2)
     # run once as held out (2026-12-03 12:00 UTC, main c2ba182): top-1 114, top-3 144, close
     # match 15 right of 15 (and 1 of 40 scenes in no story called close match), 2 lost; then
     # development data
-    blind_eval.HELDOUT_9.name: (112, 142, 5),  # of 165 (114, 144, 6 of 6)
+    blind_eval.HELDOUT_9.name: (112, 139, 3),  # of 165 (114, 141, 4 of 4)
     # run once as held out (2026-12-03 12:28 UTC, main fa59ac8): top-1 109, top-3 151, close
     # match 3 right of 3, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
-    blind_eval.HELDOUT_10.name: (107, 149, 2),  # of 202 (109, 151, 3 of 3)
+    blind_eval.HELDOUT_10.name: (108, 146, 2),  # of 202 (110, 148, 3 of 3)
     # run once as held out (2026-12-03 14:41 UTC, main a2f188d): top-1 107, top-3 136, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
-    blind_eval.HELDOUT_11.name: (105, 134, 1),  # of 167 (107, 136, 2 of 2)
+    blind_eval.HELDOUT_11.name: (103, 130, 1),  # of 167 (105, 132, 2 of 2)
     # run once as held out (2026-12-03 15:14 UTC, main 1fc7acb): top-1 98, top-3 124, close
     # match 3 right of 3, 0 of 40 scenes in no story called close match, 1 lost; then
     # development data
-    blind_eval.HELDOUT_12.name: (96, 122, 2),  # of 154 (98, 124, 3 of 3)
+    blind_eval.HELDOUT_12.name: (97, 119, 1),  # of 154 (99, 121, 2 of 2)
     # run once as held out (2026-12-03 18:06 UTC, main b6711fe): top-1 108, top-3 128, close
     # match 2 right of 2, 0 of 37 scenes in no story called close match, 4 lost; then
     # development data
-    blind_eval.HELDOUT_13.name: (106, 126, 1),  # of 160 (108, 128, 2 of 2)
+    blind_eval.HELDOUT_13.name: (107, 129, 1),  # of 160 (109, 131, 2 of 2)
     # run once as held out (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3 131, close
     # match 1 right of 1, 0 of 39 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_14.name: (106, 129, 1),  # of 148 (108, 131, 1 of 1)
+    blind_eval.HELDOUT_14.name: (106, 129, 0),  # of 148 (108, 131, 1 of 1)
     # run once as held out (2026-12-03 19:08 UTC, main ba0560c): top-1 122, top-3 146, close
     # match 4 right of 4, 0 of 39 scenes in no story called close match, 1 lost; then
     # development data
-    blind_eval.HELDOUT_15.name: (120, 144, 3),  # of 162 (122, 146, 4 of 4)
+    blind_eval.HELDOUT_15.name: (120, 141, 2),  # of 162 (122, 143, 3 of 3)
 }
-# close match on the development sets together: 43 right of 44 (with the thresholds chosen on
-# all fourteen sets; each set left out, under those chosen on the others, 42 right of 43; the
-# fourteenth's held-out run, under those chosen on thirteen, 1 of 1; the thirteenth's, under
-# those chosen on twelve, 2 of 2; the twelfth's, under those chosen on eleven, 3 of 3; the
-# eleventh's, under those chosen on ten, 2 of 2; the tenth's, under those chosen on nine, 3 of
-# 3; the ninth's, under those chosen on eight, 15 right of 16 with one scene in no story; the
-# eighth's, under those chosen on seven, none said; the seventh's 2 of 2; the sixth's 6 of 6)
+# close match on the development sets together: 38 right of 38 (with the thresholds chosen on
+# all fifteen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 36
+# right of 36; before KEPT_COSINE, on fourteen, 43 right of 44, and 42 of 43 left out; the
+# fifteenth's held-out run, under those chosen on fourteen, 4 of 4; the fourteenth's, under
+# those chosen on thirteen, 1 of 1; the thirteenth's, under those chosen on twelve, 2 of 2; the
+# twelfth's, under those chosen on eleven, 3 of 3; the eleventh's, under those chosen on ten, 2
+# of 2; the tenth's, under those chosen on nine, 3 of 3; the ninth's, under those chosen on
+# eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on seven,
+# none said; the seventh's 2 of 2; the sixth's 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
-# Scenes words alone had in the top 3 and the hybrid does not: before the sixth set joined,
-# one in each of the first four sets' files but the first set's held-out half, five in the
-# fifth and two in the sixth (11), each the words' second or third chapter that meaning puts
-# first to ninth; since the words' second and third chapters keep their place when meaning
-# puts them among its first eight chapters (MEANING_FIRST), one: the second set's, which
-# meaning puts ninth; the eighth and the ninth sets brought two more each, the tenth and the
-# eleventh three each, the twelfth one, the thirteenth four, the fourteenth two and the
-# fifteenth one (their held-out runs lost them).
+# Scenes words alone had in the top 3 and the hybrid does not: nineteen on the fifteen sets
+# while the words' second and third chapters kept their place only when meaning put them among
+# its first eight chapters (their held-out runs lost them); two since they keep it when
+# meaning's nearest passage in their chapter is within KEPT_COSINE of its nearest of all: the
+# eleventh set's and the twelfth's, 0.030 and 0.035 below.
 LOST = {
-    blind_eval.HELDOUT_2.name: 1,
-    blind_eval.HELDOUT_8.name: 2,
-    blind_eval.HELDOUT_9.name: 2,
-    blind_eval.HELDOUT_10.name: 3,
-    blind_eval.HELDOUT_11.name: 3,
+    blind_eval.HELDOUT_11.name: 1,
     blind_eval.HELDOUT_12.name: 1,
-    blind_eval.HELDOUT_13.name: 4,
-    blind_eval.HELDOUT_14.name: 2,
-    blind_eval.HELDOUT_15.name: 1,
 }
 DEVELOPMENT = blind_eval.DEVELOPMENT
 

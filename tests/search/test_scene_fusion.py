@@ -26,8 +26,7 @@ from bot.search.scene import (
     CLOSE_MEANING_LEAD,
     CLOSE_NAME_SHARE,
     CLOSE_WORDS_LEAD,
-    KEPT_NEAR,
-    MEANING_FIRST,
+    KEPT_COSINE,
     NEAREST_BY_WORDS,
     RERANK_COSINE,
     WORDS_KEPT,
@@ -145,51 +144,44 @@ def _near(*places: tuple[int, int]) -> list[Near]:
     return [Near(i, s, c, 0, 0, i, 0.9 - i / 100) for i, (s, c) in enumerate(places, start=1)]
 
 
-def test_the_words_second_and_third_chapters_keep_their_place_when_meaning_ranks_them_high() -> (
-    None
-):
+def test_the_words_second_and_third_chapters_keep_their_place_when_meaning_puts_them_near() -> None:
     words = [_scored(1, 1, 1), _scored(2, 1, 2), _scored(3, 1, 3)]
-    # chapter 3 is meaning's 8th chapter, chapter 2 its 9th: the third keeps its place (the
-    # rule before the sixth set kept only a second that meaning put first: [(1, 1)] here)
-    far = [(1, c) for c in (20, 19, 18, 17, 16, 15, 14, 3, 2, 13)]
-    kept = kept_by_words(words, _near(*far), {1}, 3)
-    assert [_place(k) for k in kept] == [(1, 1), (1, 3)]
-    # both among meaning's first eight: all three by words keep their place
-    near = [(1, c) for c in (9, 2, 3, 8, 7, 6, 5)]
-    kept = kept_by_words(words, _near(*near), {1}, 3)
-    assert [_place(k) for k in kept] == [(1, 1), (1, 2), (1, 3)]
-    # neither: the first alone
-    beyond = [(1, c) for c in (20, 19, 18, 17, 16, 15, 14, 13, 2, 3)]
-    assert kept_by_words(words, _near(*beyond), {1}, 3) == words[:1]
+    # chapter 3's nearest passage is 0.02 below meaning's nearest of all, chapter 2's 0.04: the
+    # third keeps its place, the second does not
+    far = _cosines((1, 20, 0.90), (2, 19, 0.89), (3, 3, 0.88), (4, 2, 0.86), (5, 18, 0.80))
+    assert [_place(k) for k in kept_by_words(words, far, {1}, 3)] == [(1, 1), (1, 3)]
+    # both within KEPT_COSINE: all three by words keep their place, however far down meaning's
+    # ranking (the rule before kept only those among meaning's first eight chapters: here the
+    # second is its ninth)
+    close = [(i, 30 + i, 0.9 - i / 1000) for i in range(1, 9)]
+    near = _cosines(*close, (9, 2, 0.9 - KEPT_COSINE), (10, 3, 0.88), (11, 19, 0.7))
+    assert kept_by_words(words, near, {1}, 3) == words
+    # just beyond it: the first alone
+    beyond = _cosines((1, 20, 0.9), (2, 2, 0.9 - KEPT_COSINE - 0.001), (3, 3, 0.85), (4, 9, 0.8))
+    assert kept_by_words(words, beyond, {1}, 3) == words[:1]
+    # a chapter not among meaning's nearest passages counts as the last of them
+    assert kept_by_words(words, _cosines((1, 20, 0.9), (2, 19, 0.89)), {1}, 3) == words
+    assert kept_by_words(words, _cosines((1, 20, 0.9), (2, 19, 0.8)), {1}, 3) == words[:1]
     # a story without vectors: meaning has no say, the words' answers keep their place
-    assert kept_by_words(words, _near(*beyond), set(), 3) == words
+    assert kept_by_words(words, beyond, set(), 3) == words
     # one answer asked for: meaning's first place is its own (the first of three answers)
     assert kept_by_words(words, _near((1, 1)), {1}, 1) == []
-    assert kept_by_words(words, _near(*beyond), set(), 1) == []
-    # two: the first by words, and the second only where meaning ranks it high
-    assert kept_by_words(words, _near(*beyond), {1}, 2) == [words[0]]
-    assert kept_by_words(words, _near(*near), {1}, 2) == words[:2]
+    assert kept_by_words(words, beyond, set(), 1) == []
+    # two: the first by words, and the second only where meaning puts it near
+    assert kept_by_words(words, beyond, {1}, 2) == [words[0]]
+    assert kept_by_words(words, near, {1}, 2) == words[:2]
     # the figures in docs/internals.md are for these
-    assert (WORDS_KEPT, MEANING_FIRST) == (1, 8)
+    assert (WORDS_KEPT, KEPT_COSINE) == (1, 0.0275)
 
 
-def test_a_words_answer_holding_much_of_the_description_together_is_not_kept() -> None:
-    """Of the words' second and third answers that meaning ranks high, only one whose passage
-    holds at most KEPT_NEAR of the description within its best stretch keeps its place (one
-    holding more holds the words many chapters share: the fusion ranks it on its own)."""
+def test_how_much_a_words_answer_holds_together_no_longer_decides_whether_it_is_kept() -> None:
+    """The rule before KEPT_COSINE kept the words' second or third answer only when its passage
+    held at most 0.4 of the description within its best stretch; with the cosine gap that bound
+    cost more right answers than it kept (docs/internals.md)."""
     words = [_scored(1, 1, 1), _scored(2, 1, 2), _scored(3, 1, 3)]
-    near = _near(*((1, c) for c in (9, 2, 3, 8, 7, 6, 5)))  # both among meaning's first eight
-    words[1].near, words[2].near = 0.6, KEPT_NEAR
-    assert [_place(k) for k in kept_by_words(words, near, {1}, 3)] == [(1, 1), (1, 3)]
-    words[2].near = KEPT_NEAR + 0.01
-    assert kept_by_words(words, near, {1}, 3) == words[:1]
-    # the first by words keeps its place however much it holds; so do the answers of a story
-    # without vectors (meaning has no say there)
-    words[0].near = 1.0
-    assert kept_by_words(words, near, {1}, 3) == words[:1]
-    assert kept_by_words(words, near, set(), 3) == words
-    # the figures in docs/internals.md are for this bound
-    assert KEPT_NEAR == 0.4
+    near = _cosines((1, 2, 0.9), (2, 3, 0.89), (3, 9, 0.8))
+    words[1].near, words[2].near = 0.6, 1.0
+    assert kept_by_words(words, near, {1}, 3) == words
 
 
 def _cosines(*passages: tuple[int, int, float]) -> list[Near]:
