@@ -16,10 +16,9 @@ wrote the second set, written blind later, whole as held out. It was run once as
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
-out and then made development data (DEVELOPMENT, below: all fifteen sets now);
-the sixteenth (blind_heldout_16.toml) is the held-out set now; ``--held-out SOURCE.toml``
-alone writes the next set, the seventeenth (NEXT_HELD_OUT, blind_heldout_17.toml). It refuses
-to write over a file that is there (an earlier set).
+out and then made development data (DEVELOPMENT, below: all sixteen sets now);
+``--held-out SOURCE.toml`` alone writes the next set, the seventeenth (NEXT_HELD_OUT,
+blind_heldout_17.toml). It refuses to write over a file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -133,7 +132,8 @@ HELDOUT_15 = SCENES / "blind_heldout_15.toml"
 # writer's file) after the fifteenth set's run, kept out of the repository while the fifteenth
 # joined the development data and the words' answers kept were chosen again on fifteen sets
 # (KEPT_COSINE), then run once as held out (2026-12-03 21:43 UTC, main e12c71f: top-1 108,
-# top-3 132 of 155)
+# top-3 132 of 155), then development data: the rules after it are chosen on all sixteen sets
+# (leaving one out). A seventeenth set, written blind before its run, is the held-out test.
 HELDOUT_16 = SCENES / "blind_heldout_16.toml"
 DEVELOPMENT = (
     DEV,
@@ -152,6 +152,7 @@ DEVELOPMENT = (
     HELDOUT_13,
     HELDOUT_14,
     HELDOUT_15,
+    HELDOUT_16,
 )
 # where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
 # of the repository until its one held-out run (never a development set's file)

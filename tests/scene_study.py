@@ -7,8 +7,8 @@ once on all of them; ``keptcosine``, ``rerank`` and ``nearest`` the same for KEP
 RERANK_COSINE and NEAREST_BY_WORDS. The labels' numbers are chosen by
 tests/scene_labels.py.
 
-For every description of the fifteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2 to _15), the search's own steps up to the fusion
+For every description of the sixteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2 to _16), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -47,6 +47,7 @@ SETS = {
     "set13": (blind_eval.HELDOUT_13,),
     "set14": (blind_eval.HELDOUT_14,),
     "set15": (blind_eval.HELDOUT_15,),
+    "set16": (blind_eval.HELDOUT_16,),
 }
 
 

@@ -183,10 +183,10 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all fifteen blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all sixteen blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
 # answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the fifteenth; the labels'
+# once as held out, then joined them, and so did the seventh to the sixteenth; the labels'
 # thresholds and the words' answers kept (KEPT_COSINE) on all fifteen, each also chosen leaving
 # one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
@@ -200,20 +200,21 @@ CLOSE_PRECISION = 0.90
 # words' lead in place of meaning's: 36 close matches, 35 right; 38, 37 right, with the
 # eleventh set; 41, 40 right, with the twelfth; 43, 42 right, with the thirteenth; 44, 43
 # right, with the fourteenth; with the fifteenth and KEPT_COSINE, meaning's lead back at 0.01:
-# 38, each right). The top-1 and top-3 floors fell with KEPT_COSINE (on all fifteen 1,522 and
-# 1,855 of 2,263 where the rule before gave 1,530 and 1,903, for 2 scenes lost where it lost 19).
+# 38, each right; with the sixteenth, the words' lead 0.22 and meaning's 0 again: 41, 40
+# right). The top-1 and top-3 floors fell with KEPT_COSINE (on all fifteen 1,522 and 1,855 of
+# 2,263 where the rule before gave 1,530 and 1,903, for 2 scenes lost where it lost 19).
 FLOORS = {
-    blind_eval.DEV.name: (83, 99, 2),  # of 119 (85, 101, 3 of 3)
-    blind_eval.HELDOUT.name: (83, 98, 4),  # of 116 (85, 100, 5 of 5)
+    blind_eval.DEV.name: (83, 99, 2),  # of 119 (85, 101, 3 of 4)
+    blind_eval.HELDOUT.name: (83, 98, 5),  # of 116 (85, 100, 6 of 6)
     blind_eval.HELDOUT_2.name: (36, 44, 0),  # of 66 (38, 46, 0 of 0)
     blind_eval.HELDOUT_3.name: (52, 62, 0),  # of 72 (54, 64, 0 of 0)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
-    blind_eval.HELDOUT_4.name: (77, 90, 0),  # of 110 (79, 92, 1 of 1)
+    blind_eval.HELDOUT_4.name: (77, 90, 0),  # of 110 (79, 92, 0 of 0)
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (91, 115, 3),  # of 140 (93, 117, 4 of 4)
+    blind_eval.HELDOUT_5.name: (91, 115, 2),  # of 140 (93, 117, 3 of 3)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
@@ -221,20 +222,20 @@ FLOORS = {
     # run once as held out (2026-12-03 06:12 UTC, main 20e214f): top-1 85, top-3 110, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 0 lost; then
     # development data
-    blind_eval.HELDOUT_7.name: (85, 104, 0),  # of 138 (87, 106, 0 of 0)
+    blind_eval.HELDOUT_7.name: (85, 104, 0),  # of 138 (87, 106, 1 of 1)
     # run once as held out (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142, close
     # match said for none, 0 of 40 scenes in no story called close match, 2 lost; then
     # development data (under the rule chosen on the other seven sets then, close match 9 right
     # of 11, none of the 40 in no story)
-    blind_eval.HELDOUT_8.name: (112, 137, 1),  # of 174 (114, 139, 2 of 2)
+    blind_eval.HELDOUT_8.name: (112, 137, 2),  # of 174 (114, 139, 3 of 3)
     # run once as held out (2026-12-03 12:00 UTC, main c2ba182): top-1 114, top-3 144, close
     # match 15 right of 15 (and 1 of 40 scenes in no story called close match), 2 lost; then
     # development data
-    blind_eval.HELDOUT_9.name: (112, 139, 3),  # of 165 (114, 141, 4 of 4)
+    blind_eval.HELDOUT_9.name: (112, 139, 4),  # of 165 (114, 141, 5 of 5)
     # run once as held out (2026-12-03 12:28 UTC, main fa59ac8): top-1 109, top-3 151, close
     # match 3 right of 3, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
-    blind_eval.HELDOUT_10.name: (108, 146, 2),  # of 202 (110, 148, 3 of 3)
+    blind_eval.HELDOUT_10.name: (108, 146, 0),  # of 202 (110, 148, 1 of 1)
     # run once as held out (2026-12-03 14:41 UTC, main a2f188d): top-1 107, top-3 136, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
@@ -246,7 +247,7 @@ FLOORS = {
     # run once as held out (2026-12-03 18:06 UTC, main b6711fe): top-1 108, top-3 128, close
     # match 2 right of 2, 0 of 37 scenes in no story called close match, 4 lost; then
     # development data
-    blind_eval.HELDOUT_13.name: (107, 129, 1),  # of 160 (109, 131, 2 of 2)
+    blind_eval.HELDOUT_13.name: (107, 129, 0),  # of 160 (109, 131, 1 of 1)
     # run once as held out (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3 131, close
     # match 1 right of 1, 0 of 39 scenes in no story called close match, 2 lost; then
     # development data
@@ -255,16 +256,21 @@ FLOORS = {
     # match 4 right of 4, 0 of 39 scenes in no story called close match, 1 lost; then
     # development data
     blind_eval.HELDOUT_15.name: (120, 141, 2),  # of 162 (122, 143, 3 of 3)
+    # run once as held out (2026-12-03 21:43 UTC, main e12c71f): top-1 108, top-3 132, close
+    # match 1 right of 1, 0 of 37 scenes in no story called close match, none lost; then
+    # development data
+    blind_eval.HELDOUT_16.name: (106, 130, 2),  # of 155 (108, 132, 3 of 3)
 }
-# close match on the development sets together: 38 right of 38 (with the thresholds chosen on
-# all fifteen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 36
-# right of 36; before KEPT_COSINE, on fourteen, 43 right of 44, and 42 of 43 left out; the
-# fifteenth's held-out run, under those chosen on fourteen, 4 of 4; the fourteenth's, under
-# those chosen on thirteen, 1 of 1; the thirteenth's, under those chosen on twelve, 2 of 2; the
-# twelfth's, under those chosen on eleven, 3 of 3; the eleventh's, under those chosen on ten, 2
-# of 2; the tenth's, under those chosen on nine, 3 of 3; the ninth's, under those chosen on
-# eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on seven,
-# none said; the seventh's 2 of 2; the sixth's 6 of 6)
+# close match on the development sets together: 40 right of 41 (with the thresholds chosen on
+# all sixteen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 38
+# right of 39; on fifteen 38 of 38, and 36 of 36 left out; before KEPT_COSINE, on fourteen, 43
+# right of 44, and 42 of 43 left out; the sixteenth's held-out run, under those chosen on
+# fifteen, 1 of 1; the fifteenth's, under those chosen on fourteen, 4 of 4; the fourteenth's,
+# under those chosen on thirteen, 1 of 1; the thirteenth's, under those chosen on twelve, 2 of
+# 2; the twelfth's, under those chosen on eleven, 3 of 3; the eleventh's, under those chosen on
+# ten, 2 of 2; the tenth's, under those chosen on nine, 3 of 3; the ninth's, under those chosen
+# on eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on
+# seven, none said; the seventh's 2 of 2; the sixth's 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
 # Scenes words alone had in the top 3 and the hybrid does not: nineteen on the fifteen sets
 # while the words' second and third chapters kept their place only when meaning put them among
@@ -445,7 +451,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    fifteen sets are development data; the sixteenth, written blind, is the held-out test)."""
+    sixteen sets are development data; the seventeenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -455,12 +461,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_16
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -518,17 +519,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The sixteenth set's one held-out run (2026-12-03 21:43 UTC, main e12c71f): top-1 108, top-3
-# 132 of 155, close match 1 right of 1, none of 37 scenes in no story called close match, no
-# scene words alone found lost: the issue's five goals met. Floors a little under it, so a
-# change that loses ground shows; not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 106, "top3": 130, "close_right": 1, "absent_close": 0, "lost": 0}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
