@@ -16,10 +16,9 @@ wrote the second set, written blind later, whole as held out. It was run once as
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
-out and then made development data (DEVELOPMENT, below: all sixteen sets now);
-the seventeenth (blind_heldout_17.toml) is the held-out set now; ``--held-out SOURCE.toml``
-alone writes the next set, the eighteenth (NEXT_HELD_OUT, blind_heldout_18.toml). It refuses
-to write over a file that is there (an earlier set).
+out and then made development data (DEVELOPMENT, below: all seventeen sets now);
+``--held-out SOURCE.toml`` alone writes the next set, the eighteenth (NEXT_HELD_OUT,
+blind_heldout_18.toml). It refuses to write over a file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -140,7 +139,9 @@ HELDOUT_16 = SCENES / "blind_heldout_16.toml"
 # the seventeenth: written blind (2026-12-03, done by 21:37:54 UTC, sha256 5ab1f774... of the
 # writer's file) before the sixteenth set's run, kept out of the repository while the sixteenth
 # was run and joined the development data, then run once as held out (2026-12-03 21:55 UTC,
-# main e817f80: top-1 104, top-3 132 of 166)
+# main e817f80: top-1 104, top-3 132 of 166), then development data: the rules after it are
+# chosen on all seventeen sets (leaving one out). An eighteenth set, written blind after its
+# run, is the held-out test.
 HELDOUT_17 = SCENES / "blind_heldout_17.toml"
 DEVELOPMENT = (
     DEV,
@@ -160,6 +161,7 @@ DEVELOPMENT = (
     HELDOUT_14,
     HELDOUT_15,
     HELDOUT_16,
+    HELDOUT_17,
 )
 # where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
 # of the repository until its one held-out run (never a development set's file)
