@@ -364,6 +364,7 @@ HELD_OUT = [
     blind_eval.HELDOUT_15,
     blind_eval.HELDOUT_16,
     blind_eval.HELDOUT_17,
+    blind_eval.HELDOUT_18,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -384,6 +385,7 @@ LEAST = {
     blind_eval.HELDOUT_15: (162, 39),
     blind_eval.HELDOUT_16: (155, 37),
     blind_eval.HELDOUT_17: (166, 38),
+    blind_eval.HELDOUT_18: (180, 38),
 }
 
 
@@ -393,11 +395,18 @@ ALLOWED_RUNS = {blind_eval.HELDOUT_6: {"she doesn't hate"}}
 # Descriptions a later set shares word for word with an earlier one, kept as written (the set
 # was run as written): the fourteenth writer, who saw no earlier set, chose the same famous
 # scene in no story as the tenth's writer, in the same seven words; the fifteenth's, the same
-# seven vague words for the opening of 004 as the sixth's. Anything else repeated means a file
-# copied from an earlier set.
+# seven vague words for the opening of 004 as the sixth's; the eighteenth's, three (a scene in
+# no story as the fifteenth's, a misremembered one as the seventeenth's, a named one as the
+# sixth's: writers of one model, briefed alike, given the same stories). Anything else
+# repeated means a file copied from an earlier set.
 ALLOWED_REPEATS = {
     blind_eval.HELDOUT_14: {"hobbits throw a magic ring into a volcano"},
     blind_eval.HELDOUT_15: {"willow staring into the fridge missing tara"},
+    blind_eval.HELDOUT_18: {
+        "xander punches spike at the shop for hurting willow",
+        "dawn hurls a glass across the room when willow insists she return to classes",
+        "on the way home he sees mrs watchett moving backwards across the lab",
+    },
 }
 
 
@@ -467,7 +476,12 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
+    held = blind_eval.HELDOUT_18
+    tally, lines, lost = await _compare(lib, vectors, stories, [held])
+    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
+    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
+    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -525,3 +539,17 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
+
+
+# The eighteenth set's one held-out run (2026-12-03 22:07 UTC, main baca7a1): top-1 111, top-3
+# 138 of 180, close match 5 right of 5, none of 38 scenes in no story called close match, none
+# lost (top-1 and top-3 missed). Floors a little under it, so a change that loses ground shows;
+# not a set to tune on.
+HELD_OUT_FLOORS = {"top1": 109, "top3": 136, "close_right": 4, "absent_close": 0, "lost": 0}
+
+
+def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
+    assert tally.close_right >= floors["close_right"]
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
