@@ -324,7 +324,7 @@ KEPT_COSINES = (0.015, 0.02, 0.0225, 0.025, 0.026, 0.027, 0.0275, 0.028, 0.029, 
 LOST_KEPT = 3  # a scene lost counts against three right (the rules before KEPT_COSINE)
 # issue 21: no scene words alone had in the top 3 may be lost. With this model that costs right
 # answers meaning found (docs/internals.md, "None lost against the top 3"), so a lost scene
-# counts against ten: on fifteen sets six chooses the same, three the rule before
+# counts against ten: on fifteen sets six chooses the same, three 0.0225
 LOST_COSINE = 10
 
 

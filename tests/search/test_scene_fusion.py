@@ -164,6 +164,10 @@ def test_the_words_second_and_third_chapters_keep_their_place_when_meaning_puts_
     assert kept_by_words(words, _cosines((1, 20, 0.9), (2, 19, 0.8)), {1}, 3) == words[:1]
     # a story without vectors: meaning has no say, the words' answers keep their place
     assert kept_by_words(words, beyond, set(), 3) == words
+    # nothing near by meaning: the first alone, as the rule before (only a story without
+    # vectors keeps the others)
+    assert kept_by_words(words, [], {1}, 3) == words[:1]
+    assert kept_by_words(words, [], set(), 3) == words
     # one answer asked for: meaning's first place is its own (the first of three answers)
     assert kept_by_words(words, _near((1, 1)), {1}, 1) == []
     assert kept_by_words(words, beyond, set(), 1) == []
