@@ -764,24 +764,23 @@ def kept_by_words(
     kept = list(words[:always])
     if limit > WORDS_KEPT:
         cosines, top, floor = _chapter_cosines(near)
-
-        def near_enough(w: _Scored) -> bool:
-            return bool(near) and top - cosines.get(_place(w), floor) <= KEPT_COSINE
-
         kept += [
-            w for w in words[always:limit] if w.passage.story_id not in ready or near_enough(w)
+            w
+            for w in words[always:limit]
+            if w.passage.story_id not in ready or top - cosines.get(_place(w), floor) <= KEPT_COSINE
         ]
     return kept
 
 
 def _chapter_cosines(near: Sequence[Near]) -> tuple[dict[tuple[int, int], float], float, float]:
     """Each chapter's nearest passage's cosine (``near``: best first), the nearest of all, and
-    the last of ``near`` (what a chapter not among them counts as)."""
+    the last of ``near`` (what a chapter not among them counts as; with no ``near``, minus
+    infinity: no chapter is near)."""
     cosines: dict[tuple[int, int], float] = {}
     for n in near:
         cosines.setdefault((n.story_id, n.chapter), n.similarity)
     if not near:
-        return cosines, 0.0, 0.0
+        return cosines, 0.0, -math.inf
     return cosines, near[0].similarity, near[-1].similarity
 
 
