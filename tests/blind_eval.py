@@ -16,10 +16,9 @@ wrote the second set, written blind later, whole as held out. It was run once as
 then became development data too (the rules after it were chosen on all three sets);
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
-out and then made development data (DEVELOPMENT, below: all seventeen sets now);
-the eighteenth (blind_heldout_18.toml) is the held-out set now; ``--held-out SOURCE.toml``
-alone writes the next set, the nineteenth (NEXT_HELD_OUT, blind_heldout_19.toml). It refuses
-to write over a file that is there (an earlier set).
+out and then made development data (DEVELOPMENT, below: all eighteen sets now);
+``--held-out SOURCE.toml`` alone writes the next set, the nineteenth (NEXT_HELD_OUT,
+blind_heldout_19.toml). It refuses to write over a file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -147,7 +146,9 @@ HELDOUT_17 = SCENES / "blind_heldout_17.toml"
 # the eighteenth: written blind (2026-12-03, done by 22:05:17 UTC, sha256 9fc13e7e... of the
 # writer's file) after the seventeenth set's run, kept out of the repository while the
 # seventeenth joined the development data (no rule moved), then run once as held out
-# (2026-12-03 22:07 UTC, main baca7a1: top-1 111, top-3 138 of 180)
+# (2026-12-03 22:07 UTC, main baca7a1: top-1 111, top-3 138 of 180), then development data
+# (2026-12-03, the next session): the rules after it are chosen on all eighteen sets (leaving
+# one out). A nineteenth set, written blind before its run, is the held-out test.
 HELDOUT_18 = SCENES / "blind_heldout_18.toml"
 DEVELOPMENT = (
     DEV,
@@ -168,6 +169,7 @@ DEVELOPMENT = (
     HELDOUT_15,
     HELDOUT_16,
     HELDOUT_17,
+    HELDOUT_18,
 )
 # where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
 # of the repository until its one held-out run (never a development set's file)

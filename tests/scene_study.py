@@ -7,8 +7,8 @@ once on all of them; ``keptcosine``, ``rerank`` and ``nearest`` the same for KEP
 RERANK_COSINE and NEAREST_BY_WORDS. The labels' numbers are chosen by
 tests/scene_labels.py.
 
-For every description of the seventeen blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2 to _17), the search's own steps up to the fusion
+For every description of the eighteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2 to _18), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -49,6 +49,7 @@ SETS = {
     "set15": (blind_eval.HELDOUT_15,),
     "set16": (blind_eval.HELDOUT_16,),
     "set17": (blind_eval.HELDOUT_17,),
+    "set18": (blind_eval.HELDOUT_18,),
 }
 
 

@@ -183,27 +183,26 @@ async def test_scene_search_finds_described_scenes(scene_library: Library) -> No
 HELDOUT_TOP3 = 0.85  # the issue's goals on held-out descriptions
 HELDOUT_TOP1 = 0.65
 CLOSE_PRECISION = 0.90
-# Development data, per file: all seventeen blind sets (the fusion's numbers in bot/search/scene.py
+# Development data, per file: all eighteen blind sets (the fusion's numbers in bot/search/scene.py
 # were chosen on the first four, each also chosen on three sets and tried on the fourth; the
-# answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run
-# once as held out, then joined them, and so did the seventh to the seventeenth; the labels'
-# the words' answers kept (KEPT_COSINE) on fifteen and the labels' thresholds on sixteen, both
-# unchanged on all seventeen, each also chosen leaving one set out). Floors a little under what
+# answers' order (RERANK_COSINE) on the first five, leaving one set out; the sixth was run once as
+# held out, then joined them, and so did the seventh to the eighteenth; the labels' the words'
+# answers kept (KEPT_COSINE) on fifteen and the labels' thresholds on sixteen, both unchanged on
+# all seventeen and eighteen, each also chosen leaving one set out). Floors a little under what
 # the ranking reaches there (docs/internals.md), so a regression fails: (top-1, top-3, close
-# matches on the right chapter) of each file's scenes, by the hybrid.
-# The close-match floors fell with the stricter label (12 close matches in all, each right,
-# where 104 of 112 were with the rule before, three of the others on scenes in no story), and
-# again when the sixth set joined (CLOSE_WORDS_LEAD 0.22 -> 0.31: 10 close matches, each
-# right, where 22 of 22 were). They rose with the rule of the eighth set (a description naming
-# no one, with meaning's lead: 66 close matches, 64 right, where 6 of 6 were), fell with
-# the ninth's wider margins (35 close matches, each right), and moved with the tenth's rule (the
-# words' lead in place of meaning's: 36 close matches, 35 right; 38, 37 right, with the
-# eleventh set; 41, 40 right, with the twelfth; 43, 42 right, with the thirteenth; 44, 43
-# right, with the fourteenth; with the fifteenth and KEPT_COSINE, meaning's lead back at 0.01:
-# 38, each right; with the sixteenth, the words' lead 0.22 and meaning's 0 again: 41, 40
-# right; 44, 43 right, with the seventeenth). The top-1 and top-3 floors fell with KEPT_COSINE
-# (on all fifteen 1,522 and 1,855 of 2,263 where the rule before gave 1,530 and 1,903, for 2
-# scenes lost where it lost 19).
+# matches on the right chapter) of each file's scenes, by the hybrid. The close-match floors fell
+# with the stricter label (12 close matches in all, each right, where 104 of 112 were with the
+# rule before, three of the others on scenes in no story), and again when the sixth set joined
+# (CLOSE_WORDS_LEAD 0.22 -> 0.31: 10 close matches, each right, where 22 of 22 were). They rose
+# with the rule of the eighth set (a description naming no one, with meaning's lead: 66 close
+# matches, 64 right, where 6 of 6 were), fell with the ninth's wider margins (35 close matches,
+# each right), and moved with the tenth's rule (the words' lead in place of meaning's: 36 close
+# matches, 35 right; 38, 37 right, with the eleventh set; 41, 40 right, with the twelfth; 43, 42
+# right, with the thirteenth; 44, 43 right, with the fourteenth; with the fifteenth and
+# KEPT_COSINE, meaning's lead back at 0.01: 38, each right; with the sixteenth, the words' lead
+# 0.22 and meaning's 0 again: 41, 40 right; 44, 43 right, with the seventeenth; 49, 48 right, with
+# the eighteenth). The top-1 and top-3 floors fell with KEPT_COSINE (on all fifteen 1,522 and
+# 1,855 of 2,263 where the rule before gave 1,530 and 1,903, for 2 scenes lost where it lost 19).
 FLOORS = {
     blind_eval.DEV.name: (83, 99, 2),  # of 119 (85, 101, 3 of 4)
     blind_eval.HELDOUT.name: (83, 98, 5),  # of 116 (85, 100, 6 of 6)
@@ -265,17 +264,22 @@ FLOORS = {
     # match 3 right of 3, 0 of 38 scenes in no story called close match, none lost; then
     # development data
     blind_eval.HELDOUT_17.name: (102, 130, 2),  # of 166 (104, 132, 3 of 3)
+    # run once as held out (2026-12-03 22:07 UTC, main baca7a1): top-1 111, top-3 138, close
+    # match 5 right of 5, 0 of 38 scenes in no story called close match, none lost; then
+    # development data
+    blind_eval.HELDOUT_18.name: (109, 136, 4),  # of 180 (111, 138, 5 of 5)
 }
-# close match on the development sets together: 43 right of 44 (with the thresholds chosen on
-# all seventeen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 41
-# right of 42; on sixteen 40 of 41, 38 of 39 left out; on fifteen 38 of 38, 36 of 36 left out;
-# before KEPT_COSINE, on fourteen, 43 right of 44, and 42 of 43 left out; the seventeenth's
-# held-out run, under those chosen on sixteen, 3 of 3; the sixteenth's, under those chosen on
-# fifteen, 1 of 1; the fifteenth's, under those chosen on fourteen, 4 of 4; the fourteenth's,
-# under those chosen on thirteen, 1 of 1; the thirteenth's, under those chosen on twelve, 2 of
-# 2; the twelfth's, under those chosen on eleven, 3 of 3; the eleventh's, under those chosen on
-# ten, 2 of 2; the tenth's, under those chosen on nine, 3 of 3; the ninth's, under those chosen
-# on eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on
+# close match on the development sets together: 48 right of 49 (with the thresholds chosen on all
+# eighteen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 46 right
+# of 47; on seventeen 43 of 44, 41 of 42 left out; on sixteen 40 of 41, 38 of 39 left out; on
+# fifteen 38 of 38, 36 of 36 left out; before KEPT_COSINE, on fourteen, 43 right of 44, and 42 of
+# 43 left out; the eighteenth's held-out run, under those chosen on seventeen, 5 of 5; the
+# seventeenth's held-out run, under those chosen on sixteen, 3 of 3; the sixteenth's, under those
+# chosen on fifteen, 1 of 1; the fifteenth's, under those chosen on fourteen, 4 of 4; the
+# fourteenth's, under those chosen on thirteen, 1 of 1; the thirteenth's, under those chosen on
+# twelve, 2 of 2; the twelfth's, under those chosen on eleven, 3 of 3; the eleventh's, under those
+# chosen on ten, 2 of 2; the tenth's, under those chosen on nine, 3 of 3; the ninth's, under those
+# chosen on eight, 15 right of 16 with one scene in no story; the eighth's, under those chosen on
 # seven, none said; the seventh's 2 of 2; the sixth's 6 of 6)
 DEVELOPMENT_CLOSE_PRECISION = 0.95
 # Scenes words alone had in the top 3 and the hybrid does not: nineteen on the fifteen sets
@@ -468,7 +472,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    seventeen sets are development data; the eighteenth, written blind, is the held-out test)."""
+    eighteen sets are development data; the nineteenth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -478,12 +482,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_18
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -541,17 +540,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The eighteenth set's one held-out run (2026-12-03 22:07 UTC, main baca7a1): top-1 111, top-3
-# 138 of 180, close match 5 right of 5, none of 38 scenes in no story called close match, none
-# lost (top-1 and top-3 missed). Floors a little under it, so a change that loses ground shows;
-# not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 109, "top3": 136, "close_right": 4, "absent_close": 0, "lost": 0}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
