@@ -341,7 +341,7 @@ def label_cases(records: list[Record]) -> list[scene_labels.Case]:
             first = {n.scene_id for n in rec.near[: scene.NEAREST_BY_WORDS]}
             extra = [copy.copy(c) for c in rec.extra if c.passage.id in first]
             chosen, fused = scene._hybrid(
-                ranked, extra, chosen, near=rec.near, ready=rec.ready, limit=3
+                ranked, extra, chosen, near=rec.near, ready=rec.ready, limit=3, lengths=rec.length
             )
             if chosen:
                 evidence = scene._evidence(

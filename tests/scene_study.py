@@ -3,12 +3,12 @@ tried on all of them without running the searches again: ``python -m tests.scene
 capture`` (minutes the first time: the passages' vectors are cached by tests/vector_cache.py),
 then ``python -m tests.scene_study fusion`` (a few minutes): the fusion's numbers (FUSION_K,
 LEXICAL_WEIGHT) chosen on all the sets but one and scored on the one left out, each way, and
-once on all of them; ``keptcosine``, ``rerank`` and ``nearest`` the same for KEPT_COSINE,
-RERANK_COSINE and NEAREST_BY_WORDS. The labels' numbers are chosen by
+once on all of them; ``keptcosine``, ``rerank``, ``length`` and ``nearest`` the same for
+KEPT_COSINE, RERANK_COSINE, RERANK_LENGTH and NEAREST_BY_WORDS. The labels' numbers are chosen by
 tests/scene_labels.py.
 
-For every description of the eighteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
-blind_heldout, then blind_heldout_2 to _18), the search's own steps up to the fusion
+For every description of the nineteen blind sets (tests/blind_eval.py: set 1 is blind_dev and
+blind_heldout, then blind_heldout_2 to _19), the search's own steps up to the fusion
 (bot/search/scene.py SceneSearch.find): the word ranking, the meaning ranking, the weights and
 names; and the words-alone answer as /scene gives it without vectors.
 """
@@ -50,6 +50,7 @@ SETS = {
     "set16": (blind_eval.HELDOUT_16,),
     "set17": (blind_eval.HELDOUT_17,),
     "set18": (blind_eval.HELDOUT_18,),
+    "set19": (blind_eval.HELDOUT_19,),
 }
 
 
@@ -68,6 +69,10 @@ class Record:
     # the first NEARESTS[-1] passages by meaning FTS5 did not offer, scored by words
     # (SceneSearch._nearest_by_words); the rule takes those among its first NEAREST_BY_WORDS
     extra: list[_Scored]
+    lengths: dict[tuple[int, int], int]  # each chapter's words, by (story id, chapter)
+
+    def length(self, place: tuple[int, int]) -> int:
+        return self.lengths.get(place, 0)
 
 
 async def _record(search: SceneSearch, words: SceneSearch, stories, text: str) -> dict:
@@ -103,6 +108,7 @@ async def capture() -> list[Record]:
     async with scene_labels.study_library() as (lib, vectors, cached):
         stories = await lib.stories(mature_ok=True)
         by_file = {s.file: s.id for s in stories}
+        lengths = {(s.id, c.number): c.words for s in stories for c in s.chapters}
         search, words = SceneSearch(lib.store, vectors), SceneSearch(lib.store)
         out: list[Record] = []
         for name, paths in SETS.items():
@@ -115,7 +121,7 @@ async def capture() -> list[Record]:
                 asked += [(a.description, None) for a in absent]
                 for text, wanted in asked:
                     got = await _record(search, words, stories, text)
-                    out.append(Record(name, text, wanted, **got))
+                    out.append(Record(name, text, wanted, **got, lengths=lengths))
         cached.save()
         return out
 
@@ -145,8 +151,10 @@ def main(argv: list[str]) -> int:
         print("\n".join(kept_cosine(load())))
     elif argv[:1] == ["nearest"]:
         print("\n".join(nearest(load())))
+    elif argv[:1] == ["length"]:
+        print("\n".join(length(load())))
     else:
-        print("python -m tests.scene_study capture|fusion|rerank|keptcosine|nearest")
+        print("python -m tests.scene_study capture|fusion|rerank|keptcosine|nearest|length")
         return 2
     return 0
 
@@ -193,7 +201,7 @@ def answer(
         first = {n.scene_id for n in rec.near[: scene.NEAREST_BY_WORDS]}
         extra = [copy.copy(c) for c in rec.extra if c.passage.id in first]
         chosen, fused = scene._hybrid(
-            ranked, extra, chosen, near=rec.near, ready=rec.ready, limit=limit
+            ranked, extra, chosen, near=rec.near, ready=rec.ready, limit=limit, lengths=rec.length
         )
         if chosen and label:
             evidence = scene._evidence(
@@ -346,6 +354,27 @@ def kept_cosine(records: list[Record]) -> list[str]:
         title = f"the words' answers kept: KEPT_COSINE, a lost scene counting {counts}"
         lines += leave_one_out(table, title, saved, counts)
     return [*lines, *(f"  {g}: {_sum(table[g], sorted(table[g]))}" for g in KEPT_COSINES)]
+
+
+# ---- the chapter's length in the answers' order (RERANK_LENGTH), leaving one set out -------
+
+RERANK_LENGTHS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3)
+
+
+def length(records: list[Record]) -> list[str]:
+    """RERANK_LENGTH (how much a chapter's evidence loses for each factor of e in its words,
+    when the three answers are ordered) chosen on all the sets but one and scored on the one
+    left out, a scene lost counting LOST_COSINE times against."""
+    saved = scene.RERANK_LENGTH
+    table: dict[float, dict[str, Figures]] = {}
+    try:
+        for unit in RERANK_LENGTHS:
+            scene.RERANK_LENGTH = unit
+            table[unit] = figures(records, label=False)
+    finally:
+        scene.RERANK_LENGTH = saved
+    lines = leave_one_out(table, "the chapter's length: RERANK_LENGTH", saved, LOST_COSINE)
+    return [*lines, *(f"  {u}: {_sum(table[u], sorted(table[u]))}" for u in RERANK_LENGTHS)]
 
 
 # ---- meaning's nearest passages scored by words (NEAREST_BY_WORDS), leaving one set out --

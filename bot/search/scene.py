@@ -35,9 +35,9 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from bot.models import Confidence, SceneHit, ScenePassage, SceneResult, Story
 from bot.search.hits import chapter_label, or_none
@@ -75,7 +75,7 @@ POSSIBLE_COVER = 0.35
 DENSE_CANDIDATES = 100  # passages nearest in meaning handed to the fusion
 FUSION_K = 20  # the fusion's k: 1 / (k + rank)
 LEXICAL_WEIGHT = 0.5  # the word ranking's share of the fused score
-# "close match" (the first answer only), chosen on the eighteen blind sets by
+# "close match" (the first answer only), chosen on the nineteen blind sets by
 # tests/scene_labels.py (each number also chosen on sixteen sets and tried on the set left
 # out, each in turn). The first answer's chapter is the first by words and by meaning alike, and:
 # - the description names no one (CLOSE_NAME_SHARE: the names' share of its weight is 0).
@@ -117,7 +117,8 @@ LEXICAL_WEIGHT = 0.5  # the word ranking's share of the fused score
 # On sixteen (0.0075, 0.22, 0, 0) on all sixteen and on fourteen folds: 41 given, 40 right,
 # none of 551 in no story; left out 39 given, 38 right, none. On seventeen the same: 44 given,
 # 43 right, none of 589 in no story; left out 42 given, 41 right, none. On eighteen the same: 49
-# given, 48 right, none of 627 in no story; left out 47 given, 46 right, none.
+# given, 48 right, none of 627 in no story; left out 47 given, 46 right, none. On nineteen, with
+# RERANK_LENGTH, the same: 52 given, 51 right, none of 664 in no story, and so left out.
 CLOSE_LEAD = 0.0075
 CLOSE_WORDS_LEAD = 0.22
 CLOSE_NAME_SHARE = 0.0
@@ -152,6 +153,17 @@ KEPT_COSINE = 0.0275
 # to stand first. Chosen on the five blind sets leaving one out (``python -m tests.scene_study
 # rerank``): right first answers 417 -> 439 of 623 on the sets left out, the same top 3.
 RERANK_COSINE = 0.033
+# ...and by each chapter's length: a chapter of many passages has more chances to hold one near
+# any description, by words and by meaning alike (on seventeen blind sets Part 10 of 002, half
+# the story in one chapter, was 269 of the 850 wrong first answers), so its evidence loses
+# RERANK_LENGTH for each factor of e in its words. Chosen on the eighteen blind sets leaving one
+# out among 0 to 0.3 (``python -m tests.scene_study length``): 0.1 on every fold, right first
+# answers 1,845 -> 1,856 of 2,764 on the sets left out, the same top 3 and the same 2 lost; on
+# nineteen (the nineteenth joined after its held-out run) 0.1 on every fold again, 1,942 ->
+# 1,956 of 2,915. A
+# like prior in the fusion itself (each passage's fused score shrunk by its chapter's length)
+# cost top-3 answers at every strength tried (docs/internals.md).
+RERANK_LENGTH = 0.1
 # FTS5 offers the passages holding the description's rarest words, so the passage nearest in
 # meaning often is not among them even when it holds many of the description's other words,
 # and the fusion ranked it as if it held none. The first NEAREST_BY_WORDS passages by meaning
@@ -352,12 +364,12 @@ def _lexical_confidence(c: _Scored, first: bool) -> Confidence:
 
 
 def _hybrid_confidence(c: _Scored, first: bool) -> Confidence:
-    """With the scene model. Calibrated on the eighteen blind sets (2764 scenes and 627 that
-    are in no story): there, a "close match" (``_close``) was the right chapter 48 times in 49
-    (46 in 47 with each set left out of the choosing) and no scene that is in no story was
-    one; any other first answer was right about two times in three ("possible": 1797 of
-    2715 described scenes); a second or third answer about one time in thirteen ("long shot":
-    412 of 5528). The one first answer left, to a scene in no story that shares no word with any
+    """With the scene model. Calibrated on the nineteen blind sets (2915 scenes and 664 that
+    are in no story): there, a "close match" (``_close``) was the right chapter 51 times in 52
+    (the same with each set left out of the choosing) and no scene that is in no story was
+    one; any other first answer was right about two times in three ("possible": 1905 of
+    2863 described scenes); a second or third answer about one time in fourteen ("long shot":
+    423 of 5830). The one first answer left, to a scene in no story that shares no word with any
     passage, is a long shot (``SceneSearch.find``): meaning alone found it."""
     if not first:
         return "long shot"
@@ -445,7 +457,10 @@ class SceneSearch:
         chosen = _spread(ranked, limit)
         if near:
             extra = await self._nearest_by_words(ranked, near, weights)
-            chosen, fused = _hybrid(ranked, extra, chosen, near=near, ready=ready, limit=limit)
+            lengths = partial(_chapter_length, by_id)
+            chosen, fused = _hybrid(
+                ranked, extra, chosen, near=near, ready=ready, limit=limit, lengths=lengths
+            )
             label = _within_one_story if one_story else _hybrid_confidence
             # only where meaning ranked every story in scope, as on the sets it was chosen on
             if chosen and not one_story and ready >= by_id.keys():
@@ -525,6 +540,9 @@ class SceneSearch:
         return chosen
 
 
+Lengths = Callable[[tuple[int, int]], int]  # a chapter's words, by (story id, chapter)
+
+
 def _hybrid(
     ranked: list[_Scored],
     extra: list[_Scored],
@@ -533,10 +551,12 @@ def _hybrid(
     near: Sequence[Near],
     ready: set[int],
     limit: int,
+    lengths: Lengths,
 ) -> tuple[list[_Scored], list[_Scored]]:
     """The answers with meaning, and the fused ranking. ``ranked``: by words (FTS5's
     candidates); ``extra``: meaning's nearest passages FTS5 did not offer, scored by words
-    (``SceneSearch._nearest_by_words``); ``words``: the words' answers (``_spread``).
+    (``SceneSearch._nearest_by_words``); ``words``: the words' answers (``_spread``);
+    ``lengths``: each chapter's words (``_chapter_length``).
 
     ``extra`` joins the fusion with its word rank, so meaning's first passage that holds the
     description's words is not ranked as if it held none; but it never takes the place of
@@ -549,7 +569,7 @@ def _hybrid(
         places = {_place(w) for w in words} - {_place(k) for k in kept}
         kept += [c for c in before if _place(c) in places]
     fused = _fuse([*ranked, *extra], near, ready)
-    chosen = _reranked(_keeping(_spread(fused, limit), kept), by_words, near, ready)
+    chosen = _reranked(_keeping(_spread(fused, limit), kept), by_words, near, ready, lengths)
     return chosen, fused
 
 
@@ -817,11 +837,14 @@ def _reranked(
     by_words: dict[tuple[int, int], float],
     near: Sequence[Near],
     ready: set[int],
+    lengths: Lengths,
 ) -> list[_Scored]:
-    """The answers ordered by their chapters' evidence (RERANK_COSINE says how): the fusion
-    chose them passage by passage, where a chapter two rankings agree on can trail a chapter
-    that each puts a little lower. Left in the fusion's order when a story of an answer has no
-    vectors (meaning has no say there). ``by_words``: ``_chapter_words``; ``near``: best first.
+    """The answers ordered by their chapters' evidence (RERANK_COSINE and RERANK_LENGTH say
+    how): the fusion chose them passage by passage, where a chapter two rankings agree on can
+    trail a chapter that each puts a little lower, and a long chapter has more passages to
+    offer. Left in the fusion's order when a story of an answer has no vectors (meaning has no
+    say there). ``by_words``: ``_chapter_words``; ``near``: best first; ``lengths``: each
+    chapter's words.
     """
     if not near or any(c.passage.story_id not in ready for c in chosen):
         return chosen
@@ -831,9 +854,17 @@ def _reranked(
     def evidence(c: _Scored) -> float:
         place = _place(c)
         words = by_words.get(place, 0.0) / top_words if top_words > 0 else 0.0
-        return words - (top - cosines.get(place, floor)) / RERANK_COSINE
+        meaning = (top - cosines.get(place, floor)) / RERANK_COSINE
+        return words - meaning - RERANK_LENGTH * math.log(max(lengths(place), 1))
 
     return sorted(chosen, key=lambda c: -evidence(c))
+
+
+def _chapter_length(stories: Mapping[int, Story], place: tuple[int, int]) -> int:
+    """The words of chapter ``place`` (story id, chapter number) of ``stories``; 0 unknown."""
+    story = stories.get(place[0])
+    info = story.chapter_info(place[1]) if story is not None else None
+    return info.words if info is not None else 0
 
 
 def _place(c: _Scored) -> tuple[int, int]:

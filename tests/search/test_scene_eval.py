@@ -205,33 +205,33 @@ CLOSE_PRECISION = 0.90
 # 1,855 of 2,263 where the rule before gave 1,530 and 1,903, for 2 scenes lost where it lost 19).
 FLOORS = {
     blind_eval.DEV.name: (83, 99, 2),  # of 119 (85, 101, 3 of 4)
-    blind_eval.HELDOUT.name: (83, 98, 5),  # of 116 (85, 100, 6 of 6)
-    blind_eval.HELDOUT_2.name: (36, 44, 0),  # of 66 (38, 46, 0 of 0)
-    blind_eval.HELDOUT_3.name: (52, 62, 0),  # of 72 (54, 64, 0 of 0)
+    blind_eval.HELDOUT.name: (83, 98, 5),  # of 116 (84, 100, 6 of 6)
+    blind_eval.HELDOUT_2.name: (36, 44, 0),  # of 66 (39, 46, 0 of 0)
+    blind_eval.HELDOUT_3.name: (52, 62, 0),  # of 72 (56, 64, 0 of 0)
     # run once as held out (2026-12-02 14:53 UTC): 76 and 89, 25 close right of 29, 3 of 30
     # scenes in no story called close match, 2 lost; then development data
     blind_eval.HELDOUT_4.name: (77, 90, 0),  # of 110 (79, 92, 0 of 0)
     # run once as held out (2026-12-02 21:22 UTC, main 3ca06f1): top-1 87, top-3 116, close
     # match 4 right of 4, 0 of 33 scenes in no story called close match, 5 lost; then
     # development data
-    blind_eval.HELDOUT_5.name: (91, 115, 2),  # of 140 (93, 117, 3 of 3)
+    blind_eval.HELDOUT_5.name: (91, 115, 2),  # of 140 (95, 117, 3 of 3)
     # run once as held out (2026-12-02 23:45 UTC, main c64e26f): top-1 117, top-3 142, close
     # match 6 right of 6, 0 of 38 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_6.name: (118, 141, 5),  # of 170 (120, 143, 6 of 6)
+    blind_eval.HELDOUT_6.name: (118, 141, 5),  # of 170 (123, 143, 6 of 6)
     # run once as held out (2026-12-03 06:12 UTC, main 20e214f): top-1 85, top-3 110, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 0 lost; then
     # development data
-    blind_eval.HELDOUT_7.name: (85, 104, 0),  # of 138 (87, 106, 1 of 1)
+    blind_eval.HELDOUT_7.name: (85, 104, 0),  # of 138 (89, 106, 1 of 1)
     # run once as held out (2026-12-03 08:16 UTC, main 7123322): top-1 113, top-3 142, close
     # match said for none, 0 of 40 scenes in no story called close match, 2 lost; then
     # development data (under the rule chosen on the other seven sets then, close match 9 right
     # of 11, none of the 40 in no story)
-    blind_eval.HELDOUT_8.name: (112, 137, 2),  # of 174 (114, 139, 3 of 3)
+    blind_eval.HELDOUT_8.name: (112, 137, 2),  # of 174 (115, 139, 3 of 3)
     # run once as held out (2026-12-03 12:00 UTC, main c2ba182): top-1 114, top-3 144, close
     # match 15 right of 15 (and 1 of 40 scenes in no story called close match), 2 lost; then
     # development data
-    blind_eval.HELDOUT_9.name: (112, 139, 4),  # of 165 (114, 141, 5 of 5)
+    blind_eval.HELDOUT_9.name: (112, 139, 4),  # of 165 (115, 141, 5 of 5)
     # run once as held out (2026-12-03 12:28 UTC, main fa59ac8): top-1 109, top-3 151, close
     # match 3 right of 3, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
@@ -239,7 +239,7 @@ FLOORS = {
     # run once as held out (2026-12-03 14:41 UTC, main a2f188d): top-1 107, top-3 136, close
     # match 2 right of 2, 0 of 38 scenes in no story called close match, 3 lost; then
     # development data
-    blind_eval.HELDOUT_11.name: (103, 130, 1),  # of 167 (105, 132, 2 of 2)
+    blind_eval.HELDOUT_11.name: (103, 130, 1),  # of 167 (108, 132, 2 of 2)
     # run once as held out (2026-12-03 15:14 UTC, main 1fc7acb): top-1 98, top-3 124, close
     # match 3 right of 3, 0 of 40 scenes in no story called close match, 1 lost; then
     # development data
@@ -247,27 +247,33 @@ FLOORS = {
     # run once as held out (2026-12-03 18:06 UTC, main b6711fe): top-1 108, top-3 128, close
     # match 2 right of 2, 0 of 37 scenes in no story called close match, 4 lost; then
     # development data
-    blind_eval.HELDOUT_13.name: (107, 129, 0),  # of 160 (109, 131, 1 of 1)
+    blind_eval.HELDOUT_13.name: (107, 129, 0),  # of 160 (107, 131, 1 of 1)
     # run once as held out (2026-12-03 18:34 UTC, main 99dcea9): top-1 108, top-3 131, close
     # match 1 right of 1, 0 of 39 scenes in no story called close match, 2 lost; then
     # development data
-    blind_eval.HELDOUT_14.name: (106, 129, 0),  # of 148 (108, 131, 1 of 1)
+    blind_eval.HELDOUT_14.name: (106, 129, 0),  # of 148 (107, 131, 1 of 1)
     # run once as held out (2026-12-03 19:08 UTC, main ba0560c): top-1 122, top-3 146, close
     # match 4 right of 4, 0 of 39 scenes in no story called close match, 1 lost; then
     # development data
-    blind_eval.HELDOUT_15.name: (120, 141, 2),  # of 162 (122, 143, 3 of 3)
+    # RERANK_LENGTH (the chapter's length in the answers' order) moved four of its right first
+    # answers to second place (122 -> 118) while the nineteen sets together gained 14
+    blind_eval.HELDOUT_15.name: (116, 141, 2),  # of 162 (118, 143, 3 of 3)
     # run once as held out (2026-12-03 21:43 UTC, main e12c71f): top-1 108, top-3 132, close
     # match 1 right of 1, 0 of 37 scenes in no story called close match, none lost; then
     # development data
-    blind_eval.HELDOUT_16.name: (106, 130, 2),  # of 155 (108, 132, 3 of 3)
+    blind_eval.HELDOUT_16.name: (106, 130, 2),  # of 155 (107, 132, 3 of 3)
     # run once as held out (2026-12-03 21:55 UTC, main e817f80): top-1 104, top-3 132, close
     # match 3 right of 3, 0 of 38 scenes in no story called close match, none lost; then
     # development data
-    blind_eval.HELDOUT_17.name: (102, 130, 2),  # of 166 (104, 132, 3 of 3)
+    blind_eval.HELDOUT_17.name: (102, 130, 2),  # of 166 (107, 132, 3 of 3)
     # run once as held out (2026-12-03 22:07 UTC, main baca7a1): top-1 111, top-3 138, close
     # match 5 right of 5, 0 of 38 scenes in no story called close match, none lost; then
     # development data
-    blind_eval.HELDOUT_18.name: (109, 136, 4),  # of 180 (111, 138, 5 of 5)
+    blind_eval.HELDOUT_18.name: (109, 136, 4),  # of 180 (113, 138, 5 of 5)
+    # run once as held out (2026-12-03 23:45 UTC, main 34c4889): top-1 97, top-3 122, close
+    # match 3 right of 3, 0 of 37 scenes in no story called close match, none lost; then
+    # development data, with RERANK_LENGTH
+    blind_eval.HELDOUT_19.name: (98, 120, 2),  # of 151 (100, 122, 3 of 3)
 }
 # close match on the development sets together: 48 right of 49 (with the thresholds chosen on all
 # eighteen sets, after KEPT_COSINE; each set left out, under those chosen on the others, 46 right
@@ -474,7 +480,7 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    eighteen sets are development data; the nineteenth, written blind, is the held-out test)."""
+    nineteen sets are development data; the twentieth, written blind, is the held-out test)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -484,12 +490,7 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_19
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -547,17 +548,3 @@ def test_the_thresholds_keep_a_step_from_every_scene_in_no_story() -> None:
 def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Case:
     evidence = Evidence(lead=lead, words_lead=0.2, name_share=0.0, meaning_lead=0.02)
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
-
-
-# The nineteenth set's one held-out run (2026-12-03 23:45 UTC, main 34c4889): top-1 97, top-3
-# 122 of 151, close match 3 right of 3, none of 37 scenes in no story called close match, none
-# lost (top-1 and top-3 missed). Floors a little under it, so a change that loses ground shows;
-# not a set to tune on.
-HELD_OUT_FLOORS = {"top1": 95, "top3": 120, "close_right": 2, "absent_close": 0, "lost": 0}
-
-
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]

@@ -29,8 +29,10 @@ from bot.search.scene import (
     KEPT_COSINE,
     NEAREST_BY_WORDS,
     RERANK_COSINE,
+    RERANK_LENGTH,
     WORDS_KEPT,
     Evidence,
+    _chapter_length,
     _chapter_words,
     _close,
     _evidence,
@@ -204,21 +206,40 @@ def test_the_three_answers_are_ordered_by_their_chapters_evidence() -> None:
     assert by_words == {(1, 1): 0.50, (1, 3): 0.45, (1, 2): 0.30}
     near = _cosines((11, 1, 0.90), (30, 3, 0.89), (20, 2, 0.85), (99, 4, 0.80))
     fused_order = [words[1], words[0], words[2]]
-    ordered = _reranked(fused_order, by_words, near, {1})
+    ordered = _reranked(fused_order, by_words, near, {1}, _alike)
     assert [_place(c) for c in ordered] == [(1, 1), (1, 3), (1, 2)]
     # a chapter first by words but far from the nearest in meaning does not come first
     far = _cosines((30, 3, 0.90), (20, 2, 0.89), (11, 1, 0.90 - 2 * RERANK_COSINE))
-    assert _place(_reranked(fused_order, by_words, far, {1})[0]) == (1, 3)
+    assert _place(_reranked(fused_order, by_words, far, {1}, _alike)[0]) == (1, 3)
     # one not among the nearest counts as the furthest of them: here as far as chapter 2,
     # with more of the words
     beyond = _cosines((30, 3, 0.90), (20, 2, 0.80))
-    assert [_place(c) for c in _reranked(fused_order, by_words, beyond, {1})] == [
+    assert [_place(c) for c in _reranked(fused_order, by_words, beyond, {1}, _alike)] == [
         (1, 3),
         (1, 1),
         (1, 2),
     ]
     # a story of an answer without vectors: meaning has no say, the fusion's order stands
-    assert _reranked(fused_order, by_words, near, set()) == fused_order
+    assert _reranked(fused_order, by_words, near, set(), _alike) == fused_order
+
+
+def _alike(_place: tuple[int, int]) -> int:
+    return 2000  # every chapter as long as the others: length does not order them
+
+
+def test_a_long_chapter_needs_more_evidence_to_stand_first() -> None:
+    """A chapter of many passages has more chances to hold one near any description: of two
+    chapters as near in meaning, the one with a little more of the words stands first when they
+    are as long as each other, and the shorter when the other is eight times its length."""
+    words = [_scored(10, 1, 1), _scored(30, 1, 3)]
+    words[0].score, words[1].score = 0.50, 0.45
+    by_words = _chapter_words(words)
+    near = _cosines((10, 1, 0.90), (30, 3, 0.90), (99, 4, 0.80))
+    assert [_place(c) for c in _reranked(words, by_words, near, {1}, _alike)] == [(1, 1), (1, 3)]
+    lengths = {(1, 1): 16000, (1, 3): 2000}.__getitem__
+    assert [_place(c) for c in _reranked(words, by_words, near, {1}, lengths)] == [(1, 3), (1, 1)]
+    # the figures in docs/internals.md are for this
+    assert RERANK_LENGTH == 0.1
 
 
 @pytest.fixture
@@ -235,6 +256,15 @@ async def barn(tmp_path: Path) -> AsyncIterator[Library]:
         yield lib
     finally:
         await lib.close()
+
+
+async def test_a_chapter_s_length_is_its_words(barn: Library) -> None:
+    stories = {s.id: s for s in await barn.stories(mature_ok=True)}
+    story = next(iter(stories.values()))
+    for chapter in story.chapters:
+        assert _chapter_length(stories, (story.id, chapter.number)) == chapter.words > 0
+    assert _chapter_length(stories, (story.id, 999)) == 0  # no such chapter
+    assert _chapter_length(stories, (story.id + 1, 1)) == 0  # a story out of scope
 
 
 async def test_a_story_without_vectors_gets_the_words_full_reach(
