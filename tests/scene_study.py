@@ -341,19 +341,31 @@ def kept_cosine(records: list[Record]) -> list[str]:
     """KEPT_COSINE (how near meaning must put the words' second or third chapter, in cosine
     below its nearest passage of all, for it to keep its place) chosen on all the sets but one
     and scored on the one left out, a scene lost counting LOST_COSINE times against."""
-    saved = scene.KEPT_COSINE
-    table: dict[float, dict[str, Figures]] = {}
-    try:
-        for gap in KEPT_COSINES:
-            scene.KEPT_COSINE = gap
-            table[gap] = figures(records, label=False)
-    finally:
-        scene.KEPT_COSINE = saved
+    table = sweep(records, "KEPT_COSINE", KEPT_COSINES)
     lines = []
     for counts in (LOST_COSINE, 6, LOST_KEPT):
         title = f"the words' answers kept: KEPT_COSINE, a lost scene counting {counts}"
-        lines += leave_one_out(table, title, saved, counts)
-    return [*lines, *(f"  {g}: {_sum(table[g], sorted(table[g]))}" for g in KEPT_COSINES)]
+        lines += leave_one_out(table, title, scene.KEPT_COSINE, counts)
+    return [*lines, *totals(table)]
+
+
+def sweep(records: list[Record], constant: str, values: Iterable[K]) -> dict[K, dict[str, Figures]]:
+    """Each value of the module's ``constant`` (bot/search/scene.py), its figures per set
+    (labels aside); the constant as it was after."""
+    saved = getattr(scene, constant)
+    table: dict[K, dict[str, Figures]] = {}
+    try:
+        for value in values:
+            setattr(scene, constant, value)
+            table[value] = figures(records, label=False)
+    finally:
+        setattr(scene, constant, saved)
+    return table
+
+
+def totals(table: dict[K, dict[str, Figures]]) -> list[str]:
+    """Each value's figures on all the sets together, one line each."""
+    return [f"  {value}: {_sum(per_set, sorted(per_set))}" for value, per_set in table.items()]
 
 
 # ---- the chapter's length in the answers' order (RERANK_LENGTH), leaving one set out -------
@@ -365,16 +377,9 @@ def length(records: list[Record]) -> list[str]:
     """RERANK_LENGTH (how much a chapter's evidence loses for each factor of e in its words,
     when the three answers are ordered) chosen on all the sets but one and scored on the one
     left out, a scene lost counting LOST_COSINE times against."""
-    saved = scene.RERANK_LENGTH
-    table: dict[float, dict[str, Figures]] = {}
-    try:
-        for unit in RERANK_LENGTHS:
-            scene.RERANK_LENGTH = unit
-            table[unit] = figures(records, label=False)
-    finally:
-        scene.RERANK_LENGTH = saved
-    lines = leave_one_out(table, "the chapter's length: RERANK_LENGTH", saved, LOST_COSINE)
-    return [*lines, *(f"  {u}: {_sum(table[u], sorted(table[u]))}" for u in RERANK_LENGTHS)]
+    table = sweep(records, "RERANK_LENGTH", RERANK_LENGTHS)
+    title = "the chapter's length: RERANK_LENGTH"
+    return [*leave_one_out(table, title, scene.RERANK_LENGTH, LOST_COSINE), *totals(table)]
 
 
 # ---- meaning's nearest passages scored by words (NEAREST_BY_WORDS), leaving one set out --
@@ -386,17 +391,9 @@ def nearest(records: list[Record]) -> list[str]:
     """NEAREST_BY_WORDS (how many of meaning's first passages FTS5 did not offer are scored
     by words and join the fusion with their word rank) chosen on all the sets but one and
     scored on the one left out, a scene lost counting LOST_KEPT times against."""
-    saved = scene.NEAREST_BY_WORDS
-    table: dict[int, dict[str, Figures]] = {}
-    try:
-        for n in NEARESTS:
-            scene.NEAREST_BY_WORDS = n
-            table[n] = figures(records, label=False)
-    finally:
-        scene.NEAREST_BY_WORDS = saved
+    table = sweep(records, "NEAREST_BY_WORDS", NEARESTS)
     title = "meaning's nearest passages scored by words: NEAREST_BY_WORDS"
-    lines = leave_one_out(table, title, saved, LOST_KEPT)
-    return [*lines, *(f"  {n}: {_sum(table[n], sorted(table[n]))}" for n in NEARESTS)]
+    return [*leave_one_out(table, title, scene.NEAREST_BY_WORDS, LOST_KEPT), *totals(table)]
 
 
 if __name__ == "__main__":
