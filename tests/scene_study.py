@@ -69,7 +69,9 @@ class Record:
     # the first NEARESTS[-1] passages by meaning FTS5 did not offer, scored by words
     # (SceneSearch._nearest_by_words); the rule takes those among its first NEAREST_BY_WORDS
     extra: list[_Scored]
-    lengths: dict[tuple[int, int], int]  # each chapter's words, by (story id, chapter)
+    # each chapter's words, by (story id, chapter): a capture written before it had no lengths
+    # and must be made again (``capture``)
+    lengths: dict[tuple[int, int], int]
 
     def length(self, place: tuple[int, int]) -> int:
         return self.lengths.get(place, 0)

@@ -76,7 +76,7 @@ DENSE_CANDIDATES = 100  # passages nearest in meaning handed to the fusion
 FUSION_K = 20  # the fusion's k: 1 / (k + rank)
 LEXICAL_WEIGHT = 0.5  # the word ranking's share of the fused score
 # "close match" (the first answer only), chosen on the nineteen blind sets by
-# tests/scene_labels.py (each number also chosen on sixteen sets and tried on the set left
+# tests/scene_labels.py (each number also chosen on eighteen sets and tried on the set left
 # out, each in turn). The first answer's chapter is the first by words and by meaning alike, and:
 # - the description names no one (CLOSE_NAME_SHARE: the names' share of its weight is 0).
 #   Scenes in no story that name the stories' people ("Faith and Willow kiss in the alley
@@ -123,27 +123,28 @@ CLOSE_LEAD = 0.0075
 CLOSE_WORDS_LEAD = 0.22
 CLOSE_NAME_SHARE = 0.0
 CLOSE_MEANING_LEAD = 0.0
-# The chapters found by words that keep a place among the three answers, so the scenes a name
-# or a rare word finds are not pushed out by near-paraphrases: the first WORDS_KEPT always;
-# the second and the third too when meaning's nearest passage in their chapter is within
-# KEPT_COSINE of cosine of meaning's nearest passage of all (a chapter not among the
-# DENSE_CANDIDATES nearest counts as the last of them). Issue 21 asks that no scene words alone
-# had in the top 3 be lost; this model cannot have that and the most right answers too (each
-# scene kept back costs right answers meaning found), so the rule was chosen on the fifteen
-# blind sets leaving one out with a lost scene counting ten right answers against (``python
-# -m tests.scene_study keptcosine``; six chooses the same on all fifteen): 0.0275 on all
-# fifteen, top 1 1,522, top 3 1,855 of 2,263, 2 lost; left out 1,522, 1,855, 3. Run once on the
-# sixteenth set held out: 108, 132 of 155 (85.2%), none lost; on all sixteen the same 0.0275
-# (1,630, 1,987 of 2,418, 2 lost; left out the same but 3 lost). Run once on the seventeenth:
-# 104, 132 of 166 (79.5%), none lost; on all seventeen the same 0.0275 (1,734, 2,119 of 2,584,
-# 2 lost; left out 3), where six now chooses 0.0225 (1,747, 2,155, 9). Run once on the
-# eighteenth: 111, 138 of 180 (76.7%), none lost; on all eighteen the same 0.0275 (1,845, 2,257
-# of 2,764, 2 lost; left out 1,844, 2,257, 5: sixteen folds of eighteen chose it). The rule before
-# it (meaning's first eight chapters, and a passage holding at most 0.4 of the description
-# together) gave 1,530, 1,903 and 19 on all fifteen; with a lost scene counting three this rule
-# chooses 0.0225 (1,533, 1,883, 9), ahead of that one too. A cosine gap says how near meaning
-# puts the chapter; a rank says only how many chapters it puts nearer, which the library's size
-# and the description's vagueness move (docs/internals.md).
+# The chapters found by words that keep a place among the three answers, so the scenes a name or a
+# rare word finds are not pushed out by near-paraphrases: the first WORDS_KEPT always; the second
+# and the third too when meaning's nearest passage in their chapter is within KEPT_COSINE of
+# cosine of meaning's nearest passage of all (a chapter not among the DENSE_CANDIDATES nearest
+# counts as the last of them). Issue 21 asks that no scene words alone had in the top 3 be lost;
+# this model cannot have that and the most right answers too (each scene kept back costs right
+# answers meaning found), so the rule was chosen on the fifteen blind sets leaving one out with a
+# lost scene counting ten right answers against (``python -m tests.scene_study keptcosine``; six
+# chooses the same on all fifteen): 0.0275 on all fifteen, top 1 1,522, top 3 1,855 of 2,263, 2
+# lost; left out 1,522, 1,855, 3. Run once on the sixteenth set held out: 108, 132 of 155 (85.2%),
+# none lost; on all sixteen the same 0.0275 (1,630, 1,987 of 2,418, 2 lost; left out the same but
+# 3 lost). Run once on the seventeenth: 104, 132 of 166 (79.5%), none lost; on all seventeen the
+# same 0.0275 (1,734, 2,119 of 2,584, 2 lost; left out 3), where six now chooses 0.0225 (1,747,
+# 2,155, 9). Run once on the eighteenth: 111, 138 of 180 (76.7%), none lost; on all eighteen the
+# same 0.0275 (1,845, 2,257 of 2,764, 2 lost; left out 1,844, 2,257, 5: sixteen folds of eighteen
+# chose it). On nineteen, with RERANK_LENGTH (below), the same 0.0275 on eighteen folds (1,956,
+# 2,379 of 2,915, 2 lost; left out 3 lost). The rule before it (meaning's first eight chapters,
+# and a passage holding at most 0.4 of the description together) gave 1,530, 1,903 and 19 on all
+# fifteen; with a lost scene counting three this rule chooses 0.0225 (1,533, 1,883, 9), ahead of
+# that one too. A cosine gap says how near meaning puts the chapter; a rank says only how many
+# chapters it puts nearer, which the library's size and the description's vagueness move
+# (docs/internals.md).
 WORDS_KEPT = 1
 KEPT_COSINE = 0.0275
 # The three answers, once chosen, are ordered by their chapters' evidence (``_reranked``): the
@@ -160,9 +161,9 @@ RERANK_COSINE = 0.033
 # out among 0 to 0.3 (``python -m tests.scene_study length``): 0.1 on every fold, right first
 # answers 1,845 -> 1,856 of 2,764 on the sets left out, the same top 3 and the same 2 lost; on
 # nineteen (the nineteenth joined after its held-out run) 0.1 on every fold again, 1,942 ->
-# 1,956 of 2,915. A
-# like prior in the fusion itself (each passage's fused score shrunk by its chapter's length)
-# cost top-3 answers at every strength tried (docs/internals.md).
+# 1,956 of 2,915; run once on the twentieth held out, 126 of 181 first (122 without it, replayed
+# after the run). A like prior in the fusion itself (each passage's fused score shrunk by its
+# chapter's length) cost top-3 answers at every strength tried (docs/internals.md).
 RERANK_LENGTH = 0.1
 # FTS5 offers the passages holding the description's rarest words, so the passage nearest in
 # meaning often is not among them even when it holds many of the description's other words,
@@ -192,6 +193,8 @@ _STOPWORDS = """
     happens happened happening happen goes going gone thing things
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
+
+Lengths = Callable[[tuple[int, int]], int]  # a chapter's words, by (story id, chapter)
 
 _SENTENCE_END = re.compile(r"[.!?…:;\"“”‘’'(\[\-–—]\s*$")
 
@@ -540,9 +543,6 @@ class SceneSearch:
         return chosen
 
 
-Lengths = Callable[[tuple[int, int]], int]  # a chapter's words, by (story id, chapter)
-
-
 def _hybrid(
     ranked: list[_Scored],
     extra: list[_Scored],
@@ -861,7 +861,8 @@ def _reranked(
 
 
 def _chapter_length(stories: Mapping[int, Story], place: tuple[int, int]) -> int:
-    """The words of chapter ``place`` (story id, chapter number) of ``stories``; 0 unknown."""
+    """The words of chapter ``place`` (story id, chapter number) of ``stories``; 0 (no weight
+    in the answers' order) when it is not there, which ``SceneSearch.find`` never asks."""
     story = stories.get(place[0])
     info = story.chapter_info(place[1]) if story is not None else None
     return info.words if info is not None else 0
