@@ -17,9 +17,9 @@ then became development data too (the rules after it were chosen on all three se
 the third (blind_heldout_3.toml), run once as held out, became development data in turn (the
 labels were chosen on all four). Each later set was written the same way, run once as held
 out and then made development data (DEVELOPMENT, below: all nineteen sets now);
-the twentieth (blind_heldout_20.toml) is the held-out set now; ``--held-out SOURCE.toml``
-alone writes the next set, the twenty-first (NEXT_HELD_OUT, blind_heldout_21.toml). It refuses
-to write over a file that is there (an earlier set).
+the twentieth to the twenty-second (blind_heldout_20.toml to _22, HELD_OUT_NOW) are the held-out
+sets now; ``--held-out SOURCE.toml`` alone writes the next set, the twenty-third (NEXT_HELD_OUT,
+blind_heldout_23.toml). It refuses to write over a file that is there (an earlier set).
 """
 
 from __future__ import annotations
@@ -164,6 +164,15 @@ HELDOUT_19 = SCENES / "blind_heldout_19.toml"
 # kept out of the repository until then, then run once as held out (2026-12-04 00:03 UTC,
 # main 4462aef: top-1 126, top-3 146 of 181)
 HELDOUT_20 = SCENES / "blind_heldout_20.toml"
+# the twenty-first and twenty-second: written blind at the same time by two writers who saw
+# neither each other's file nor any earlier set (2026-12-04, done by 01:19:38 UTC, sha256
+# 9cad9578..., and by 01:18:26 UTC, sha256 962a0881..., of the writers' files), kept out of the
+# repository while no rule moved (the rules of the twentieth's run), then each run once as held
+# out beside the twentieth (HELD_OUT_NOW)
+HELDOUT_21 = SCENES / "blind_heldout_21.toml"
+HELDOUT_22 = SCENES / "blind_heldout_22.toml"
+# the held-out sets now: each run once under the rules chosen on DEVELOPMENT, never tuned on
+HELD_OUT_NOW = (HELDOUT_20, HELDOUT_21, HELDOUT_22)
 DEVELOPMENT = (
     DEV,
     HELDOUT,
@@ -188,7 +197,7 @@ DEVELOPMENT = (
 )
 # where ``--held-out SOURCE.toml`` writes by default: the next set, written blind and kept out
 # of the repository until its one held-out run (never a development set's file)
-NEXT_HELD_OUT = SCENES / "blind_heldout_21.toml"
+NEXT_HELD_OUT = SCENES / "blind_heldout_23.toml"
 NOVEL = ROOT / "tests" / "fixtures" / "corpus" / "the_time_machine.txt"
 SEED = 21
 T = TypeVar("T")

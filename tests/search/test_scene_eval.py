@@ -381,6 +381,8 @@ HELD_OUT = [
     blind_eval.HELDOUT_18,
     blind_eval.HELDOUT_19,
     blind_eval.HELDOUT_20,
+    blind_eval.HELDOUT_21,
+    blind_eval.HELDOUT_22,
 ]
 # each later set's size as its writer delivered it (a file cut short or read wrong would have
 # fewer)
@@ -404,6 +406,8 @@ LEAST = {
     blind_eval.HELDOUT_18: (180, 38),
     blind_eval.HELDOUT_19: (151, 37),
     blind_eval.HELDOUT_20: (181, 37),
+    blind_eval.HELDOUT_21: (172, 37),
+    blind_eval.HELDOUT_22: (163, 39),
 }
 
 
@@ -415,8 +419,9 @@ ALLOWED_RUNS = {blind_eval.HELDOUT_6: {"she doesn't hate"}}
 # scene in no story as the tenth's writer, in the same seven words; the fifteenth's, the same
 # seven vague words for the opening of 004 as the sixth's; the eighteenth's, three (a scene in
 # no story as the fifteenth's, a misremembered one as the seventeenth's, a named one as the
-# sixth's: writers of one model, briefed alike, given the same stories). Anything else
-# repeated means a file copied from an earlier set.
+# sixth's: writers of one model, briefed alike, given the same stories); the twenty-second's, one
+# as the tenth's (a vague one of 002). Anything else repeated means a file copied from an
+# earlier set.
 ALLOWED_REPEATS = {
     blind_eval.HELDOUT_14: {"hobbits throw a magic ring into a volcano"},
     blind_eval.HELDOUT_15: {"willow staring into the fridge missing tara"},
@@ -424,6 +429,9 @@ ALLOWED_REPEATS = {
         "xander punches spike at the shop for hurting willow",
         "dawn hurls a glass across the room when willow insists she return to classes",
         "on the way home he sees mrs watchett moving backwards across the lab",
+    },
+    blind_eval.HELDOUT_22: {
+        "she finally wakes and immediately worries about him being out in daylight",
     },
 }
 
@@ -484,7 +492,8 @@ def _goals(tally: blind_eval.Tally, lost: list[str]) -> str:
 
 async def test_blind_scene_descriptions(blind_library) -> None:
     """Each blind set's figures, the hybrid beside words alone, with the issue's goals (all
-    nineteen sets are development data; the twentieth, written blind, is the held-out test)."""
+    nineteen sets are development data; the twentieth to the twenty-second, each written blind,
+    are the held-out tests)."""
     lib, vectors, stories = blind_library
     report = ["", "scene search on the blind descriptions (hybrid beside words alone)"]
     tallies: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
@@ -494,12 +503,18 @@ async def test_blind_scene_descriptions(blind_library) -> None:
         report += [f"development: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
         report += [*lines, f"  the held-out goals here: {_goals(tally, lost)}"]
     report += [_together(t for t, _ in tallies.values())]
-    held = blind_eval.HELDOUT_20
-    tally, lines, lost = await _compare(lib, vectors, stories, [held])
-    report += [f"HELD OUT: {held.name} ({tally.asked} scenes, {tally.absent} absent)"]
-    report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
+    held: dict[str, tuple[blind_eval.Tally, list[str]]] = {}
+    for path in blind_eval.HELD_OUT_NOW:
+        tally, lines, lost = await _compare(lib, vectors, stories, [path])
+        held[path.name] = (tally, lost)
+        report += [f"HELD OUT: {path.name} ({tally.asked} scenes, {tally.absent} absent)"]
+        report += [*lines, f"goals on the held-out set: {_goals(tally, lost)}"]
+    together, lines, lost = await _compare(lib, vectors, stories, blind_eval.HELD_OUT_NOW)
+    report += [f"HELD OUT, the {len(held)} sets together ({together.asked} scenes)"]
+    report += [*lines, f"goals on the held-out sets together: {_goals(together, lost)}"]
     print("\n".join(report))
-    _held_out_floors(tally, lost)
+    for name, (tally, lost) in held.items():
+        _held_out_floors(name, tally, lost)
     for name, (tally, lost) in tallies.items():
         top1, top3, close = FLOORS[name]
         assert tally.top1 >= top1 and tally.top3 >= top3, name
@@ -559,15 +574,26 @@ def _case(*, lead: float, right: bool, absent: bool = False) -> scene_labels.Cas
     return scene_labels.Case("set", absent, (right and not absent, False, False), evidence)
 
 
-# The twentieth set's one held-out run (2026-12-04 00:03 UTC, main 4462aef): top-1 126, top-3
-# 146 of 181, close match 1 right of 1, none of 37 scenes in no story called close match, none
-# lost (top-3 missed). Floors a little under it, so a change that loses ground shows; not a set
-# to tune on.
-HELD_OUT_FLOORS = {"top1": 124, "top3": 144, "close_right": 0, "absent_close": 0, "lost": 0}
+# The held-out sets' one run each, floors a little under it, so a change that loses ground shows;
+# not sets to tune on. The twentieth (2026-12-04 00:03 UTC, main 4462aef): top-1 126, top-3 146
+# of 181, close match 1 right of 1, none of 37 scenes in no story called close match, none lost
+# (top-3 missed). The twenty-first and twenty-second, written blind the next session, were run
+# once beside it (top-3 missed on each).
+HELD_OUT_FLOORS = {
+    blind_eval.HELDOUT_20.name: dict(top1=124, top3=144, close_right=0, absent_close=0, lost=0),
+    # 2026-12-04 01:30 UTC, main 7eafce4, the rules of the twentieth's run: top-1 118, top-3 138
+    # of 172, close match 2 right of 2, none of 37 in no story called close, none lost
+    blind_eval.HELDOUT_21.name: dict(top1=116, top3=136, close_right=1, absent_close=0, lost=0),
+    # the same run: top-1 111, top-3 132 of 163, close match 1 right of 1, none of 39 in no
+    # story called close, none lost
+    blind_eval.HELDOUT_22.name: dict(top1=109, top3=130, close_right=0, absent_close=0, lost=0),
+}
 
 
-def _held_out_floors(tally: blind_eval.Tally, lost: list[str]) -> None:
-    floors = HELD_OUT_FLOORS
-    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"]
-    assert tally.close_right >= floors["close_right"]
-    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"]
+def _held_out_floors(name: str, tally: blind_eval.Tally, lost: list[str]) -> None:
+    floors = HELD_OUT_FLOORS.get(name)
+    if floors is None:  # before the set's one run: nothing to hold it to yet
+        return
+    assert tally.top1 >= floors["top1"] and tally.top3 >= floors["top3"], name
+    assert tally.close_right >= floors["close_right"], name
+    assert tally.absent_close <= floors["absent_close"] and len(lost) <= floors["lost"], name
